@@ -1,0 +1,356 @@
+import { ConflictError, NotFoundError } from '../../errors.js';
+import type { Execution, ExecutionStatus, Step } from '../../domain/execution.js';
+import type { OutboxMessage } from '../../domain/outbox.js';
+import type { User } from '../../domain/user.js';
+import type { Workflow } from '../../domain/workflow.js';
+import type {
+  ExecutionRepo,
+  IdempotencyRepo,
+  OutboxRepo,
+  Page,
+  PageRequest,
+  Repos,
+  Store,
+  UserRepo,
+  WorkflowRepo,
+} from '../../ports/repos.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import { AsyncMutex } from './mutex.js';
+
+const clone = <T>(value: T): T => structuredClone(value);
+const key = (ownerId: string, id: string) => `${ownerId}\u0000${id}`;
+const time = (d: Date | undefined) => (d ? d.getTime() : Number.NEGATIVE_INFINITY);
+
+class State {
+  readonly workflows = new Map<string, Workflow>();
+  readonly hooks = new Map<string, string>(); // hookId -> workflow key
+  readonly executions = new Map<string, Execution>();
+  readonly outbox = new Map<string, OutboxMessage>(); // unpublished only, in insertion order
+  readonly users = new Map<string, User>();
+  readonly emails = new Map<string, string>(); // email -> userId
+  readonly idempotency = new Map<string, { executionId: string; at: Date }>();
+}
+
+type Undo = () => void;
+
+/** Records how to put a map entry back the way it was, when running inside a transaction. */
+class Journal {
+  private readonly undos: Undo[] = [];
+  remember<K, V>(map: Map<K, V>, k: K): void {
+    const had = map.has(k);
+    const before = map.get(k);
+    this.undos.push(() => (had ? map.set(k, before as V) : map.delete(k)));
+  }
+  rollback(): void {
+    for (const undo of this.undos.reverse()) undo();
+  }
+}
+
+/** Writes to a map, journaling the previous value when in a transaction. */
+function put<K, V>(journal: Journal | null, map: Map<K, V>, k: K, v: V): void {
+  journal?.remember(map, k);
+  map.set(k, v);
+}
+function del<K, V>(journal: Journal | null, map: Map<K, V>, k: K): void {
+  journal?.remember(map, k);
+  map.delete(k);
+}
+
+function paginate<T>(sorted: T[], page: PageRequest, cursorOf: (t: T) => string, after: (t: T, cursor: string) => boolean): Page<T> {
+  const cursor = page.cursor ? decodeCursor(page.cursor) : undefined;
+  const start = cursor === undefined ? sorted : sorted.filter((t) => after(t, cursor));
+  const items = start.slice(0, page.limit);
+  const last = items.at(-1);
+  return start.length > page.limit && last ? { items, nextCursor: encodeCursor(cursorOf(last)) } : { items };
+}
+
+function makeRepos(s: State, j: Journal | null): Repos {
+  const workflows: WorkflowRepo = {
+    async create(wf) {
+      const k = key(wf.ownerId, wf.workflowId);
+      if (s.workflows.has(k)) throw new ConflictError(`workflow "${wf.workflowId}" already exists`, undefined, 'workflow_exists');
+      if (wf.trigger.hookId && s.hooks.has(wf.trigger.hookId)) throw new ConflictError('hook id already in use');
+      put(j, s.workflows, k, clone(wf));
+      if (wf.trigger.hookId) put(j, s.hooks, wf.trigger.hookId, k);
+    },
+    async get(ownerId, workflowId) {
+      const wf = s.workflows.get(key(ownerId, workflowId));
+      return wf ? clone(wf) : null;
+    },
+    async list(ownerId, page) {
+      const mine = [...s.workflows.values()]
+        .filter((w) => w.ownerId === ownerId)
+        .sort((a, b) => (a.workflowId < b.workflowId ? -1 : a.workflowId > b.workflowId ? 1 : 0));
+      const result = paginate(mine, page, (w) => w.workflowId, (w, c) => w.workflowId > c);
+      return { ...result, items: result.items.map(clone) };
+    },
+    async replace(wf, expectedVersion) {
+      const k = key(wf.ownerId, wf.workflowId);
+      const current = s.workflows.get(k);
+      if (!current) throw new NotFoundError(`workflow "${wf.workflowId}" not found`);
+      if (current.version !== expectedVersion) {
+        throw new ConflictError('workflow was changed concurrently', { currentVersion: current.version }, 'version_conflict');
+      }
+      const newHook = wf.trigger.hookId;
+      if (newHook && newHook !== current.trigger.hookId && s.hooks.has(newHook)) throw new ConflictError('hook id already in use');
+      if (current.trigger.hookId && current.trigger.hookId !== newHook) del(j, s.hooks, current.trigger.hookId);
+      if (newHook) put(j, s.hooks, newHook, k);
+      put(j, s.workflows, k, clone(wf));
+    },
+    async delete(ownerId, workflowId) {
+      const k = key(ownerId, workflowId);
+      const current = s.workflows.get(k);
+      if (!current) return false;
+      if (current.trigger.hookId) del(j, s.hooks, current.trigger.hookId);
+      del(j, s.workflows, k);
+      return true;
+    },
+    async findByHookId(hookId) {
+      const k = s.hooks.get(hookId);
+      const wf = k ? s.workflows.get(k) : undefined;
+      return wf ? clone(wf) : null;
+    },
+    async setTriggerStatus(ownerId, workflowId, from, to, at) {
+      const k = key(ownerId, workflowId);
+      const wf = s.workflows.get(k);
+      if (!wf || !from.includes(wf.trigger.status)) return false;
+      put(j, s.workflows, k, { ...wf, trigger: { ...wf.trigger, status: to }, updatedAt: at });
+      return true;
+    },
+    async claimDueScheduled(now, leaseMs, limit) {
+      const due = [...s.workflows.entries()]
+        .filter(
+          ([, w]) =>
+            w.enabled &&
+            w.trigger.nextRunAt !== undefined &&
+            time(w.trigger.nextRunAt) <= now.getTime() &&
+            time(w.trigger.leaseUntil) <= now.getTime(),
+        )
+        .sort(([, a], [, b]) => time(a.trigger.nextRunAt) - time(b.trigger.nextRunAt))
+        .slice(0, limit);
+      const leaseUntil = new Date(now.getTime() + leaseMs);
+      return due.map(([k, w]) => {
+        const claimed = { ...w, trigger: { ...w.trigger, leaseUntil } };
+        put(j, s.workflows, k, claimed);
+        return clone(claimed);
+      });
+    },
+    async advanceSchedule(ownerId, workflowId, dueAt, nextRunAt) {
+      const k = key(ownerId, workflowId);
+      const wf = s.workflows.get(k);
+      if (!wf || time(wf.trigger.nextRunAt) !== dueAt.getTime()) return false;
+      const trigger = { ...wf.trigger };
+      delete trigger.leaseUntil;
+      if (nextRunAt) trigger.nextRunAt = nextRunAt;
+      else delete trigger.nextRunAt;
+      put(j, s.workflows, k, { ...wf, trigger });
+      return true;
+    },
+  };
+
+  const update = (e: Execution, changes: Partial<Execution>, remove: (keyof Execution)[] = []) => {
+    const next = { ...e, ...changes };
+    for (const field of remove) delete next[field];
+    put(j, s.executions, e.executionId, next);
+    return next;
+  };
+
+  const executions: ExecutionRepo = {
+    async insert(e) {
+      if (s.executions.has(e.executionId)) throw new ConflictError(`execution ${e.executionId} already exists`);
+      put(j, s.executions, e.executionId, clone(e));
+    },
+    async get(executionId) {
+      const e = s.executions.get(executionId);
+      return e ? clone(e) : null;
+    },
+    async listByWorkflow(ownerId, workflowId, page) {
+      const sortKey = (e: Execution) => `${String(e.createdAt.getTime()).padStart(15, '0')}:${e.executionId}`;
+      const mine = [...s.executions.values()]
+        .filter((e) => e.ownerId === ownerId && e.workflowId === workflowId)
+        .sort((a, b) => (sortKey(a) < sortKey(b) ? 1 : -1));
+      const result = paginate(mine, page, sortKey, (e, c) => sortKey(e) < c);
+      return { ...result, items: result.items.map(clone) };
+    },
+    async claimForRun(executionId, attempt, now, leaseMs) {
+      const e = s.executions.get(executionId);
+      if (!e || e.attempt !== attempt) return null;
+      const takeable = e.status === 'queued' || (e.status === 'running' && time(e.leaseUntil) <= now.getTime());
+      if (!takeable) return null;
+      return clone(
+        update(e, {
+          status: 'running',
+          leaseUntil: new Date(now.getTime() + leaseMs),
+          startedAt: e.startedAt ?? now,
+          updatedAt: now,
+        }),
+      );
+    },
+    async renewLease(executionId, attempt, leaseUntil) {
+      const e = s.executions.get(executionId);
+      if (!e || e.status !== 'running' || e.attempt !== attempt) return false;
+      update(e, { leaseUntil });
+      return true;
+    },
+    async saveStep(executionId, attempt, step: Step, leaseUntil) {
+      const e = s.executions.get(executionId);
+      if (!e || e.status !== 'running' || e.attempt !== attempt) return false;
+      const steps = e.steps.slice();
+      steps[step.index] = clone(step);
+      update(e, { steps, leaseUntil, updatedAt: step.finishedAt ?? step.startedAt ?? e.updatedAt });
+      return true;
+    },
+    async finishAttempt(executionId, attempt, u) {
+      const e = s.executions.get(executionId);
+      if (!e || e.status !== 'running' || e.attempt !== attempt) return false;
+      const finished = u.status === 'completed' || u.status === 'failed';
+      const changes: Partial<Execution> = { status: u.status, retriesLeft: u.retriesLeft, updatedAt: u.at };
+      const remove: (keyof Execution)[] = ['leaseUntil'];
+      if (u.nextAttemptAt) changes.nextAttemptAt = u.nextAttemptAt;
+      else remove.push('nextAttemptAt');
+      if (u.error !== undefined) changes.error = u.error;
+      else remove.push('error');
+      if (finished) changes.finishedAt = u.at;
+      update(e, changes, remove);
+      return true;
+    },
+    async requeueDueRetries(now, limit) {
+      const due = [...s.executions.values()]
+        .filter((e) => e.status === 'pending_retry' && time(e.nextAttemptAt) <= now.getTime())
+        .sort((a, b) => time(a.nextAttemptAt) - time(b.nextAttemptAt))
+        .slice(0, limit);
+      return due.map((e) => clone(update(e, { status: 'queued', attempt: e.attempt + 1, updatedAt: now }, ['nextAttemptAt'])));
+    },
+    async requeueExpiredLeases(now, limit) {
+      const stuck = [...s.executions.values()]
+        .filter((e) => e.status === 'running' && time(e.leaseUntil) <= now.getTime())
+        .sort((a, b) => time(a.leaseUntil) - time(b.leaseUntil))
+        .slice(0, limit);
+      return stuck.map((e) => clone(update(e, { status: 'queued', updatedAt: now }, ['leaseUntil'])));
+    },
+    async countByStatus() {
+      const counts: Record<ExecutionStatus, number> = { queued: 0, running: 0, pending_retry: 0, completed: 0, failed: 0 };
+      for (const e of s.executions.values()) counts[e.status] += 1;
+      return counts;
+    },
+  };
+
+  const outbox: OutboxRepo = {
+    async add(m) {
+      if (s.outbox.has(m.id)) throw new ConflictError(`outbox message ${m.id} already exists`);
+      put(j, s.outbox, m.id, clone(m));
+    },
+    async claimBatch(now, lockMs, limit) {
+      const lockedUntil = new Date(now.getTime() + lockMs);
+      const claimed: OutboxMessage[] = [];
+      for (const m of s.outbox.values()) {
+        if (claimed.length >= limit) break;
+        if (time(m.lockedUntil) > now.getTime()) continue;
+        const locked = { ...m, lockedUntil };
+        put(j, s.outbox, m.id, locked);
+        claimed.push(clone(locked));
+      }
+      return claimed;
+    },
+    async markPublished(ids) {
+      // Published messages are of no further use to anyone; the durable stores purge them later.
+      for (const id of ids) if (s.outbox.has(id)) del(j, s.outbox, id);
+    },
+    async markFailed(ids, error) {
+      for (const id of ids) {
+        const m = s.outbox.get(id);
+        if (!m) continue;
+        const next: OutboxMessage = { ...m, attempts: m.attempts + 1, lastError: error };
+        delete next.lockedUntil;
+        put(j, s.outbox, id, next);
+      }
+    },
+    async purgePublished() {
+      return 0; // markPublished already dropped them
+    },
+    async backlog(now) {
+      let oldest: number | undefined;
+      for (const m of s.outbox.values()) {
+        const t = m.createdAt.getTime();
+        if (oldest === undefined || t < oldest) oldest = t;
+      }
+      return { count: s.outbox.size, oldestAgeMs: oldest === undefined ? 0 : Math.max(0, now.getTime() - oldest) };
+    },
+  };
+
+  const users: UserRepo = {
+    async create(u) {
+      if (s.emails.has(u.email)) throw new ConflictError('email is already registered', undefined, 'email_taken');
+      put(j, s.users, u.userId, clone(u));
+      put(j, s.emails, u.email, u.userId);
+    },
+    async findByEmail(email) {
+      const id = s.emails.get(email);
+      const u = id ? s.users.get(id) : undefined;
+      return u ? clone(u) : null;
+    },
+    async findById(userId) {
+      const u = s.users.get(userId);
+      return u ? clone(u) : null;
+    },
+  };
+
+  const idempotency: IdempotencyRepo = {
+    async find(ownerId, k, notBefore) {
+      const entry = s.idempotency.get(key(ownerId, k));
+      return entry && entry.at.getTime() >= notBefore.getTime() ? entry.executionId : null;
+    },
+    async put(ownerId, k, executionId, at, notBefore) {
+      const entry = s.idempotency.get(key(ownerId, k));
+      if (entry && entry.at.getTime() >= notBefore.getTime()) throw new ConflictError('idempotency key in use', undefined, 'idempotency_conflict');
+      put(j, s.idempotency, key(ownerId, k), { executionId, at });
+    },
+  };
+
+  return { workflows, executions, outbox, users, idempotency };
+}
+
+/** Wraps every method of every repo so that it runs under the store's lock. */
+function locked(repos: Repos, mutex: AsyncMutex): Repos {
+  const wrap = <T extends object>(repo: T): T =>
+    Object.fromEntries(
+      Object.entries(repo).map(([name, fn]) => [name, (...args: unknown[]) => mutex.run(() => (fn as (...a: unknown[]) => unknown)(...args))]),
+    ) as T;
+  return {
+    workflows: wrap(repos.workflows),
+    executions: wrap(repos.executions),
+    outbox: wrap(repos.outbox),
+    users: wrap(repos.users),
+    idempotency: wrap(repos.idempotency),
+  };
+}
+
+/**
+ * The in-memory store: the same semantics as the durable ones, for unit tests and the
+ * embedded mode. Operations are serialized; a unit of work holds the lock for its whole
+ * duration and rolls every write back if it throws.
+ */
+export function createMemoryStore(): Store {
+  const state = new State();
+  const mutex = new AsyncMutex();
+  const repos = locked(makeRepos(state, null), mutex);
+  return {
+    kind: 'memory',
+    ...repos,
+    uow: {
+      run: (work) =>
+        mutex.run(async () => {
+          const journal = new Journal();
+          try {
+            return await work(makeRepos(state, journal));
+          } catch (err) {
+            journal.rollback();
+            throw err;
+          }
+        }),
+    },
+    async init() {},
+    async ping() {},
+    async close() {},
+  };
+}

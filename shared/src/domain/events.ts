@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import { ExecutionStatusSchema } from './execution.js';
+
+export const EVENT_VERSION = 1;
+
+const ExecutionRequestedData = z.object({
+  executionId: z.string().min(1),
+  workflowId: z.string().min(1),
+  ownerId: z.string().min(1),
+  attempt: z.number().int().min(1),
+});
+
+const ExecutionResultData = ExecutionRequestedData.extend({
+  status: ExecutionStatusSchema,
+  error: z.string().optional(),
+  finishedAt: z.iso.datetime(),
+});
+
+const envelope = <T extends string, D extends z.ZodType>(type: T, data: D) =>
+  z.object({
+    id: z.string().min(1),
+    type: z.literal(type),
+    version: z.literal(EVENT_VERSION),
+    occurredAt: z.iso.datetime(),
+    data,
+  });
+
+export const ExecutionRequestedSchema = envelope('ExecutionRequested', ExecutionRequestedData);
+export const ExecutionCompletedSchema = envelope('ExecutionCompleted', ExecutionResultData);
+export const ExecutionFailedSchema = envelope('ExecutionFailed', ExecutionResultData);
+export const EventEnvelopeSchema = z.discriminatedUnion('type', [
+  ExecutionRequestedSchema,
+  ExecutionCompletedSchema,
+  ExecutionFailedSchema,
+]);
+
+export type ExecutionRequested = z.infer<typeof ExecutionRequestedSchema>;
+export type ExecutionCompleted = z.infer<typeof ExecutionCompletedSchema>;
+export type ExecutionFailed = z.infer<typeof ExecutionFailedSchema>;
+export type EventEnvelope = z.infer<typeof EventEnvelopeSchema>;
+export type EventType = EventEnvelope['type'];
+
+/** Logical topics; their Kafka names come from configuration. */
+export type TopicName = 'requested' | 'result' | 'deadLetter';
+export interface Topics {
+  requested: string;
+  result: string;
+  deadLetter: string;
+}
+export const DEFAULT_TOPICS: Topics = {
+  requested: 'execution.requested',
+  result: 'execution.result',
+  deadLetter: 'execution.dead-letter',
+};
+
+export function makeEvent<T extends EventType>(
+  type: T,
+  data: Extract<EventEnvelope, { type: T }>['data'],
+  id: string,
+  at: Date,
+): Extract<EventEnvelope, { type: T }> {
+  return { id, type, version: EVENT_VERSION, occurredAt: at.toISOString(), data } as Extract<EventEnvelope, { type: T }>;
+}
+
+export type DecodeResult = { ok: true; event: EventEnvelope } | { ok: false; reason: string };
+
+/** Parse and validate a raw message value; never throws. */
+export function decodeEvent(raw: Buffer | string | null | undefined): DecodeResult {
+  if (raw == null) return { ok: false, reason: 'empty message' };
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
+  } catch {
+    return { ok: false, reason: 'value is not JSON' };
+  }
+  const parsed = EventEnvelopeSchema.safeParse(json);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      reason: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '),
+    };
+  }
+  return { ok: true, event: parsed.data };
+}
+
+export function encodeEvent(event: EventEnvelope): string {
+  return JSON.stringify(EventEnvelopeSchema.parse(event));
+}

@@ -1,0 +1,35 @@
+import type { EventEnvelope } from '../domain/events.js';
+
+export interface PublishRecord {
+  topic: string;
+  key: string;
+  event: EventEnvelope;
+}
+
+/** Publishes with the broker's acknowledgement: resolves only once every record is durable. */
+export interface EventPublisher {
+  publish(records: readonly PublishRecord[]): Promise<void>;
+  /** Sends a raw (possibly invalid) value, for the dead-letter path. */
+  publishRaw(topic: string, key: string | null, value: string | Buffer, headers?: Record<string, string>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ReceivedEvent {
+  topic: string;
+  key: string | null;
+  event: EventEnvelope;
+}
+
+/**
+ * Handles a batch of valid events. Resolving acknowledges them (commits); rejecting
+ * leaves them to be redelivered. Invalid messages never reach the handler: the consumer
+ * dead-letters them.
+ */
+export type BatchHandler = (events: readonly ReceivedEvent[]) => Promise<void>;
+
+export interface EventConsumer {
+  /** Starts consuming `topics` as a member of the consumer group. */
+  start(topics: readonly string[], handler: BatchHandler): Promise<void>;
+  /** Stops fetching, lets the batch in hand finish, commits and leaves the group. */
+  stop(): Promise<void>;
+}

@@ -1,0 +1,21 @@
+export interface HttpRequest {
+  url: string;
+  method: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+  timeoutMs: number;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  /** Parsed JSON when the response is JSON, else text; cut at the body cap. */
+  body: unknown;
+  truncated: boolean;
+  durationMs: number;
+}
+
+/** Outbound HTTP for the `http-request` action. Rejects with `OutboundRequestError`. */
+export interface HttpClient {
+  request(req: HttpRequest): Promise<HttpResponse>;
+}

@@ -1,0 +1,147 @@
+import type { Execution, ExecutionStatus, Step } from '../domain/execution.js';
+import type { OutboxMessage } from '../domain/outbox.js';
+import type { User } from '../domain/user.js';
+import type { TriggerStatus, Workflow } from '../domain/workflow.js';
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque cursor for the next page; absent on the last page. */
+  nextCursor?: string;
+}
+
+export interface PageRequest {
+  limit: number;
+  cursor?: string;
+}
+
+/**
+ * Workflows by owner. Writes that lose a race throw `ConflictError`; reads return copies,
+ * so mutating a returned object never changes the store.
+ */
+export interface WorkflowRepo {
+  /** Throws `ConflictError` when the owner already has this workflowId (or the hookId is taken). */
+  create(workflow: Workflow): Promise<void>;
+  get(ownerId: string, workflowId: string): Promise<Workflow | null>;
+  /** Ordered by workflowId. */
+  list(ownerId: string, page: PageRequest): Promise<Page<Workflow>>;
+  /**
+   * Replaces the definition when the stored version equals `expectedVersion`; the stored
+   * document gets `workflow.version`. Throws `ConflictError` on a version mismatch and
+   * `NotFoundError` when it is gone.
+   */
+  replace(workflow: Workflow, expectedVersion: number): Promise<void>;
+  delete(ownerId: string, workflowId: string): Promise<boolean>;
+  findByHookId(hookId: string): Promise<Workflow | null>;
+  /**
+   * Compare-and-set of `trigger.status`: succeeds only when the current status is one of
+   * `from`. Returns false when the workflow is missing or in another status.
+   */
+  setTriggerStatus(ownerId: string, workflowId: string, from: readonly TriggerStatus[], to: TriggerStatus, at: Date): Promise<boolean>;
+  /**
+   * Atomically claims up to `limit` enabled scheduled workflows whose `nextRunAt <= now`
+   * and whose lease (if any) has expired: sets `leaseUntil = now + leaseMs`. Two callers
+   * never get the same workflow while its lease lasts.
+   */
+  claimDueScheduled(now: Date, leaseMs: number, limit: number): Promise<Workflow[]>;
+  /**
+   * Ends a claim: sets `nextRunAt` and clears the lease, only if `nextRunAt` still equals
+   * `dueAt` (the value the claim saw). Returns false if another writer moved it.
+   */
+  advanceSchedule(ownerId: string, workflowId: string, dueAt: Date, nextRunAt: Date | undefined): Promise<boolean>;
+}
+
+export interface ExecutionRepo {
+  insert(execution: Execution): Promise<void>;
+  get(executionId: string): Promise<Execution | null>;
+  /** Newest first (createdAt, then executionId). */
+  listByWorkflow(ownerId: string, workflowId: string, page: PageRequest): Promise<Page<Execution>>;
+  /**
+   * Takes an execution for running: succeeds when it is `queued` on `attempt`, or
+   * `running` on `attempt` with an expired lease (its runner died). Sets `running`,
+   * `leaseUntil`, `startedAt` (first time only). Returns the updated execution, or null.
+   */
+  claimForRun(executionId: string, attempt: number, now: Date, leaseMs: number): Promise<Execution | null>;
+  /** Extends the lease of a `running` execution; false if it is no longer running on `attempt`. */
+  renewLease(executionId: string, attempt: number, leaseUntil: Date): Promise<boolean>;
+  /** Records one step while `running` on `attempt`; false if the run was taken away. */
+  saveStep(executionId: string, attempt: number, step: Step, leaseUntil: Date): Promise<boolean>;
+  /**
+   * Moves `running` on `attempt` to a new status with the given fields (`pending_retry`
+   * with `nextAttemptAt`, `completed`, `failed`). False if it was not running on `attempt`.
+   */
+  finishAttempt(
+    executionId: string,
+    attempt: number,
+    update: { status: Exclude<ExecutionStatus, 'queued' | 'running'>; at: Date; nextAttemptAt?: Date; error?: string; retriesLeft: number },
+  ): Promise<boolean>;
+  /**
+   * Claims up to `limit` executions that are `pending_retry` with `nextAttemptAt <= now`
+   * and moves each to `queued` on the next attempt. Returns them as updated.
+   */
+  requeueDueRetries(now: Date, limit: number): Promise<Execution[]>;
+  /**
+   * Claims up to `limit` executions that are `running` with a lease older than `now`
+   * (their runner died) and moves them back to `queued` on the same attempt.
+   */
+  requeueExpiredLeases(now: Date, limit: number): Promise<Execution[]>;
+  /** Counts by status (for metrics). */
+  countByStatus(): Promise<Record<ExecutionStatus, number>>;
+}
+
+export interface OutboxRepo {
+  add(message: OutboxMessage): Promise<void>;
+  /**
+   * Claims up to `limit` unpublished messages, oldest first, whose lock (if any) has
+   * expired, locking them until `now + lockMs` so two relays do not publish the same batch.
+   */
+  claimBatch(now: Date, lockMs: number, limit: number): Promise<OutboxMessage[]>;
+  markPublished(ids: readonly string[], at: Date): Promise<void>;
+  /** Releases the lock, counts the attempt and keeps the error; the message stays pending. */
+  markFailed(ids: readonly string[], error: string): Promise<void>;
+  /** Deletes up to `limit` messages published before `before`; returns how many. */
+  purgePublished(before: Date, limit: number): Promise<number>;
+  /** Unpublished count and the age of the oldest unpublished message. */
+  backlog(now: Date): Promise<{ count: number; oldestAgeMs: number }>;
+}
+
+export interface UserRepo {
+  /** Throws `ConflictError` when the email is taken. */
+  create(user: User): Promise<void>;
+  findByEmail(email: string): Promise<User | null>;
+  findById(userId: string): Promise<User | null>;
+}
+
+/** Idempotency keys of trigger requests, per owner. */
+export interface IdempotencyRepo {
+  /** The executionId recorded for this key at or after `notBefore`, if any. */
+  find(ownerId: string, key: string, notBefore: Date): Promise<string | null>;
+  /**
+   * Records the key (replacing an entry older than `notBefore`). Throws `ConflictError`
+   * when a live entry exists (a concurrent request won).
+   */
+  put(ownerId: string, key: string, executionId: string, at: Date, notBefore: Date): Promise<void>;
+}
+
+export interface Repos {
+  workflows: WorkflowRepo;
+  executions: ExecutionRepo;
+  outbox: OutboxRepo;
+  users: UserRepo;
+  idempotency: IdempotencyRepo;
+}
+
+/** Runs `work` in one transaction: every write through `tx` lands, or none does. */
+export interface UnitOfWork {
+  run<T>(work: (tx: Repos) => Promise<T>): Promise<T>;
+}
+
+/** A configured store: repos for single writes, a unit of work for atomic groups. */
+export interface Store extends Repos {
+  readonly kind: 'memory' | 'mongo' | 'postgres';
+  uow: UnitOfWork;
+  /** Creates indexes / applies migrations. Idempotent. */
+  init(): Promise<void>;
+  /** Throws `UnavailableError` when the database cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

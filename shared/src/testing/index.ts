@@ -1,0 +1,2 @@
+export { FakeClock } from './fake-clock.js';
+export { kafkaTier, postgresTier, mongoTier, type Tier } from './tiers.js';

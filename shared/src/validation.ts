@@ -1,0 +1,11 @@
+import type { z } from 'zod';
+import { ValidationError, zodIssues } from './errors.js';
+
+/** Parses `input` with `schema` or throws a `ValidationError` naming every bad field. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, what = 'request'): z.infer<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issues = zodIssues(result.error.issues);
+  const fields = [...new Set(issues.map((i) => i.path))].join(', ');
+  throw new ValidationError(`invalid ${what}: ${fields}`, issues);
+}
