@@ -17,3 +17,4 @@ export * from './logger.js';
 export * from './ids.js';
 export { createMemoryStore } from './adapters/memory/memory-store.js';
 export { encodeCursor, decodeCursor } from './adapters/cursor.js';
+export * from './app/accept-run.js';

@@ -33,3 +33,23 @@ export interface EventConsumer {
   /** Stops fetching, lets the batch in hand finish, commits and leaves the group. */
   stop(): Promise<void>;
 }
+
+export interface ConsumerOptions {
+  groupId: string;
+  /** Where messages that fail validation go, with the reason in a header. */
+  deadLetterTopic: string;
+  /** Most events handed to one handler call. */
+  maxBatchSize?: number;
+}
+
+/** A broker connection: one publisher, any number of consumer-group members. */
+export interface Bus {
+  readonly kind: 'kafka' | 'in-process';
+  publisher: EventPublisher;
+  createConsumer(options: ConsumerOptions): EventConsumer;
+  /** Creates the topics if missing (no-op in process). */
+  ensureTopics(topics: readonly string[]): Promise<void>;
+  /** Throws `UnavailableError` when the broker cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

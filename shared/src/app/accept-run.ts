@@ -1,0 +1,75 @@
+import { ConflictError } from '../errors.js';
+import { makeEvent, type Topics } from '../domain/events.js';
+import type { Execution, ExecutionTrigger } from '../domain/execution.js';
+import type { OutboxMessage } from '../domain/outbox.js';
+import type { Workflow } from '../domain/workflow.js';
+import { newId } from '../ids.js';
+import type { Repos } from '../ports/repos.js';
+
+/** The outbox message that asks a runner to run `execution` on its current attempt. */
+export function executionRequestedMessage(execution: Execution, topics: Topics, at: Date): OutboxMessage {
+  return {
+    id: newId(),
+    topic: topics.requested,
+    key: execution.workflowId,
+    event: makeEvent(
+      'ExecutionRequested',
+      { executionId: execution.executionId, workflowId: execution.workflowId, ownerId: execution.ownerId, attempt: execution.attempt },
+      newId(),
+      at,
+    ),
+    createdAt: at,
+    attempts: 0,
+  };
+}
+
+export function newExecution(workflow: Workflow, trigger: ExecutionTrigger, at: Date, idempotencyKey?: string): Execution {
+  return {
+    executionId: newId(),
+    workflowId: workflow.workflowId,
+    ownerId: workflow.ownerId,
+    workflowVersion: workflow.version,
+    actions: workflow.actions,
+    retryPolicy: workflow.retryPolicy,
+    trigger,
+    status: 'queued',
+    attempt: 1,
+    retriesLeft: workflow.retryPolicy.maxRetries,
+    steps: workflow.actions.map((a, index) => ({ index, type: a.type, status: 'pending' })),
+    ...(idempotencyKey ? { idempotencyKey } : {}),
+    createdAt: at,
+    updatedAt: at,
+  };
+}
+
+/** The workflow is busy with another run; the caller gets 409 with the current status. */
+export class WorkflowBusyError extends ConflictError {
+  constructor(workflowId: string, readonly triggerStatus: string) {
+    super(`workflow "${workflowId}" is ${triggerStatus}: a run is already in progress`, { triggerStatus }, 'workflow_busy');
+  }
+}
+
+/**
+ * Accepts a run of `workflow`, inside the caller's unit of work: flips `trigger.status`
+ * from idle to busy (compare-and-set, so two callers cannot both win), inserts the queued
+ * execution and its `ExecutionRequested` outbox message. Throws `WorkflowBusyError` and
+ * writes nothing when the workflow is not idle.
+ */
+export async function acceptRun(
+  tx: Repos,
+  workflow: Workflow,
+  trigger: ExecutionTrigger,
+  topics: Topics,
+  at: Date,
+  idempotencyKey?: string,
+): Promise<Execution> {
+  const claimed = await tx.workflows.setTriggerStatus(workflow.ownerId, workflow.workflowId, ['idle'], 'busy', at);
+  if (!claimed) {
+    const current = await tx.workflows.get(workflow.ownerId, workflow.workflowId);
+    throw new WorkflowBusyError(workflow.workflowId, current?.trigger.status ?? 'gone');
+  }
+  const execution = newExecution(workflow, trigger, at, idempotencyKey);
+  await tx.executions.insert(execution);
+  await tx.outbox.add(executionRequestedMessage(execution, topics, at));
+  return execution;
+}
