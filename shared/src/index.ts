@@ -18,3 +18,4 @@ export * from './ids.js';
 export { createMemoryStore } from './adapters/memory/memory-store.js';
 export { encodeCursor, decodeCursor } from './adapters/cursor.js';
 export * from './app/accept-run.js';
+export * from './ops/index.js';

@@ -1,0 +1,3 @@
+export * from './lifecycle.js';
+export * from './metrics.js';
+export * from './ops-server.js';
