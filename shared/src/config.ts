@@ -38,3 +38,19 @@ export const env = {
     ),
   logLevel: () => z.preprocess(emptyAsUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
 };
+
+/**
+ * For a service's `main`: loads configuration, or prints one JSON line naming the bad
+ * variables to stderr and exits 1, before anything else starts.
+ */
+export function loadConfigOrExit<S extends z.ZodObject>(schema: S, service: string, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  try {
+    return loadConfig(schema, env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(
+      `${JSON.stringify({ level: 'fatal', time: new Date().toISOString(), service, variables: err.variables, msg: err.message })}\n`,
+    );
+    process.exit(1);
+  }
+}

@@ -1,0 +1,86 @@
+import type { Logger } from '../../logger.js';
+import type { BatchHandler, ConsumerOptions, EventConsumer, EventPublisher } from '../../ports/bus.js';
+import { BatchStepError, consumeBatch, DEFAULT_MAX_BATCH_SIZE } from '../kafka/consume-batch.js';
+import type { Claim, ConsumerGroup, InProcessBroker, Member } from './broker.js';
+
+/** Messages taken from a partition per claim (Kafka's max.poll.records); handed on in chunks of maxBatchSize. */
+const FETCH_MAX = 500;
+
+/** Backoff before a failed delivery is tried again: doubling from the first to the last, per partition. */
+export const REDELIVERY_BACKOFF_MS = { first: 100, max: 5_000 } as const;
+
+export const redeliveryDelay = (failures: number): number =>
+  Math.min(REDELIVERY_BACKOFF_MS.max, REDELIVERY_BACKOFF_MS.first * 2 ** Math.max(0, failures - 1));
+
+/** One member of an in-process consumer group: a loop that claims a partition, runs a batch, releases it. */
+export class InProcessConsumer implements EventConsumer {
+  private readonly group: ConsumerGroup;
+  private readonly maxBatchSize: number;
+  private readonly logger: Logger;
+  private member: Member | undefined;
+  private loop: Promise<void> | undefined;
+  private stopping = false;
+
+  constructor(
+    private readonly broker: InProcessBroker,
+    private readonly publisher: EventPublisher,
+    private readonly options: ConsumerOptions,
+    logger: Logger,
+  ) {
+    this.group = broker.group(options.groupId);
+    this.maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
+    this.logger = logger.child({ groupId: options.groupId });
+  }
+
+  async start(topics: readonly string[], handler: BatchHandler): Promise<void> {
+    if (this.member || this.stopping) throw new Error(`consumer of group ${this.options.groupId} was already started`);
+    const member: Member = { topics: [...new Set(topics)] };
+    this.member = member;
+    this.group.join(member);
+    this.loop = this.run(member, handler);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.broker.changed(); // wake the loop if it is waiting for work
+    await this.loop; // the batch in hand finishes first (consumeBatch checks `stopping` between steps)
+    if (this.member) this.group.leave(this.member);
+    this.member = undefined;
+  }
+
+  private async run(member: Member, handler: BatchHandler): Promise<void> {
+    while (!this.stopping) {
+      const claim = this.group.claim(member, FETCH_MAX, Date.now());
+      if ('waitMs' in claim) await this.broker.nextChange(claim.waitMs);
+      else await this.deliver(claim, handler);
+    }
+  }
+
+  private async deliver({ topic, partition, state, messages }: Claim, handler: BatchHandler): Promise<void> {
+    try {
+      await consumeBatch(
+        { topic, partition, messages: messages.map((m) => ({ offset: String(m.offset), key: m.key, value: m.value })) },
+        {
+          handler,
+          maxBatchSize: this.maxBatchSize,
+          logger: this.logger,
+          deadLetter: (message, headers) =>
+            this.publisher.publishRaw(this.options.deadLetterTopic, message.key, message.value ?? '', headers),
+          acknowledge: async (offset) => {
+            state.committed = Number(offset) + 1;
+          },
+          proceed: async () => !this.stopping,
+        },
+      );
+      state.failures = 0;
+    } catch (err) {
+      state.failures += 1;
+      const retryInMs = redeliveryDelay(state.failures);
+      state.retryAt = Date.now() + retryInMs;
+      const context = err instanceof BatchStepError ? { err: err.cause, ...err.context } : { err, topic, partition };
+      this.logger.error({ ...context, failures: state.failures, retryInMs }, err instanceof Error ? err.message : 'consuming a batch failed');
+    } finally {
+      this.group.release(state);
+    }
+  }
+}

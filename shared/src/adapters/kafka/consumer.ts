@@ -1,0 +1,121 @@
+import kafkajs, { type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
+import type { Logger } from '../../logger.js';
+import type { BatchHandler, ConsumerOptions, EventConsumer, EventPublisher } from '../../ports/bus.js';
+import { BatchStepError, consumeBatch, DEFAULT_MAX_BATCH_SIZE } from './consume-batch.js';
+import { RedeliverError, toBusError } from './errors.js';
+import type { KafkaTuning } from './options.js';
+
+const { KafkaJSError } = kafkajs;
+
+/**
+ * One member of a consumer group. Offsets are resolved and committed only after the handler
+ * (or the dead-letter publish) succeeded; a failure leaves them unresolved, and kafkajs
+ * fetches again from the last resolved offset after a backoff (its `retry` settings), then,
+ * once the retries are spent, restarts the consumer (rejoining the group).
+ */
+export class KafkaEventConsumer implements EventConsumer {
+  private consumer: Consumer | undefined;
+  private stopping = false;
+  private readonly maxBatchSize: number;
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly publisher: EventPublisher,
+    private readonly options: ConsumerOptions,
+    private readonly tuning: KafkaTuning,
+    logger: Logger,
+  ) {
+    this.maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
+    this.logger = logger.child({ groupId: options.groupId });
+  }
+
+  async start(topics: readonly string[], handler: BatchHandler): Promise<void> {
+    if (this.consumer || this.stopping) throw new Error(`consumer of group ${this.options.groupId} was already started`);
+    const { tuning } = this;
+    const consumer = this.kafka.consumer({
+      groupId: this.options.groupId,
+      sessionTimeout: tuning.sessionTimeoutMs,
+      heartbeatInterval: tuning.heartbeatIntervalMs,
+      rebalanceTimeout: tuning.rebalanceTimeoutMs,
+      maxWaitTimeInMs: tuning.maxWaitTimeMs,
+      retry: {
+        retries: tuning.retries,
+        initialRetryTime: tuning.initialRetryTimeMs,
+        // A member heartbeats once per redelivery attempt: waiting longer than the session
+        // between attempts would get it evicted from the group.
+        maxRetryTime: Math.min(tuning.maxRetryTimeMs, tuning.sessionTimeoutMs / 2),
+        // Restart after retriable failures (kafkajs' default) unless we are stopping: a
+        // restart scheduled during stop() would bring a stopped member back.
+        restartOnFailure: async () => !this.stopping,
+      },
+    });
+    consumer.on(consumer.events.CRASH, ({ payload: { error, restart } }) => {
+      if (!restart && !this.stopping) {
+        this.logger.error({ err: error }, 'Kafka consumer crashed with a non-retriable error and will not restart');
+      }
+    });
+    this.consumer = consumer;
+    try {
+      await consumer.connect();
+      // A new group starts at the beginning: events published before it first joined are its work too.
+      await consumer.subscribe({ topics: [...topics], fromBeginning: true });
+      await consumer.run({
+        eachBatchAutoResolve: false,
+        autoCommitThreshold: 1, // commitOffsetsIfNecessary() commits whatever was resolved
+        eachBatch: (payload) => this.eachBatch(payload, handler),
+      });
+    } catch (err) {
+      this.consumer = undefined;
+      await consumer.disconnect().catch(() => undefined);
+      throw toBusError(err, `consumer of group ${this.options.groupId} could not start`);
+    }
+    this.logger.info({ topics }, 'Kafka consumer started');
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    if (!consumer) return;
+    // Stops fetching, lets the step in hand finish (eachBatch checks isRunning() between
+    // steps), commits what was resolved and leaves the group, so its partitions move at once.
+    await consumer.disconnect();
+    this.logger.info('Kafka consumer stopped');
+  }
+
+  private async eachBatch(payload: EachBatchPayload, handler: BatchHandler): Promise<void> {
+    const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
+    const messages = batch.messages.map((m) => ({ offset: m.offset, key: m.key?.toString('utf8') ?? null, value: m.value }));
+    try {
+      await consumeBatch(
+        { topic: batch.topic, partition: batch.partition, messages },
+        {
+          handler,
+          maxBatchSize: this.maxBatchSize,
+          logger: this.logger,
+          deadLetter: (message, headers) =>
+            this.publisher.publishRaw(this.options.deadLetterTopic, message.key, message.value ?? Buffer.alloc(0), headers),
+          acknowledge: async (offset) => {
+            resolveOffset(offset);
+            await commitOffsetsIfNecessary();
+          },
+          proceed: async () => {
+            if (!isRunning() || isStale()) return false;
+            await heartbeat();
+            return true;
+          },
+        },
+      );
+    } catch (err) {
+      // A rebalance, a failed commit or heartbeat: kafkajs knows how to recover from its own errors.
+      if (err instanceof KafkaJSError) throw err;
+      if (err instanceof BatchStepError) {
+        this.logger.error({ err: err.cause, ...err.context }, err.message);
+      } else {
+        this.logger.error({ err, topic: batch.topic, partition: batch.partition }, 'consuming a batch failed; it will be redelivered');
+      }
+      throw new RedeliverError(err);
+    }
+  }
+}

@@ -1,0 +1,50 @@
+import type { Logger } from '../../logger.js';
+
+/**
+ * Timings of the Kafka clients. The defaults suit a broker on the same network; every one
+ * of them bounds how long something can take, so none is infinite.
+ */
+export interface KafkaTuning {
+  /** TCP connect timeout per attempt. */
+  connectionTimeoutMs: number;
+  /** Retries of a failing connect, send or admin call before it is given up (exponential backoff). */
+  retries: number;
+  initialRetryTimeMs: number;
+  maxRetryTimeMs: number;
+  /** A group member that has not heartbeated for this long is evicted and its partitions reassigned. */
+  sessionTimeoutMs: number;
+  /** How often a member heartbeats; well under a third of the session timeout. */
+  heartbeatIntervalMs: number;
+  /** How long the coordinator waits for members to rejoin during a rebalance; longer than a handler call should take. */
+  rebalanceTimeoutMs: number;
+  /** Longest a fetch waits for new data. An idle member notices a rebalance only between fetches. */
+  maxWaitTimeMs: number;
+  /** Deadline of `ping()`. */
+  pingTimeoutMs: number;
+}
+
+export const DEFAULT_KAFKA_TUNING: Readonly<KafkaTuning> = {
+  connectionTimeoutMs: 3_000,
+  // 300 ms doubling to 5 s: about 10 s before a publish to a dead broker rejects.
+  retries: 5,
+  initialRetryTimeMs: 300,
+  maxRetryTimeMs: 5_000,
+  // kafkajs' defaults (30 s / 3 s / 60 s / 5 s) make every join, leave and crash take tens
+  // of seconds to settle; these keep failover and tests quick without flapping.
+  sessionTimeoutMs: 10_000,
+  heartbeatIntervalMs: 1_000,
+  rebalanceTimeoutMs: 30_000,
+  maxWaitTimeMs: 500, // the Java client's fetch.max.wait.ms
+  pingTimeoutMs: 3_000,
+};
+
+export interface KafkaBusOptions {
+  brokers: string[];
+  clientId: string;
+  logger: Logger;
+  /** Partitions of the topics `ensureTopics` creates. Default 3. */
+  partitions?: number;
+  /** Replication factor of the topics `ensureTopics` creates. Default 1 (a single broker). */
+  replicationFactor?: number;
+  tuning?: Partial<KafkaTuning>;
+}
