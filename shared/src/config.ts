@@ -12,31 +12,26 @@ export class ConfigError extends Error {
  * or missing value throws a `ConfigError` naming every offending variable.
  */
 export function loadConfig<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
-  const result = schema.safeParse(env);
+  // A variable set to the empty string means "unset" (so defaults apply), as in most shells' usage.
+  const result = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
   if (result.success) return result.data;
   const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
   const variables = [...new Set(result.error.issues.map((i) => String(i.path[0])))];
   throw new ConfigError(variables, `invalid configuration: ${problems.join('; ')}`);
 }
 
-const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
-
-/** Helpers for env variables: every one treats an empty string as unset. */
+/** Schemas for env variable values (strings); `loadConfig` has already dropped empty ones. */
 export const env = {
-  string: () => z.preprocess(emptyAsUndefined, z.string().min(1)),
-  url: () => z.preprocess(emptyAsUndefined, z.string().url()),
-  int: (min: number, max: number) => z.preprocess(emptyAsUndefined, z.coerce.number().int().min(min).max(max)),
-  bool: () =>
-    z.preprocess(emptyAsUndefined, z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')),
+  string: () => z.string().min(1),
+  url: () => z.url(),
+  int: (min: number, max: number) => z.coerce.number().int().min(min).max(max),
+  bool: () => z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1'),
   list: () =>
-    z.preprocess(
-      emptyAsUndefined,
-      z
-        .string()
-        .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
-        .pipe(z.array(z.string()).min(1)),
-    ),
-  logLevel: () => z.preprocess(emptyAsUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
+    z
+      .string()
+      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+      .pipe(z.array(z.string()).min(1)),
+  logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
 };
 
 /**

@@ -19,3 +19,7 @@ export { createMemoryStore } from './adapters/memory/memory-store.js';
 export { encodeCursor, decodeCursor } from './adapters/cursor.js';
 export * from './app/accept-run.js';
 export * from './ops/index.js';
+export { openStore, openBus } from './adapters/open.js';
+export { createInProcessBus } from './adapters/inprocess/index.js';
+export { createKafkaBus } from './adapters/kafka/index.js';
+export { createAxiosHttpClient, AddressPolicy, type AxiosHttpClientOptions } from './adapters/http/index.js';

@@ -1,1 +1,1 @@
-export {};
+export { startSystem, type SystemOptions, type RunningSystem } from './system.js';

@@ -1,1 +1,21 @@
-export {};
+/** workflows-svc: the REST API. `main.ts` (the lead's) composes these; tests and the embedded mode use them directly. */
+export { createWorkflowsApp, type WorkflowsAppDeps } from './http/app.js';
+export { startHttpServer, type HttpServer, type HttpServerOptions } from './server.js';
+export { WorkflowsEnvSchema, workflowsConfig, type WorkflowsEnv, type WorkflowsConfig, type RateLimit } from './config.js';
+export { createUseCases, type UseCases, type UseCaseDeps } from './app/use-cases.js';
+export type { AccessTokens, IssuedToken, PasswordHasher } from './app/ports.js';
+export { SignUp } from './app/sign-up.js';
+export { LogIn } from './app/log-in.js';
+export { CreateWorkflow } from './app/create-workflow.js';
+export { ReplaceWorkflow } from './app/replace-workflow.js';
+export { PatchWorkflow } from './app/patch-workflow.js';
+export { DeleteWorkflow } from './app/delete-workflow.js';
+export { GetWorkflow } from './app/get-workflow.js';
+export { ListWorkflows } from './app/list-workflows.js';
+export { TriggerWorkflow, IDEMPOTENCY_WINDOW_MS, type TriggerRequest, type TriggerResult, type TriggerTarget } from './app/trigger-workflow.js';
+export { RotateHookSecret } from './app/rotate-hook-secret.js';
+export { ListExecutions } from './app/list-executions.js';
+export { GetExecution } from './app/get-execution.js';
+export { JwtAccessTokens } from './auth/jwt-tokens.js';
+export { ScryptPasswordHasher, DEFAULT_SCRYPT_PARAMS, type ScryptParams } from './auth/scrypt-hasher.js';
+export { startWorkflowsService, type WorkflowsService, type WorkflowsServiceDeps } from './service.js';

@@ -1,0 +1,18 @@
+import type { Action, Logger } from '@wf/shared';
+import type { TemplateContext } from '../templating.js';
+
+export interface ActionContext {
+  template: TemplateContext;
+  /** A logger already bound to the execution and step. */
+  logger: Logger;
+}
+
+/** Runs one kind of action. Throws to fail the step; the returned value is the step's output. */
+export interface ActionExecutor<A extends Action = Action> {
+  run(action: A, context: ActionContext): Promise<unknown>;
+}
+
+/** A failure that retrying cannot fix (a refused destination, a bad template): the run fails at once. */
+export class PermanentActionError extends Error {}
+
+export type ActionRegistry = { [T in Action['type']]: ActionExecutor<Extract<Action, { type: T }>> };

@@ -1,0 +1,11 @@
+import type { HttpClient } from '@wf/shared';
+import type { ActionRegistry } from './action.js';
+import { HttpRequestActionExecutor } from './http-request-action.js';
+import { LogActionExecutor } from './log-action.js';
+
+export function createActions({ http }: { http: HttpClient }): ActionRegistry {
+  return { log: new LogActionExecutor(), 'http-request': new HttpRequestActionExecutor(http) };
+}
+
+export { PermanentActionError, type ActionContext, type ActionExecutor, type ActionRegistry } from './action.js';
+export { HttpStatusError } from './http-request-action.js';

@@ -1,0 +1,12 @@
+import type { LogAction } from '@wf/shared';
+import { renderString } from '../templating.js';
+import type { ActionContext, ActionExecutor } from './action.js';
+
+export class LogActionExecutor implements ActionExecutor<LogAction> {
+  async run(action: LogAction, { template, logger }: ActionContext) {
+    const message = renderString(action.message, template);
+    const level = action.level ?? 'info';
+    logger[level]({ action: 'log' }, message);
+    return { message, level };
+  }
+}

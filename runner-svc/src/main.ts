@@ -1,0 +1,47 @@
+import {
+  busSettings,
+  createAxiosHttpClient,
+  createLogger,
+  loadConfigOrExit,
+  Metrics,
+  openBus,
+  openStore,
+  runServiceProcess,
+  storeSettings,
+  systemClock,
+  topics,
+} from '@wf/shared';
+import { RunnerEnvSchema, runnerConfig } from './config.js';
+import { startRunnerService } from './service.js';
+
+// The composition root of runner-svc: configuration, adapters, the consumer.
+const env = loadConfigOrExit(RunnerEnvSchema, 'runner-svc');
+const logger = createLogger({ level: env.LOG_LEVEL, service: 'runner-svc' });
+const config = runnerConfig(env);
+
+await runServiceProcess({
+  name: 'runner-svc',
+  logger,
+  async start() {
+    const store = await openStore(storeSettings(env), logger);
+    const bus = openBus(busSettings(env), logger);
+    const service = await startRunnerService({
+      store,
+      bus,
+      http: createAxiosHttpClient({ ...config.http, logger }),
+      clock: systemClock,
+      logger,
+      topics: topics(env),
+      config,
+      metrics: new Metrics({ service: 'runner-svc' }),
+      healthPort: env.HEALTH_PORT,
+    });
+    return {
+      async stop() {
+        await service.stop();
+        await bus.close();
+        await store.close();
+      },
+    };
+  },
+});

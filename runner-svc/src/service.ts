@@ -1,0 +1,41 @@
+import { startOpsServer, type Bus, type Clock, type HttpClient, type Logger, type Metrics, type RunningService, type Store, type Topics } from '@wf/shared';
+import type { RunnerConfig } from './config.js';
+import { createRunner } from './worker/runner.js';
+
+export interface RunnerServiceDeps {
+  store: Store;
+  bus: Bus;
+  http: HttpClient;
+  clock: Clock;
+  logger: Logger;
+  topics: Topics;
+  config: RunnerConfig;
+  metrics: Metrics;
+  /** Port of /healthz, /readyz, /metrics; undefined runs without (embedded mode). */
+  healthPort?: number;
+}
+
+export interface RunnerService extends RunningService {
+  readonly healthPort?: number;
+}
+
+export async function startRunnerService(deps: RunnerServiceDeps): Promise<RunnerService> {
+  const { store, bus, topics, config, logger, metrics } = deps;
+  await bus.ensureTopics([topics.requested, topics.result, topics.deadLetter]);
+  const consumer = bus.createConsumer({ groupId: config.groupId, deadLetterTopic: topics.deadLetter, maxBatchSize: config.batchSize });
+  const runner = createRunner({ ...deps, consumer });
+  await runner.start();
+  const ops =
+    deps.healthPort === undefined
+      ? undefined
+      : await startOpsServer(deps.healthPort, { logger, metrics, checks: { store: () => store.ping(), broker: () => bus.ping() } });
+  return {
+    ...(ops ? { healthPort: ops.port } : {}),
+    async stop() {
+      ops?.markStopping();
+      // The consumer lets the batch in hand finish and commits before leaving the group.
+      await runner.stop();
+      await ops?.close();
+    },
+  };
+}

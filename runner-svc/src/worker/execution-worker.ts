@@ -1,0 +1,172 @@
+import {
+  DEFAULT_ACTION_TIMEOUT_MS,
+  makeEvent,
+  newId,
+  retryDelayMs,
+  type Action,
+  type Clock,
+  type Execution,
+  type ExecutionRequested,
+  type Logger,
+  type Metrics,
+  type OutboxMessage,
+  type Step,
+  type Store,
+  type Topics,
+} from '@wf/shared';
+import { PermanentActionError, HttpStatusError, type ActionRegistry } from '../actions/index.js';
+import { TemplateError, type TemplateContext } from '../templating.js';
+import { redact } from './redact.js';
+
+export type HandleOutcome = 'completed' | 'pending_retry' | 'failed' | 'skipped' | 'lost';
+
+export interface ExecutionWorkerDeps {
+  store: Store;
+  actions: ActionRegistry;
+  clock: Clock;
+  logger: Logger;
+  topics: Topics;
+  config: { leaseMarginMs: number; random?: () => number };
+  metrics?: Metrics;
+}
+
+/**
+ * Runs one requested execution attempt: claims it, runs its actions in order from the first
+ * that has not succeeded, records every step, and ends the attempt (completed, pending
+ * retry or failed) together with the workflow's trigger status and the result event, in
+ * one unit of work. Safe to call twice for the same event: a claim that fails means
+ * someone else has it or it is done.
+ */
+export class ExecutionWorker {
+  constructor(private readonly deps: ExecutionWorkerDeps) {}
+
+  async handle(event: ExecutionRequested): Promise<HandleOutcome> {
+    const { store, clock, config } = this.deps;
+    const { executionId, attempt } = event.data;
+    const log = this.deps.logger.child({ executionId, workflowId: event.data.workflowId, attempt });
+    const firstLease = this.leaseMs(undefined);
+    const execution = await store.executions.claimForRun(executionId, attempt, clock.now(), firstLease);
+    if (!execution) {
+      log.debug('execution not claimable (finished, running elsewhere, or a stale attempt); skipped');
+      return 'skipped';
+    }
+    log.info('execution started');
+
+    let failure: { error: string; permanent: boolean } | undefined;
+    for (const [index, action] of execution.actions.entries()) {
+      const previous = execution.steps[index];
+      if (previous?.status === 'succeeded') continue; // a retry resumes at the failed step
+      const step = await this.runStep(execution, index, action, log);
+      if (step === 'lost') return this.lost(log);
+      execution.steps[index] = step;
+      if (step.status === 'failed') {
+        failure = { error: `step ${index} (${action.type}) failed: ${step.error ?? 'unknown error'}`, permanent: step.permanent };
+        break;
+      }
+    }
+    return this.finish(execution, failure, log, config.random);
+  }
+
+  private leaseMs(action: Action | undefined): number {
+    const timeout = action?.type === 'http-request' ? (action.timeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS) : DEFAULT_ACTION_TIMEOUT_MS;
+    return timeout + this.deps.config.leaseMarginMs;
+  }
+
+  private async runStep(execution: Execution, index: number, action: Action, log: Logger): Promise<(Step & { permanent: boolean }) | 'lost'> {
+    const { store, clock, actions, metrics } = this.deps;
+    const startedAt = clock.now();
+    const running: Step = { index, type: action.type, status: 'running', attempt: execution.attempt, startedAt };
+    const leaseUntil = new Date(startedAt.getTime() + this.leaseMs(action));
+    if (!(await store.executions.saveStep(execution.executionId, execution.attempt, running, leaseUntil))) return 'lost';
+
+    const stepLog = log.child({ step: index, action: action.type });
+    const started = performance.now();
+    let step: Step & { permanent: boolean };
+    try {
+      const executor = actions[action.type] as { run(a: Action, c: unknown): Promise<unknown> };
+      const output = await executor.run(action, { template: templateContext(execution), logger: stepLog });
+      step = { ...running, status: 'succeeded', output: redact(output), finishedAt: clock.now(), permanent: false };
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      const permanent = err instanceof PermanentActionError || err instanceof TemplateError;
+      step = {
+        ...running,
+        status: 'failed',
+        error,
+        ...(err instanceof HttpStatusError ? { output: err.output } : {}),
+        finishedAt: clock.now(),
+        permanent,
+      };
+      stepLog.warn({ error, permanent }, 'step failed');
+    }
+    metrics?.actionDuration.observe({ type: action.type, outcome: step.status }, (performance.now() - started) / 1000);
+    const { permanent, ...stored } = step;
+    const kept = await store.executions.saveStep(execution.executionId, execution.attempt, stored, new Date(clock.now().getTime() + this.deps.config.leaseMarginMs));
+    return kept ? { ...stored, permanent } : 'lost';
+  }
+
+  private async finish(execution: Execution, failure: { error: string; permanent: boolean } | undefined, log: Logger, random?: () => number): Promise<HandleOutcome> {
+    const { store, clock, topics, metrics } = this.deps;
+    const now = clock.now();
+    const { ownerId, workflowId, executionId, attempt } = execution;
+    const outcome: 'completed' | 'pending_retry' | 'failed' = !failure
+      ? 'completed'
+      : !failure.permanent && execution.retriesLeft > 0
+        ? 'pending_retry'
+        : 'failed';
+    const nextAttemptAt =
+      outcome === 'pending_retry' ? new Date(now.getTime() + retryDelayMs(execution.retryPolicy, attempt, random)) : undefined;
+
+    const finished = await store.uow.run(async (tx) => {
+      const ok = await tx.executions.finishAttempt(executionId, attempt, {
+        status: outcome,
+        at: now,
+        retriesLeft: outcome === 'pending_retry' ? execution.retriesLeft - 1 : execution.retriesLeft,
+        ...(nextAttemptAt ? { nextAttemptAt } : {}),
+        ...(failure ? { error: failure.error } : {}),
+      });
+      if (!ok) return false;
+      await tx.workflows.setTriggerStatus(ownerId, workflowId, ['busy', 'pending'], outcome === 'pending_retry' ? 'pending' : 'idle', now);
+      await tx.outbox.add(resultMessage(execution, outcome, now, topics, failure?.error));
+      return true;
+    });
+    if (!finished) return this.lost(log);
+    metrics?.executionsFinished.inc({ status: outcome });
+    log.info({ status: outcome, ...(nextAttemptAt ? { nextAttemptAt } : {}), ...(failure ? { error: failure.error } : {}) }, 'execution attempt finished');
+    return outcome;
+  }
+
+  private lost(log: Logger): HandleOutcome {
+    log.warn('execution was taken over by another runner (lease expired); abandoning this attempt');
+    return 'lost';
+  }
+}
+
+function templateContext(e: Execution): TemplateContext {
+  return {
+    trigger: { type: e.trigger.type, payload: e.trigger.payload ?? {} },
+    steps: e.steps.map((s) => ({ status: s.status, output: s.output })),
+    execution: { id: e.executionId, attempt: e.attempt },
+    workflow: { id: e.workflowId },
+  };
+}
+
+function resultMessage(e: Execution, status: 'completed' | 'pending_retry' | 'failed', at: Date, topics: Topics, error?: string): OutboxMessage {
+  const data = {
+    executionId: e.executionId,
+    workflowId: e.workflowId,
+    ownerId: e.ownerId,
+    attempt: e.attempt,
+    status,
+    finishedAt: at.toISOString(),
+    ...(error ? { error } : {}),
+  };
+  return {
+    id: newId(),
+    topic: topics.result,
+    key: e.workflowId,
+    event: status === 'completed' ? makeEvent('ExecutionCompleted', data, newId(), at) : makeEvent('ExecutionFailed', data, newId(), at),
+    createdAt: at,
+    attempts: 0,
+  };
+}

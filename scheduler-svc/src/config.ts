@@ -1,0 +1,57 @@
+import { CommonEnvSchema, env, intervalToMs } from '@wf/shared';
+import { z } from 'zod';
+
+/** `5s`, `1s`, `30s` (a divisor of 60) → node-cron's seconds expression `*\/N * * * * *`. */
+export function tickToCron(tick: string): string {
+  const match = /^([1-9][0-9]?)s$/.exec(tick);
+  const seconds = match ? Number(match[1]) : NaN;
+  if (!Number.isInteger(seconds) || 60 % seconds !== 0) throw new Error(`invalid tick ${tick}`);
+  return seconds === 1 ? '* * * * * *' : `*/${seconds} * * * * *`;
+}
+
+const Tick = z
+  .preprocess((v) => (v === '' ? undefined : v), z.string().default('5s'))
+  .refine((v) => {
+    try {
+      tickToCron(v);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be a whole number of seconds that divides 60, e.g. "1s", "5s", "30s"');
+
+const Duration = (fallback: string) =>
+  z
+    .preprocess((v) => (v === '' ? undefined : v), z.string().default(fallback))
+    .pipe(z.string().regex(/^[1-9][0-9]{0,5}(s|m|h)$/, 'must be like "30s", "15m", "1h"'))
+    .transform((v) => intervalToMs(v));
+
+export const SchedulerEnvSchema = CommonEnvSchema.extend({
+  SCHEDULER_TICK: Tick,
+  SCHEDULER_BATCH_SIZE: env.int(1, 10_000).default(500),
+  SCHEDULER_CONCURRENCY: env.int(1, 256).default(16),
+  SCHEDULER_LEASE_MS: env.int(1_000, 600_000).default(30_000),
+  OUTBOX_BATCH_SIZE: env.int(1, 10_000).default(500),
+  OUTBOX_LOCK_MS: env.int(1_000, 600_000).default(30_000),
+  OUTBOX_RETENTION: Duration('1h'),
+  HEALTH_PORT: env.int(0, 65_535).default(3001),
+});
+export type SchedulerEnv = z.infer<typeof SchedulerEnvSchema>;
+
+export interface SchedulerConfig {
+  tick: string;
+  batchSize: number;
+  concurrency: number;
+  leaseMs: number;
+  outbox: { batchSize: number; lockMs: number; retentionMs: number };
+}
+
+export function schedulerConfig(e: SchedulerEnv): SchedulerConfig {
+  return {
+    tick: e.SCHEDULER_TICK,
+    batchSize: e.SCHEDULER_BATCH_SIZE,
+    concurrency: e.SCHEDULER_CONCURRENCY,
+    leaseMs: e.SCHEDULER_LEASE_MS,
+    outbox: { batchSize: e.OUTBOX_BATCH_SIZE, lockMs: e.OUTBOX_LOCK_MS, retentionMs: e.OUTBOX_RETENTION },
+  };
+}

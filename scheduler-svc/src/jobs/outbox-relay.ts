@@ -1,0 +1,114 @@
+import type { Clock, EventPublisher, Logger, Metrics, OutboxRepo } from '@wf/shared';
+
+export interface OutboxRelayOptions {
+  batchSize: number;
+  /** How long a claimed batch stays locked to this relay. */
+  lockMs: number;
+  /** Sleep when there was nothing to publish, growing to `maxIdleDelayMs`. */
+  idleDelayMs: number;
+  maxIdleDelayMs: number;
+  /** Published messages are kept this long, then purged. */
+  retentionMs: number;
+}
+
+export const DEFAULT_RELAY_OPTIONS: OutboxRelayOptions = {
+  batchSize: 500,
+  lockMs: 30_000,
+  idleDelayMs: 20,
+  maxIdleDelayMs: 250,
+  retentionMs: 3_600_000,
+};
+
+/**
+ * Publishes the outbox to the broker: claim a batch, publish it, mark it published only
+ * once the broker acknowledged. A failed publish leaves the batch pending (its attempt and
+ * error recorded) and backs off; the next pass retries it. At-least-once by design.
+ */
+export class OutboxRelay {
+  private running = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+  private lastPurge = 0;
+
+  constructor(
+    private readonly deps: { outbox: OutboxRepo; publisher: EventPublisher; clock: Clock; logger: Logger; metrics?: Metrics },
+    private readonly options: OutboxRelayOptions = DEFAULT_RELAY_OPTIONS,
+  ) {}
+
+  /** One pass: returns how many messages were published (0 when idle or on failure). */
+  async runOnce(): Promise<{ published: number; failed: number }> {
+    const { outbox, publisher, clock, logger, metrics } = this.deps;
+    const batch = await outbox.claimBatch(clock.now(), this.options.lockMs, this.options.batchSize);
+    if (batch.length === 0) return { published: 0, failed: 0 };
+    const ids = batch.map((m) => m.id);
+    try {
+      await publisher.publish(batch.map((m) => ({ topic: m.topic, key: m.key, event: m.event })));
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      logger.warn({ err, count: batch.length }, 'outbox publish failed; will retry');
+      metrics?.outboxPublishFailures.inc();
+      await outbox.markFailed(ids, message);
+      return { published: 0, failed: batch.length };
+    }
+    await outbox.markPublished(ids, clock.now());
+    metrics?.outboxPublished.inc(batch.length);
+    return { published: batch.length, failed: 0 };
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Wakes an idle relay at once (a run was just accepted in this process). */
+  notify(): void {
+    this.wake?.();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    let delay = this.options.idleDelayMs;
+    while (this.running) {
+      let result = { published: 0, failed: 0 };
+      try {
+        result = await this.runOnce();
+        await this.purge();
+      } catch (err) {
+        this.deps.logger.error({ err }, 'outbox relay pass failed');
+        result.failed = 1;
+      }
+      if (result.published >= this.options.batchSize) {
+        delay = this.options.idleDelayMs;
+        continue; // more is waiting
+      }
+      // Idle or failing: back off (exponentially when failing, so a dead broker is not hammered).
+      delay = result.published > 0 ? this.options.idleDelayMs : Math.min(this.options.maxIdleDelayMs * (result.failed ? 20 : 1), delay * 2);
+      await this.sleep(result.published > 0 ? 0 : delay);
+    }
+  }
+
+  private async purge(): Promise<void> {
+    const now = this.deps.clock.now().getTime();
+    if (now - this.lastPurge < 60_000) return;
+    this.lastPurge = now;
+    const purged = await this.deps.outbox.purgePublished(new Date(now - this.options.retentionMs), 10_000);
+    if (purged > 0) this.deps.logger.debug({ purged }, 'purged published outbox messages');
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+}

@@ -1,0 +1,55 @@
+import { executionRequestedMessage, type Clock, type Execution, type Logger, type Repos, type Store, type Topics } from '@wf/shared';
+
+export interface RequeueReport {
+  requeued: number;
+}
+
+/**
+ * Moves executions back to `queued` and re-emits them, each claim and its outbox messages
+ * in one unit of work so an execution is never queued without its message.
+ */
+abstract class RequeueJob {
+  constructor(
+    protected readonly deps: { store: Store; clock: Clock; logger: Logger; topics: Topics },
+    protected readonly options: { batchSize: number },
+  ) {}
+
+  protected abstract claim(tx: Repos, now: Date): Promise<Execution[]>;
+  protected abstract onRequeued(tx: Repos, execution: Execution, now: Date): Promise<void>;
+
+  async runOnce(): Promise<RequeueReport> {
+    let requeued = 0;
+    for (;;) {
+      const now = this.deps.clock.now();
+      const batch = await this.deps.store.uow.run(async (tx) => {
+        const claimed = await this.claim(tx, now);
+        for (const execution of claimed) {
+          await this.onRequeued(tx, execution, now);
+          await tx.outbox.add(executionRequestedMessage(execution, this.deps.topics, now));
+        }
+        return claimed;
+      });
+      requeued += batch.length;
+      for (const e of batch) this.deps.logger.info({ executionId: e.executionId, attempt: e.attempt, job: this.constructor.name }, 'execution requeued');
+      if (batch.length < this.options.batchSize) return { requeued };
+    }
+  }
+}
+
+/** Failed runs whose backoff has elapsed: the next attempt is queued, the workflow is busy again. */
+export class DueRetries extends RequeueJob {
+  protected claim(tx: Repos, now: Date) {
+    return tx.executions.requeueDueRetries(now, this.options.batchSize);
+  }
+  protected async onRequeued(tx: Repos, e: Execution, now: Date) {
+    await tx.workflows.setTriggerStatus(e.ownerId, e.workflowId, ['pending'], 'busy', now);
+  }
+}
+
+/** Runs whose runner died (lease expired): queued again on the same attempt; the workflow stays busy. */
+export class ExpiredLeases extends RequeueJob {
+  protected claim(tx: Repos, now: Date) {
+    return tx.executions.requeueExpiredLeases(now, this.options.batchSize);
+  }
+  protected async onRequeued() {}
+}

@@ -1,0 +1,137 @@
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import http from 'node:http';
+import https from 'node:https';
+import type { LookupFunction } from 'node:net';
+import axios, { AxiosError, type AxiosResponse } from 'axios';
+import { OutboundRequestRefusedError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import type { HttpClient, HttpRequest, HttpResponse } from '../../ports/http.js';
+import { AddressPolicy, type AddressPolicyOptions } from './address-policy.js';
+
+export interface AxiosHttpClientOptions extends AddressPolicyOptions {
+  /** Response bodies larger than this are cut. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Redirects followed at most. Default 5. */
+  maxRedirects?: number;
+  logger?: Logger;
+}
+
+/** Request headers a workflow may not set: they belong to the connection, not the request. */
+const FORBIDDEN_HEADERS = new Set(['host', 'content-length', 'connection', 'transfer-encoding', 'upgrade', 'keep-alive', 'proxy-authorization', 'te', 'trailer']);
+
+/**
+ * Outbound HTTP for the `http-request` action, on axios. Every connection (the first and
+ * each redirect's) resolves its host through a lookup that refuses private, loopback,
+ * link-local and other internal addresses, so the address checked is the address
+ * connected to (no DNS-rebinding gap). Non-2xx answers are returned, not thrown.
+ */
+export function createAxiosHttpClient(options: AxiosHttpClientOptions = {}): HttpClient {
+  const policy = new AddressPolicy(options);
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+
+  const guardedLookup: LookupFunction = (hostname, lookupOptions, callback) => {
+    dnsLookup(hostname, { ...lookupOptions, all: true }, (err, addresses: LookupAddress[]) => {
+      if (err) return callback(err, '', 0);
+      const allowedHost = policy.hostAllowed(hostname);
+      const refused = allowedHost ? undefined : addresses.map((a) => policy.refusal(a.address)).find(Boolean);
+      if (refused) return callback(new OutboundRequestRefusedError(`refused to connect to ${hostname}: ${refused}`), '', 0);
+      if (lookupOptions.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
+      const first = addresses[0];
+      if (!first) return callback(new Error(`no address for ${hostname}`), '', 0);
+      callback(null, first.address, first.family);
+    });
+  };
+
+  const agentOptions = { keepAlive: true, lookup: guardedLookup };
+  const client = axios.create({
+    httpAgent: new http.Agent(agentOptions),
+    httpsAgent: new https.Agent(agentOptions),
+    maxRedirects: options.maxRedirects ?? 5,
+    maxContentLength: maxBodyBytes,
+    maxBodyLength: 10 * 1024 * 1024,
+    responseType: 'arraybuffer',
+    validateStatus: () => true,
+    // A literal IP in a URL never goes through DNS: check it here, and on each redirect.
+    beforeRedirect: (redirect) => checkLiteralAddress(policy, String(redirect.hostname ?? '')),
+  });
+
+  return {
+    async request(req: HttpRequest): Promise<HttpResponse> {
+      const url = new URL(req.url);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new OutboundRequestRefusedError(`refused ${url.protocol} URL: only http and https`);
+      checkLiteralAddress(policy, url.hostname);
+      const headers = Object.fromEntries(Object.entries(req.headers ?? {}).filter(([k]) => !FORBIDDEN_HEADERS.has(k.toLowerCase())));
+      const started = performance.now();
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), req.timeoutMs);
+      let res: AxiosResponse<ArrayBuffer>;
+      try {
+        res = await client.request<ArrayBuffer>({
+          url: req.url,
+          method: req.method,
+          headers,
+          data: req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : JSON.stringify(req.body),
+          ...(req.body !== undefined && typeof req.body !== 'string' && !hasHeader(headers, 'content-type') ? { headers: { ...headers, 'content-type': 'application/json' } } : {}),
+          timeout: req.timeoutMs,
+          signal: controller.signal,
+        });
+      } catch (err) {
+        throw describe(err, req.timeoutMs, controller.signal.aborted);
+      } finally {
+        clearTimeout(timer);
+      }
+      const raw = Buffer.from(res.data);
+      const truncated = raw.length > maxBodyBytes;
+      const text = raw.subarray(0, maxBodyBytes).toString('utf8');
+      const contentType = String(res.headers['content-type'] ?? '');
+      let body: unknown = text;
+      if (!truncated && contentType.includes('json') && text) {
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = text;
+        }
+      }
+      return {
+        status: res.status,
+        headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(', ') : String(v)])),
+        body,
+        truncated,
+        durationMs: Math.round(performance.now() - started),
+      };
+    },
+  };
+}
+
+function hasHeader(headers: Record<string, string>, name: string): boolean {
+  return Object.keys(headers).some((k) => k.toLowerCase() === name);
+}
+
+function checkLiteralAddress(policy: AddressPolicy, hostname: string): void {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  if (!isIp(host) || policy.hostAllowed(host)) return;
+  const refused = policy.refusal(host);
+  if (refused) throw new OutboundRequestRefusedError(`refused to connect to ${hostname}: ${refused}`);
+}
+
+function isIp(host: string): boolean {
+  return /^[0-9.]+$/.test(host) || host.includes(':');
+}
+
+function describe(err: unknown, timeoutMs: number, aborted: boolean): Error {
+  const refused = findRefusal(err);
+  if (refused) return refused;
+  if (aborted || (err instanceof AxiosError && err.code === 'ECONNABORTED')) return new Error(`timeout after ${timeoutMs}ms`);
+  if (err instanceof AxiosError) {
+    if (err.code === 'ERR_BAD_RESPONSE' && /maxContentLength/.test(err.message)) return new Error(`response body larger than the cap`);
+    return new Error(err.code ? `${err.code}: ${err.message}` : err.message);
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+function findRefusal(err: unknown): OutboundRequestRefusedError | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof OutboundRequestRefusedError) return e;
+  }
+  return undefined;
+}

@@ -1,0 +1,27 @@
+import type { Logger } from '../logger.js';
+import type { Bus } from '../ports/bus.js';
+import type { Store } from '../ports/repos.js';
+import type { BusSettings, StoreSettings } from '../settings.js';
+import { createInProcessBus } from './inprocess/index.js';
+import { createKafkaBus } from './kafka/index.js';
+import { createMemoryStore } from './memory/memory-store.js';
+
+/** Builds the configured store and prepares it (indexes, migrations). */
+export async function openStore(settings: StoreSettings, logger: Logger): Promise<Store> {
+  if (settings.kind !== 'memory') throw new Error(`the ${settings.kind} store is not available in this build`);
+  void logger;
+  const store = createMemoryStore();
+  try {
+    await store.init();
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+  return store;
+}
+
+export function openBus(settings: BusSettings, logger: Logger): Bus {
+  return settings.kind === 'kafka'
+    ? createKafkaBus({ brokers: settings.brokers, clientId: settings.clientId, logger })
+    : createInProcessBus({ logger });
+}

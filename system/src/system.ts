@@ -1,0 +1,74 @@
+import {
+  createAxiosHttpClient,
+  Metrics,
+  type Bus,
+  type Clock,
+  type Logger,
+  type RunningService,
+  type Store,
+  type Topics,
+} from '@wf/shared';
+import { startRunnerService, type RunnerConfig } from '@wf/runner-svc';
+import { startSchedulerService, type SchedulerConfig } from '@wf/scheduler-svc';
+import { startWorkflowsService, type WorkflowsConfig } from '@wf/workflows-svc';
+
+export interface SystemOptions {
+  store: Store;
+  /** The bus each service uses; the end-to-end tests give each its own Kafka client. */
+  busFor(service: 'scheduler' | 'runner'): Bus;
+  clock: Clock;
+  logger: Logger;
+  topics: Topics;
+  workflows: WorkflowsConfig;
+  scheduler: SchedulerConfig;
+  runner: RunnerConfig;
+}
+
+export interface RunningSystem extends RunningService {
+  /** The REST API's port. */
+  readonly port: number;
+}
+
+/**
+ * The three services wired in one process around one store: the embedded mode, and the
+ * end-to-end tests' way of running the whole system. Stops in the reverse order of the
+ * flow: the API first (no new work), then the scheduler, then the runner.
+ */
+export async function startSystem(options: SystemOptions): Promise<RunningSystem> {
+  const { store, clock, logger, topics } = options;
+  const runner = await startRunnerService({
+    store,
+    bus: options.busFor('runner'),
+    http: createAxiosHttpClient({ ...options.runner.http, logger }),
+    clock,
+    logger: logger.child({ component: 'runner' }),
+    topics,
+    config: options.runner,
+    metrics: new Metrics({ service: 'runner-svc', defaultMetrics: false }),
+  });
+  const scheduler = await startSchedulerService({
+    store,
+    bus: options.busFor('scheduler'),
+    clock,
+    logger: logger.child({ component: 'scheduler' }),
+    topics,
+    config: options.scheduler,
+    metrics: new Metrics({ service: 'scheduler-svc', defaultMetrics: false }),
+  });
+  const api = await startWorkflowsService({
+    store,
+    clock,
+    logger: logger.child({ component: 'api' }),
+    topics,
+    config: options.workflows,
+    metrics: new Metrics({ service: 'workflows-svc' }),
+  });
+  return {
+    port: api.port,
+    async stop() {
+      await api.stop();
+      await scheduler.stop();
+      await runner.stop();
+    },
+  };
+}

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+
+/** A REST client for end-to-end tests: only what a user of the API can do. */
+export class ApiClient {
+  constructor(
+    readonly baseUrl: string,
+    private token?: string,
+  ) {}
+
+  async request<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T; headers: Headers }> {
+    const res = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+        ...headers,
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T, headers: res.headers };
+  }
+
+  async signUp(email = `user-${Math.random().toString(36).slice(2)}@example.com`, password = 'correct horse battery'): Promise<this> {
+    const res = await this.request<{ token: string }>('POST', '/auth/signup', { email, password });
+    assert.equal(res.status, 201, `signup: ${JSON.stringify(res.body)}`);
+    this.token = res.body.token;
+    return this;
+  }
+
+  async createWorkflow(definition: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const res = await this.request<Record<string, unknown>>('POST', '/workflows', definition);
+    assert.equal(res.status, 201, `create workflow: ${JSON.stringify(res.body)}`);
+    return res.body;
+  }
+
+  async trigger(workflowId: string, payload?: unknown): Promise<{ status: number; body: { executionId?: string; error?: { code: string; details?: { triggerStatus?: string } } } }> {
+    return this.request('POST', `/workflows/${workflowId}/trigger`, payload);
+  }
+
+  async workflow(workflowId: string): Promise<WorkflowView> {
+    const res = await this.request<WorkflowView>('GET', `/workflows/${workflowId}`);
+    assert.equal(res.status, 200);
+    return res.body;
+  }
+
+  async execution(executionId: string): Promise<ExecutionView> {
+    const res = await this.request<ExecutionView>('GET', `/executions/${executionId}`);
+    assert.equal(res.status, 200, `get execution: ${JSON.stringify(res.body)}`);
+    return res.body;
+  }
+
+  async executions(workflowId: string, limit = 100): Promise<ExecutionView[]> {
+    const res = await this.request<{ items: ExecutionView[] }>('GET', `/workflows/${workflowId}/executions?limit=${limit}`);
+    assert.equal(res.status, 200);
+    return res.body.items;
+  }
+}
+
+export interface WorkflowView {
+  workflowId: string;
+  trigger: { type: string; status: 'idle' | 'busy' | 'pending'; nextRunAt?: string };
+}
+
+export interface StepView {
+  index: number;
+  status: string;
+  attempt?: number;
+  output?: unknown;
+  error?: string;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+export interface ExecutionView {
+  executionId: string;
+  workflowId: string;
+  status: 'queued' | 'running' | 'pending_retry' | 'completed' | 'failed';
+  attempt: number;
+  retriesLeft: number;
+  nextAttemptAt?: string;
+  steps: StepView[];
+  error?: string;
+  trigger: { type: string; scheduledFor?: string; firedAt: string; payload?: unknown };
+}
+
+/** Polls `probe` until it returns a value, or fails after `timeoutMs` with the last state seen. */
+export async function eventually<T>(probe: () => Promise<T | undefined | false>, timeoutMs: number, what: string, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

@@ -1,0 +1,35 @@
+import { randomBytes } from 'node:crypto';
+import { UnauthorizedError, type LoginInput, type Store } from '@wf/shared';
+import type { AccessTokens, IssuedToken, PasswordHasher } from './ports.js';
+
+export class LogIn {
+  /** A hash of a random password, made once, to verify against when the email is unknown. */
+  private dummyHash: Promise<string> | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly passwords: PasswordHasher,
+    private readonly tokens: AccessTokens,
+  ) {}
+
+  /**
+   * An unknown email and a wrong password give the same error after the same work (one
+   * KDF run), so neither the answer nor its timing tells whether an account exists.
+   */
+  async execute(input: LoginInput): Promise<IssuedToken> {
+    const user = await this.store.users.findByEmail(input.email);
+    const hash = user?.passwordHash ?? (await this.dummy());
+    const matches = await this.passwords.verify(input.password, hash);
+    if (!user || !matches) throw new UnauthorizedError('invalid email or password');
+    return this.tokens.issue(user.userId);
+  }
+
+  /** Made on first need (one extra KDF run, once per process); a failure is not cached. */
+  private dummy(): Promise<string> {
+    this.dummyHash ??= this.passwords.hash(randomBytes(32).toString('base64')).catch((err: unknown) => {
+      this.dummyHash = undefined;
+      throw err;
+    });
+    return this.dummyHash;
+  }
+}

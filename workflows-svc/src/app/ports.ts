@@ -1,0 +1,20 @@
+/** Ports the use cases of this service need beyond the store (adapters in `src/auth`). */
+
+export interface PasswordHasher {
+  /** A self-describing hash (algorithm, parameters, salt) of `password`. */
+  hash(password: string): Promise<string>;
+  /** Whether `password` matches `stored`; false (never a throw) for a malformed `stored`. */
+  verify(password: string, stored: string): Promise<boolean>;
+}
+
+export interface IssuedToken {
+  token: string;
+  /** Seconds until the token expires. */
+  expiresIn: number;
+}
+
+export interface AccessTokens {
+  issue(userId: string): IssuedToken;
+  /** The userId the token was issued to; throws `UnauthorizedError` for anything else. */
+  verify(token: string): string;
+}

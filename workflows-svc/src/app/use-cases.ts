@@ -1,0 +1,42 @@
+import type { Clock, Store, Topics } from '@wf/shared';
+import { CreateWorkflow } from './create-workflow.js';
+import { DeleteWorkflow } from './delete-workflow.js';
+import { GetExecution } from './get-execution.js';
+import { GetWorkflow } from './get-workflow.js';
+import { ListExecutions } from './list-executions.js';
+import { ListWorkflows } from './list-workflows.js';
+import { LogIn } from './log-in.js';
+import { PatchWorkflow } from './patch-workflow.js';
+import type { AccessTokens, PasswordHasher } from './ports.js';
+import { ReplaceWorkflow } from './replace-workflow.js';
+import { RotateHookSecret } from './rotate-hook-secret.js';
+import { SignUp } from './sign-up.js';
+import { TriggerWorkflow } from './trigger-workflow.js';
+
+export interface UseCaseDeps {
+  store: Store;
+  clock: Clock;
+  topics: Topics;
+  passwords: PasswordHasher;
+  tokens: AccessTokens;
+}
+
+export type UseCases = ReturnType<typeof createUseCases>;
+
+/** Every use case of the service, wired to the same ports. */
+export function createUseCases({ store, clock, topics, passwords, tokens }: UseCaseDeps) {
+  return {
+    signUp: new SignUp(store, clock, passwords, tokens),
+    logIn: new LogIn(store, passwords, tokens),
+    createWorkflow: new CreateWorkflow(store, clock),
+    replaceWorkflow: new ReplaceWorkflow(store, clock),
+    patchWorkflow: new PatchWorkflow(store, clock),
+    deleteWorkflow: new DeleteWorkflow(store),
+    getWorkflow: new GetWorkflow(store),
+    listWorkflows: new ListWorkflows(store),
+    triggerWorkflow: new TriggerWorkflow(store, clock, topics),
+    rotateHookSecret: new RotateHookSecret(store, clock),
+    listExecutions: new ListExecutions(store),
+    getExecution: new GetExecution(store),
+  };
+}

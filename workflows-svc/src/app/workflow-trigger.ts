@@ -1,0 +1,83 @@
+import {
+  ValidationError,
+  isScheduled,
+  nextRunAfter,
+  validateCron,
+  type StoredTrigger,
+  type TriggerSpec,
+} from '@wf/shared';
+import { newHook } from './hook-secrets.js';
+
+/** What zod cannot check: that a cron expression and its time zone parse. */
+export function assertValidTrigger(spec: TriggerSpec): void {
+  if (spec.type !== 'cron') return;
+  const reject = (path: string, err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    return new ValidationError(`invalid request: ${path}`, [{ path, message, code: 'invalid_cron' }]);
+  };
+  try {
+    validateCron(spec.cron);
+  } catch (err) {
+    throw reject('trigger.cron', err);
+  }
+  try {
+    validateCron(spec.cron, spec.timezone);
+  } catch (err) {
+    throw reject('trigger.timezone', err);
+  }
+}
+
+/** The user-facing part of a stored trigger, for comparing definitions. */
+export function triggerSpecOf(trigger: StoredTrigger): TriggerSpec {
+  switch (trigger.type) {
+    case 'periodic':
+      return { type: 'periodic', interval: trigger.interval };
+    case 'cron':
+      return { type: 'cron', cron: trigger.cron, ...(trigger.timezone ? { timezone: trigger.timezone } : {}) };
+    case 'manual':
+      return { type: 'manual' };
+    case 'webhook':
+      return { type: 'webhook' };
+  }
+}
+
+function sameSpec(a: TriggerSpec, b: TriggerSpec): boolean {
+  if (a.type !== b.type) return false;
+  if (a.type === 'periodic' && b.type === 'periodic') return a.interval === b.interval;
+  if (a.type === 'cron' && b.type === 'cron') return a.cron === b.cron && a.timezone === b.timezone;
+  return true;
+}
+
+export interface BuiltTrigger {
+  trigger: StoredTrigger;
+  /** Set when a new hook was created: the only time its secret is shown. */
+  hookSecret?: string;
+}
+
+/**
+ * The stored trigger for `spec`, given the one it replaces (none on create). The run state
+ * (`status`) always carries over; the schedule is kept while the spec is unchanged (so an
+ * edit of the actions does not shift the next run) and recomputed from `now` otherwise; a
+ * webhook keeps its hook while it stays a webhook and gets a new one when it becomes one.
+ */
+export function buildTrigger(spec: TriggerSpec, previous: StoredTrigger | undefined, now: Date): BuiltTrigger {
+  assertValidTrigger(spec);
+  const unchanged = previous !== undefined && sameSpec(triggerSpecOf(previous), spec);
+  const trigger: StoredTrigger = { ...spec, status: previous?.status ?? 'idle' };
+
+  if (unchanged) {
+    // The scheduler's claim (lease) and due time belong to it; leave them as they are.
+    if (previous.nextRunAt) trigger.nextRunAt = previous.nextRunAt;
+    if (previous.leaseUntil) trigger.leaseUntil = previous.leaseUntil;
+  } else if (isScheduled(spec)) {
+    const next = nextRunAfter(spec, now);
+    if (next) trigger.nextRunAt = next;
+  }
+
+  if (spec.type !== 'webhook') return { trigger };
+  if (previous?.type === 'webhook' && previous.hookId && previous.secretHash) {
+    return { trigger: { ...trigger, hookId: previous.hookId, secretHash: previous.secretHash } };
+  }
+  const hook = newHook();
+  return { trigger: { ...trigger, hookId: hook.hookId, secretHash: hook.secretHash }, hookSecret: hook.secret };
+}

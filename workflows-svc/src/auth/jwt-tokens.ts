@@ -1,0 +1,46 @@
+import { UnauthorizedError, type Clock } from '@wf/shared';
+import jwt from 'jsonwebtoken';
+import type { AccessTokens, IssuedToken } from '../app/ports.js';
+
+export interface JwtOptions {
+  secret: string;
+  expiresInSeconds: number;
+}
+
+const seconds = (clock: Clock) => Math.floor(clock.now().getTime() / 1000);
+
+/**
+ * HS256 access tokens whose subject is the userId. Verification pins the algorithm (so
+ * `alg: none` or an RS/HS confusion is refused), requires `sub` and `exp`, and reads time
+ * from the injected clock. Every failure is the same 401: a client learns nothing from it.
+ */
+export class JwtAccessTokens implements AccessTokens {
+  constructor(
+    private readonly options: JwtOptions,
+    private readonly clock: Clock,
+  ) {}
+
+  issue(userId: string): IssuedToken {
+    const token = jwt.sign({ iat: seconds(this.clock) }, this.options.secret, {
+      algorithm: 'HS256',
+      subject: userId,
+      expiresIn: this.options.expiresInSeconds,
+    });
+    return { token, expiresIn: this.options.expiresInSeconds };
+  }
+
+  verify(token: string): string {
+    let payload: string | jwt.JwtPayload;
+    try {
+      payload = jwt.verify(token, this.options.secret, { algorithms: ['HS256'], clockTimestamp: seconds(this.clock) });
+    } catch {
+      throw invalidToken();
+    }
+    if (typeof payload !== 'object' || typeof payload.sub !== 'string' || payload.sub === '' || typeof payload.exp !== 'number') {
+      throw invalidToken();
+    }
+    return payload.sub;
+  }
+}
+
+const invalidToken = () => new UnauthorizedError('invalid or expired token');

@@ -1,0 +1,120 @@
+import { CommonEnvSchema, ConfigError, intervalToMs, storeSettings } from '@wf/shared';
+import { z } from 'zod';
+
+/*
+ * The env helpers in @wf/shared run their preprocess *inside* `.optional()`/`.default()`,
+ * so `PORT=` (set but empty) fails instead of falling back. These wrap the whole schema,
+ * which makes an empty variable mean "unset", as documented there.
+ */
+const unsetIfEmpty = (v: unknown) => (v === '' ? undefined : v);
+const int = (min: number, max: number, fallback: number) =>
+  z.preprocess(unsetIfEmpty, z.coerce.number().int().min(min).max(max).default(fallback));
+/** `30s`, `15m`, `1h`, `7d` → milliseconds. */
+const duration = (fallback: string) =>
+  z.preprocess(
+    unsetIfEmpty,
+    z
+      .string()
+      .regex(/^[1-9][0-9]{0,5}(s|m|h|d)$/, 'must be a whole number followed by s, m, h or d, e.g. "15m"')
+      .default(fallback)
+      .transform((v) => intervalToMs(v)),
+  );
+
+const MIN_JWT_SECRET_BYTES = 32;
+
+/** The variables workflows-svc reads, on top of the ones every service reads. */
+export const WorkflowsEnvSchema = CommonEnvSchema.extend({
+  PORT: int(0, 65_535, 3000),
+  /** HS256 key. Optional only with the memory store, where the caller generates one. */
+  JWT_SECRET: z.preprocess(
+    unsetIfEmpty,
+    z
+      .string()
+      .refine((v) => Buffer.byteLength(v, 'utf8') >= MIN_JWT_SECRET_BYTES, `must be at least ${MIN_JWT_SECRET_BYTES} bytes`)
+      .optional(),
+  ),
+  JWT_EXPIRES_IN: duration('1h'),
+  /** Where clients reach this API, for the hook URLs it hands out; else the request's origin. */
+  PUBLIC_BASE_URL: z.preprocess(
+    unsetIfEmpty,
+    z
+      .url({ protocol: /^https?$/ })
+      .transform((v) => v.replace(/\/+$/, ''))
+      .optional(),
+  ),
+  /** Reverse proxies in front of the service (express `trust proxy` hops); 0 trusts none. */
+  TRUST_PROXY: int(0, 10, 0),
+  // Rate limits: a limit of 0 turns that limit off.
+  LOGIN_RATE_WINDOW: duration('15m'),
+  /** Failed logins per email per window. */
+  LOGIN_RATE_LIMIT_PER_EMAIL: int(0, 1_000_000, 10),
+  /** Failed logins per client address per window. */
+  LOGIN_RATE_LIMIT_PER_IP: int(0, 1_000_000, 100),
+  TRIGGER_RATE_WINDOW: duration('1m'),
+  /** Manual triggers per user per window; generous so benchmarks are not throttled. */
+  TRIGGER_RATE_LIMIT_PER_USER: int(0, 1_000_000, 6_000),
+  /** Manual (per workflow) and webhook (per hook) triggers per window. */
+  TRIGGER_RATE_LIMIT_PER_WORKFLOW: int(0, 1_000_000, 1_200),
+}).superRefine((e, ctx) => {
+  if (e.JWT_SECRET !== undefined || usesMemoryStore(e)) return;
+  ctx.addIssue({
+    code: 'custom',
+    path: ['JWT_SECRET'],
+    message: `required unless the store is memory; at least ${MIN_JWT_SECRET_BYTES} bytes`,
+  });
+});
+export type WorkflowsEnv = z.infer<typeof WorkflowsEnvSchema>;
+
+function usesMemoryStore(e: z.infer<typeof CommonEnvSchema>): boolean {
+  try {
+    return storeSettings(e).kind === 'memory';
+  } catch {
+    return false; // a misconfigured durable store: the store's own check names the variable
+  }
+}
+
+export interface RateLimit {
+  windowMs: number;
+  /** Requests per window; 0 means unlimited. */
+  limit: number;
+}
+
+/** What the HTTP app needs, in the shape it uses it. */
+export interface WorkflowsConfig {
+  port: number;
+  jwt: { secret: string; expiresInSeconds: number };
+  publicBaseUrl?: string;
+  trustProxy: number;
+  rateLimits: {
+    loginPerEmail: RateLimit;
+    loginPerIp: RateLimit;
+    triggerPerUser: RateLimit;
+    triggerPerWorkflow: RateLimit;
+  };
+}
+
+/**
+ * Shapes validated variables into the app's configuration. `generatedJwtSecret` is the
+ * embedded mode's stand-in for an unset `JWT_SECRET`; the caller generates it and says so.
+ */
+export function workflowsConfig(e: WorkflowsEnv, generatedJwtSecret?: string): WorkflowsConfig {
+  const secret = e.JWT_SECRET ?? generatedJwtSecret;
+  if (secret === undefined) throw new ConfigError(['JWT_SECRET'], 'JWT_SECRET: required (or generate one for the embedded mode)');
+  if (Buffer.byteLength(secret, 'utf8') < MIN_JWT_SECRET_BYTES) {
+    throw new ConfigError(['JWT_SECRET'], `JWT_SECRET: must be at least ${MIN_JWT_SECRET_BYTES} bytes`);
+  }
+  const login = e.LOGIN_RATE_WINDOW;
+  const trigger = e.TRIGGER_RATE_WINDOW;
+  return {
+    port: e.PORT,
+    jwt: { secret, expiresInSeconds: Math.floor(e.JWT_EXPIRES_IN / 1000) },
+    ...(e.PUBLIC_BASE_URL ? { publicBaseUrl: e.PUBLIC_BASE_URL } : {}),
+    trustProxy: e.TRUST_PROXY,
+    rateLimits: {
+      loginPerEmail: { windowMs: login, limit: e.LOGIN_RATE_LIMIT_PER_EMAIL },
+      loginPerIp: { windowMs: login, limit: e.LOGIN_RATE_LIMIT_PER_IP },
+      triggerPerUser: { windowMs: trigger, limit: e.TRIGGER_RATE_LIMIT_PER_USER },
+      triggerPerWorkflow: { windowMs: trigger, limit: e.TRIGGER_RATE_LIMIT_PER_WORKFLOW },
+    },
+  };
+}

@@ -1,0 +1,57 @@
+import type { Clock, Logger, ReadinessCheck, Store, Topics } from '@wf/shared';
+import express from 'express';
+import { createUseCases } from '../app/use-cases.js';
+import { JwtAccessTokens } from '../auth/jwt-tokens.js';
+import { ScryptPasswordHasher } from '../auth/scrypt-hasher.js';
+import type { WorkflowsConfig } from '../config.js';
+import { authenticate } from './middleware/authenticate.js';
+import { errorHandler, notFound } from './middleware/error-handler.js';
+import { jsonBody } from './middleware/json-body.js';
+import { requestContext } from './middleware/request-context.js';
+import { authRoutes } from './routes/auth.js';
+import { executionRoutes } from './routes/executions.js';
+import { healthRoutes } from './routes/health.js';
+import { hookRoutes, manualTriggerRoutes } from './routes/triggers.js';
+import { workflowRoutes } from './routes/workflows.js';
+
+export interface WorkflowsAppDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  topics: Topics;
+  config: WorkflowsConfig;
+  /** Extra readiness for `/readyz` besides the store's ping. */
+  readiness?: ReadinessCheck;
+}
+
+/**
+ * The REST API as an express app, not yet listening (see `startHttpServer`). Order
+ * matters: request id and access log first, health probes before any parsing, then the
+ * routes that need no login (hooks, auth), then the token check for everything else,
+ * before their bodies are read, so an anonymous client cannot make us parse a megabyte.
+ */
+export function createWorkflowsApp({ store, clock, logger, topics, config, readiness }: WorkflowsAppDeps): express.Express {
+  const tokens = new JwtAccessTokens(config.jwt, clock);
+  const useCases = createUseCases({ store, clock, topics, tokens, passwords: new ScryptPasswordHasher() });
+  const deps = { useCases, config, logger };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.set('query parser', 'simple');
+
+  app.use(requestContext(logger));
+  app.use(healthRoutes({ store, ...(readiness ? { readiness } : {}) }));
+  const body = jsonBody();
+  app.use(['/hooks', '/auth'], body);
+  app.use(hookRoutes(deps));
+  app.use(authRoutes(deps));
+  app.use(authenticate(tokens));
+  app.use(body);
+  app.use(workflowRoutes(deps));
+  app.use(manualTriggerRoutes(deps));
+  app.use(executionRoutes(deps));
+  app.use(notFound);
+  app.use(errorHandler());
+  return app;
+}

@@ -1,0 +1,25 @@
+import { healthResponse, type ReadinessCheck, type Store } from '@wf/shared';
+import { Router, type Response } from 'express';
+
+export interface HealthDeps {
+  store: Store;
+  /** More dependencies the caller wants in readiness (the broker, start-up done, not stopping). */
+  readiness?: ReadinessCheck;
+}
+
+/**
+ * `/healthz`: the process answers. `/readyz`: the store (and `readiness`) answer too, else
+ * 503. Same bodies as the other services' ops servers (shared `healthResponse`).
+ */
+export function healthRoutes({ store, readiness }: HealthDeps): Router {
+  const router = Router();
+  const options = { checks: { store: () => store.ping(), ...(readiness ? { readiness } : {}) } };
+  const answer = async (path: string, res: Response) => {
+    const r = await healthResponse(path, options);
+    if (!r) throw new Error(`no health answer for ${path}`);
+    res.status(r.status).type(r.contentType).set('Cache-Control', 'no-store').send(r.body);
+  };
+  router.get('/healthz', (_req, res) => answer('/healthz', res));
+  router.get('/readyz', (_req, res) => answer('/readyz', res));
+  return router;
+}

@@ -1,0 +1,87 @@
+import type { Execution, Step, Workflow } from '@wf/shared';
+
+/**
+ * The public JSON shapes, in one place. Only fields listed here leave the service: the
+ * owner id, the scheduler's lease, the runner's lease and the hook secret's hash never do.
+ */
+
+/** `{ name: value }` when the value is present, `{}` otherwise, so absent fields stay absent. */
+function opt<K extends string, V>(name: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [name]: value } as Record<K, V>);
+}
+const optDate = <K extends string>(name: K, d: Date | undefined) => opt(name, d?.toISOString());
+
+export interface HookView {
+  hookId: string;
+  url: string;
+  /** Only in the answer that created or rotated it. */
+  secret?: string;
+}
+
+export function hookView(hookId: string, origin: string, secret?: string): HookView {
+  return { hookId, url: `${origin}/hooks/${encodeURIComponent(hookId)}`, ...opt('secret', secret) };
+}
+
+export function workflowView(wf: Workflow, origin: string, hookSecret?: string) {
+  const t = wf.trigger;
+  return {
+    workflowId: wf.workflowId,
+    name: wf.name,
+    enabled: wf.enabled,
+    trigger: {
+      type: t.type,
+      ...(t.type === 'periodic' ? { interval: t.interval } : {}),
+      ...(t.type === 'cron' ? { cron: t.cron, ...opt('timezone', t.timezone) } : {}),
+      status: t.status,
+      ...optDate('nextRunAt', t.nextRunAt),
+    },
+    ...(t.type === 'webhook' && t.hookId ? { hook: hookView(t.hookId, origin, hookSecret) } : {}),
+    actions: wf.actions,
+    retryPolicy: wf.retryPolicy,
+    version: wf.version,
+    createdAt: wf.createdAt.toISOString(),
+    updatedAt: wf.updatedAt.toISOString(),
+  };
+}
+
+function stepView(s: Step) {
+  return {
+    index: s.index,
+    type: s.type,
+    status: s.status,
+    ...opt('attempt', s.attempt),
+    ...opt('output', s.output),
+    ...opt('error', s.error),
+    ...optDate('startedAt', s.startedAt),
+    ...optDate('finishedAt', s.finishedAt),
+  };
+}
+
+/** An execution in a list: everything but the per-step detail and the payload, which can be large. */
+export function executionSummaryView(e: Execution) {
+  return {
+    executionId: e.executionId,
+    workflowId: e.workflowId,
+    workflowVersion: e.workflowVersion,
+    status: e.status,
+    attempt: e.attempt,
+    retriesLeft: e.retriesLeft,
+    ...optDate('nextAttemptAt', e.nextAttemptAt),
+    trigger: { type: e.trigger.type, firedAt: e.trigger.firedAt.toISOString(), ...optDate('scheduledFor', e.trigger.scheduledFor) },
+    ...opt('error', e.error),
+    createdAt: e.createdAt.toISOString(),
+    updatedAt: e.updatedAt.toISOString(),
+    ...optDate('startedAt', e.startedAt),
+    ...optDate('finishedAt', e.finishedAt),
+  };
+}
+
+/** One execution in full: the summary plus the trigger payload and every step. */
+export function executionView(e: Execution) {
+  const summary = executionSummaryView(e);
+  return {
+    ...summary,
+    trigger: { ...summary.trigger, ...opt('payload', e.trigger.payload) },
+    steps: e.steps.map(stepView),
+  };
+}

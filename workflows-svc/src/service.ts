@@ -1,0 +1,40 @@
+import express from 'express';
+import { healthResponse, type Clock, type Logger, type Metrics, type ReadinessCheck, type RunningService, type Store, type Topics } from '@wf/shared';
+import type { WorkflowsConfig } from './config.js';
+import { createWorkflowsApp } from './http/app.js';
+import { startHttpServer } from './server.js';
+
+export interface WorkflowsServiceDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  topics: Topics;
+  config: WorkflowsConfig;
+  metrics: Metrics;
+  readiness?: ReadinessCheck;
+}
+
+export interface WorkflowsService extends RunningService {
+  readonly port: number;
+}
+
+/** The REST API listening on `config.port`, with `/metrics` beside it. */
+export async function startWorkflowsService(deps: WorkflowsServiceDeps): Promise<WorkflowsService> {
+  const root = express();
+  root.disable('x-powered-by');
+  root.get('/metrics', (_req, res, next) => {
+    healthResponse('/metrics', { checks: {}, metrics: deps.metrics, beforeScrape: () => sampleStore(deps) })
+      .then((r) => (r ? res.status(r.status).type(r.contentType).send(r.body) : next()))
+      .catch(next);
+  });
+  root.use(createWorkflowsApp(deps));
+  const server = await startHttpServer(root, deps.config.port, deps.logger);
+  return { port: server.port, stop: () => server.close() };
+}
+
+async function sampleStore({ store, metrics, clock }: WorkflowsServiceDeps): Promise<void> {
+  const [counts, backlog] = await Promise.all([store.executions.countByStatus(), store.outbox.backlog(clock.now())]);
+  for (const [status, n] of Object.entries(counts)) metrics.executionsByStatus.set({ status }, n);
+  metrics.outboxBacklog.set(backlog.count);
+  metrics.outboxOldestAge.set(backlog.oldestAgeMs / 1000);
+}

@@ -1,0 +1,120 @@
+import { Writable } from 'node:stream';
+import { createLogger, createMemoryStore, DEFAULT_TOPICS, loadConfig, type Store } from '@wf/shared';
+import { FakeClock } from '@wf/shared/testing';
+import { WorkflowsEnvSchema, workflowsConfig, type WorkflowsConfig } from '../../src/config.js';
+import { createWorkflowsApp } from '../../src/http/app.js';
+import { startHttpServer } from '../../src/server.js';
+
+export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long!';
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  // Tests read arbitrary JSON; `any` keeps them short, the assertions are what check it.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  body: any;
+  text: string;
+}
+
+export interface CallOptions {
+  token?: string;
+  /** Sent as JSON (with the JSON content type) unless `raw` is given. */
+  body?: unknown;
+  /** Sent as is; set the content type yourself in `headers`. */
+  raw?: string | Buffer;
+  headers?: Record<string, string>;
+}
+
+export interface TestApi {
+  url: string;
+  store: Store;
+  clock: FakeClock;
+  config: WorkflowsConfig;
+  /** Every log line the app wrote, raw. */
+  logs: string[];
+  call(method: string, path: string, options?: CallOptions): Promise<Reply>;
+  /** Signs up a fresh user and returns its token and id. */
+  user(email?: string): Promise<{ token: string; userId: string; email: string }>;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Extra environment for the config, e.g. low rate limits. */
+  env?: Record<string, string>;
+  store?: Store;
+  readiness?: () => Promise<void>;
+}
+
+let users = 0;
+
+/** The app over real HTTP on an ephemeral port, on the memory store and a fake clock. */
+export async function startApi(options: StartOptions = {}): Promise<TestApi> {
+  const store = options.store ?? createMemoryStore();
+  const clock = new FakeClock('2026-03-01T12:00:00.000Z');
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logs.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  const logger = createLogger({ level: 'debug', service: 'workflows-svc-test', destination });
+  const config = workflowsConfig(loadConfig(WorkflowsEnvSchema, { JWT_SECRET: TEST_JWT_SECRET, ...options.env }));
+  const app = createWorkflowsApp({
+    store,
+    clock,
+    logger,
+    topics: DEFAULT_TOPICS,
+    config,
+    ...(options.readiness ? { readiness: options.readiness } : {}),
+  });
+  const server = await startHttpServer(app, 0, logger, { host: '127.0.0.1', graceMs: 1_000 });
+  const url = `http://127.0.0.1:${server.port}`;
+
+  const call = async (method: string, path: string, o: CallOptions = {}): Promise<Reply> => {
+    const headers: Record<string, string> = { ...(o.token ? { authorization: `Bearer ${o.token}` } : {}) };
+    let body: string | Buffer | undefined;
+    if (o.raw !== undefined) body = o.raw;
+    else if (o.body !== undefined) {
+      body = JSON.stringify(o.body);
+      headers['content-type'] = 'application/json';
+    }
+    const res = await fetch(url + path, { method, headers: { ...headers, ...o.headers }, ...(body === undefined ? {} : { body }) });
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: res.status, headers: res.headers, body: parsed, text };
+  };
+
+  const user = async (email = `user${++users}-${process.pid}@example.com`) => {
+    const res = await call('POST', '/auth/signup', { body: { email, password: 'correct horse battery' } });
+    if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${res.text}`);
+    return { token: res.body.token as string, userId: res.body.userId as string, email };
+  };
+
+  return { url, store, clock, config, logs, call, user, close: () => server.close() };
+}
+
+/** The seed's periodic workflow, verbatim. */
+export const SEED_WORKFLOW = {
+  workflowId: 'recurrent-workflow',
+  trigger: { type: 'periodic', interval: '10s' },
+  actions: [{ type: 'http-request', url: 'https://google.com', method: 'GET' }],
+};
+
+export const manualWorkflow = (workflowId: string, extra: Record<string, unknown> = {}) => ({
+  workflowId,
+  trigger: { type: 'manual' },
+  actions: [{ type: 'log', message: 'hello' }],
+  ...extra,
+});
+
+export const webhookWorkflow = (workflowId: string) => ({
+  workflowId,
+  trigger: { type: 'webhook' },
+  actions: [{ type: 'log', message: 'hooked' }],
+});

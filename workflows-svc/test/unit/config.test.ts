@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, loadConfig } from '@wf/shared';
+import { WorkflowsEnvSchema, workflowsConfig } from '../../src/config.js';
+
+const SECRET = 'x'.repeat(32);
+const failing = (env: Record<string, string>) => {
+  try {
+    loadConfig(WorkflowsEnvSchema, env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.variables;
+  }
+  assert.fail('expected a ConfigError');
+};
+
+test('defaults', () => {
+  const config = workflowsConfig(loadConfig(WorkflowsEnvSchema, { JWT_SECRET: SECRET }));
+  assert.deepEqual(config, {
+    port: 3000,
+    jwt: { secret: SECRET, expiresInSeconds: 3600 },
+    trustProxy: 0,
+    rateLimits: {
+      loginPerEmail: { windowMs: 900_000, limit: 10 },
+      loginPerIp: { windowMs: 900_000, limit: 100 },
+      triggerPerUser: { windowMs: 60_000, limit: 6_000 },
+      triggerPerWorkflow: { windowMs: 60_000, limit: 1_200 },
+    },
+  });
+});
+
+test('values are read and shaped', () => {
+  const env = loadConfig(WorkflowsEnvSchema, {
+    JWT_SECRET: SECRET,
+    PORT: '8080',
+    JWT_EXPIRES_IN: '15m',
+    PUBLIC_BASE_URL: 'https://api.example.com/',
+    TRIGGER_RATE_WINDOW: '10s',
+    TRIGGER_RATE_LIMIT_PER_WORKFLOW: '0',
+  });
+  const config = workflowsConfig(env);
+  assert.equal(config.port, 8080);
+  assert.equal(config.jwt.expiresInSeconds, 900);
+  assert.equal(config.publicBaseUrl, 'https://api.example.com', 'trailing slash removed');
+  assert.deepEqual(config.rateLimits.triggerPerWorkflow, { windowMs: 10_000, limit: 0 });
+});
+
+test('an empty variable counts as unset', () => {
+  const config = workflowsConfig(loadConfig(WorkflowsEnvSchema, { JWT_SECRET: SECRET, PORT: '', JWT_EXPIRES_IN: '', PUBLIC_BASE_URL: '' }));
+  assert.equal(config.port, 3000);
+  assert.equal(config.jwt.expiresInSeconds, 3600);
+  assert.equal(config.publicBaseUrl, undefined);
+});
+
+test('JWT_SECRET: required with a durable store, at least 32 bytes', () => {
+  assert.deepEqual(failing({ MONGO_URL: 'mongodb://db/wf' }), ['JWT_SECRET']);
+  assert.deepEqual(failing({ STORE: 'postgres', DATABASE_URL: 'postgres://db/wf' }), ['JWT_SECRET']);
+  assert.deepEqual(failing({ JWT_SECRET: 'x'.repeat(31) }), ['JWT_SECRET']);
+  assert.doesNotThrow(() => loadConfig(WorkflowsEnvSchema, { MONGO_URL: 'mongodb://db/wf', JWT_SECRET: SECRET }));
+});
+
+test('with the memory store the caller may supply a generated secret instead', () => {
+  const env = loadConfig(WorkflowsEnvSchema, {});
+  assert.throws(() => workflowsConfig(env), ConfigError);
+  assert.throws(() => workflowsConfig(env, 'short'), ConfigError);
+  assert.equal(workflowsConfig(env, SECRET).jwt.secret, SECRET);
+  assert.equal(workflowsConfig(loadConfig(WorkflowsEnvSchema, { JWT_SECRET: 'y'.repeat(40) }), SECRET).jwt.secret, 'y'.repeat(40));
+});
+
+test('bad values name their variable', () => {
+  assert.deepEqual(failing({ JWT_SECRET: SECRET, PORT: 'eighty' }), ['PORT']);
+  assert.deepEqual(failing({ JWT_SECRET: SECRET, JWT_EXPIRES_IN: '1 hour' }), ['JWT_EXPIRES_IN']);
+  assert.deepEqual(failing({ JWT_SECRET: SECRET, PUBLIC_BASE_URL: 'ftp://x' }), ['PUBLIC_BASE_URL']);
+  assert.deepEqual(failing({ JWT_SECRET: SECRET, LOGIN_RATE_LIMIT_PER_IP: '-1' }), ['LOGIN_RATE_LIMIT_PER_IP']);
+});

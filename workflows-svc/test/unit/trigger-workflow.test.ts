@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ConflictError, DEFAULT_TOPICS, NotFoundError, WorkflowBusyError, type Execution, type OutboxMessage } from '@wf/shared';
+import { FakeClock } from '@wf/shared/testing';
+import { hashHookSecret } from '../../src/app/hook-secrets.js';
+import { IDEMPOTENCY_WINDOW_MS, TriggerWorkflow } from '../../src/app/trigger-workflow.js';
+import { WRITES, aWorkflow, callsTo, mockStore } from '../support/mock-store.js';
+
+const NOW = '2026-02-01T10:00:00.000Z';
+
+function setup() {
+  const mocks = mockStore();
+  const clock = new FakeClock(NOW);
+  const useCase = new TriggerWorkflow(mocks.store, clock, DEFAULT_TOPICS);
+  return { ...mocks, clock, useCase };
+}
+
+const owned = { kind: 'owned', ownerId: 'owner-1', workflowId: 'wf-1' } as const;
+
+describe('TriggerWorkflow', () => {
+  test('accepts a run in one unit of work: status busy, queued execution, outbox message, idempotency key', async () => {
+    const { tx, direct, uowRun, useCase } = setup();
+    tx.workflows.get.mock.mockImplementation(async () => aWorkflow());
+    tx.workflows.setTriggerStatus.mock.mockImplementation(async () => true);
+
+    const result = await useCase.execute({ target: owned, payload: { orderId: 7 }, idempotencyKey: 'key-1' });
+
+    assert.equal(uowRun.mock.callCount(), 1);
+    assert.deepEqual(callsTo(direct, WRITES), [], 'nothing is written outside the unit of work');
+    assert.deepEqual(tx.workflows.setTriggerStatus.mock.calls[0]?.arguments, ['owner-1', 'wf-1', ['idle'], 'busy', new Date(NOW)]);
+    const execution = tx.executions.insert.mock.calls[0]?.arguments[0] as Execution;
+    assert.equal(execution.status, 'queued');
+    assert.equal(execution.executionId, result.executionId);
+    assert.deepEqual(execution.trigger, { type: 'manual', firedAt: new Date(NOW), payload: { orderId: 7 } });
+    assert.equal(execution.idempotencyKey, 'key-1');
+    const message = tx.outbox.add.mock.calls[0]?.arguments[0] as OutboxMessage;
+    assert.equal(message.topic, DEFAULT_TOPICS.requested);
+    assert.equal(message.key, 'wf-1');
+    assert.equal(message.event.type, 'ExecutionRequested');
+    assert.equal(message.event.data.executionId, result.executionId);
+    assert.deepEqual(tx.idempotency.put.mock.calls[0]?.arguments, [
+      'owner-1',
+      'key-1',
+      result.executionId,
+      new Date(NOW),
+      new Date(Date.parse(NOW) - IDEMPOTENCY_WINDOW_MS),
+    ]);
+    assert.deepEqual(result, { executionId: execution.executionId, status: 'queued', replayed: false });
+  });
+
+  test('without a key, no idempotency lookup or record', async () => {
+    const { tx, useCase } = setup();
+    tx.workflows.get.mock.mockImplementation(async () => aWorkflow());
+    tx.workflows.setTriggerStatus.mock.mockImplementation(async () => true);
+    await useCase.execute({ target: owned });
+    assert.equal(tx.idempotency.find.mock.callCount(), 0);
+    assert.equal(tx.idempotency.put.mock.callCount(), 0);
+    const execution = tx.executions.insert.mock.calls[0]?.arguments[0] as Execution;
+    assert.equal('payload' in execution.trigger, false);
+  });
+
+  test('a busy workflow: WorkflowBusyError with the current status, and no execution, message or key', async () => {
+    const { tx, useCase } = setup();
+    tx.workflows.get.mock.mockImplementation(async () => aWorkflow({ trigger: { type: 'manual', status: 'pending' } }));
+    tx.workflows.setTriggerStatus.mock.mockImplementation(async () => false);
+
+    await assert.rejects(useCase.execute({ target: owned, idempotencyKey: 'k' }), (err) => {
+      assert.ok(err instanceof WorkflowBusyError);
+      assert.equal(err.status, 409);
+      assert.deepEqual(err.details, { triggerStatus: 'pending' });
+      return true;
+    });
+    assert.deepEqual(callsTo(tx, WRITES), ['workflows.setTriggerStatus']);
+  });
+
+  test('a replayed key answers with the first run and writes nothing', async () => {
+    const { tx, useCase } = setup();
+    tx.workflows.get.mock.mockImplementation(async () => aWorkflow({ trigger: { type: 'manual', status: 'busy' } }));
+    tx.idempotency.find.mock.mockImplementation(async () => 'exec-first');
+    tx.executions.get.mock.mockImplementation(async () => ({ executionId: 'exec-first', workflowId: 'wf-1', status: 'running' }) as Execution);
+
+    const result = await useCase.execute({ target: owned, idempotencyKey: 'key-1' });
+
+    assert.deepEqual(result, { executionId: 'exec-first', status: 'running', replayed: true });
+    assert.deepEqual(tx.idempotency.find.mock.calls[0]?.arguments, ['owner-1', 'key-1', new Date(Date.parse(NOW) - IDEMPOTENCY_WINDOW_MS)]);
+    assert.deepEqual(callsTo(tx, WRITES), []);
+  });
+
+  test('a key first used for another workflow of the same owner is a 409, not that other run', async () => {
+    const { tx, useCase } = setup();
+    tx.workflows.get.mock.mockImplementation(async () => aWorkflow());
+    tx.idempotency.find.mock.mockImplementation(async () => 'exec-other');
+    tx.executions.get.mock.mockImplementation(async () => ({ executionId: 'exec-other', workflowId: 'wf-2', status: 'queued' }) as Execution);
+
+    await assert.rejects(useCase.execute({ target: owned, idempotencyKey: 'key-1' }), { code: 'idempotency_key_reused', status: 409 });
+    assert.deepEqual(callsTo(tx, WRITES), []);
+  });
+
+  test('a disabled workflow is refused with workflow_disabled and nothing written', async () => {
+    const { tx, useCase } = setup();
+    tx.workflows.get.mock.mockImplementation(async () => aWorkflow({ enabled: false }));
+    await assert.rejects(useCase.execute({ target: owned }), (err) => err instanceof ConflictError && err.code === 'workflow_disabled');
+    assert.deepEqual(callsTo(tx, WRITES), []);
+  });
+
+  test('a workflow the owner does not have is not found', async () => {
+    const { tx, useCase } = setup();
+    tx.workflows.get.mock.mockImplementation(async () => null);
+    await assert.rejects(useCase.execute({ target: owned }), NotFoundError);
+    assert.deepEqual(tx.workflows.get.mock.calls[0]?.arguments, ['owner-1', 'wf-1']);
+    assert.deepEqual(callsTo(tx, WRITES), []);
+  });
+
+  describe('through a hook', () => {
+    const hooked = (secret: string) =>
+      aWorkflow({ ownerId: 'hook-owner', trigger: { type: 'webhook', status: 'idle', hookId: 'h1', secretHash: hashHookSecret(secret) } });
+
+    test('the right secret runs the hook owner’s workflow as a webhook run, keyed by that owner', async () => {
+      const { tx, useCase } = setup();
+      tx.workflows.findByHookId.mock.mockImplementation(async () => hooked('s3cret'));
+      tx.workflows.setTriggerStatus.mock.mockImplementation(async () => true);
+
+      await useCase.execute({ target: { kind: 'hook', hookId: 'h1', secret: 's3cret' }, payload: { a: 1 }, idempotencyKey: 'k' });
+
+      assert.deepEqual(tx.workflows.findByHookId.mock.calls[0]?.arguments, ['h1']);
+      const execution = tx.executions.insert.mock.calls[0]?.arguments[0] as Execution;
+      assert.equal(execution.trigger.type, 'webhook');
+      assert.equal(execution.ownerId, 'hook-owner');
+      assert.equal(tx.idempotency.find.mock.calls[0]?.arguments[0], 'hook-owner');
+      assert.equal(tx.idempotency.put.mock.calls[0]?.arguments[0], 'hook-owner');
+    });
+
+    test('a wrong secret and an unknown hook are the same not-found, with nothing written', async () => {
+      const { tx, useCase } = setup();
+      tx.workflows.findByHookId.mock.mockImplementation(async (hookId) => (hookId === 'h1' ? hooked('s3cret') : null));
+      const wrong = await useCase.execute({ target: { kind: 'hook', hookId: 'h1', secret: 'guess' } }).catch((e: unknown) => e);
+      const unknown = await useCase.execute({ target: { kind: 'hook', hookId: 'nope', secret: 's3cret' } }).catch((e: unknown) => e);
+      assert.ok(wrong instanceof NotFoundError);
+      assert.ok(unknown instanceof NotFoundError);
+      assert.equal(wrong.message, unknown.message);
+      assert.deepEqual(callsTo(tx, WRITES), []);
+      assert.equal(tx.idempotency.find.mock.callCount(), 0, 'a failed secret check does not reach the idempotency records');
+    });
+  });
+});
