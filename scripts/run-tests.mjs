@@ -17,10 +17,14 @@ const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'igno
 let startedBroker = false;
 if (!process.env.KAFKA_BROKERS && process.env.SKIP_KAFKA !== '1') {
   if (has('java') && has('mvn') && existsSync(kafkaScript)) {
-    console.error('run-tests: KAFKA_BROKERS is not set; starting the local Kafka broker');
-    const started = spawnSync('bash', [kafkaScript, 'start'], { stdio: 'inherit' });
-    if (started.status !== 0) process.exit(started.status ?? 1);
-    startedBroker = true;
+    // A broker someone else started (a developer's, another run's) is used and left running.
+    const alreadyRunning = spawnSync('bash', [kafkaScript, 'status'], { stdio: 'ignore' }).status === 0;
+    if (!alreadyRunning) {
+      console.error('run-tests: KAFKA_BROKERS is not set; starting the local Kafka broker');
+      const started = spawnSync('bash', [kafkaScript, 'start'], { stdio: 'inherit' });
+      if (started.status !== 0) process.exit(started.status ?? 1);
+      startedBroker = true;
+    }
     process.env.KAFKA_BROKERS = `127.0.0.1:${process.env.KAFKA_PORT ?? '9092'}`;
   } else {
     console.error('run-tests: KAFKA_BROKERS is not set and Java/Maven are missing; the Kafka tier will be skipped');

@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { describe, it, mock } from 'node:test';
+import {
+  acceptRun,
+  createMemoryStore,
+  DEFAULT_TOPICS,
+  makeEvent,
+  OutboundRequestRefusedError,
+  silentLogger,
+  type Action,
+  type ExecutionRequested,
+  type HttpClient,
+  type HttpRequest,
+  type Store,
+  type Workflow,
+} from '@wf/shared';
+import { FakeClock } from '@wf/shared/testing';
+import { createActions, ExecutionWorker } from '../src/index.js';
+
+const requested = (executionId: string, attempt: number): ExecutionRequested =>
+  makeEvent('ExecutionRequested', { executionId, workflowId: 'w', ownerId: 'o', attempt }, `ev-${attempt}`, new Date());
+
+/** An HttpClient that answers from a script: per URL, the statuses to return in turn. */
+function scriptedHttp(script: Record<string, (number | Error)[]>) {
+  const calls: HttpRequest[] = [];
+  const http: HttpClient = {
+    async request(req) {
+      calls.push(req);
+      const next = script[req.url]?.shift() ?? 200;
+      if (next instanceof Error) throw next;
+      return { status: next, headers: { 'set-cookie': 'session=abc', 'content-type': 'application/json' }, body: { ok: next < 300 }, truncated: false, durationMs: 1 };
+    },
+  };
+  return { http, calls };
+}
+
+async function setup(actions: Action[], http: HttpClient, maxRetries = 2) {
+  const clock = new FakeClock('2026-01-01T00:00:00Z');
+  const store = createMemoryStore();
+  const now = clock.now();
+  const wf: Workflow = {
+    workflowId: 'w', ownerId: 'o', name: 'w', enabled: true,
+    trigger: { type: 'manual', status: 'idle' }, actions,
+    retryPolicy: { maxRetries, baseDelayMs: 1_000, maxDelayMs: 8_000 },
+    createdAt: now, updatedAt: now, version: 1,
+  };
+  await store.workflows.create(wf);
+  const execution = await store.uow.run((tx) => acceptRun(tx, wf, { type: 'manual', firedAt: now, payload: { to: 'ada' } }, DEFAULT_TOPICS, now));
+  const worker = new ExecutionWorker({
+    store, actions: createActions({ http }), clock, logger: silentLogger, topics: DEFAULT_TOPICS,
+    config: { leaseMarginMs: 5_000, random: () => 1 },
+  });
+  /** Lets the backoff pass and requeues due retries, as the scheduler would. */
+  const retry = async () => {
+    const e = await store.executions.get(execution.executionId);
+    clock.set(e!.nextAttemptAt!);
+    const [requeued] = await store.uow.run((tx) => tx.executions.requeueDueRetries(clock.now(), 10));
+    await store.workflows.setTriggerStatus('o', 'w', ['pending'], 'busy', clock.now());
+    return requeued!.attempt;
+  };
+  return { store, clock, worker, execution, retry };
+}
+
+const results = async (store: Store) =>
+  (await store.outbox.claimBatch(new Date('2100-01-01'), 1, 100)).filter((m) => m.topic === DEFAULT_TOPICS.result).map((m) => m.event);
+
+describe('ExecutionWorker on the memory store', () => {
+  it('retries with exponential backoff, resumes at the failed step, and completes on attempt 3', async () => {
+    const { http, calls } = scriptedHttp({ 'https://api.test/b': [500, 503, 200] });
+    const { store, clock, worker, execution, retry } = await setup(
+      [
+        { type: 'http-request', url: 'https://api.test/a', method: 'POST', body: { to: '{{trigger.payload.to}}' } },
+        { type: 'http-request', url: 'https://api.test/b', method: 'GET' },
+      ],
+      http,
+    );
+    const start = clock.now().getTime();
+    assert.equal(await worker.handle(requested(execution.executionId, 1)), 'pending_retry');
+    let e = await store.executions.get(execution.executionId);
+    assert.equal(e?.nextAttemptAt?.getTime(), start + 1_000, 'first retry after the base delay');
+    assert.equal(e?.retriesLeft, 1);
+    assert.equal((await store.workflows.get('o', 'w'))?.trigger.status, 'pending');
+
+    assert.equal(await retry(), 2);
+    const second = clock.now().getTime();
+    assert.equal(await worker.handle(requested(execution.executionId, 2)), 'pending_retry');
+    e = await store.executions.get(execution.executionId);
+    assert.equal(e?.nextAttemptAt?.getTime(), second + 2_000, 'the delay doubles');
+
+    assert.equal(await retry(), 3);
+    assert.equal(await worker.handle(requested(execution.executionId, 3)), 'completed');
+    e = await store.executions.get(execution.executionId);
+    assert.equal(e?.status, 'completed');
+    assert.deepEqual(e?.steps.map((s) => [s.status, s.attempt]), [['succeeded', 1], ['succeeded', 3]]);
+    assert.equal(calls.filter((c) => c.url === 'https://api.test/a').length, 1, 'the step that succeeded never re-ran');
+    assert.deepEqual(calls[0]?.body, { to: 'ada' });
+    assert.equal((e?.steps[0]?.output as { headers: Record<string, string> }).headers['set-cookie'], '[redacted]');
+    assert.equal((await store.workflows.get('o', 'w'))?.trigger.status, 'idle');
+    assert.deepEqual((await results(store)).map((ev) => [ev.type, (ev.data as { status: string }).status]), [
+      ['ExecutionFailed', 'pending_retry'],
+      ['ExecutionFailed', 'pending_retry'],
+      ['ExecutionCompleted', 'completed'],
+    ]);
+  });
+
+  it('fails for good when no retries are left, and frees the workflow', async () => {
+    const { http } = scriptedHttp({ 'https://api.test/x': [500, 500] });
+    const { store, worker, execution, retry } = await setup([{ type: 'http-request', url: 'https://api.test/x', method: 'GET' }], http, 1);
+    assert.equal(await worker.handle(requested(execution.executionId, 1)), 'pending_retry');
+    await retry();
+    assert.equal(await worker.handle(requested(execution.executionId, 2)), 'failed');
+    const e = await store.executions.get(execution.executionId);
+    assert.equal(e?.status, 'failed');
+    assert.match(e?.error ?? '', /step 0 \(http-request\) failed: HTTP 500/);
+    assert.ok(e?.finishedAt);
+    assert.equal((await store.workflows.get('o', 'w'))?.trigger.status, 'idle');
+  });
+
+  it('does not retry a refused destination', async () => {
+    const { http } = scriptedHttp({ 'https://api.test/x': [new OutboundRequestRefusedError('refused to connect to x: 10.0.0.1 is a private address')] });
+    const { store, worker, execution } = await setup([{ type: 'http-request', url: 'https://api.test/x', method: 'GET' }], http, 3);
+    assert.equal(await worker.handle(requested(execution.executionId, 1)), 'failed');
+    const e = await store.executions.get(execution.executionId);
+    assert.equal(e?.retriesLeft, 3, 'no retry was spent');
+    assert.match(e?.error ?? '', /private address/);
+  });
+
+  it('skips a redelivered or duplicated request for a run that is finished or on another attempt', async () => {
+    const { http, calls } = scriptedHttp({});
+    const { worker, execution } = await setup([{ type: 'http-request', url: 'https://api.test/once', method: 'GET' }], http);
+    assert.equal(await worker.handle(requested(execution.executionId, 1)), 'completed');
+    assert.equal(await worker.handle(requested(execution.executionId, 1)), 'skipped');
+    assert.equal(await worker.handle(requested(execution.executionId, 2)), 'skipped');
+    assert.equal(calls.length, 1);
+  });
+});
+
+describe('ExecutionWorker with mocked ports', () => {
+  it('abandons the attempt (lost) and writes no outcome when its lease was taken over', async () => {
+    const execution = {
+      executionId: 'e1', workflowId: 'w', ownerId: 'o', attempt: 1, retriesLeft: 1, status: 'running',
+      actions: [{ type: 'log', message: 'x' }], steps: [{ index: 0, type: 'log', status: 'pending' }],
+      retryPolicy: { maxRetries: 1, baseDelayMs: 10, maxDelayMs: 10 }, trigger: { type: 'manual', firedAt: new Date() },
+    };
+    const uowRun = mock.fn(async () => true);
+    const store = {
+      executions: { claimForRun: mock.fn(async () => execution), saveStep: mock.fn(async () => false) },
+      uow: { run: uowRun },
+    } as unknown as Store;
+    const worker = new ExecutionWorker({
+      store, actions: createActions({ http: scriptedHttp({}).http }), clock: new FakeClock(), logger: silentLogger,
+      topics: DEFAULT_TOPICS, config: { leaseMarginMs: 1_000 },
+    });
+    assert.equal(await worker.handle(requested('e1', 1)), 'lost');
+    assert.equal(uowRun.mock.callCount(), 0);
+  });
+
+  it('skips without running anything when the claim is refused', async () => {
+    const saveStep = mock.fn(async () => true);
+    const store = { executions: { claimForRun: mock.fn(async () => null), saveStep } } as unknown as Store;
+    const worker = new ExecutionWorker({
+      store, actions: createActions({ http: scriptedHttp({}).http }), clock: new FakeClock(), logger: silentLogger,
+      topics: DEFAULT_TOPICS, config: { leaseMarginMs: 1_000 },
+    });
+    assert.equal(await worker.handle(requested('e1', 1)), 'skipped');
+    assert.equal(saveStep.mock.callCount(), 0);
+  });
+});

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { describe, it, mock } from 'node:test';
+import { createMemoryStore, makeEvent, silentLogger, type EventPublisher, type OutboxMessage, type PublishRecord } from '@wf/shared';
+import { FakeClock } from '@wf/shared/testing';
+import { DEFAULT_RELAY_OPTIONS, OutboxRelay } from '../src/index.js';
+
+function message(i: number, at: Date): OutboxMessage {
+  const event = makeEvent('ExecutionRequested', { executionId: `e${i}`, workflowId: `w${i % 3}`, ownerId: 'o', attempt: 1 }, `ev${i}`, at);
+  return { id: `m${i}`, topic: 'execution.requested', key: `w${i % 3}`, event, createdAt: new Date(at.getTime() + i), attempts: 0 };
+}
+
+/** A publisher that fails its first `failures` calls, then records what it published. */
+function flakyPublisher(failures: number) {
+  const published: PublishRecord[] = [];
+  let calls = 0;
+  const publisher: EventPublisher = {
+    publish: mock.fn(async (records: readonly PublishRecord[]) => {
+      calls += 1;
+      if (calls <= failures) throw new Error('broker down');
+      published.push(...records);
+    }),
+    publishRaw: mock.fn(async () => {}),
+    close: mock.fn(async () => {}),
+  };
+  return { publisher, published };
+}
+
+describe('OutboxRelay', () => {
+  it('marks messages published only after the broker acknowledged, and keeps them pending on failure', async () => {
+    const clock = new FakeClock();
+    const store = createMemoryStore();
+    for (let i = 0; i < 5; i++) await store.outbox.add(message(i, clock.now()));
+    const { publisher, published } = flakyPublisher(2);
+    const relay = new OutboxRelay({ outbox: store.outbox, publisher, clock, logger: silentLogger }, { ...DEFAULT_RELAY_OPTIONS, batchSize: 3 });
+
+    assert.deepEqual(await relay.runOnce(), { published: 0, failed: 3 });
+    assert.equal((await store.outbox.backlog(clock.now())).count, 5, 'a failed publish leaves the batch pending');
+    assert.deepEqual(await relay.runOnce(), { published: 0, failed: 3 }, 'the failed batch was unlocked and is retried');
+    assert.deepEqual(await relay.runOnce(), { published: 3, failed: 0 });
+    assert.deepEqual(await relay.runOnce(), { published: 2, failed: 0 });
+    assert.deepEqual(await relay.runOnce(), { published: 0, failed: 0 });
+    assert.deepEqual(published.map((r) => r.event.id), ['ev0', 'ev1', 'ev2', 'ev3', 'ev4'], 'every message once, in creation order');
+    assert.equal((await store.outbox.backlog(clock.now())).count, 0);
+  });
+
+  it('records the attempt and the error of a failed publish', async () => {
+    const clock = new FakeClock();
+    const outbox = {
+      claimBatch: mock.fn(async () => [message(1, clock.now())]),
+      markPublished: mock.fn(async () => {}),
+      markFailed: mock.fn(async () => {}),
+    };
+    const { publisher } = flakyPublisher(1);
+    const relay = new OutboxRelay({ outbox: outbox as never, publisher, clock, logger: silentLogger });
+    await relay.runOnce();
+    assert.equal(outbox.markPublished.mock.callCount(), 0);
+    assert.deepEqual(outbox.markFailed.mock.calls[0]?.arguments, [['m1'], 'broker down']);
+  });
+
+  it('drains continuously once started and stops promptly', async () => {
+    const clock = new FakeClock();
+    const store = createMemoryStore();
+    const { publisher, published } = flakyPublisher(0);
+    const relay = new OutboxRelay({ outbox: store.outbox, publisher, clock, logger: silentLogger }, { ...DEFAULT_RELAY_OPTIONS, batchSize: 10 });
+    relay.start();
+    for (let i = 0; i < 25; i++) await store.outbox.add(message(i, clock.now()));
+    relay.notify();
+    const deadline = Date.now() + 5_000;
+    while (published.length < 25 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const started = Date.now();
+    await relay.stop();
+    assert.ok(Date.now() - started < 1_000, 'stop does not wait out an idle sleep');
+    assert.equal(published.length, 25);
+  });
+});

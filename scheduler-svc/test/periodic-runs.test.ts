@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { describe, it, mock } from 'node:test';
+import { createMemoryStore, DEFAULT_RETRY_POLICY, DEFAULT_TOPICS, nextRunAfter, silentLogger, type Store, type TriggerSpec, type Workflow } from '@wf/shared';
+import { FakeClock } from '@wf/shared/testing';
+import { PeriodicRuns } from '../src/index.js';
+
+const options = { batchSize: 50, leaseMs: 10_000, concurrency: 4 };
+
+function workflow(id: string, trigger: TriggerSpec, now: Date, owner = 'owner-1'): Workflow {
+  return {
+    workflowId: id,
+    ownerId: owner,
+    name: id,
+    enabled: true,
+    trigger: { ...trigger, status: 'idle', ...(nextRunAfter(trigger, now) ? { nextRunAt: nextRunAfter(trigger, now)! } : {}) },
+    actions: [{ type: 'log', message: 'hi' }],
+    retryPolicy: DEFAULT_RETRY_POLICY,
+    createdAt: now,
+    updatedAt: now,
+    version: 1,
+  };
+}
+
+async function emittedRuns(store: Store, clock: FakeClock) {
+  const messages = await store.outbox.claimBatch(clock.now(), 1, 100_000);
+  return messages.map((m) => m.event.data as { executionId: string; workflowId: string });
+}
+
+const finish = async (store: Store, ownerId: string, workflowId: string) => {
+  assert.equal(await store.workflows.setTriggerStatus(ownerId, workflowId, ['busy'], 'idle', new Date()), true);
+};
+
+describe('PeriodicRuns', () => {
+  it('emits once per due time as the clock advances, with the due time recorded', async () => {
+    const clock = new FakeClock('2026-01-01T00:00:00Z');
+    const store = createMemoryStore();
+    await store.workflows.create(workflow('every-second', { type: 'periodic', interval: '1s' }, clock.now()));
+    const job = new PeriodicRuns({ store, clock, logger: silentLogger, topics: DEFAULT_TOPICS }, options);
+
+    assert.deepEqual(await job.runOnce(), { emitted: 0, skippedBusy: 0, lost: 0, errors: 0 }, 'nothing is due yet');
+    for (let i = 1; i <= 3; i++) {
+      clock.advance(1_000);
+      assert.equal((await job.runOnce()).emitted, 1);
+      assert.equal((await job.runOnce()).emitted, 0, 'a second pass at the same time emits nothing');
+      await finish(store, 'owner-1', 'every-second');
+    }
+    const runs = await store.executions.listByWorkflow('owner-1', 'every-second', { limit: 10 });
+    assert.deepEqual(
+      runs.items.map((e) => e.trigger.scheduledFor?.toISOString()).sort(),
+      ['2026-01-01T00:00:01.000Z', '2026-01-01T00:00:02.000Z', '2026-01-01T00:00:03.000Z'],
+    );
+    assert.equal((await emittedRuns(store, clock)).length, 3);
+  });
+
+  it('skips (and counts) a due run while the workflow is busy, but still moves the schedule on', async () => {
+    const clock = new FakeClock('2026-01-01T00:00:00Z');
+    const store = createMemoryStore();
+    await store.workflows.create(workflow('slow', { type: 'periodic', interval: '1s' }, clock.now()));
+    const job = new PeriodicRuns({ store, clock, logger: silentLogger, topics: DEFAULT_TOPICS }, options);
+    clock.advance(1_000);
+    assert.equal((await job.runOnce()).emitted, 1);
+    clock.advance(1_000);
+    assert.deepEqual(await job.runOnce(), { emitted: 0, skippedBusy: 1, lost: 0, errors: 0 });
+    const wf = await store.workflows.get('owner-1', 'slow');
+    assert.equal(wf?.trigger.nextRunAt?.toISOString(), '2026-01-01T00:00:03.000Z');
+    assert.equal(wf?.trigger.status, 'busy');
+    assert.equal((await store.executions.listByWorkflow('owner-1', 'slow', { limit: 10 })).items.length, 1);
+  });
+
+  it('runs once, not ten times, after the scheduler was down for ten intervals', async () => {
+    const clock = new FakeClock('2026-01-01T00:00:00Z');
+    const store = createMemoryStore();
+    await store.workflows.create(workflow('w', { type: 'periodic', interval: '1s' }, clock.now()));
+    const job = new PeriodicRuns({ store, clock, logger: silentLogger, topics: DEFAULT_TOPICS }, options);
+    clock.advance(10_500);
+    assert.equal((await job.runOnce()).emitted, 1);
+    await finish(store, 'owner-1', 'w');
+    assert.equal((await job.runOnce()).emitted, 0);
+    assert.equal((await store.workflows.get('owner-1', 'w'))?.trigger.nextRunAt?.toISOString(), '2026-01-01T00:00:11.000Z');
+  });
+
+  it('two schedulers racing on one store never emit the same due run twice', async () => {
+    const clock = new FakeClock('2026-01-01T00:00:00Z');
+    const store = createMemoryStore();
+    for (let i = 0; i < 200; i++) await store.workflows.create(workflow(`w${i}`, { type: 'periodic', interval: '1s' }, clock.now()));
+    const a = new PeriodicRuns({ store, clock, logger: silentLogger, topics: DEFAULT_TOPICS }, { ...options, batchSize: 7 });
+    const b = new PeriodicRuns({ store, clock, logger: silentLogger, topics: DEFAULT_TOPICS }, { ...options, batchSize: 11 });
+    let emitted = 0;
+    for (let tick = 1; tick <= 5; tick++) {
+      clock.advance(1_000);
+      const [ra, rb] = await Promise.all([a.runOnce(), b.runOnce()]);
+      emitted += ra.emitted + rb.emitted;
+      for (let i = 0; i < 200; i++) await store.workflows.setTriggerStatus('owner-1', `w${i}`, ['busy'], 'idle', clock.now());
+    }
+    assert.equal(emitted, 1_000);
+    const keys = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      for (const e of (await store.executions.listByWorkflow('owner-1', `w${i}`, { limit: 100 })).items) {
+        const key = `${e.workflowId}@${e.trigger.scheduledFor?.toISOString()}`;
+        assert.ok(!keys.has(key), `emitted twice: ${key}`);
+        keys.add(key);
+      }
+    }
+    assert.equal(keys.size, 1_000);
+  });
+
+  it('fires a cron trigger at the expression\'s times', async () => {
+    const clock = new FakeClock('2026-01-01T00:00:00Z');
+    const store = createMemoryStore();
+    await store.workflows.create(workflow('quarter', { type: 'cron', cron: '*/15 * * * *' }, clock.now()));
+    const job = new PeriodicRuns({ store, clock, logger: silentLogger, topics: DEFAULT_TOPICS }, options);
+    clock.set('2026-01-01T00:14:59Z');
+    assert.equal((await job.runOnce()).emitted, 0);
+    clock.set('2026-01-01T00:15:00.200Z');
+    assert.equal((await job.runOnce()).emitted, 1);
+    const wf = await store.workflows.get('owner-1', 'quarter');
+    assert.equal(wf?.trigger.nextRunAt?.toISOString(), '2026-01-01T00:30:00.000Z');
+  });
+
+  it('writes nothing when another scheduler already moved the schedule (lost claim)', async () => {
+    const clock = new FakeClock('2026-01-01T00:00:10Z');
+    const wf = workflow('w', { type: 'periodic', interval: '10s' }, new Date('2026-01-01T00:00:00Z'));
+    const tx = {
+      workflows: { advanceSchedule: mock.fn(async () => false), setTriggerStatus: mock.fn(async () => true) },
+      executions: { insert: mock.fn(async () => {}) },
+      outbox: { add: mock.fn(async () => {}) },
+    };
+    const store = {
+      workflows: { claimDueScheduled: mock.fn(async () => [wf]) },
+      uow: { run: mock.fn(async (work: (t: unknown) => Promise<unknown>) => work(tx)) },
+    } as unknown as Store;
+    const report = await new PeriodicRuns({ store, clock, logger: silentLogger, topics: DEFAULT_TOPICS }, options).runOnce();
+    assert.deepEqual(report, { emitted: 0, skippedBusy: 0, lost: 1, errors: 0 });
+    assert.equal(tx.workflows.setTriggerStatus.mock.callCount(), 0);
+    assert.equal(tx.executions.insert.mock.callCount(), 0);
+    assert.equal(tx.outbox.add.mock.callCount(), 0);
+  });
+});
