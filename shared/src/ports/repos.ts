@@ -91,7 +91,7 @@ export interface ExecutionRepo {
 export interface OutboxRepo {
   add(message: OutboxMessage): Promise<void>;
   /**
-   * Claims up to `limit` unpublished messages, oldest first, whose lock (if any) has
+   * Claims up to `limit` unpublished messages, in the order they were added, whose lock (if any) has
    * expired, locking them until `now + lockMs` so two relays do not publish the same batch.
    */
   claimBatch(now: Date, lockMs: number, limit: number): Promise<OutboxMessage[]>;

@@ -1,0 +1,381 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import {
+  acceptRun,
+  ConflictError,
+  DEFAULT_RETRY_POLICY,
+  DEFAULT_TOPICS,
+  NotFoundError,
+  ValidationError,
+  WorkflowBusyError,
+  type Execution,
+  type OutboxMessage,
+  type Store,
+  type Workflow,
+} from '../../src/index.js';
+
+const T0 = new Date('2026-01-01T00:00:00.000Z');
+const at = (ms: number) => new Date(T0.getTime() + ms);
+
+function workflow(ownerId: string, workflowId: string, extra: Partial<Workflow> = {}): Workflow {
+  return {
+    workflowId,
+    ownerId,
+    name: workflowId,
+    enabled: true,
+    trigger: { type: 'manual', status: 'idle' },
+    actions: [{ type: 'log', message: 'hello' }],
+    retryPolicy: DEFAULT_RETRY_POLICY,
+    createdAt: T0,
+    updatedAt: T0,
+    version: 1,
+    ...extra,
+  };
+}
+
+function execution(ownerId: string, workflowId: string, extra: Partial<Execution> = {}): Execution {
+  return {
+    executionId: randomUUID(),
+    workflowId,
+    ownerId,
+    workflowVersion: 1,
+    actions: [{ type: 'log', message: 'hello' }],
+    retryPolicy: DEFAULT_RETRY_POLICY,
+    trigger: { type: 'manual', firedAt: T0, payload: { a: 1 } },
+    status: 'queued',
+    attempt: 1,
+    retriesLeft: 3,
+    steps: [{ index: 0, type: 'log', status: 'pending' }],
+    createdAt: T0,
+    updatedAt: T0,
+    ...extra,
+  };
+}
+
+function outboxMessage(key: string, createdAt: Date): OutboxMessage {
+  return {
+    id: randomUUID(),
+    topic: 'execution.requested',
+    key,
+    event: { id: randomUUID(), type: 'ExecutionRequested', version: 1, occurredAt: createdAt.toISOString(), data: { executionId: randomUUID(), workflowId: key, ownerId: 'o', attempt: 1 } },
+    createdAt,
+    attempts: 0,
+  };
+}
+
+/**
+ * The repository contract: the exact semantics every store adapter must have, checked
+ * against memory always and against each durable store when its server is reachable. Every
+ * test uses its own random owner, so the suite can share a database with other runs. Times
+ * are fixed, far in the past or the future as needed, so nothing depends on the wall clock.
+ */
+export function describeStoreContract(name: string, open: () => Promise<Store>, options: { skip?: string } = {}): void {
+  describe(`store contract: ${name}`, { skip: options.skip }, () => {
+    let store: Store;
+    const owner = () => `owner-${randomUUID()}`;
+    before(async () => {
+      store = await open();
+      await store.init();
+      await store.init(); // idempotent
+    });
+    after(async () => store?.close());
+
+    describe('WorkflowRepo', () => {
+      it('creates, reads back a copy, and refuses a duplicate id per owner only', async () => {
+        const o = owner();
+        const wf = workflow(o, 'w1', { trigger: { type: 'periodic', interval: '10s', status: 'idle', nextRunAt: at(10_000) } });
+        await store.workflows.create(wf);
+        const read = await store.workflows.get(o, 'w1');
+        assert.deepEqual(read, wf);
+        read!.name = 'changed';
+        assert.equal((await store.workflows.get(o, 'w1'))?.name, 'w1', 'reads are copies');
+        await assert.rejects(store.workflows.create(wf), ConflictError);
+        await store.workflows.create(workflow(owner(), 'w1'));
+        assert.equal(await store.workflows.get(owner(), 'w1'), null);
+      });
+
+      it('lists by workflowId with an opaque cursor, and rejects a forged cursor', async () => {
+        const o = owner();
+        for (const id of ['c', 'a', 'e', 'b', 'd']) await store.workflows.create(workflow(o, id));
+        const first = await store.workflows.list(o, { limit: 2 });
+        assert.deepEqual(first.items.map((w) => w.workflowId), ['a', 'b']);
+        const second = await store.workflows.list(o, { limit: 2, cursor: first.nextCursor! });
+        assert.deepEqual(second.items.map((w) => w.workflowId), ['c', 'd']);
+        const last = await store.workflows.list(o, { limit: 2, cursor: second.nextCursor! });
+        assert.deepEqual(last.items.map((w) => w.workflowId), ['e']);
+        assert.equal(last.nextCursor, undefined);
+        await assert.rejects(store.workflows.list(o, { limit: 2, cursor: '!!not-a-cursor' }), ValidationError);
+      });
+
+      it('replaces with optimistic concurrency and moves the hook index with the workflow', async () => {
+        const o = owner();
+        const hookA = `hook-${randomUUID()}`;
+        const hookB = `hook-${randomUUID()}`;
+        await store.workflows.create(workflow(o, 'w', { trigger: { type: 'webhook', status: 'idle', hookId: hookA, secretHash: 'h' } }));
+        assert.equal((await store.workflows.findByHookId(hookA))?.workflowId, 'w');
+        const next = workflow(o, 'w', { version: 2, name: 'renamed', trigger: { type: 'webhook', status: 'idle', hookId: hookB, secretHash: 'h2' } });
+        await store.workflows.replace(next, 1);
+        assert.equal((await store.workflows.get(o, 'w'))?.version, 2);
+        assert.equal(await store.workflows.findByHookId(hookA), null, 'the rotated hook id no longer resolves');
+        assert.equal((await store.workflows.findByHookId(hookB))?.name, 'renamed');
+        await assert.rejects(store.workflows.replace({ ...next, version: 3 }, 1), ConflictError);
+        await assert.rejects(store.workflows.replace(workflow(o, 'missing', { version: 2 }), 1), NotFoundError);
+        await assert.rejects(store.workflows.create(workflow(owner(), 'x', { trigger: { type: 'webhook', status: 'idle', hookId: hookB } })), ConflictError, 'hook ids are unique');
+        assert.equal(await store.workflows.delete(o, 'w'), true);
+        assert.equal(await store.workflows.delete(o, 'w'), false);
+        assert.equal(await store.workflows.findByHookId(hookB), null);
+      });
+
+      it('sets the trigger status only from the expected statuses', async () => {
+        const o = owner();
+        await store.workflows.create(workflow(o, 'w'));
+        assert.equal(await store.workflows.setTriggerStatus(o, 'w', ['busy'], 'idle', at(1)), false);
+        assert.equal(await store.workflows.setTriggerStatus(o, 'w', ['idle'], 'busy', at(1)), true);
+        assert.equal(await store.workflows.setTriggerStatus(o, 'w', ['idle'], 'busy', at(2)), false);
+        assert.equal(await store.workflows.setTriggerStatus(o, 'w', ['busy', 'pending'], 'pending', at(3)), true);
+        assert.equal((await store.workflows.get(o, 'w'))?.trigger.status, 'pending');
+        assert.equal(await store.workflows.setTriggerStatus(o, 'nope', ['idle'], 'busy', at(4)), false);
+      });
+
+      it('claims due scheduled workflows under a lease, and advances the schedule by compare-and-set', async () => {
+        const o = owner();
+        // Far in the past, so these are due before anything another test leaves behind.
+        const past = new Date('2000-01-01T00:00:00Z');
+        const due = (id: string, ms: number, enabled = true) =>
+          workflow(o, id, { enabled, trigger: { type: 'periodic', interval: '1s', status: 'idle', nextRunAt: new Date(past.getTime() + ms) } });
+        await store.workflows.create(due('late', 0));
+        await store.workflows.create(due('later', 500));
+        await store.workflows.create(due('disabled', 0, false));
+        await store.workflows.create(due('future', 10_000));
+        const now = new Date(past.getTime() + 1_000);
+        const claimed = (await store.workflows.claimDueScheduled(now, 5_000, 1_000)).filter((w) => w.ownerId === o);
+        assert.deepEqual(claimed.map((w) => w.workflowId), ['late', 'later'], 'due and enabled only, oldest first');
+        assert.ok(claimed.every((w) => w.trigger.leaseUntil?.getTime() === now.getTime() + 5_000));
+        const again = (await store.workflows.claimDueScheduled(now, 5_000, 1_000)).filter((w) => w.ownerId === o);
+        assert.deepEqual(again, [], 'a live lease keeps a second claimer off');
+        const afterLease = (await store.workflows.claimDueScheduled(new Date(now.getTime() + 5_000), 5_000, 1_000)).filter((w) => w.ownerId === o);
+        assert.deepEqual(afterLease.map((w) => w.workflowId).sort(), ['late', 'later'], 'an expired lease can be claimed again');
+
+        const dueAt = new Date(past.getTime());
+        assert.equal(await store.workflows.advanceSchedule(o, 'late', new Date(dueAt.getTime() + 1), at(0)), false, 'wrong dueAt');
+        assert.equal(await store.workflows.advanceSchedule(o, 'late', dueAt, new Date(past.getTime() + 1_000)), true);
+        assert.equal(await store.workflows.advanceSchedule(o, 'late', dueAt, new Date(past.getTime() + 2_000)), false, 'only once');
+        const advanced = await store.workflows.get(o, 'late');
+        assert.equal(advanced?.trigger.nextRunAt?.getTime(), past.getTime() + 1_000);
+        assert.equal(advanced?.trigger.leaseUntil, undefined, 'the lease is released');
+      });
+
+      it('never hands the same due workflow to two concurrent claimers', async () => {
+        const o = owner();
+        const past = new Date('2000-01-01T00:00:00Z');
+        for (let i = 0; i < 30; i++) {
+          await store.workflows.create(workflow(o, `w${i}`, { trigger: { type: 'periodic', interval: '1s', status: 'idle', nextRunAt: past } }));
+        }
+        const now = new Date('2000-01-01T00:00:01Z');
+        const batches = await Promise.all([1, 2, 3].map(() => store.workflows.claimDueScheduled(now, 60_000, 1_000)));
+        const mine = batches.flat().filter((w) => w.ownerId === o).map((w) => w.workflowId);
+        assert.equal(mine.length, 30);
+        assert.equal(new Set(mine).size, 30);
+      });
+    });
+
+    describe('ExecutionRepo', () => {
+      it('inserts, refuses a duplicate id, and lists newest first with a cursor', async () => {
+        const o = owner();
+        const made: Execution[] = [];
+        for (let i = 0; i < 5; i++) {
+          const e = execution(o, 'w', { createdAt: at(i * 1_000) });
+          await store.executions.insert(e);
+          made.push(e);
+        }
+        await assert.rejects(store.executions.insert(made[0]!), ConflictError);
+        assert.deepEqual(await store.executions.get(made[0]!.executionId), made[0]);
+        const page1 = await store.executions.listByWorkflow(o, 'w', { limit: 3 });
+        assert.deepEqual(page1.items.map((e) => e.executionId), [made[4], made[3], made[2]].map((e) => e!.executionId));
+        const page2 = await store.executions.listByWorkflow(o, 'w', { limit: 3, cursor: page1.nextCursor! });
+        assert.deepEqual(page2.items.map((e) => e.executionId), [made[1], made[0]].map((e) => e!.executionId));
+        assert.equal(page2.nextCursor, undefined);
+        assert.deepEqual((await store.executions.listByWorkflow(owner(), 'w', { limit: 3 })).items, []);
+      });
+
+      it('claims a queued run for its attempt only, once; takes over a running one only after its lease', async () => {
+        const e = execution(owner(), 'w');
+        await store.executions.insert(e);
+        assert.equal(await store.executions.claimForRun(e.executionId, 2, at(1), 1_000), null, 'wrong attempt');
+        const claimed = await store.executions.claimForRun(e.executionId, 1, at(1), 1_000);
+        assert.equal(claimed?.status, 'running');
+        assert.equal(claimed?.startedAt?.getTime(), at(1).getTime());
+        assert.equal(claimed?.leaseUntil?.getTime(), at(1_001).getTime());
+        assert.equal(await store.executions.claimForRun(e.executionId, 1, at(500), 1_000), null, 'live lease');
+        const takeover = await store.executions.claimForRun(e.executionId, 1, at(1_001), 1_000);
+        assert.equal(takeover?.startedAt?.getTime(), at(1).getTime(), 'startedAt is kept from the first claim');
+        assert.equal(await store.executions.claimForRun(randomUUID(), 1, at(1), 1_000), null);
+      });
+
+      it('saves steps and renews the lease only while running on the attempt', async () => {
+        const e = execution(owner(), 'w');
+        await store.executions.insert(e);
+        const step = { index: 0, type: 'log' as const, status: 'succeeded' as const, attempt: 1, output: { message: 'hi' }, startedAt: at(1), finishedAt: at(2) };
+        assert.equal(await store.executions.saveStep(e.executionId, 1, step, at(10)), false, 'not running yet');
+        await store.executions.claimForRun(e.executionId, 1, at(0), 1_000);
+        assert.equal(await store.executions.saveStep(e.executionId, 1, step, at(5_000)), true);
+        assert.equal(await store.executions.renewLease(e.executionId, 1, at(9_000)), true);
+        assert.equal(await store.executions.renewLease(e.executionId, 2, at(9_000)), false);
+        const read = await store.executions.get(e.executionId);
+        assert.deepEqual(read?.steps[0], step);
+        assert.equal(read?.leaseUntil?.getTime(), at(9_000).getTime());
+      });
+
+      it('finishes an attempt by compare-and-set, setting and clearing the right fields', async () => {
+        const e = execution(owner(), 'w');
+        await store.executions.insert(e);
+        await store.executions.claimForRun(e.executionId, 1, at(0), 1_000);
+        assert.equal(await store.executions.finishAttempt(e.executionId, 1, { status: 'pending_retry', at: at(10), nextAttemptAt: at(2_000), error: 'boom', retriesLeft: 2 }), true);
+        let read = await store.executions.get(e.executionId);
+        assert.equal(read?.status, 'pending_retry');
+        assert.equal(read?.nextAttemptAt?.getTime(), at(2_000).getTime());
+        assert.equal(read?.error, 'boom');
+        assert.equal(read?.retriesLeft, 2);
+        assert.equal(read?.leaseUntil, undefined);
+        assert.equal(read?.finishedAt, undefined, 'a waiting retry is not finished');
+        assert.equal(await store.executions.finishAttempt(e.executionId, 1, { status: 'failed', at: at(11), retriesLeft: 2 }), false, 'not running');
+
+        const [requeued] = await store.uow.run((tx) => tx.executions.requeueDueRetries(at(2_000), 10_000).then((all) => all.filter((x) => x.executionId === e.executionId)));
+        assert.equal(requeued?.status, 'queued');
+        assert.equal(requeued?.attempt, 2);
+        assert.equal(requeued?.nextAttemptAt, undefined);
+        await store.executions.claimForRun(e.executionId, 2, at(2_001), 1_000);
+        assert.equal(await store.executions.finishAttempt(e.executionId, 2, { status: 'completed', at: at(2_500), retriesLeft: 2 }), true);
+        read = await store.executions.get(e.executionId);
+        assert.equal(read?.status, 'completed');
+        assert.equal(read?.error, undefined, 'a success clears the last error');
+        assert.equal(read?.finishedAt?.getTime(), at(2_500).getTime());
+      });
+
+      it('requeues due retries and expired leases once each, never to two concurrent callers', async () => {
+        const o = owner();
+        const far = new Date('2100-01-01T00:00:00Z');
+        const retries: Execution[] = [];
+        for (let i = 0; i < 10; i++) {
+          const e = execution(o, 'w', { status: 'pending_retry', nextAttemptAt: new Date('2000-01-01T00:00:00Z') });
+          await store.executions.insert(e);
+          retries.push(e);
+        }
+        const notYet = execution(o, 'w', { status: 'pending_retry', nextAttemptAt: new Date('2200-01-01T00:00:00Z') });
+        await store.executions.insert(notYet);
+        const got = (await Promise.all([1, 2].map(() => store.uow.run((tx) => tx.executions.requeueDueRetries(far, 10_000))))).flat().filter((e) => e.ownerId === o);
+        assert.equal(got.length, 10);
+        assert.equal(new Set(got.map((e) => e.executionId)).size, 10);
+        assert.equal((await store.executions.get(notYet.executionId))?.status, 'pending_retry');
+
+        const stuck = execution(o, 'w', { status: 'running', leaseUntil: new Date('2000-01-01T00:00:00Z'), attempt: 2 });
+        await store.executions.insert(stuck);
+        const recovered = (await store.uow.run((tx) => tx.executions.requeueExpiredLeases(far, 10_000))).filter((e) => e.ownerId === o);
+        assert.deepEqual(recovered.map((e) => [e.executionId, e.status, e.attempt]), [[stuck.executionId, 'queued', 2]]);
+        assert.equal((await store.executions.get(stuck.executionId))?.leaseUntil, undefined);
+      });
+
+      it('counts executions by status', async () => {
+        const before = await store.executions.countByStatus();
+        await store.executions.insert(execution(owner(), 'w', { status: 'failed' }));
+        const afterCounts = await store.executions.countByStatus();
+        assert.equal(afterCounts.failed, before.failed + 1);
+        assert.deepEqual(Object.keys(afterCounts).sort(), ['completed', 'failed', 'pending_retry', 'queued', 'running']);
+      });
+    });
+
+    describe('OutboxRepo', () => {
+      it('claims in the order added under a lock, marks published or failed, and reports the backlog', async () => {
+        // A store of its own is not available here, so work with the messages this test adds.
+        const key = `k-${randomUUID()}`;
+        const msgs = [0, 1, 2].map((i) => outboxMessage(key, new Date(Date.UTC(1999, 0, 1, 0, 0, i))));
+        for (const m of msgs) await store.outbox.add(m);
+        await assert.rejects(store.outbox.add(msgs[0]!), ConflictError);
+        const now = new Date('2100-01-01T00:00:00Z');
+        const backlog = await store.outbox.backlog(now);
+        assert.ok(backlog.count >= 3);
+        assert.ok(backlog.oldestAgeMs >= now.getTime() - msgs[0]!.createdAt.getTime());
+
+        const claimed = (await store.outbox.claimBatch(now, 60_000, 100_000)).filter((m) => m.key === key);
+        assert.deepEqual(claimed.map((m) => m.id), msgs.map((m) => m.id), 'in the order they were added');
+        assert.deepEqual(claimed[0]?.event, msgs[0]?.event);
+        assert.deepEqual((await store.outbox.claimBatch(now, 60_000, 100_000)).filter((m) => m.key === key), [], 'locked');
+
+        await store.outbox.markFailed([msgs[0]!.id], 'broker down');
+        await store.outbox.markPublished([msgs[1]!.id], now);
+        const retried = (await store.outbox.claimBatch(now, 60_000, 100_000)).filter((m) => m.key === key);
+        assert.deepEqual(retried.map((m) => [m.id, m.attempts, m.lastError]), [[msgs[0]!.id, 1, 'broker down']], 'a failed message is unlocked; a published one is gone');
+        await store.outbox.markPublished([msgs[0]!.id, msgs[2]!.id], now);
+        const lockExpired = (await store.outbox.claimBatch(new Date('2101-01-01T00:00:00Z'), 60_000, 100_000)).filter((m) => m.key === key);
+        assert.deepEqual(lockExpired, [], 'published messages are never claimed again');
+        assert.ok((await store.outbox.purgePublished(new Date('2200-01-01T00:00:00Z'), 100_000)) >= 0);
+      });
+    });
+
+    describe('UserRepo and IdempotencyRepo', () => {
+      it('creates users with unique emails', async () => {
+        const email = `${randomUUID()}@example.com`;
+        const user = { userId: randomUUID(), email, passwordHash: 'scrypt$x', createdAt: T0 };
+        await store.users.create(user);
+        await assert.rejects(store.users.create({ ...user, userId: randomUUID() }), ConflictError);
+        assert.deepEqual(await store.users.findByEmail(email), user);
+        assert.deepEqual(await store.users.findById(user.userId), user);
+        assert.equal(await store.users.findByEmail(`nobody-${email}`), null);
+      });
+
+      it('remembers an idempotency key for the window, and lets an expired one be reused', async () => {
+        const o = owner();
+        await store.idempotency.put(o, 'k', 'e1', at(0), at(-1));
+        assert.equal(await store.idempotency.find(o, 'k', at(-1)), 'e1');
+        assert.equal(await store.idempotency.find(owner(), 'k', at(-1)), null, 'per owner');
+        await assert.rejects(store.idempotency.put(o, 'k', 'e2', at(10), at(-1)), ConflictError);
+        assert.equal(await store.idempotency.find(o, 'k', at(1)), null, 'outside the window');
+        await store.idempotency.put(o, 'k', 'e3', at(20), at(1));
+        assert.equal(await store.idempotency.find(o, 'k', at(1)), 'e3');
+      });
+    });
+
+    describe('UnitOfWork', () => {
+      it('returns the result, and rolls back every write across repos when the work throws', async () => {
+        const o = owner();
+        await store.workflows.create(workflow(o, 'w'));
+        const wf = (await store.workflows.get(o, 'w'))!;
+        const e = await store.uow.run((tx) => acceptRun(tx, wf, { type: 'manual', firedAt: at(1) }, DEFAULT_TOPICS, at(1)));
+        assert.equal((await store.executions.get(e.executionId))?.status, 'queued');
+
+        await store.workflows.setTriggerStatus(o, 'w', ['busy'], 'idle', at(2));
+        const key = `boom-${randomUUID()}`;
+        let inserted: string | undefined;
+        await assert.rejects(
+          store.uow.run(async (tx) => {
+            inserted = (await acceptRun(tx, wf, { type: 'manual', firedAt: at(3) }, DEFAULT_TOPICS, at(3))).executionId;
+            await tx.idempotency.put(o, key, inserted, at(3), at(0));
+            throw new Error('boom');
+          }),
+          /boom/,
+        );
+        assert.equal(await store.executions.get(inserted!), null, 'execution rolled back');
+        assert.equal((await store.workflows.get(o, 'w'))?.trigger.status, 'idle', 'status rolled back');
+        assert.equal(await store.idempotency.find(o, key, at(0)), null, 'idempotency key rolled back');
+      });
+
+      it('lets exactly one of two concurrent accepts win; the other gets WorkflowBusyError and writes nothing', async () => {
+        const o = owner();
+        await store.workflows.create(workflow(o, 'w'));
+        const wf = (await store.workflows.get(o, 'w'))!;
+        const results = await Promise.allSettled(
+          [1, 2].map(() => store.uow.run((tx) => acceptRun(tx, wf, { type: 'manual', firedAt: at(1) }, DEFAULT_TOPICS, at(1)))),
+        );
+        assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+        const rejected = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+        assert.ok(rejected.reason instanceof WorkflowBusyError, String(rejected.reason));
+        assert.equal((await store.executions.listByWorkflow(o, 'w', { limit: 10 })).items.length, 1);
+      });
+
+      it('answers ping', async () => {
+        await store.ping();
+      });
+    });
+  });
+}
