@@ -23,3 +23,4 @@ export { openStore, openBus } from './adapters/open.js';
 export { createInProcessBus } from './adapters/inprocess/index.js';
 export { createKafkaBus } from './adapters/kafka/index.js';
 export { createAxiosHttpClient, AddressPolicy, type AxiosHttpClientOptions } from './adapters/http/index.js';
+export { createPostgresStore, type PostgresStoreOptions } from './adapters/postgres/index.js';

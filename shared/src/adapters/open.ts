@@ -5,12 +5,12 @@ import type { BusSettings, StoreSettings } from '../settings.js';
 import { createInProcessBus } from './inprocess/index.js';
 import { createKafkaBus } from './kafka/index.js';
 import { createMemoryStore } from './memory/memory-store.js';
+import { createPostgresStore } from './postgres/index.js';
 
 /** Builds the configured store and prepares it (indexes, migrations). */
 export async function openStore(settings: StoreSettings, logger: Logger): Promise<Store> {
-  if (settings.kind !== 'memory') throw new Error(`the ${settings.kind} store is not available in this build`);
-  void logger;
-  const store = createMemoryStore();
+  if (settings.kind === 'mongo') throw new Error('the mongo store is not available in this build (see the README)');
+  const store = settings.kind === 'postgres' ? createPostgresStore({ url: settings.url, logger }) : createMemoryStore();
   try {
     await store.init();
   } catch (err) {

@@ -1,0 +1,81 @@
+/** Ordered, append-only: a migration once released is never edited, only followed. */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE users (
+    user_id       text PRIMARY KEY,
+    email         text NOT NULL CONSTRAINT users_email_key UNIQUE,
+    password_hash text NOT NULL,
+    created_at    timestamptz NOT NULL
+  );
+
+  CREATE TABLE workflows (
+    owner_id       text NOT NULL,
+    workflow_id    text NOT NULL,
+    name           text NOT NULL,
+    enabled        boolean NOT NULL,
+    trigger_spec   jsonb NOT NULL,
+    trigger_status text NOT NULL,
+    next_run_at    timestamptz,
+    lease_until    timestamptz,
+    hook_id        text CONSTRAINT workflows_hook_id_key UNIQUE,
+    secret_hash    text,
+    actions        jsonb NOT NULL,
+    retry_policy   jsonb NOT NULL,
+    created_at     timestamptz NOT NULL,
+    updated_at     timestamptz NOT NULL,
+    version        integer NOT NULL,
+    CONSTRAINT workflows_pkey PRIMARY KEY (owner_id, workflow_id)
+  );
+  -- The scheduler's claim: enabled workflows by due time.
+  CREATE INDEX workflows_due_idx ON workflows (next_run_at) WHERE enabled AND next_run_at IS NOT NULL;
+
+  CREATE TABLE executions (
+    execution_id     text PRIMARY KEY,
+    owner_id         text NOT NULL,
+    workflow_id      text NOT NULL,
+    workflow_version integer NOT NULL,
+    actions          jsonb NOT NULL,
+    retry_policy     jsonb NOT NULL,
+    trigger          jsonb NOT NULL,
+    status           text NOT NULL,
+    attempt          integer NOT NULL,
+    retries_left     integer NOT NULL,
+    next_attempt_at  timestamptz,
+    lease_until      timestamptz,
+    steps            jsonb NOT NULL,
+    error            text,
+    idempotency_key  text,
+    created_at       timestamptz NOT NULL,
+    updated_at       timestamptz NOT NULL,
+    started_at       timestamptz,
+    finished_at      timestamptz
+  );
+  CREATE INDEX executions_history_idx ON executions (owner_id, workflow_id, created_at DESC, execution_id DESC);
+  CREATE INDEX executions_due_retries_idx ON executions (next_attempt_at) WHERE status = 'pending_retry';
+  CREATE INDEX executions_leases_idx ON executions (lease_until) WHERE status = 'running';
+  CREATE INDEX executions_status_idx ON executions (status);
+
+  CREATE TABLE outbox (
+    seq          bigserial,
+    id           text PRIMARY KEY,
+    topic        text NOT NULL,
+    key          text NOT NULL,
+    event        jsonb NOT NULL,
+    created_at   timestamptz NOT NULL,
+    published_at timestamptz,
+    attempts     integer NOT NULL DEFAULT 0,
+    last_error   text,
+    locked_until timestamptz
+  );
+  CREATE INDEX outbox_unpublished_idx ON outbox (seq) WHERE published_at IS NULL;
+  CREATE INDEX outbox_published_idx ON outbox (published_at) WHERE published_at IS NOT NULL;
+
+  CREATE TABLE idempotency_keys (
+    owner_id     text NOT NULL,
+    key          text NOT NULL,
+    execution_id text NOT NULL,
+    created_at   timestamptz NOT NULL,
+    CONSTRAINT idempotency_keys_pkey PRIMARY KEY (owner_id, key)
+  );
+  `,
+];

@@ -1,0 +1,375 @@
+import pg from 'pg';
+import { ConflictError, NotFoundError, UnavailableError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import type { ExecutionStatus } from '../../domain/execution.js';
+import type { ExecutionRepo, IdempotencyRepo, OutboxRepo, Repos, Store, UserRepo, WorkflowRepo } from '../../ports/repos.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import { MIGRATIONS } from './migrations.js';
+import {
+  stepToRow,
+  toExecution,
+  toOutbox,
+  toUser,
+  toWorkflow,
+  triggerSpec,
+  type ExecutionRow,
+  type OutboxRow,
+  type UserRow,
+  type WorkflowRow,
+} from './rows.js';
+
+export interface PostgresStoreOptions {
+  url: string;
+  poolSize?: number;
+  /** A schema of its own (created if missing): lets tests and tenants share a database. */
+  schema?: string;
+  logger?: Logger;
+}
+
+/** Anything that runs a query: the pool, or one client inside a transaction. */
+type Queryable = Pick<pg.Pool, 'query'>;
+
+const CONFLICT_CODES: Record<string, string> = {
+  workflows_pkey: 'workflow_exists',
+  workflows_hook_id_key: 'hook_conflict',
+  users_email_key: 'email_taken',
+  idempotency_keys_pkey: 'idempotency_conflict',
+};
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08000', '08003', '08006']);
+const RETRYABLE = new Set(['40001', '40P01']); // serialization failure, deadlock
+
+/** Maps driver errors to the domain's: unique violations to conflicts, lost connections to 503. */
+function mapError(err: unknown): unknown {
+  const e = err as { code?: string; constraint?: string; message?: string };
+  if (e.code === '23505') {
+    const code = CONFLICT_CODES[e.constraint ?? ''] ?? 'conflict';
+    return new ConflictError(code === 'workflow_exists' ? 'workflow already exists' : code === 'email_taken' ? 'email is already registered' : `conflict on ${e.constraint}`, undefined, code);
+  }
+  if ((e.code && CONNECTION_ERRORS.has(e.code)) || /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(e.message ?? '')) {
+    return new UnavailableError('the database is unreachable', err);
+  }
+  return err;
+}
+
+async function q<R extends pg.QueryResultRow>(db: Queryable, text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
+  try {
+    return await db.query<R>(text, values);
+  } catch (err) {
+    throw mapError(err);
+  }
+}
+
+const json = (v: unknown) => JSON.stringify(v);
+
+function repos(db: Queryable): Repos {
+  const workflows: WorkflowRepo = {
+    async create(w) {
+      await q(db, `INSERT INTO workflows (owner_id, workflow_id, name, enabled, trigger_spec, trigger_status, next_run_at, lease_until, hook_id, secret_hash, actions, retry_policy, created_at, updated_at, version)
+                   VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`, [
+        w.ownerId, w.workflowId, w.name, w.enabled, json(triggerSpec(w.trigger)), w.trigger.status, w.trigger.nextRunAt ?? null,
+        w.trigger.leaseUntil ?? null, w.trigger.hookId ?? null, w.trigger.secretHash ?? null, json(w.actions), json(w.retryPolicy),
+        w.createdAt, w.updatedAt, w.version,
+      ]);
+    },
+    async get(ownerId, workflowId) {
+      const { rows } = await q<WorkflowRow>(db, 'SELECT * FROM workflows WHERE owner_id = $1 AND workflow_id = $2', [ownerId, workflowId]);
+      return rows[0] ? toWorkflow(rows[0]) : null;
+    },
+    async list(ownerId, page) {
+      const after = page.cursor ? decodeCursor(page.cursor) : null;
+      const { rows } = await q<WorkflowRow>(
+        db,
+        'SELECT * FROM workflows WHERE owner_id = $1 AND ($2::text IS NULL OR workflow_id > $2) ORDER BY workflow_id LIMIT $3',
+        [ownerId, after, page.limit + 1],
+      );
+      const items = rows.slice(0, page.limit).map(toWorkflow);
+      const last = items.at(-1);
+      return rows.length > page.limit && last ? { items, nextCursor: encodeCursor(last.workflowId) } : { items };
+    },
+    async replace(w, expectedVersion) {
+      const { rowCount } = await q(db, `UPDATE workflows SET name=$3, enabled=$4, trigger_spec=$5, trigger_status=$6, next_run_at=$7, lease_until=$8, hook_id=$9, secret_hash=$10,
+                   actions=$11, retry_policy=$12, updated_at=$13, version=$14 WHERE owner_id=$1 AND workflow_id=$2 AND version=$15`, [
+        w.ownerId, w.workflowId, w.name, w.enabled, json(triggerSpec(w.trigger)), w.trigger.status, w.trigger.nextRunAt ?? null,
+        w.trigger.leaseUntil ?? null, w.trigger.hookId ?? null, w.trigger.secretHash ?? null, json(w.actions), json(w.retryPolicy),
+        w.updatedAt, w.version, expectedVersion,
+      ]);
+      if (rowCount) return;
+      const { rows } = await q<{ version: number }>(db, 'SELECT version FROM workflows WHERE owner_id=$1 AND workflow_id=$2', [w.ownerId, w.workflowId]);
+      if (!rows[0]) throw new NotFoundError(`workflow "${w.workflowId}" not found`);
+      throw new ConflictError('workflow was changed concurrently', { currentVersion: rows[0].version }, 'version_conflict');
+    },
+    async delete(ownerId, workflowId) {
+      const { rowCount } = await q(db, 'DELETE FROM workflows WHERE owner_id=$1 AND workflow_id=$2', [ownerId, workflowId]);
+      return (rowCount ?? 0) > 0;
+    },
+    async findByHookId(hookId) {
+      const { rows } = await q<WorkflowRow>(db, 'SELECT * FROM workflows WHERE hook_id = $1', [hookId]);
+      return rows[0] ? toWorkflow(rows[0]) : null;
+    },
+    async setTriggerStatus(ownerId, workflowId, from, to, at) {
+      const { rowCount } = await q(db, 'UPDATE workflows SET trigger_status=$3, updated_at=$5 WHERE owner_id=$1 AND workflow_id=$2 AND trigger_status = ANY($4::text[])', [ownerId, workflowId, to, from, at]);
+      return (rowCount ?? 0) > 0;
+    },
+    async claimDueScheduled(now, leaseMs, limit) {
+      const { rows } = await q<WorkflowRow>(
+        db,
+        `UPDATE workflows SET lease_until = $2 WHERE (owner_id, workflow_id) IN (
+           SELECT owner_id, workflow_id FROM workflows
+           WHERE enabled AND next_run_at IS NOT NULL AND next_run_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)
+           ORDER BY next_run_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+         RETURNING *`,
+        [now, new Date(now.getTime() + leaseMs), limit],
+      );
+      return rows.map(toWorkflow).sort((a, b) => a.trigger.nextRunAt!.getTime() - b.trigger.nextRunAt!.getTime());
+    },
+    async advanceSchedule(ownerId, workflowId, dueAt, nextRunAt) {
+      const { rowCount } = await q(db, 'UPDATE workflows SET next_run_at=$4, lease_until=NULL WHERE owner_id=$1 AND workflow_id=$2 AND next_run_at=$3', [ownerId, workflowId, dueAt, nextRunAt ?? null]);
+      return (rowCount ?? 0) > 0;
+    },
+  };
+
+  const executions: ExecutionRepo = {
+    async insert(e) {
+      await q(db, `INSERT INTO executions (execution_id, owner_id, workflow_id, workflow_version, actions, retry_policy, trigger, status, attempt, retries_left,
+                   next_attempt_at, lease_until, steps, error, idempotency_key, created_at, updated_at, started_at, finished_at)
+                   VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)`, [
+        e.executionId, e.ownerId, e.workflowId, e.workflowVersion, json(e.actions), json(e.retryPolicy),
+        json({ ...e.trigger, firedAt: e.trigger.firedAt.toISOString(), ...(e.trigger.scheduledFor ? { scheduledFor: e.trigger.scheduledFor.toISOString() } : {}) }),
+        e.status, e.attempt, e.retriesLeft, e.nextAttemptAt ?? null, e.leaseUntil ?? null, json(e.steps.map(stepToRow)), e.error ?? null,
+        e.idempotencyKey ?? null, e.createdAt, e.updatedAt, e.startedAt ?? null, e.finishedAt ?? null,
+      ]).catch((err: unknown) => {
+        throw err instanceof ConflictError ? new ConflictError(`execution ${e.executionId} already exists`) : err;
+      });
+    },
+    async get(executionId) {
+      const { rows } = await q<ExecutionRow>(db, 'SELECT * FROM executions WHERE execution_id = $1', [executionId]);
+      return rows[0] ? toExecution(rows[0]) : null;
+    },
+    async listByWorkflow(ownerId, workflowId, page) {
+      const cursor = page.cursor ? decodeCursor(page.cursor) : null;
+      const [ms, id] = cursor ? [Number(cursor.slice(0, cursor.indexOf(':'))), cursor.slice(cursor.indexOf(':') + 1)] : [null, null];
+      const { rows } = await q<ExecutionRow>(
+        db,
+        `SELECT * FROM executions WHERE owner_id=$1 AND workflow_id=$2
+           AND ($3::timestamptz IS NULL OR (created_at, execution_id) < ($3::timestamptz, $4::text))
+         ORDER BY created_at DESC, execution_id DESC LIMIT $5`,
+        [ownerId, workflowId, ms === null ? null : new Date(ms), id, page.limit + 1],
+      );
+      const items = rows.slice(0, page.limit).map(toExecution);
+      const last = items.at(-1);
+      return rows.length > page.limit && last ? { items, nextCursor: encodeCursor(`${last.createdAt.getTime()}:${last.executionId}`) } : { items };
+    },
+    async claimForRun(executionId, attempt, now, leaseMs) {
+      const { rows } = await q<ExecutionRow>(
+        db,
+        `UPDATE executions SET status='running', lease_until=$4, started_at=COALESCE(started_at, $3), updated_at=$3
+         WHERE execution_id=$1 AND attempt=$2 AND (status='queued' OR (status='running' AND lease_until <= $3)) RETURNING *`,
+        [executionId, attempt, now, new Date(now.getTime() + leaseMs)],
+      );
+      return rows[0] ? toExecution(rows[0]) : null;
+    },
+    async renewLease(executionId, attempt, leaseUntil) {
+      const { rowCount } = await q(db, `UPDATE executions SET lease_until=$3 WHERE execution_id=$1 AND attempt=$2 AND status='running'`, [executionId, attempt, leaseUntil]);
+      return (rowCount ?? 0) > 0;
+    },
+    async saveStep(executionId, attempt, step, leaseUntil) {
+      const at = step.finishedAt ?? step.startedAt ?? null;
+      const { rowCount } = await q(
+        db,
+        `UPDATE executions SET steps = jsonb_set(steps, ARRAY[$3::text], $4::jsonb), lease_until=$5, updated_at=COALESCE($6, updated_at)
+         WHERE execution_id=$1 AND attempt=$2 AND status='running'`,
+        [executionId, attempt, String(step.index), json(stepToRow(step)), leaseUntil, at],
+      );
+      return (rowCount ?? 0) > 0;
+    },
+    async finishAttempt(executionId, attempt, u) {
+      const finished = u.status === 'completed' || u.status === 'failed';
+      const { rowCount } = await q(
+        db,
+        `UPDATE executions SET status=$3, retries_left=$4, updated_at=$5, next_attempt_at=$6, error=$7, lease_until=NULL,
+           finished_at = CASE WHEN $8 THEN $5 ELSE finished_at END
+         WHERE execution_id=$1 AND attempt=$2 AND status='running'`,
+        [executionId, attempt, u.status, u.retriesLeft, u.at, u.nextAttemptAt ?? null, u.error ?? null, finished],
+      );
+      return (rowCount ?? 0) > 0;
+    },
+    async requeueDueRetries(now, limit) {
+      const { rows } = await q<ExecutionRow>(
+        db,
+        `UPDATE executions SET status='queued', attempt=attempt+1, next_attempt_at=NULL, updated_at=$1 WHERE execution_id IN (
+           SELECT execution_id FROM executions WHERE status='pending_retry' AND next_attempt_at <= $1
+           ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+         RETURNING *`,
+        [now, limit],
+      );
+      return rows.map(toExecution);
+    },
+    async requeueExpiredLeases(now, limit) {
+      const { rows } = await q<ExecutionRow>(
+        db,
+        `UPDATE executions SET status='queued', lease_until=NULL, updated_at=$1 WHERE execution_id IN (
+           SELECT execution_id FROM executions WHERE status='running' AND lease_until <= $1
+           ORDER BY lease_until LIMIT $2 FOR UPDATE SKIP LOCKED)
+         RETURNING *`,
+        [now, limit],
+      );
+      return rows.map(toExecution);
+    },
+    async countByStatus() {
+      const { rows } = await q<{ status: ExecutionStatus; n: string }>(db, 'SELECT status, count(*) AS n FROM executions GROUP BY status');
+      const counts: Record<ExecutionStatus, number> = { queued: 0, running: 0, pending_retry: 0, completed: 0, failed: 0 };
+      for (const r of rows) counts[r.status] = Number(r.n);
+      return counts;
+    },
+  };
+
+  const outbox: OutboxRepo = {
+    async add(m) {
+      await q(db, 'INSERT INTO outbox (id, topic, key, event, created_at, attempts) VALUES ($1,$2,$3,$4,$5,$6)', [m.id, m.topic, m.key, json(m.event), m.createdAt, m.attempts]).catch(
+        (err: unknown) => {
+          throw err instanceof ConflictError ? new ConflictError(`outbox message ${m.id} already exists`) : err;
+        },
+      );
+    },
+    async claimBatch(now, lockMs, limit) {
+      const { rows } = await q<OutboxRow>(
+        db,
+        `UPDATE outbox SET locked_until=$2 WHERE id IN (
+           SELECT id FROM outbox WHERE published_at IS NULL AND (locked_until IS NULL OR locked_until <= $1)
+           ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED)
+         RETURNING *`,
+        [now, new Date(now.getTime() + lockMs), limit],
+      );
+      return rows.sort((a, b) => Number(a.seq) - Number(b.seq)).map(toOutbox);
+    },
+    async markPublished(ids, at) {
+      await q(db, 'UPDATE outbox SET published_at=$2, locked_until=NULL WHERE id = ANY($1::text[])', [ids, at]);
+    },
+    async markFailed(ids, error) {
+      await q(db, 'UPDATE outbox SET attempts=attempts+1, last_error=$2, locked_until=NULL WHERE id = ANY($1::text[]) AND published_at IS NULL', [ids, error]);
+    },
+    async purgePublished(before, limit) {
+      const { rowCount } = await q(db, 'DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE published_at < $1 LIMIT $2)', [before, limit]);
+      return rowCount ?? 0;
+    },
+    async backlog(now) {
+      const { rows } = await q<{ n: string; oldest: Date | null }>(db, 'SELECT count(*) AS n, min(created_at) AS oldest FROM outbox WHERE published_at IS NULL');
+      const oldest = rows[0]?.oldest;
+      return { count: Number(rows[0]?.n ?? 0), oldestAgeMs: oldest ? Math.max(0, now.getTime() - oldest.getTime()) : 0 };
+    },
+  };
+
+  const users: UserRepo = {
+    async create(u) {
+      await q(db, 'INSERT INTO users (user_id, email, password_hash, created_at) VALUES ($1,$2,$3,$4)', [u.userId, u.email, u.passwordHash, u.createdAt]);
+    },
+    async findByEmail(email) {
+      const { rows } = await q<UserRow>(db, 'SELECT * FROM users WHERE email = $1', [email]);
+      return rows[0] ? toUser(rows[0]) : null;
+    },
+    async findById(userId) {
+      const { rows } = await q<UserRow>(db, 'SELECT * FROM users WHERE user_id = $1', [userId]);
+      return rows[0] ? toUser(rows[0]) : null;
+    },
+  };
+
+  const idempotency: IdempotencyRepo = {
+    async find(ownerId, key, notBefore) {
+      const { rows } = await q<{ execution_id: string }>(db, 'SELECT execution_id FROM idempotency_keys WHERE owner_id=$1 AND key=$2 AND created_at >= $3', [ownerId, key, notBefore]);
+      return rows[0]?.execution_id ?? null;
+    },
+    async put(ownerId, key, executionId, at, notBefore) {
+      // Replaces an expired entry; a live one means a concurrent request won.
+      const { rowCount } = await q(
+        db,
+        `INSERT INTO idempotency_keys (owner_id, key, execution_id, created_at) VALUES ($1,$2,$3,$4)
+         ON CONFLICT (owner_id, key) DO UPDATE SET execution_id=EXCLUDED.execution_id, created_at=EXCLUDED.created_at
+         WHERE idempotency_keys.created_at < $5`,
+        [ownerId, key, executionId, at, notBefore],
+      );
+      if (!rowCount) throw new ConflictError('idempotency key in use', undefined, 'idempotency_conflict');
+    },
+  };
+
+  return { workflows, executions, outbox, users, idempotency };
+}
+
+/**
+ * The PostgreSQL store: plain SQL on a pooled connection, migrations at `init()`, claims
+ * with `FOR UPDATE SKIP LOCKED`, compare-and-set updates whose condition sits in the
+ * WHERE clause (under READ COMMITTED a concurrent writer re-checks it after the first
+ * commits, so exactly one wins).
+ */
+export function createPostgresStore(options: PostgresStoreOptions): Store {
+  const schema = options.schema;
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: 5_000,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
+  pool.on('error', (err) => options.logger?.warn({ err }, 'idle PostgreSQL client failed'));
+
+  return {
+    kind: 'postgres',
+    ...repos(pool),
+    uow: {
+      async run(work) {
+        for (let attempt = 1; ; attempt++) {
+          let client: pg.PoolClient;
+          try {
+            client = await pool.connect();
+          } catch (err) {
+            throw mapError(err);
+          }
+          try {
+            await client.query('BEGIN');
+            const result = await work(repos(client));
+            await client.query('COMMIT');
+            return result;
+          } catch (err) {
+            await client.query('ROLLBACK').catch(() => undefined);
+            const code = (err as { code?: string }).code;
+            if (code && RETRYABLE.has(code) && attempt < 5) continue;
+            throw mapError(err);
+          } finally {
+            client.release();
+          }
+        }
+      },
+    },
+    async init() {
+      const client = await pool.connect().catch((err: unknown) => {
+        throw mapError(err);
+      });
+      try {
+        await client.query('BEGIN');
+        // One migrator at a time, across every service starting against this database.
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`wf-migrations:${schema ?? 'public'}`]);
+        if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+        await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+        const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
+        const current = rows[0]?.v ?? 0;
+        for (const [i, sql] of MIGRATIONS.entries()) {
+          if (i + 1 <= current) continue;
+          await client.query(sql);
+          await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [i + 1]);
+          options.logger?.info({ version: i + 1 }, 'applied migration');
+        }
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw mapError(err);
+      } finally {
+        client.release();
+      }
+    },
+    async ping() {
+      await q(pool, 'SELECT 1');
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
