@@ -30,6 +30,10 @@ export class FlakyServer {
         const n = (this.hits.get(path) ?? 0) + 1;
         this.hits.set(path, n);
         this.bodies.set(path, [...(this.bodies.get(path) ?? []), body]);
+        if (path.startsWith('/slow/')) {
+          setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"slow":true}'), 1_500);
+          return;
+        }
         const failures = this.scripts.get(path) ?? 0;
         const ok = n > failures;
         res.writeHead(ok ? 200 : 500, { 'content-type': 'application/json' }).end(JSON.stringify({ ok, hit: n }));

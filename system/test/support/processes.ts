@@ -1,0 +1,75 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { eventually } from './api-client.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
+
+export type ServiceName = 'workflows-svc' | 'scheduler-svc' | 'runner-svc';
+
+/** A free TCP port on 127.0.0.1 (asked of the OS, then released). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** One service as its own OS process, started the way production starts it. */
+export class ServiceProcess {
+  private child?: ChildProcess;
+  private output = '';
+  exitCode: number | null = null;
+  exited?: Promise<number | null>;
+
+  constructor(
+    readonly name: ServiceName,
+    private readonly env: Record<string, string>,
+    readonly healthUrl: string,
+  ) {}
+
+  async start(): Promise<this> {
+    this.output = '';
+    this.exitCode = null;
+    const child = spawn(process.execPath, [join(root, this.name, 'dist', 'src', 'main.js')], {
+      env: { PATH: process.env.PATH ?? '', ...this.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    const keep = (chunk: Buffer) => {
+      this.output = (this.output + chunk.toString('utf8')).slice(-20_000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve((this.exitCode = code))));
+    await eventually(async () => {
+      if (this.exitCode !== null) throw new Error(`${this.name} exited with ${this.exitCode}:\n${this.output}`);
+      return (await fetch(`${this.healthUrl}/readyz`)).ok;
+    }, 60_000, `${this.name} to be ready\n${this.output}`, 100).catch((err: Error) => {
+      throw new Error(`${err.message}\n--- ${this.name} output ---\n${this.output}`);
+    });
+    return this;
+  }
+
+  /** Sends a signal and waits (bounded) for the process to exit; returns its exit code. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 30_000): Promise<number | null> {
+    if (!this.child || this.exitCode !== null) return this.exitCode;
+    this.child.kill(signal);
+    const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs).unref());
+    const result = await Promise.race([this.exited!, timer]);
+    if (result === 'timeout') {
+      this.child.kill('SIGKILL');
+      throw new Error(`${this.name} did not exit within ${timeoutMs}ms of ${signal}\n${this.output}`);
+    }
+    return result;
+  }
+
+  get log(): string {
+    return this.output;
+  }
+}
