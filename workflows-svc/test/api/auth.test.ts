@@ -157,6 +157,7 @@ describe('login rate limits', () => {
       assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`);
       assert.equal((await attempt('x', 'LIMITED@example.com')).status, 429, 'the email is normalized before counting');
       assert.equal((await attempt('wrong', 'other@example.com')).status, 401, 'another email is not affected');
+      assert.equal(api.logs.some((l) => l.includes('rate limiter')), false, 'the limiter has no configuration complaints');
     } finally {
       await api.close();
     }
