@@ -89,10 +89,14 @@ export function toErrorBody(err: AppError): ErrorBody {
 }
 
 /** Turns zod issues into field issues with dotted paths. */
-export function zodIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: string; code?: string }>): FieldIssue[] {
-  return issues.map((i) => ({
-    path: i.path.map(String).join('.') || '(root)',
-    message: i.message,
-    ...(i.code ? { code: i.code } : {}),
-  }));
+export function zodIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: string; code?: string; keys?: string[] }>): FieldIssue[] {
+  return issues.flatMap((i) => {
+    // An unknown field is named by its own path, not its parent's.
+    const paths = i.code === 'unrecognized_keys' && i.keys?.length ? i.keys.map((k) => [...i.path, k]) : [i.path];
+    return paths.map((path) => ({
+      path: path.map(String).join('.') || '(root)',
+      message: i.code === 'unrecognized_keys' ? 'is not a known field' : i.message,
+      ...(i.code ? { code: i.code } : {}),
+    }));
+  });
 }

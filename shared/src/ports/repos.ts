@@ -26,7 +26,8 @@ export interface WorkflowRepo {
   list(ownerId: string, page: PageRequest): Promise<Page<Workflow>>;
   /**
    * Replaces the definition when the stored version equals `expectedVersion`; the stored
-   * document gets `workflow.version`. Throws `ConflictError` on a version mismatch and
+   * document gets `workflow.version`. `trigger.status` and `trigger.leaseUntil` are kept as
+   * stored (they belong to the runs, and a replace must never rewind them). Throws `ConflictError` on a version mismatch and
    * `NotFoundError` when it is gone.
    */
   replace(workflow: Workflow, expectedVersion: number): Promise<void>;

@@ -127,6 +127,16 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         assert.equal(await store.workflows.findByHookId(hookB), null);
       });
 
+      it('keeps the runtime trigger status on replace, so an edit never rewinds a running workflow', async () => {
+        const o = owner();
+        await store.workflows.create(workflow(o, 'w'));
+        assert.equal(await store.workflows.setTriggerStatus(o, 'w', ['idle'], 'busy', at(1)), true);
+        await store.workflows.replace(workflow(o, 'w', { version: 2, name: 'edited' }), 1);
+        const read = await store.workflows.get(o, 'w');
+        assert.equal(read?.name, 'edited');
+        assert.equal(read?.trigger.status, 'busy');
+      });
+
       it('sets the trigger status only from the expected statuses', async () => {
         const o = owner();
         await store.workflows.create(workflow(o, 'w'));

@@ -35,8 +35,7 @@ describe('auth', () => {
     assert.equal(res.status, 400);
     assert.equal(res.body.error.code, 'validation_failed');
     const paths = (res.body.error.details as Array<{ path: string }>).map((d) => d.path).sort();
-    assert.deepEqual(paths, ['(root)', 'email', 'password']);
-    assert.match(JSON.stringify(res.body.error.details), /admin/);
+    assert.deepEqual(paths, ['admin', 'email', 'password']);
   });
 
   test('login: 200 with a token and its lifetime in seconds', async () => {

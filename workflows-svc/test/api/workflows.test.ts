@@ -69,10 +69,10 @@ describe('workflows CRUD', () => {
   test('POST: unknown fields are rejected, at the top and nested', async () => {
     const top = await api.call('POST', '/workflows', { token, body: { ...manualWorkflow('x1'), ownerId: 'someone-else' } });
     assert.equal(top.status, 400);
-    assert.match(top.body.error.details[0].message, /ownerId/);
+    assert.deepEqual(paths(top), ['ownerId']);
     const nested = await api.call('POST', '/workflows', { token, body: { ...manualWorkflow('x2'), trigger: { type: 'manual', status: 'busy' } } });
     assert.equal(nested.status, 400);
-    assert.deepEqual(paths(nested), ['trigger']);
+    assert.deepEqual(paths(nested), ['trigger.status']);
   });
 
   test('webhook workflows: hook URL from PUBLIC_BASE_URL, secret only in the creating answer', async () => {

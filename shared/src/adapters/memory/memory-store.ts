@@ -95,7 +95,11 @@ function makeRepos(s: State, j: Journal | null): Repos {
       if (newHook && newHook !== current.trigger.hookId && s.hooks.has(newHook)) throw new ConflictError('hook id already in use');
       if (current.trigger.hookId && current.trigger.hookId !== newHook) del(j, s.hooks, current.trigger.hookId);
       if (newHook) put(j, s.hooks, newHook, k);
-      put(j, s.workflows, k, clone(wf));
+      // Runtime state belongs to the runs, not the definition: a replace never rewinds it.
+      const trigger = { ...clone(wf.trigger), status: current.trigger.status };
+      delete trigger.leaseUntil;
+      if (current.trigger.leaseUntil) trigger.leaseUntil = current.trigger.leaseUntil;
+      put(j, s.workflows, k, { ...clone(wf), trigger });
     },
     async delete(ownerId, workflowId) {
       const k = key(ownerId, workflowId);

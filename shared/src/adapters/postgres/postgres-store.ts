@@ -87,10 +87,11 @@ function repos(db: Queryable): Repos {
       return rows.length > page.limit && last ? { items, nextCursor: encodeCursor(last.workflowId) } : { items };
     },
     async replace(w, expectedVersion) {
-      const { rowCount } = await q(db, `UPDATE workflows SET name=$3, enabled=$4, trigger_spec=$5, trigger_status=$6, next_run_at=$7, lease_until=$8, hook_id=$9, secret_hash=$10,
-                   actions=$11, retry_policy=$12, updated_at=$13, version=$14 WHERE owner_id=$1 AND workflow_id=$2 AND version=$15`, [
-        w.ownerId, w.workflowId, w.name, w.enabled, json(triggerSpec(w.trigger)), w.trigger.status, w.trigger.nextRunAt ?? null,
-        w.trigger.leaseUntil ?? null, w.trigger.hookId ?? null, w.trigger.secretHash ?? null, json(w.actions), json(w.retryPolicy),
+      // trigger_status and lease_until are the runs' state, not the definition's: never rewound here.
+      const { rowCount } = await q(db, `UPDATE workflows SET name=$3, enabled=$4, trigger_spec=$5, next_run_at=$6, hook_id=$7, secret_hash=$8,
+                   actions=$9, retry_policy=$10, updated_at=$11, version=$12 WHERE owner_id=$1 AND workflow_id=$2 AND version=$13`, [
+        w.ownerId, w.workflowId, w.name, w.enabled, json(triggerSpec(w.trigger)), w.trigger.nextRunAt ?? null,
+        w.trigger.hookId ?? null, w.trigger.secretHash ?? null, json(w.actions), json(w.retryPolicy),
         w.updatedAt, w.version, expectedVersion,
       ]);
       if (rowCount) return;
