@@ -24,3 +24,4 @@ export { createInProcessBus } from './adapters/inprocess/index.js';
 export { createKafkaBus } from './adapters/kafka/index.js';
 export { createAxiosHttpClient, AddressPolicy, type AxiosHttpClientOptions } from './adapters/http/index.js';
 export { createPostgresStore, type PostgresStoreOptions } from './adapters/postgres/index.js';
+export { createMongoStore, type MongoStoreOptions } from './adapters/mongo/index.js';

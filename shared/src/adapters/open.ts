@@ -5,12 +5,17 @@ import type { BusSettings, StoreSettings } from '../settings.js';
 import { createInProcessBus } from './inprocess/index.js';
 import { createKafkaBus } from './kafka/index.js';
 import { createMemoryStore } from './memory/memory-store.js';
+import { createMongoStore } from './mongo/index.js';
 import { createPostgresStore } from './postgres/index.js';
 
 /** Builds the configured store and prepares it (indexes, migrations). */
 export async function openStore(settings: StoreSettings, logger: Logger): Promise<Store> {
-  if (settings.kind === 'mongo') throw new Error('the mongo store is not available in this build (see the README)');
-  const store = settings.kind === 'postgres' ? createPostgresStore({ url: settings.url, logger }) : createMemoryStore();
+  const store =
+    settings.kind === 'mongo'
+      ? createMongoStore({ url: settings.url, logger })
+      : settings.kind === 'postgres'
+        ? createPostgresStore({ url: settings.url, logger })
+        : createMemoryStore();
   try {
     await store.init();
   } catch (err) {
