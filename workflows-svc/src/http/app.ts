@@ -1,4 +1,5 @@
 import type { Clock, Logger, ReadinessCheck, Store, Topics } from '@wf/shared';
+import { openApiDocument } from './openapi.js';
 import express from 'express';
 import { createUseCases } from '../app/use-cases.js';
 import { JwtAccessTokens } from '../auth/jwt-tokens.js';
@@ -42,6 +43,10 @@ export function createWorkflowsApp({ store, clock, logger, topics, config, readi
 
   app.use(requestContext(logger));
   app.use(healthRoutes({ store, ...(readiness ? { readiness } : {}) }));
+  const openApi = openApiDocument();
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openApi);
+  });
   const body = jsonBody();
   app.use(['/hooks', '/auth'], body);
   app.use(hookRoutes(deps));
