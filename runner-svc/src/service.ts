@@ -22,7 +22,12 @@ export interface RunnerService extends RunningService {
 export async function startRunnerService(deps: RunnerServiceDeps): Promise<RunnerService> {
   const { store, bus, topics, config, logger, metrics } = deps;
   await bus.ensureTopics([topics.requested, topics.result, topics.deadLetter]);
-  const consumer = bus.createConsumer({ groupId: config.groupId, deadLetterTopic: topics.deadLetter, maxBatchSize: config.batchSize });
+  const consumer = bus.createConsumer({
+    groupId: config.groupId,
+    deadLetterTopic: topics.deadLetter,
+    maxBatchSize: config.batchSize,
+    ...(metrics ? { onLag: ({ topic, partition, messages }) => metrics.consumerLag.set({ topic, partition: String(partition) }, messages) } : {}),
+  });
   const runner = createRunner({ ...deps, consumer });
   await runner.start();
   const ops =

@@ -136,22 +136,43 @@ describe('ExecutionWorker on the memory store', () => {
 });
 
 describe('ExecutionWorker with mocked ports', () => {
-  it('abandons the attempt (lost) and writes no outcome when its lease was taken over', async () => {
-    const execution = {
-      executionId: 'e1', workflowId: 'w', ownerId: 'o', attempt: 1, retriesLeft: 1, status: 'running',
-      actions: [{ type: 'log', message: 'x' }], steps: [{ index: 0, type: 'log', status: 'pending' }],
-      retryPolicy: { maxRetries: 1, baseDelayMs: 10, maxDelayMs: 10 }, trigger: { type: 'manual', firedAt: new Date() },
-    };
-    const uowRun = mock.fn(async () => true);
+  const claimed = (actions: unknown[]) => ({
+    executionId: 'e1', workflowId: 'w', ownerId: 'o', attempt: 1, retriesLeft: 1, status: 'running',
+    actions, steps: actions.map((a, index) => ({ index, type: (a as { type: string }).type, status: 'pending' })),
+    retryPolicy: { maxRetries: 1, baseDelayMs: 10, maxDelayMs: 10 }, trigger: { type: 'manual', firedAt: new Date() },
+  });
+
+  it('abandons the attempt (lost) and writes nothing else when its lease was taken over before the outcome was saved', async () => {
+    const finishAttempt = mock.fn(async (..._args: unknown[]) => false);
+    const tx = { executions: { finishAttempt }, workflows: { setTriggerStatus: mock.fn(async () => true) }, outbox: { add: mock.fn(async () => undefined) } };
     const store = {
-      executions: { claimForRun: mock.fn(async () => execution), saveStep: mock.fn(async () => false) },
-      uow: { run: uowRun },
+      executions: { claimForRun: mock.fn(async () => claimed([{ type: 'log', message: 'x' }])), saveStep: mock.fn(async () => true) },
+      uow: { run: mock.fn(async (work: (t: typeof tx) => Promise<unknown>) => work(tx)) },
     } as unknown as Store;
     const worker = new ExecutionWorker({
       store, actions: createActions({ http: scriptedHttp({}).http }), clock: new FakeClock(), logger: silentLogger,
       topics: DEFAULT_TOPICS, config: { leaseMarginMs: 1_000 },
     });
     assert.equal(await worker.handle(requested('e1', 1)), 'lost');
+    assert.equal((store.executions.saveStep as unknown as ReturnType<typeof mock.fn>).mock.callCount(), 0, 'an instant last step is written only with the outcome');
+    assert.equal(finishAttempt.mock.callCount(), 1);
+    assert.equal((finishAttempt.mock.calls[0]?.arguments[2] as { step?: { status: string } }).step?.status, 'succeeded');
+    assert.equal(tx.workflows.setTriggerStatus.mock.callCount(), 0);
+    assert.equal(tx.outbox.add.mock.callCount(), 0);
+  });
+
+  it('does not send a request when the step could not be recorded as running (lease lost)', async () => {
+    const { http, calls } = scriptedHttp({ 'https://api.test/a': [200] });
+    const uowRun = mock.fn(async () => true);
+    const store = {
+      executions: { claimForRun: mock.fn(async () => claimed([{ type: 'http-request', url: 'https://api.test/a', method: 'GET' }])), saveStep: mock.fn(async () => false) },
+      uow: { run: uowRun },
+    } as unknown as Store;
+    const worker = new ExecutionWorker({
+      store, actions: createActions({ http }), clock: new FakeClock(), logger: silentLogger, topics: DEFAULT_TOPICS, config: { leaseMarginMs: 1_000 },
+    });
+    assert.equal(await worker.handle(requested('e1', 1)), 'lost');
+    assert.equal(calls.length, 0);
     assert.equal(uowRun.mock.callCount(), 0);
   });
 

@@ -29,10 +29,18 @@ export interface Scheduler {
   readonly relay: OutboxRelay;
 }
 
+/** The due-run loop never sleeps less than this (so runs falling due together share a pass)… */
+const MIN_WAKE_MS = 20;
+/** …nor more than this: a workflow created elsewhere with an early first run waits at most this long. */
+const MAX_SLEEP_MS = 1_000;
+
 /**
- * The clock: on every tick (node-cron) emits due scheduled runs, requeues due retries and
- * runs whose runner died; in between, the outbox relay publishes continuously. A tick that
- * is still running when the next falls due makes that one skip (counted in the log).
+ * The clock. Due scheduled runs are emitted by a loop that sleeps until the earliest
+ * `nextRunAt` in the store (at least MIN_WAKE_MS, at most MAX_SLEEP_MS), so a run is
+ * accepted within milliseconds of its due time rather than on the next tick. The node-cron
+ * tick requeues due retries and runs whose runner died, and wakes that loop too. The outbox
+ * relay publishes continuously in between. A tick that is still running when the next
+ * falls due makes that one skip (counted in the log).
  */
 export function createScheduler(deps: SchedulerDeps): Scheduler {
   const { store, clock, logger, topics, config, metrics } = deps;
@@ -48,53 +56,98 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   );
 
   let task: ScheduledTask | undefined;
-  let inFlight: Promise<TickReport> | undefined;
+  let inFlight: Promise<unknown> | undefined;
   let overlaps = 0;
+  let running = false;
+  let dueLoop: Promise<void> | undefined;
+  const sleeper = new Sleeper();
 
-  const tick = async (): Promise<TickReport> => {
-    const report: TickReport = {
-      periodic: await periodic.runOnce(),
-      retries: (await retries.runOnce()).requeued,
-      expiredLeases: (await leases.runOnce()).requeued,
-    };
-    if (report.periodic.emitted + report.retries + report.expiredLeases > 0) relay.notify();
+  const runPeriodic = async (): Promise<PeriodicRunsReport> => {
+    const report = await periodic.runOnce();
+    if (report.emitted > 0) relay.notify();
+    if (report.emitted || report.skippedBusy || report.lost || report.errors) logger.debug({ report }, 'due runs');
     return report;
   };
 
+  const requeue = async () => {
+    const report = { retries: (await retries.runOnce()).requeued, expiredLeases: (await leases.runOnce()).requeued };
+    if (report.retries + report.expiredLeases > 0) {
+      relay.notify();
+      logger.debug({ report }, 'requeued');
+    }
+    return report;
+  };
+
+  /** Emits what is due, then sleeps until the next due time; errors are logged and retried after a pause. */
+  const loopDueRuns = async () => {
+    while (running) {
+      let delay = MAX_SLEEP_MS;
+      try {
+        await runPeriodic();
+        const next = await store.workflows.nextDueAt(periodic.claimedUpTo ?? clock.now());
+        if (next) delay = Math.min(MAX_SLEEP_MS, Math.max(MIN_WAKE_MS, next.getTime() - clock.now().getTime()));
+      } catch (err) {
+        logger.error({ err }, 'emitting due runs failed');
+      }
+      if (running) await sleeper.sleep(delay);
+    }
+  };
+
   const onTick = () => {
+    sleeper.wake();
     if (inFlight) {
       overlaps += 1;
       logger.warn({ overlaps }, 'scheduler tick skipped: the previous one is still running');
       return;
     }
-    inFlight = tick()
-      .then((r) => {
-        if (r.periodic.emitted || r.periodic.skippedBusy || r.retries || r.expiredLeases) logger.debug({ report: r }, 'tick');
-        return r;
-      })
-      .catch((err: unknown) => {
-        logger.error({ err }, 'scheduler tick failed');
-        throw err;
-      })
+    inFlight = requeue()
+      .catch((err: unknown) => logger.error({ err }, 'scheduler tick failed'))
       .finally(() => {
         inFlight = undefined;
       });
-    inFlight.catch(() => undefined);
   };
 
   return {
     relay,
-    tick,
+    async tick() {
+      return { periodic: await runPeriodic(), ...(await requeue()) };
+    },
     async start() {
+      running = true;
       relay.start();
+      dueLoop = loopDueRuns();
       task = cron.schedule(tickToCron(config.tick), onTick, { name: 'scheduler-tick' });
       logger.info({ tick: config.tick }, 'scheduler started');
     },
     async stop() {
+      running = false;
+      sleeper.wake();
       await task?.stop();
       await task?.destroy();
-      await inFlight?.catch(() => undefined);
+      await dueLoop;
+      await inFlight;
       await relay.stop();
     },
   };
+}
+
+/** A sleep that `wake()` ends early. */
+class Sleeper {
+  private wakeUp: (() => void) | undefined;
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakeUp = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeUp = done;
+    });
+  }
+
+  wake(): void {
+    this.wakeUp?.();
+  }
 }

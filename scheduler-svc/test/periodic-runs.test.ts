@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it, mock } from 'node:test';
-import { createMemoryStore, DEFAULT_RETRY_POLICY, DEFAULT_TOPICS, nextRunAfter, silentLogger, type Store, type TriggerSpec, type Workflow } from '@wf/shared';
+import { createInProcessBus, createMemoryStore, DEFAULT_RETRY_POLICY, systemClock, DEFAULT_TOPICS, nextRunAfter, silentLogger, type Store, type TriggerSpec, type Workflow } from '@wf/shared';
 import { FakeClock } from '@wf/shared/testing';
-import { PeriodicRuns } from '../src/index.js';
+import { createScheduler, PeriodicRuns } from '../src/index.js';
 
 const options = { batchSize: 50, leaseMs: 10_000, concurrency: 4 };
 
@@ -134,5 +134,69 @@ describe('PeriodicRuns', () => {
     assert.equal(tx.workflows.setTriggerStatus.mock.callCount(), 0);
     assert.equal(tx.executions.insert.mock.callCount(), 0);
     assert.equal(tx.outbox.add.mock.callCount(), 0);
+  });
+
+  it('writes the runs due together in one unit of work, and retries a failed group one workflow at a time', async () => {
+    const clock = new FakeClock('2026-01-01T00:00:00Z');
+    const store = createMemoryStore();
+    for (const id of ['a', 'b', 'bad', 'c']) await store.workflows.create(workflow(id, { type: 'periodic', interval: '1s' }, clock.now()));
+    // A store whose unit of work fails whenever it writes the run of workflow "bad".
+    const units = mock.fn();
+    const failing: Store = {
+      ...store,
+      uow: {
+        run: (work) => {
+          units();
+          return store.uow.run((tx) =>
+            work({
+              ...tx,
+              executions: {
+                ...tx.executions,
+                insert: async (e) => {
+                  if (e.workflowId === 'bad') throw new Error('disk full');
+                  return tx.executions.insert(e);
+                },
+              },
+            }),
+          );
+        },
+      },
+    };
+    clock.advance(1_000);
+    const report = await new PeriodicRuns({ store: failing, clock, logger: silentLogger, topics: DEFAULT_TOPICS }, { ...options, groupSize: 10 }).runOnce();
+    assert.deepEqual(report, { emitted: 3, skippedBusy: 0, lost: 0, errors: 1 });
+    assert.equal(units.mock.callCount(), 1 + 4, 'one unit of work for the group, then one per workflow');
+    assert.deepEqual((await emittedRuns(store, clock)).map((r) => r.workflowId).sort(), ['a', 'b', 'c']);
+    const bad = await store.workflows.get('owner-1', 'bad');
+    assert.equal(bad?.trigger.status, 'idle', 'nothing of the failed run was written');
+    assert.equal(bad?.trigger.nextRunAt?.getTime(), clock.now().getTime(), 'its due time stays, for the next pass');
+  });
+});
+
+describe('Scheduler', () => {
+  it('emits a due run at its due time, without waiting for the next tick', async () => {
+    const store = createMemoryStore();
+    const bus = createInProcessBus();
+    const now = systemClock.now();
+    // Due 300 ms from now; the tick is 30 s, so only the due-time wake-up can emit it in time.
+    await store.workflows.create({ ...workflow('soon', { type: 'periodic', interval: '1h' }, now), trigger: { type: 'periodic', interval: '1h', status: 'idle', nextRunAt: new Date(now.getTime() + 300) } });
+    const scheduler = createScheduler({
+      store, publisher: bus.publisher, clock: systemClock, logger: silentLogger, topics: DEFAULT_TOPICS,
+      config: { tick: '30s', batchSize: 100, concurrency: 2, leaseMs: 10_000, outbox: { batchSize: 100, lockMs: 10_000, retentionMs: 3_600_000 } },
+    });
+    await scheduler.start();
+    try {
+      const deadline = Date.now() + 10_000;
+      let runs: { items: { trigger: { scheduledFor?: Date } }[] } = { items: [] };
+      while (runs.items.length === 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        runs = await store.executions.listByWorkflow('owner-1', 'soon', { limit: 10 });
+      }
+      assert.equal(runs.items.length, 1, 'the run was emitted before the first tick');
+      assert.equal(runs.items[0]?.trigger.scheduledFor?.getTime(), now.getTime() + 300);
+    } finally {
+      await scheduler.stop();
+      await bus.close();
+    }
   });
 });

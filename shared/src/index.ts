@@ -18,6 +18,7 @@ export * from './ids.js';
 export { createMemoryStore } from './adapters/memory/memory-store.js';
 export { encodeCursor, decodeCursor } from './adapters/cursor.js';
 export * from './app/accept-run.js';
+export * from './app/group-commit.js';
 export * from './ops/index.js';
 export { openStore, openBus } from './adapters/open.js';
 export { createInProcessBus } from './adapters/inprocess/index.js';

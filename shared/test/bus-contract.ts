@@ -132,6 +132,21 @@ export function describeBusContract(name: string, open: () => Promise<BusHarness
       for (const batch of received.batches) assert.ok(batch.length <= 3, `a batch of ${batch.length} events exceeds maxBatchSize 3`);
     });
 
+    it('reports, per batch, how many messages of its partition were not yet consumed', testOptions, async (t) => {
+      const { topic, publish, consume, newGroup } = await setup(t);
+      const events = Array.from({ length: 5 }, (_, i) => requested('wf-a', i + 1));
+      await publish('wf-a', ...events);
+      const lags: { topic: string; partition: number; messages: number }[] = [];
+      const received = new Recorder();
+      await consume(newGroup(), received.handler, { maxBatchSize: 2, onLag: (lag) => lags.push(lag) });
+
+      await eventually('all 5 events', () => received.events.length >= events.length);
+      const partitions = new Set(lags.map((l) => l.partition));
+      assert.equal(partitions.size, 1, 'one key, one partition');
+      assert.ok(lags.every((l) => l.topic === topic && Number.isInteger(l.messages)), JSON.stringify(lags));
+      assert.equal(lags[0]?.messages, 5, 'the first batch starts with all 5 unconsumed');
+    });
+
     it("keeps each key's events in the order they were published", testOptions, async (t) => {
       const { publish, consume, newGroup } = await setup(t);
       const keys = ['wf-a', 'wf-b', 'wf-c', 'wf-d'];

@@ -91,6 +91,37 @@ describe('multi-process end to end on PostgreSQL and Kafka', { skip }, () => {
     assert.equal(flaky.hits.get('/mp/flaky'), 2);
   });
 
+  it('serves /healthz, /readyz and the Prometheus metrics the runs produced on every service', async () => {
+    const text = async (svc: ServiceProcess, path: string) => {
+      const res = await fetch(`${svc.healthUrl}${path}`);
+      assert.equal(res.status, 200, `${path} of ${svc.healthUrl}`);
+      return res.text();
+    };
+    for (const svc of [workflows, scheduler, runner]) {
+      assert.deepEqual(JSON.parse(await text(svc, '/healthz')), { status: 'ok' });
+      const ready = JSON.parse(await text(svc, '/readyz')) as { status: string; checks: Record<string, string> };
+      assert.equal(ready.status, 'ready');
+      assert.equal(ready.checks.store, 'ok', `${svc.healthUrl} checks its store`);
+      assert.ok(Object.values(ready.checks).every((c) => c === 'ok'), JSON.stringify(ready));
+    }
+    assert.equal((JSON.parse(await text(runner, '/readyz')) as { checks: Record<string, string> }).checks.broker, 'ok', 'the runner checks the broker');
+    const sample = (metrics: string, series: RegExp) => {
+      const line = metrics.split('\n').find((l) => series.test(l));
+      assert.ok(line, `no sample matching ${series} in:\n${metrics.slice(0, 2_000)}`);
+      return Number(line.slice(line.lastIndexOf(' ') + 1));
+    };
+    const fromWorkflows = await text(workflows, '/metrics');
+    assert.ok(sample(fromWorkflows, /^wf_executions\{[^}]*status="completed"/) >= 1);
+    assert.ok(sample(fromWorkflows, /^wf_executions_accepted_total\{[^}]*trigger="manual"/) >= 1);
+    assert.ok(sample(fromWorkflows, /^wf_outbox_backlog\{/) >= 0);
+    const fromScheduler = await text(scheduler, '/metrics');
+    assert.ok(sample(fromScheduler, /^wf_outbox_published_total\{/) >= 2, 'the request and the results were relayed');
+    const fromRunner = await text(runner, '/metrics');
+    assert.ok(sample(fromRunner, /^wf_action_duration_seconds_count\{[^}]*type="http-request"[^}]*\}/) >= 1);
+    assert.ok(sample(fromRunner, /^wf_execution_attempts_total\{[^}]*status="completed"/) >= 1);
+    assert.ok(sample(fromRunner, /^wf_consumer_lag\{[^}]*topic="mp\.requested\./) >= 0, 'consumer lag per partition');
+  });
+
   it('loses nothing when a runner is killed with SIGKILL mid-batch: a second runner finishes every run, no succeeded step runs twice', async () => {
     const n = 12;
     const ids: string[] = [];

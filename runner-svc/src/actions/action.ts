@@ -9,6 +9,11 @@ export interface ActionContext {
 
 /** Runs one kind of action. Throws to fail the step; the returned value is the step's output. */
 export interface ActionExecutor<A extends Action = Action> {
+  /**
+   * Runs in-process, at once, with no effect outside the process (a `log`). Its start is not
+   * recorded on its own: the step is written once, when it ends, within the lease already held.
+   */
+  readonly instant?: boolean;
   run(action: A, context: ActionContext): Promise<unknown>;
 }
 

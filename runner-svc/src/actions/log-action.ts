@@ -3,6 +3,8 @@ import { renderString } from '../templating.js';
 import type { ActionContext, ActionExecutor } from './action.js';
 
 export class LogActionExecutor implements ActionExecutor<LogAction> {
+  readonly instant = true;
+
   async run(action: LogAction, { template, logger }: ActionContext) {
     const message = renderString(action.message, template);
     const level = action.level ?? 'info';

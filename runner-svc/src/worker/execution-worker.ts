@@ -1,5 +1,6 @@
 import {
   DEFAULT_ACTION_TIMEOUT_MS,
+  GroupCommit,
   makeEvent,
   newId,
   retryDelayMs,
@@ -38,33 +39,53 @@ export interface ExecutionWorkerDeps {
  * someone else has it or it is done.
  */
 export class ExecutionWorker {
-  constructor(private readonly deps: ExecutionWorkerDeps) {}
+  /** The writes of the executions this worker runs concurrently share transactions under load. */
+  private readonly writes: GroupCommit;
+
+  constructor(private readonly deps: ExecutionWorkerDeps) {
+    this.writes = new GroupCommit(deps.store);
+  }
 
   async handle(event: ExecutionRequested): Promise<HandleOutcome> {
-    const { store, clock, config } = this.deps;
+    const { clock, config } = this.deps;
     const { executionId, attempt } = event.data;
     const log = this.deps.logger.child({ executionId, workflowId: event.data.workflowId, attempt });
     const firstLease = this.leaseMs(undefined);
-    const execution = await store.executions.claimForRun(executionId, attempt, clock.now(), firstLease);
+    const execution = await this.writes.statement((r) => r.executions.claimForRun(executionId, attempt, clock.now(), firstLease));
     if (!execution) {
       log.debug('execution not claimable (finished, running elsewhere, or a stale attempt); skipped');
       return 'skipped';
     }
     log.info('execution started');
 
+    // A retry resumes at the first step that has not succeeded. Every step but the last one
+    // run is saved as soon as it ends (so a step that succeeded never runs again); the last
+    // one is saved with the outcome, in the same unit of work.
+    const todo = execution.actions.flatMap((action, index) => (execution.steps[index]?.status === 'succeeded' ? [] : [{ action, index }]));
     let failure: { error: string; permanent: boolean } | undefined;
-    for (const [index, action] of execution.actions.entries()) {
-      const previous = execution.steps[index];
-      if (previous?.status === 'succeeded') continue; // a retry resumes at the failed step
-      const step = await this.runStep(execution, index, action, log);
-      if (step === 'lost') return this.lost(log);
+    let last: Step | undefined;
+    for (const [n, { action, index }] of todo.entries()) {
+      const result = await this.runStep(execution, index, action, log);
+      if (result === 'lost') return this.lost(log);
+      const { permanent, ...step } = result;
       execution.steps[index] = step;
+      if (n === todo.length - 1 || step.status === 'failed') last = step;
+      else if (!(await this.saveStep(executionId, attempt, step, this.leaseAfter(clock.now(), undefined)))) return this.lost(log);
       if (step.status === 'failed') {
-        failure = { error: `step ${index} (${action.type}) failed: ${step.error ?? 'unknown error'}`, permanent: step.permanent };
+        failure = { error: `step ${index} (${action.type}) failed: ${step.error ?? 'unknown error'}`, permanent };
         break;
       }
     }
-    return this.finish(execution, failure, log, config.random);
+    return this.finish(execution, last, failure, log, config.random);
+  }
+
+  private saveStep(executionId: string, attempt: number, step: Step, leaseUntil: Date): Promise<boolean> {
+    return this.writes.statement((r) => r.executions.saveStep(executionId, attempt, step, leaseUntil));
+  }
+
+  /** The lease that covers running `action` from `from` (or only the margin, with no action). */
+  private leaseAfter(from: Date, action: Action | undefined): Date {
+    return new Date(from.getTime() + (action ? this.leaseMs(action) : this.deps.config.leaseMarginMs));
   }
 
   private leaseMs(action: Action | undefined): number {
@@ -72,18 +93,20 @@ export class ExecutionWorker {
     return timeout + this.deps.config.leaseMarginMs;
   }
 
+  /** Runs one step; only a step that is not instant is recorded as running first (extending the lease to its timeout). */
   private async runStep(execution: Execution, index: number, action: Action, log: Logger): Promise<(Step & { permanent: boolean }) | 'lost'> {
-    const { store, clock, actions, metrics } = this.deps;
+    const { clock, actions, metrics } = this.deps;
+    const executor = actions[action.type] as { instant?: boolean; run(a: Action, c: unknown): Promise<unknown> };
     const startedAt = clock.now();
     const running: Step = { index, type: action.type, status: 'running', attempt: execution.attempt, startedAt };
-    const leaseUntil = new Date(startedAt.getTime() + this.leaseMs(action));
-    if (!(await store.executions.saveStep(execution.executionId, execution.attempt, running, leaseUntil))) return 'lost';
+    if (!executor.instant && !(await this.saveStep(execution.executionId, execution.attempt, running, this.leaseAfter(startedAt, action)))) {
+      return 'lost';
+    }
 
     const stepLog = log.child({ step: index, action: action.type });
     const started = performance.now();
     let step: Step & { permanent: boolean };
     try {
-      const executor = actions[action.type] as { run(a: Action, c: unknown): Promise<unknown> };
       const output = await executor.run(action, { template: templateContext(execution), logger: stepLog });
       step = { ...running, status: 'succeeded', output: redact(output), finishedAt: clock.now(), permanent: false };
     } catch (err) {
@@ -100,13 +123,17 @@ export class ExecutionWorker {
       stepLog.warn({ error, permanent }, 'step failed');
     }
     metrics?.actionDuration.observe({ type: action.type, outcome: step.status }, (performance.now() - started) / 1000);
-    const { permanent, ...stored } = step;
-    const kept = await store.executions.saveStep(execution.executionId, execution.attempt, stored, new Date(clock.now().getTime() + this.deps.config.leaseMarginMs));
-    return kept ? { ...stored, permanent } : 'lost';
+    return step;
   }
 
-  private async finish(execution: Execution, failure: { error: string; permanent: boolean } | undefined, log: Logger, random?: () => number): Promise<HandleOutcome> {
-    const { store, clock, topics, metrics } = this.deps;
+  private async finish(
+    execution: Execution,
+    lastStep: Step | undefined,
+    failure: { error: string; permanent: boolean } | undefined,
+    log: Logger,
+    random?: () => number,
+  ): Promise<HandleOutcome> {
+    const { clock, topics, metrics } = this.deps;
     const now = clock.now();
     const { ownerId, workflowId, executionId, attempt } = execution;
     const outcome: 'completed' | 'pending_retry' | 'failed' = !failure
@@ -117,10 +144,11 @@ export class ExecutionWorker {
     const nextAttemptAt =
       outcome === 'pending_retry' ? new Date(now.getTime() + retryDelayMs(execution.retryPolicy, attempt, random)) : undefined;
 
-    const finished = await store.uow.run(async (tx) => {
+    const finished = await this.writes.run(async (tx) => {
       const ok = await tx.executions.finishAttempt(executionId, attempt, {
         status: outcome,
         at: now,
+        ...(lastStep ? { step: lastStep } : {}),
         retriesLeft: outcome === 'pending_retry' ? execution.retriesLeft - 1 : execution.retriesLeft,
         ...(nextAttemptAt ? { nextAttemptAt } : {}),
         ...(failure ? { error: failure.error } : {}),

@@ -4,6 +4,12 @@ export interface OutboxRelayOptions {
   batchSize: number;
   /** How long a claimed batch stays locked to this relay. */
   lockMs: number;
+  /**
+   * Pause after a partial batch, so that under a steady trickle the next pass carries many
+   * messages instead of one (Kafka's linger.ms, one level up): fewer claims, produce
+   * requests and commits per message, at the price of at most this much latency.
+   */
+  lingerMs: number;
   /** Sleep when there was nothing to publish, growing to `maxIdleDelayMs`. */
   idleDelayMs: number;
   maxIdleDelayMs: number;
@@ -14,6 +20,7 @@ export interface OutboxRelayOptions {
 export const DEFAULT_RELAY_OPTIONS: OutboxRelayOptions = {
   batchSize: 500,
   lockMs: 30_000,
+  lingerMs: 10,
   idleDelayMs: 20,
   maxIdleDelayMs: 250,
   retentionMs: 3_600_000,
@@ -89,7 +96,7 @@ export class OutboxRelay {
       }
       // Idle or failing: back off (exponentially when failing, so a dead broker is not hammered).
       delay = result.published > 0 ? this.options.idleDelayMs : Math.min(this.options.maxIdleDelayMs * (result.failed ? 20 : 1), delay * 2);
-      await this.sleep(result.published > 0 ? 0 : delay);
+      await this.sleep(result.published > 0 ? this.options.lingerMs : delay);
     }
   }
 

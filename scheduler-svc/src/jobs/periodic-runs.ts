@@ -1,4 +1,4 @@
-import { acceptRun, nextRunAfter, WorkflowBusyError, type Clock, type Logger, type Metrics, type Store, type Topics, type Workflow } from '@wf/shared';
+import { acceptRun, nextRunAfter, WorkflowBusyError, type Clock, type Logger, type Metrics, type Repos, type Store, type Topics, type Workflow } from '@wf/shared';
 import { mapConcurrent } from './concurrency.js';
 
 export interface PeriodicRunsOptions {
@@ -8,6 +8,8 @@ export interface PeriodicRunsOptions {
   leaseMs: number;
   /** Units of work in flight at once within a batch. */
   concurrency: number;
+  /** Due runs written per unit of work (one commit for many runs when many fall due together). */
+  groupSize?: number;
 }
 
 export interface PeriodicRunsReport {
@@ -19,10 +21,16 @@ export interface PeriodicRunsReport {
 
 type Outcome = 'emitted' | 'skippedBusy' | 'lost';
 
+const DEFAULT_GROUP_SIZE = 50;
+
 /**
  * Emits the due runs of periodic and cron workflows. A claim (lease) keeps a second
  * scheduler off the workflow; the compare-and-set on `nextRunAt` inside the unit of work
  * guarantees a due time is emitted at most once even if a lease expires mid-flight.
+ *
+ * The runs claimed together are written in groups, one unit of work per group; if a group
+ * fails, each of its workflows is retried in a unit of work of its own, so one bad
+ * workflow cannot hold back the others.
  */
 export class PeriodicRuns {
   constructor(
@@ -30,43 +38,77 @@ export class PeriodicRuns {
     private readonly options: PeriodicRunsOptions,
   ) {}
 
+  /** The time of the last claim: everything due up to it has been taken; what falls due after is the next pass's. */
+  claimedUpTo: Date | undefined;
+
+  /** Emits everything due now. */
   async runOnce(): Promise<PeriodicRunsReport> {
     const report: PeriodicRunsReport = { emitted: 0, skippedBusy: 0, lost: 0, errors: 0 };
+    const groupSize = this.options.groupSize ?? DEFAULT_GROUP_SIZE;
     for (;;) {
       const now = this.deps.clock.now();
+      this.claimedUpTo = now;
       const claimed = await this.deps.store.workflows.claimDueScheduled(now, this.options.leaseMs, this.options.batchSize);
-      await mapConcurrent(claimed, this.options.concurrency, async (wf) => {
-        try {
-          const outcome = await this.emit(wf);
-          report[outcome] += 1;
-          this.deps.metrics?.scheduledRuns.inc({ outcome: outcome === 'skippedBusy' ? 'skipped_busy' : outcome });
-        } catch (err) {
-          report.errors += 1;
-          this.deps.logger.error({ err, workflowId: wf.workflowId, ownerId: wf.ownerId }, 'failed to emit a due run');
-        }
+      const groups = Array.from({ length: Math.ceil(claimed.length / groupSize) }, (_, i) => claimed.slice(i * groupSize, (i + 1) * groupSize));
+      await mapConcurrent(groups, this.options.concurrency, async (group) => {
+        for (const [wf, outcome] of await this.emitGroup(group)) this.record(report, wf, outcome);
       });
       if (claimed.length < this.options.batchSize) return report;
     }
   }
 
-  private async emit(wf: Workflow): Promise<Outcome> {
+  private async emitGroup(group: Workflow[]): Promise<[Workflow, Outcome | Error][]> {
+    const now = this.deps.clock.now();
+    try {
+      return await this.deps.store.uow.run(async (tx) => {
+        const outcomes: [Workflow, Outcome][] = [];
+        for (const wf of group) outcomes.push([wf, await this.emit(tx, wf, now)]);
+        return outcomes;
+      });
+    } catch (err) {
+      if (group.length === 1) return [[group[0]!, asError(err)]];
+      const one = async (wf: Workflow): Promise<[Workflow, Outcome | Error]> => {
+        try {
+          return [wf, await this.deps.store.uow.run((tx) => this.emit(tx, wf, now))];
+        } catch (e) {
+          return [wf, asError(e)];
+        }
+      };
+      const outcomes: [Workflow, Outcome | Error][] = [];
+      for (const wf of group) outcomes.push(await one(wf));
+      return outcomes;
+    }
+  }
+
+  private async emit(tx: Repos, wf: Workflow, now: Date): Promise<Outcome> {
     const dueAt = wf.trigger.nextRunAt;
     if (!dueAt) return 'lost';
-    const now = this.deps.clock.now();
     const next = nextRunAfter(wf.trigger, now, dueAt);
-    const outcome = await this.deps.store.uow.run(async (tx): Promise<Outcome> => {
-      if (!(await tx.workflows.advanceSchedule(wf.ownerId, wf.workflowId, dueAt, next))) return 'lost';
-      try {
-        await acceptRun(tx, wf, { type: wf.trigger.type === 'cron' ? 'cron' : 'periodic', firedAt: now, scheduledFor: dueAt }, this.deps.topics, now);
-        return 'emitted';
-      } catch (err) {
-        // Still running from an earlier due time: this one is skipped, the schedule still moves on.
-        if (err instanceof WorkflowBusyError) return 'skippedBusy';
-        throw err;
-      }
-    });
-    if (outcome === 'emitted') this.deps.metrics?.schedulerLateness.observe((now.getTime() - dueAt.getTime()) / 1000);
-    if (outcome === 'skippedBusy') this.deps.logger.info({ workflowId: wf.workflowId, dueAt }, 'due run skipped: workflow still busy');
-    return outcome;
+    if (!(await tx.workflows.advanceSchedule(wf.ownerId, wf.workflowId, dueAt, next))) return 'lost';
+    try {
+      await acceptRun(tx, wf, { type: wf.trigger.type === 'cron' ? 'cron' : 'periodic', firedAt: now, scheduledFor: dueAt }, this.deps.topics, now);
+      return 'emitted';
+    } catch (err) {
+      // Still running from an earlier due time: this one is skipped (acceptRun wrote nothing), the schedule still moves on.
+      if (err instanceof WorkflowBusyError) return 'skippedBusy';
+      throw err;
+    }
+  }
+
+  private record(report: PeriodicRunsReport, wf: Workflow, outcome: Outcome | Error): void {
+    const { logger, metrics, clock } = this.deps;
+    if (outcome instanceof Error) {
+      report.errors += 1;
+      logger.error({ err: outcome, workflowId: wf.workflowId, ownerId: wf.ownerId }, 'failed to emit a due run');
+      return;
+    }
+    report[outcome] += 1;
+    metrics?.scheduledRuns.inc({ outcome: outcome === 'skippedBusy' ? 'skipped_busy' : outcome });
+    if (outcome === 'emitted') metrics?.executionsAccepted.inc({ trigger: wf.trigger.type === 'cron' ? 'cron' : 'periodic' });
+    const dueAt = wf.trigger.nextRunAt;
+    if (outcome === 'emitted' && dueAt) metrics?.schedulerLateness.observe(Math.max(0, clock.now().getTime() - dueAt.getTime()) / 1000);
+    if (outcome === 'skippedBusy') logger.info({ workflowId: wf.workflowId, dueAt }, 'due run skipped: workflow still busy');
   }
 }
+
+const asError = (err: unknown) => (err instanceof Error ? err : new Error(String(err)));

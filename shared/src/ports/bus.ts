@@ -40,6 +40,8 @@ export interface ConsumerOptions {
   deadLetterTopic: string;
   /** Most events handed to one handler call. */
   maxBatchSize?: number;
+  /** Told, for each batch fetched, how many messages of its partition were not yet consumed when it started (for a lag metric). */
+  onLag?: (lag: { topic: string; partition: number; messages: number }) => void;
 }
 
 /** A broker connection: one publisher, any number of consumer-group members. */

@@ -49,6 +49,8 @@ export interface WorkflowRepo {
    * `dueAt` (the value the claim saw). Returns false if another writer moved it.
    */
   advanceSchedule(ownerId: string, workflowId: string, dueAt: Date, nextRunAt: Date | undefined): Promise<boolean>;
+  /** The earliest `nextRunAt` after `after` among enabled scheduled workflows, or null: when the scheduler next has work. */
+  nextDueAt(after: Date): Promise<Date | null>;
 }
 
 export interface ExecutionRepo {
@@ -68,12 +70,13 @@ export interface ExecutionRepo {
   saveStep(executionId: string, attempt: number, step: Step, leaseUntil: Date): Promise<boolean>;
   /**
    * Moves `running` on `attempt` to a new status with the given fields (`pending_retry`
-   * with `nextAttemptAt`, `completed`, `failed`). False if it was not running on `attempt`.
+   * with `nextAttemptAt`, `completed`, `failed`), recording `step` (the attempt's last) in
+   * the same write when given. False if it was not running on `attempt`.
    */
   finishAttempt(
     executionId: string,
     attempt: number,
-    update: { status: Exclude<ExecutionStatus, 'queued' | 'running'>; at: Date; nextAttemptAt?: Date; error?: string; retriesLeft: number },
+    update: { status: Exclude<ExecutionStatus, 'queued' | 'running'>; at: Date; nextAttemptAt?: Date; error?: string; retriesLeft: number; step?: Step },
   ): Promise<boolean>;
   /**
    * Claims up to `limit` executions that are `pending_retry` with `nextAttemptAt <= now`

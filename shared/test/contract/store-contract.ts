@@ -176,6 +176,21 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         assert.equal(advanced?.trigger.leaseUntil, undefined, 'the lease is released');
       });
 
+      it('tells when the next enabled scheduled workflow falls due', async () => {
+        const o = owner();
+        // 1980: earlier than anything another test leaves behind.
+        const t = (s: number) => new Date(Date.UTC(1980, 0, 1, 0, 0, s));
+        const scheduled = (id: string, s: number, enabled = true) =>
+          workflow(o, id, { enabled, trigger: { type: 'periodic', interval: '10s', status: 'idle', nextRunAt: t(s) } });
+        await store.workflows.create(scheduled('off', 5, false));
+        await store.workflows.create(scheduled('first', 10));
+        await store.workflows.create(scheduled('second', 20));
+        assert.equal((await store.workflows.nextDueAt(t(0)))?.getTime(), t(10).getTime(), 'disabled workflows do not count');
+        assert.equal((await store.workflows.nextDueAt(t(10)))?.getTime(), t(20).getTime(), 'strictly after');
+        const far = await store.workflows.nextDueAt(new Date('9999-01-01T00:00:00Z'));
+        assert.equal(far, null);
+      });
+
       it('never hands the same due workflow to two concurrent claimers', async () => {
         const o = owner();
         const past = new Date('2000-01-01T00:00:00Z');
@@ -256,9 +271,11 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         assert.equal(requeued?.attempt, 2);
         assert.equal(requeued?.nextAttemptAt, undefined);
         await store.executions.claimForRun(e.executionId, 2, at(2_001), 1_000);
-        assert.equal(await store.executions.finishAttempt(e.executionId, 2, { status: 'completed', at: at(2_500), retriesLeft: 2 }), true);
+        const last = { index: 0, type: 'log' as const, status: 'succeeded' as const, attempt: 2, output: { message: 'hi' }, startedAt: at(2_100), finishedAt: at(2_400) };
+        assert.equal(await store.executions.finishAttempt(e.executionId, 2, { status: 'completed', at: at(2_500), retriesLeft: 2, step: last }), true);
         read = await store.executions.get(e.executionId);
         assert.equal(read?.status, 'completed');
+        assert.deepEqual(read?.steps[0], last, 'the last step is recorded with the outcome');
         assert.equal(read?.error, undefined, 'a success clears the last error');
         assert.equal(read?.finishedAt?.getTime(), at(2_500).getTime());
       });

@@ -69,6 +69,10 @@ export class ServiceProcess {
     return result;
   }
 
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   get log(): string {
     return this.output;
   }

@@ -4,8 +4,9 @@ import {
   acceptRun,
   type Clock,
   type ExecutionStatus,
+  type Metrics,
   type Repos,
-  type Store,
+  type UnitOfWork,
   type Topics,
   type Workflow,
 } from '@wf/shared';
@@ -48,13 +49,20 @@ export const hookNotFound = () => new NotFoundError('hook not found');
  */
 export class TriggerWorkflow {
   constructor(
-    private readonly store: Store,
+    private readonly uow: UnitOfWork,
     private readonly clock: Clock,
     private readonly topics: Topics,
+    private readonly metrics?: Metrics,
   ) {}
 
-  execute(request: TriggerRequest): Promise<TriggerResult> {
-    return this.store.uow.run(async (tx) => {
+  async execute(request: TriggerRequest): Promise<TriggerResult> {
+    const result = await this.accept(request);
+    if (!result.replayed) this.metrics?.executionsAccepted.inc({ trigger: request.target.kind === 'hook' ? 'webhook' : 'manual' });
+    return result;
+  }
+
+  private accept(request: TriggerRequest): Promise<TriggerResult> {
+    return this.uow.run(async (tx) => {
       const workflow = await this.find(tx, request.target);
       const now = this.clock.now();
       const key = request.idempotencyKey;

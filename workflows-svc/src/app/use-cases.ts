@@ -1,4 +1,4 @@
-import type { Clock, Store, Topics } from '@wf/shared';
+import { GroupCommit, type Clock, type Metrics, type Store, type Topics } from '@wf/shared';
 import { CreateWorkflow } from './create-workflow.js';
 import { DeleteWorkflow } from './delete-workflow.js';
 import { GetExecution } from './get-execution.js';
@@ -19,12 +19,13 @@ export interface UseCaseDeps {
   topics: Topics;
   passwords: PasswordHasher;
   tokens: AccessTokens;
+  metrics?: Metrics;
 }
 
 export type UseCases = ReturnType<typeof createUseCases>;
 
 /** Every use case of the service, wired to the same ports. */
-export function createUseCases({ store, clock, topics, passwords, tokens }: UseCaseDeps) {
+export function createUseCases({ store, clock, topics, passwords, tokens, metrics }: UseCaseDeps) {
   return {
     signUp: new SignUp(store, clock, passwords, tokens),
     logIn: new LogIn(store, passwords, tokens),
@@ -34,7 +35,8 @@ export function createUseCases({ store, clock, topics, passwords, tokens }: UseC
     deleteWorkflow: new DeleteWorkflow(store),
     getWorkflow: new GetWorkflow(store),
     listWorkflows: new ListWorkflows(store),
-    triggerWorkflow: new TriggerWorkflow(store, clock, topics),
+    // Concurrent triggers share transactions under load (see GroupCommit).
+    triggerWorkflow: new TriggerWorkflow(new GroupCommit(store), clock, topics, metrics),
     rotateHookSecret: new RotateHookSecret(store, clock),
     listExecutions: new ListExecutions(store),
     getExecution: new GetExecution(store),

@@ -1,4 +1,4 @@
-import type { Clock, Logger, ReadinessCheck, Store, Topics } from '@wf/shared';
+import type { Clock, Logger, Metrics, ReadinessCheck, Store, Topics } from '@wf/shared';
 import { openApiDocument } from './openapi.js';
 import express from 'express';
 import { createUseCases } from '../app/use-cases.js';
@@ -23,6 +23,8 @@ export interface WorkflowsAppDeps {
   config: WorkflowsConfig;
   /** Extra readiness for `/readyz` besides the store's ping. */
   readiness?: ReadinessCheck;
+  /** Counts accepted runs, when given. */
+  metrics?: Metrics;
 }
 
 /**
@@ -31,9 +33,9 @@ export interface WorkflowsAppDeps {
  * routes that need no login (hooks, auth), then the token check for everything else,
  * before their bodies are read, so an anonymous client cannot make us parse a megabyte.
  */
-export function createWorkflowsApp({ store, clock, logger, topics, config, readiness }: WorkflowsAppDeps): express.Express {
+export function createWorkflowsApp({ store, clock, logger, topics, config, readiness, metrics }: WorkflowsAppDeps): express.Express {
   const tokens = new JwtAccessTokens(config.jwt, clock);
-  const useCases = createUseCases({ store, clock, topics, tokens, passwords: new ScryptPasswordHasher() });
+  const useCases = createUseCases({ store, clock, topics, tokens, passwords: new ScryptPasswordHasher(), ...(metrics ? { metrics } : {}) });
   const deps = { useCases, config, logger };
 
   const app = express();

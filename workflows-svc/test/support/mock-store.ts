@@ -5,7 +5,7 @@ import { DEFAULT_RETRY_POLICY, type Repos, type Store, type Workflow } from '@wf
 export type MockRepos = { [R in keyof Repos]: { [M in keyof Repos[R]]: Repos[R][M] extends (...args: never[]) => unknown ? Mock<Repos[R][M]> : never } };
 
 const METHODS: { [R in keyof Repos]: ReadonlyArray<keyof Repos[R]> } = {
-  workflows: ['create', 'get', 'list', 'replace', 'delete', 'findByHookId', 'setTriggerStatus', 'claimDueScheduled', 'advanceSchedule'],
+  workflows: ['create', 'get', 'list', 'replace', 'delete', 'findByHookId', 'setTriggerStatus', 'claimDueScheduled', 'advanceSchedule', 'nextDueAt'],
   executions: ['insert', 'get', 'listByWorkflow', 'claimForRun', 'renewLease', 'saveStep', 'finishAttempt', 'requeueDueRetries', 'requeueExpiredLeases', 'countByStatus'],
   outbox: ['add', 'claimBatch', 'markPublished', 'markFailed', 'purgePublished', 'backlog'],
   users: ['create', 'findByEmail', 'findById'],

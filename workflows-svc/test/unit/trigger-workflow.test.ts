@@ -11,7 +11,7 @@ const NOW = '2026-02-01T10:00:00.000Z';
 function setup() {
   const mocks = mockStore();
   const clock = new FakeClock(NOW);
-  const useCase = new TriggerWorkflow(mocks.store, clock, DEFAULT_TOPICS);
+  const useCase = new TriggerWorkflow(mocks.store.uow, clock, DEFAULT_TOPICS);
   return { ...mocks, clock, useCase };
 }
 

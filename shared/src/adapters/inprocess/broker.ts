@@ -31,26 +31,60 @@ export interface Claim {
   partition: number;
   state: PartitionState;
   messages: TopicRecord[];
+  /** Messages of the partition not yet consumed by this group, the claimed ones included. */
+  lag: number;
 }
 
 /**
- * The part of a broker the in-process bus needs: partitioned append-only logs (retained
- * forever, so a group that starts late still reads from the beginning) and, per consumer
- * group, members and offsets. Single-threaded JavaScript makes every method atomic.
+ * One partition's log. Offsets are absolute: `base` is the offset of the oldest message
+ * still retained, so trimming the front never renumbers what a group has committed.
+ */
+export class PartitionLog {
+  base = 0;
+  readonly messages: StoredMessage[] = [];
+
+  get end(): number {
+    return this.base + this.messages.length;
+  }
+
+  /** Messages from `from` (an absolute offset, at least `base`), at most `max` of them. */
+  read(from: number, max: number): StoredMessage[] {
+    const start = Math.max(0, from - this.base);
+    return this.messages.slice(start, start + max);
+  }
+
+  /** Drops the oldest messages, keeping `keep` of them but nothing before `notPast`. */
+  trim(keep: number, notPast: number): void {
+    const drop = Math.min(this.messages.length - keep, notPast - this.base);
+    if (drop <= 0) return;
+    this.messages.splice(0, drop);
+    this.base += drop;
+  }
+}
+
+/**
+ * The part of a broker the in-process bus needs: partitioned append-only logs and, per
+ * consumer group, members and offsets. Like Kafka's retention, a log keeps its last
+ * `retain` messages (a group that starts late reads from the oldest one kept), but never
+ * drops a message some group has not acknowledged yet. Single-threaded JavaScript makes
+ * every method atomic.
  */
 export class InProcessBroker {
-  private readonly logs = new Map<string, StoredMessage[][]>();
+  private readonly logs = new Map<string, PartitionLog[]>();
   private readonly groups = new Map<string, ConsumerGroup>();
   private readonly waiters = new Set<() => void>();
   private nextKeyless = 0;
 
-  constructor(readonly partitionCount: number) {}
+  constructor(
+    readonly partitionCount: number,
+    private readonly retain = 10_000,
+  ) {}
 
   /** The partitions of a topic; topics are created on first use, like `auto.create.topics.enable`. */
-  partitions(topic: string): StoredMessage[][] {
+  partitions(topic: string): PartitionLog[] {
     let log = this.logs.get(topic);
     if (!log) {
-      log = Array.from({ length: this.partitionCount }, () => []);
+      log = Array.from({ length: this.partitionCount }, () => new PartitionLog());
       this.logs.set(topic, log);
     }
     return log;
@@ -60,12 +94,25 @@ export class InProcessBroker {
     const partitions = this.partitions(topic);
     // One key always lands on one partition, so its events stay in order.
     const p = message.key === null ? this.nextKeyless++ % this.partitionCount : partitionOf(message.key, this.partitionCount);
-    partitions[p]!.push(message);
+    const log = partitions[p]!;
+    log.messages.push(message);
+    // Trimmed in steps of `retain`, so the cost of a trim is spread over as many appends.
+    if (log.messages.length >= 2 * this.retain) log.trim(this.retain, this.lowestCommitted(topic, p) ?? log.end);
     this.changed();
   }
 
   records(topic: string): TopicRecord[] {
-    return (this.logs.get(topic) ?? []).flatMap((log, partition) => log.map((m, offset) => ({ ...m, partition, offset })));
+    return (this.logs.get(topic) ?? []).flatMap((log, partition) => log.messages.map((m, i) => ({ ...m, partition, offset: log.base + i })));
+  }
+
+  /** The lowest offset any group still has to deliver on a partition (undefined: no group reads it). */
+  private lowestCommitted(topic: string, partition: number): number | undefined {
+    let lowest: number | undefined;
+    for (const group of this.groups.values()) {
+      const committed = group.committedOn(topic, partition);
+      if (committed !== undefined && (lowest === undefined || committed < lowest)) lowest = committed;
+    }
+    return lowest;
   }
 
   group(groupId: string): ConsumerGroup {
@@ -136,7 +183,9 @@ export class ConsumerGroup {
       const { topic, partition } = owned[(start + i) % owned.length]!;
       const log = this.broker.partitions(topic)[partition]!;
       const state = this.state(topic, partition);
-      if (state.busy || state.committed >= log.length) continue;
+      // Messages this group never read may have aged out: it goes on from the oldest kept.
+      if (state.committed < log.base) state.committed = log.base;
+      if (state.busy || state.committed >= log.end) continue;
       if (state.retryAt > now) {
         waitMs = Math.min(waitMs ?? Infinity, state.retryAt - now);
         continue;
@@ -144,12 +193,15 @@ export class ConsumerGroup {
       // Start after this partition next time, so one busy partition cannot starve the others.
       this.cursors.set(member, (start + i + 1) % owned.length);
       state.busy = true;
-      const messages = log
-        .slice(state.committed, state.committed + max)
-        .map((m, i) => ({ ...m, partition, offset: state.committed + i }));
-      return { topic, partition, state, messages };
+      const messages = log.read(state.committed, max).map((m, i) => ({ ...m, partition, offset: state.committed + i }));
+      return { topic, partition, state, messages, lag: log.end - state.committed };
     }
     return { waitMs };
+  }
+
+  /** Where this group stands on a partition it has read from (undefined: never read). */
+  committedOn(topic: string, partition: number): number | undefined {
+    return this.states.get(`${topic}\u0000${partition}`)?.committed;
   }
 
   release(state: PartitionState): void {

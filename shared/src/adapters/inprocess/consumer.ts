@@ -56,7 +56,8 @@ export class InProcessConsumer implements EventConsumer {
     }
   }
 
-  private async deliver({ topic, partition, state, messages }: Claim, handler: BatchHandler): Promise<void> {
+  private async deliver({ topic, partition, state, messages, lag }: Claim, handler: BatchHandler): Promise<void> {
+    this.options.onLag?.({ topic, partition, messages: lag });
     try {
       await consumeBatch(
         { topic, partition, messages: messages.map((m) => ({ offset: String(m.offset), key: m.key, value: m.value })) },

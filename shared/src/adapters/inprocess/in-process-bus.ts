@@ -10,11 +10,13 @@ export interface InProcessBusOptions {
   logger?: Logger;
   /** Partitions per topic. Default 3. */
   partitions?: number;
+  /** Messages kept per partition once every group has read them (Kafka's retention). Default 10,000. */
+  retainPerPartition?: number;
 }
 
 export interface InProcessBus extends Bus {
   readonly kind: 'in-process';
-  /** Every message on a topic, by partition then offset, as stored (for tests and debugging). */
+  /** Every message still retained on a topic, by partition then offset, as stored (for tests and debugging). */
   records(topic: string): TopicRecord[];
 }
 
@@ -26,7 +28,7 @@ export interface InProcessBus extends Bus {
  */
 export function createInProcessBus(options: InProcessBusOptions = {}): InProcessBus {
   const logger = (options.logger ?? silentLogger).child({ component: 'in-process-bus' });
-  const broker = new InProcessBroker(options.partitions ?? 3);
+  const broker = new InProcessBroker(options.partitions ?? 3, options.retainPerPartition ?? 10_000);
   const consumers = new Set<EventConsumer>();
   let closed = false;
 

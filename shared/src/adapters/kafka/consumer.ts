@@ -86,6 +86,8 @@ export class KafkaEventConsumer implements EventConsumer {
 
   private async eachBatch(payload: EachBatchPayload, handler: BatchHandler): Promise<void> {
     const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
+    const first = batch.firstOffset();
+    this.options.onLag?.({ topic: batch.topic, partition: batch.partition, messages: first === null ? 0 : Number(batch.highWatermark) - Number(first) });
     const messages = batch.messages.map((m) => ({ offset: m.offset, key: m.key?.toString('utf8') ?? null, value: m.value }));
     try {
       await consumeBatch(

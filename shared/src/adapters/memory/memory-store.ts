@@ -121,6 +121,14 @@ function makeRepos(s: State, j: Journal | null): Repos {
       put(j, s.workflows, k, { ...wf, trigger: { ...wf.trigger, status: to }, updatedAt: at });
       return true;
     },
+    async nextDueAt(after) {
+      let earliest: Date | null = null;
+      for (const w of s.workflows.values()) {
+        const at = w.trigger.nextRunAt;
+        if (w.enabled && at && at > after && (!earliest || at < earliest)) earliest = at;
+      }
+      return earliest ? new Date(earliest) : null;
+    },
     async claimDueScheduled(now, leaseMs, limit) {
       const due = [...s.workflows.entries()]
         .filter(
@@ -209,6 +217,10 @@ function makeRepos(s: State, j: Journal | null): Repos {
       if (!e || e.status !== 'running' || e.attempt !== attempt) return false;
       const finished = u.status === 'completed' || u.status === 'failed';
       const changes: Partial<Execution> = { status: u.status, retriesLeft: u.retriesLeft, updatedAt: u.at };
+      if (u.step) {
+        changes.steps = e.steps.slice();
+        changes.steps[u.step.index] = clone(u.step);
+      }
       const remove: (keyof Execution)[] = ['leaseUntil'];
       if (u.nextAttemptAt) changes.nextAttemptAt = u.nextAttemptAt;
       else remove.push('nextAttemptAt');

@@ -78,4 +78,7 @@ export const MIGRATIONS: readonly string[] = [
     CONSTRAINT idempotency_keys_pkey PRIMARY KEY (owner_id, key)
   );
   `,
+  // executions_status_idx served only the by-status count of the metrics scrape, which reads
+  // most of the table anyway; every run's status changes paid for it on each write.
+  `DROP INDEX IF EXISTS executions_status_idx;`,
 ];

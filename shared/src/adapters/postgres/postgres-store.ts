@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { ConflictError, NotFoundError, UnavailableError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
@@ -51,10 +52,31 @@ function mapError(err: unknown): unknown {
   return err;
 }
 
+/**
+ * Every query here is a constant text, so each is a named prepared statement: each pooled
+ * connection parses and plans it once, then only binds and executes it.
+ */
+const statementNames = new Map<string, string>();
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `wf_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
 async function q<R extends pg.QueryResultRow>(db: Queryable, text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
   try {
-    return await db.query<R>(text, values);
+    return await db.query<R>({ name: statementName(text), text, values });
   } catch (err) {
+    // A later migration changed a table under a statement this connection prepared earlier
+    // (a rolling upgrade); outside a transaction, the statement unprepared still works.
+    if ((err as { code?: string }).code === '0A000' && db instanceof pg.Pool) {
+      return db.query<R>(text, values).catch((retryErr: unknown) => {
+        throw mapError(retryErr);
+      });
+    }
     throw mapError(err);
   }
 }
@@ -123,6 +145,14 @@ function repos(db: Queryable): Repos {
       );
       return rows.map(toWorkflow).sort((a, b) => a.trigger.nextRunAt!.getTime() - b.trigger.nextRunAt!.getTime());
     },
+    async nextDueAt(after) {
+      const { rows } = await q<{ next_run_at: Date }>(
+        db,
+        'SELECT next_run_at FROM workflows WHERE enabled AND next_run_at IS NOT NULL AND next_run_at > $1 ORDER BY next_run_at LIMIT 1',
+        [after],
+      );
+      return rows[0]?.next_run_at ?? null;
+    },
     async advanceSchedule(ownerId, workflowId, dueAt, nextRunAt) {
       const { rowCount } = await q(db, 'UPDATE workflows SET next_run_at=$4, lease_until=NULL WHERE owner_id=$1 AND workflow_id=$2 AND next_run_at=$3', [ownerId, workflowId, dueAt, nextRunAt ?? null]);
       return (rowCount ?? 0) > 0;
@@ -188,9 +218,13 @@ function repos(db: Queryable): Repos {
       const { rowCount } = await q(
         db,
         `UPDATE executions SET status=$3, retries_left=$4, updated_at=$5, next_attempt_at=$6, error=$7, lease_until=NULL,
-           finished_at = CASE WHEN $8 THEN $5 ELSE finished_at END
+           finished_at = CASE WHEN $8 THEN $5 ELSE finished_at END,
+           steps = CASE WHEN $9::text IS NULL THEN steps ELSE jsonb_set(steps, ARRAY[$9::text], $10::jsonb) END
          WHERE execution_id=$1 AND attempt=$2 AND status='running'`,
-        [executionId, attempt, u.status, u.retriesLeft, u.at, u.nextAttemptAt ?? null, u.error ?? null, finished],
+        [
+          executionId, attempt, u.status, u.retriesLeft, u.at, u.nextAttemptAt ?? null, u.error ?? null, finished,
+          u.step ? String(u.step.index) : null, u.step ? json(stepToRow(u.step)) : null,
+        ],
       );
       return (rowCount ?? 0) > 0;
     },

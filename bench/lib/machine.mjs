@@ -1,0 +1,97 @@
+// Who used the CPU while a scenario ran: the bench and the processes it started, the
+// servers it talks to (Redis, PostgreSQL, Kafka), and everything else. On a 2-core machine
+// a stray process taking a core halves what the scenario can show, so the report says so.
+import { readdirSync, readFileSync } from 'node:fs';
+import { round } from './stats.mjs';
+
+const TICK = 100; // USER_HZ on Linux
+
+function readProcs() {
+  const procs = new Map();
+  let pids = [];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return procs; // not Linux
+  }
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const fields = stat.slice(close + 2).split(' ');
+      const ppid = Number(fields[1]);
+      const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
+      const start = Number(fields[19]);
+      procs.set(Number(pid), { ppid, ticks, start, comm: stat.slice(stat.indexOf('(') + 1, close) });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return procs;
+}
+
+function cmdline(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim().slice(0, 160);
+  } catch {
+    return '';
+  }
+}
+
+const INFRA = /^(redis-server|postgres|java)$/;
+
+/** CPU seconds used so far by the servers (Redis, PostgreSQL backends, the Kafka JVM) together. */
+export function serverCpuSeconds() {
+  let ticks = 0;
+  for (const p of readProcs().values()) if (INFRA.test(p.comm)) ticks += p.ticks;
+  return ticks / TICK;
+}
+
+/** Starts accounting; `end()` returns CPU seconds by group and the biggest foreign users. */
+export function cpuAccounting() {
+  const before = readProcs();
+  const t0 = Date.now();
+  return {
+    end() {
+      const after = readProcs();
+      const seconds = (Date.now() - t0) / 1000;
+      // Descendants of the bench process are "ours" (children keep their ppid while alive).
+      const ours = new Set([process.pid]);
+      let grew = true;
+      while (grew) {
+        grew = false;
+        for (const [pid, p] of after) {
+          if (!ours.has(pid) && ours.has(p.ppid)) {
+            ours.add(pid);
+            grew = true;
+          }
+        }
+      }
+      const groups = { bench: 0, servers: 0, other: 0 };
+      const others = [];
+      for (const [pid, p] of after) {
+        const b = before.get(pid);
+        const used = (p.ticks - (b && b.start === p.start ? b.ticks : 0)) / TICK;
+        if (used <= 0) continue;
+        if (ours.has(pid)) groups.bench += used;
+        else if (INFRA.test(p.comm)) groups.servers += used;
+        else {
+          groups.other += used;
+          others.push({ pid, cpuSeconds: used, cmd: cmdline(pid) || p.comm });
+        }
+      }
+      // (Children that exited before end() are no longer in /proc, so the bench's own share is
+      // not reported; what matters here is what the servers and strangers took.)
+      const cores = (s) => round(s / seconds, 2);
+      return {
+        seconds: round(seconds, 1),
+        coresUsed: { servers: cores(groups.servers), other: cores(groups.other) },
+        topOther: others
+          .sort((a, b) => b.cpuSeconds - a.cpuSeconds)
+          .slice(0, 5)
+          .filter((o) => o.cpuSeconds / seconds >= 0.05)
+          .map((o) => ({ pid: o.pid, cores: cores(o.cpuSeconds), cmd: o.cmd })),
+      };
+    },
+  };
+}

@@ -1,0 +1,124 @@
+// The markdown report: throughput side by side with BullMQ, lateness, soak, profiles,
+// and each issue-6 target with how far off it is.
+import { round } from './stats.mjs';
+
+const LABELS = {
+  bullmq: 'BullMQ 6 on Redis (baseline)',
+  embedded: 'embedded (1 process, memory store, in-process bus)',
+  durable: 'durable (3 processes, PostgreSQL, Kafka)',
+};
+const TARGET_TRIGGER_P99_MS = 10;
+const TARGET_LATENESS_P99_MS = 500;
+
+const pair = (s) => (s && s.n ? `${s.p50} / ${s.p99}` : '–');
+const rss = (m) => (m ? Object.entries(m).map(([k, v]) => `${k} ${v}`).join('; ') : '–');
+
+export function renderReport(results) {
+  const s = results.scenarios;
+  const o = results.options;
+  const base = s.bullmq?.status === 'ok' ? s.bullmq : undefined;
+  const ratio = (x) => (base && x?.runsPerSec ? `${round(x.runsPerSec / base.runsPerSec, 2)}×` : '–');
+  const out = [];
+  const m = results.machine;
+  out.push(`## Benchmark ${results.startedAt}${o.quick ? ' (quick)' : ''}`, '');
+  out.push(`${m.cpus} × ${m.cpuModel}, ${m.memGiB} GiB, node ${m.node}.`, '');
+
+  const tp = ['bullmq', 'embedded', 'durable'].filter((k) => s[k]);
+  if (tp.length) {
+    out.push(`### Throughput: ${o.runs} runs (at most ${o.maxSeconds} s of submitting) after ${o.warmup} warm-up, ${o.workflows} manual workflows with one \`log\` action, ${o.clients} concurrent clients each awaiting its answer`, '');
+    out.push(`| system | runs timed | completed runs/s | × BullMQ | trigger p50 / p99 ms (closed loop) | trigger p50 / p99 ms paced at ${o.rate}/s (achieved) | accepted→started p50 / p99 ms | 409s | peak RSS MiB |`);
+    out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+    for (const k of tp) {
+      const x = s[k];
+      if (x.status !== 'ok') {
+        out.push(`| ${LABELS[k]} | ${x.status}: ${(x.reason ?? x.error ?? '').split('\n')[0]} | | | | | | | |`);
+        continue;
+      }
+      const paced = x.paced ? `${pair(x.paced.triggerMs)} (${x.paced.achievedRate}/s)` : '–';
+      out.push(
+        `| ${LABELS[k]} | ${x.runs}${x.cappedAtSeconds ? ' (time cap)' : ''} | ${x.runsPerSec} | ${k === 'bullmq' ? '1×' : ratio(x)} | ${pair(x.triggerMs)} | ${paced} | ${pair(x.startMs)} | ${x.busy409 ?? '–'} | ${rss(x.peakRssMiB)} |`,
+      );
+    }
+    out.push(
+      '',
+      'BullMQ: "trigger" is the awaited `queue.add` (attempts 3, exponential backoff, removeOnComplete), "accepted→started" is job.timestamp → processing start; its worker runs in a separate process, concurrency 50, on ioredis. Ours: the `POST /workflows/:id/trigger` round trip, and execution.createdAt → startedAt. Completed runs/s: first request → last run finished. Paced: requests sent on a fixed schedule (open loop, at most 256 outstanding); an achieved rate below the target rate means the system could not keep up.',
+      '',
+    );
+  }
+
+  const cpuRows = tp.filter((k) => s[k].status === 'ok' && s[k].cpuMsPerRun);
+  if (cpuRows.length) {
+    out.push('CPU time per completed run during the timed phase (ms; user + system, from /proc; "servers" counts every PostgreSQL, Kafka and Redis process on the machine):', '');
+    out.push('| system | per process |', '| --- | --- |');
+    for (const k of cpuRows) out.push(`| ${LABELS[k]} | ${Object.entries(s[k].cpuMsPerRun).map(([p, v]) => `${p} ${v}`).join('; ')} |`);
+    out.push('');
+    const pg = s.durable?.postgresPerRun;
+    if (pg) {
+      const t = Object.entries(pg.tables).map(([n, x]) => `${n}: ${x.inserts} inserts, ${x.updates} updates (${x.hotUpdatePct ?? '–'}% HOT)`).join('; ');
+      out.push(`PostgreSQL per completed run (durable): ${pg.commits} commits; ${t}.`, '');
+    }
+  }
+
+  const l = s.lateness;
+  if (l) {
+    out.push(`### Scheduler lateness${l.status === 'ok' ? `: ${l.workflows} periodic workflows every ${l.interval}, ${l.seconds} s of due times, ${l.schedulers} schedulers, SCHEDULER_TICK ${l.tick}` : ''}`, '');
+    if (l.status !== 'ok') out.push(`${l.status}: ${(l.reason ?? l.error ?? '').split('\n')[0]}`, '');
+    else {
+      out.push('| runs expected | emitted | lateness p50 ms | p99 ms | max ms | missed | emitted twice | skipped busy (scheduler metric) | peak RSS MiB |');
+      out.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+      out.push(`| ${l.expected} | ${l.emitted} | ${l.latenessMs.p50} | ${l.latenessMs.p99} | ${l.latenessMs.max} | ${l.missed} | ${l.emittedTwice} | ${l.skippedBusy ?? '–'} | ${rss(l.peakRssMiB)} |`, '');
+      out.push('Lateness = execution.trigger.firedAt − trigger.scheduledFor, read from PostgreSQL. Workflows were created through the PostgreSQL store\'s repository API (`createPostgresStore`), not the REST API.', '');
+    }
+  }
+
+  const k = s.soak;
+  if (k) {
+    out.push('### Memory soak (durable stack)', '');
+    if (k.status !== 'ok') out.push(`${k.status}: ${(k.reason ?? k.error ?? '').split('\n')[0]}`, '');
+    else {
+      out.push('| runs | seconds | runs/s | runner RSS first / last / peak MiB | RSS slope (2nd half) MiB per 100k runs | MiB per minute | r² | heap slope MiB per 100k runs |');
+      out.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+      out.push(`| ${k.runs} | ${k.seconds} | ${k.runsPerSec} | ${k.runnerRss.first} / ${k.runnerRss.last} / ${k.runnerRss.peak} | ${k.slope.mibPer100kRuns} | ${k.slope.mibPerMinute} | ${k.slope.r2} | ${k.slope.heapMibPer100kRuns} |`, '');
+    }
+  }
+
+  if (results.profiles?.length) {
+    out.push('### Where the time goes (CPU profiles, self time as % of non-idle samples)', '');
+    out.push('Socket writes (`writev`, `writeBuffer`) are listed apart: their share is the syscall plus time spent descheduled after waking the peer, which grows with every round trip on a busy machine.', '');
+    for (const p of results.profiles) {
+      out.push(`**${p.file}** — ${p.totalSeconds} s sampled, ${p.idlePct}% idle; socket writes ${p.socketWritePct}%, GC ${p.gcPct}%. By package: ${p.byPackage.slice(0, 6).map((b) => `${b.name} ${b.pct}%`).join(', ')}`, '');
+      out.push('| self % | function | location |', '| ---: | --- | --- |');
+      for (const f of p.top.slice(0, 12)) out.push(`| ${f.pct} | ${f.name} | ${f.location} |`);
+      out.push('');
+    }
+  }
+
+  const noisy = Object.entries(s).filter(([, x]) => x.machineCpu?.coresUsed?.other >= 0.15);
+  if (noisy.length) {
+    out.push('### Machine noise', '', `Processes that are neither the bench, its children nor Redis/PostgreSQL/Kafka used CPU during these scenarios (of ${m.cpus} cores); the figures above are lower than on a quiet machine:`, '');
+    for (const [name, x] of noisy) {
+      const top = x.machineCpu.topOther.map((o) => `pid ${o.pid} ${o.cores} cores \`${o.cmd.slice(0, 90)}\``).join('; ');
+      out.push(`- ${name}: ${x.machineCpu.coresUsed.other} cores over ${x.machineCpu.seconds} s — ${top}`);
+    }
+    out.push('');
+  }
+
+  const targets = [];
+  const d = s.durable?.status === 'ok' ? s.durable : undefined;
+  if (d && base) {
+    const r = d.runsPerSec / base.runsPerSec;
+    targets.push(`durable completed runs/s ≥ BullMQ's: ${d.runsPerSec} vs ${base.runsPerSec} → ${r >= 1 ? 'met' : `missed, ${round(r, 3)}× (${round(base.runsPerSec / d.runsPerSec, 1)} times slower)`}`);
+  }
+  if (d?.paced?.triggerMs?.n) {
+    const p = d.paced.triggerMs.p99;
+    targets.push(`durable trigger p99 < ${TARGET_TRIGGER_P99_MS} ms at ${o.rate} req/s: ${p} ms (achieved ${d.paced.achievedRate} req/s) → ${p < TARGET_TRIGGER_P99_MS ? 'met' : `missed by ${round(p - TARGET_TRIGGER_P99_MS, 1)} ms`}`);
+  }
+  if (l?.status === 'ok') {
+    const p = l.latenessMs.p99;
+    targets.push(`lateness p99 < ${TARGET_LATENESS_P99_MS} ms with ${l.workflows} workflows: ${p} ms → ${p < TARGET_LATENESS_P99_MS ? 'met' : `missed by ${round(p - TARGET_LATENESS_P99_MS)} ms`}`);
+    targets.push(`periodic runs emitted twice = 0: ${l.emittedTwice} → ${l.emittedTwice === 0 ? 'held' : 'VIOLATED'}; missed: ${l.missed} of ${l.expected}`);
+  }
+  if (k?.status === 'ok') targets.push(`runner memory flat over the soak: ${k.slope.mibPer100kRuns} MiB per 100k runs over ${k.runs} runs`);
+  if (targets.length) out.push('### Targets (issue 6)', '', ...targets.map((t) => `- ${t}`), '');
+  return out.join('\n');
+}

@@ -1,0 +1,74 @@
+import mongoose from 'mongoose';
+import { UnavailableError } from '../../errors.js';
+
+const { mongo } = mongoose;
+
+/** The unique index a write collided with: its name and key fields. */
+export interface DuplicateKey {
+  index: string;
+  fields: string[];
+}
+
+/**
+ * Reads an E11000: the fields from `keyPattern` (servers since 4.2), the index name from the
+ * message ("... index: email_unique dup key: ..."). Undefined when `err` is something else.
+ */
+export function duplicateKey(err: unknown): DuplicateKey | undefined {
+  if (!(err instanceof mongo.MongoServerError) || err.code !== 11000) return undefined;
+  const pattern: unknown = err.keyPattern;
+  return {
+    index: /index: (\S+)/.exec(err.message)?.[1] ?? '',
+    fields: pattern !== null && typeof pattern === 'object' ? Object.keys(pattern) : [],
+  };
+}
+
+/** Does `dup` name this index (by name, or by its only key field)? */
+export const collidedOn = (dup: DuplicateKey, index: string, field: string): boolean => dup.index === index || dup.fields.includes(field);
+
+/** Runs a write; a duplicate-key error becomes the error `conflict` builds for that index. */
+export async function unique<T>(write: () => Promise<T>, conflict: (dup: DuplicateKey) => Error): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    const dup = duplicateKey(err);
+    throw dup ? conflict(dup) : err;
+  }
+}
+
+/**
+ * The database cannot be reached or is between primaries: a 503, safe to retry later. Errors
+ * labelled retryable are included because they only surface once the driver's own retry
+ * (or `withTransaction`'s retry loop) has given up.
+ */
+export function isUnavailable(err: unknown): boolean {
+  return (
+    err instanceof mongo.MongoNetworkError || // also timeouts and cleared pools (subclasses)
+    err instanceof mongo.MongoServerSelectionError ||
+    err instanceof mongo.MongoNotConnectedError ||
+    err instanceof mongo.MongoTopologyClosedError ||
+    err instanceof mongoose.Error.MongooseServerSelectionError || // the initial connection failed
+    (err instanceof mongo.MongoError && (err.hasErrorLabel('RetryableWriteError') || err.hasErrorLabel('TransientTransactionError')))
+  );
+}
+
+export async function unavailableOnError<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw isUnavailable(err) ? new UnavailableError('the database is unreachable', err) : err;
+  }
+}
+
+/** Wraps every method of `repo`: first `ready()`, then the method, both in `unavailableOnError`. */
+export function guarded<T extends object>(repo: T, ready: () => Promise<unknown>): T {
+  return Object.fromEntries(
+    Object.entries(repo).map(([name, fn]) => [
+      name,
+      (...args: unknown[]) =>
+        unavailableOnError(async () => {
+          await ready();
+          return (fn as (...a: unknown[]) => Promise<unknown>)(...args);
+        }),
+    ]),
+  ) as T;
+}

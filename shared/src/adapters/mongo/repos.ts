@@ -1,0 +1,322 @@
+import type { ClientSession } from 'mongoose';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
+import { ExecutionStatusSchema, type Execution, type ExecutionStatus } from '../../domain/execution.js';
+import type { StoredTrigger } from '../../domain/workflow.js';
+import type { ExecutionRepo, IdempotencyRepo, OutboxRepo, Page, Repos, UserRepo, WorkflowRepo } from '../../ports/repos.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import { collidedOn, unique } from './errors.js';
+import {
+  compact,
+  INDEX,
+  toExecution,
+  toExecutionDoc,
+  toOutbox,
+  toOutboxDoc,
+  toUser,
+  toUserDoc,
+  toWorkflow,
+  toWorkflowDoc,
+  type ExecutionDoc,
+  type IdempotencyDoc,
+  type Models,
+  type OutboxDoc,
+  type UserDoc,
+  type WorkflowDoc,
+} from './models.js';
+
+/** "Absent, or not after `now`": how the memory store reads an optional lease or due time. */
+const notAfter = (now: Date) => ({ $not: { $gt: now } });
+
+/** Takes documents one at a time, each with one atomic findOneAndUpdate, until `limit` or none is left. */
+async function claimEach<T>(limit: number, claimOne: () => Promise<T | null>): Promise<T[]> {
+  const claimed: T[] = [];
+  while (claimed.length < limit) {
+    const doc = await claimOne();
+    if (!doc) break;
+    claimed.push(doc);
+  }
+  return claimed;
+}
+
+/** `limit + 1` rows in, one page out: the same shape and cursor rule as the memory store. */
+function toPage<T>(rows: T[], limit: number, sortKey: (t: T) => string): Page<T> {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return rows.length > limit && last ? { items, nextCursor: encodeCursor(sortKey(last)) } : { items };
+}
+
+// Execution cursors are the memory store's sort key, so a cursor means the same thing in both.
+const executionSortKey = (e: Execution) => `${String(e.createdAt.getTime()).padStart(15, '0')}:${e.executionId}`;
+function parseExecutionCursor(cursor: string): { createdAt: Date; executionId: string } {
+  const key = decodeCursor(cursor);
+  const split = key.indexOf(':');
+  const ms = Number(key.slice(0, split));
+  if (split < 1 || !Number.isSafeInteger(ms)) {
+    throw new ValidationError('invalid cursor', [{ path: 'cursor', message: 'is not a cursor this API returned' }]);
+  }
+  return { createdAt: new Date(ms), executionId: key.slice(split + 1) };
+}
+
+type KeysOfUnion<T> = T extends unknown ? keyof T : never;
+type TriggerDefinitionField = Exclude<KeysOfUnion<StoredTrigger>, 'status' | 'leaseUntil'>;
+/** Every trigger field a replace writes: all but the runs' own state (the compiler checks the list). */
+const TRIGGER_DEFINITION: Record<TriggerDefinitionField, true> = {
+  type: true,
+  interval: true,
+  cron: true,
+  timezone: true,
+  nextRunAt: true,
+  hookId: true,
+  secretHash: true,
+};
+
+const hookInUse = () => new ConflictError('hook id already in use');
+
+/**
+ * The five repositories over `models`. With a `session` every operation runs in that
+ * session's transaction; without one, each operation stands alone. Errors other than
+ * duplicate keys are left as the driver threw them: inside a transaction `withTransaction`
+ * needs their labels to decide on a retry, and the store maps them at its boundary.
+ */
+export function createRepos(m: Models, session?: ClientSession): Repos {
+  const opts = session ? { session } : {};
+  const claim = { ...opts, returnDocument: 'after' as const };
+
+  const workflows: WorkflowRepo = {
+    async create(wf) {
+      await unique(
+        () => m.Workflow.insertOne(toWorkflowDoc(wf), opts),
+        (dup) => (collidedOn(dup, INDEX.hookId, 'trigger.hookId') ? hookInUse() : new ConflictError(`workflow "${wf.workflowId}" already exists`, undefined, 'workflow_exists')),
+      );
+    },
+    async get(ownerId, workflowId) {
+      const doc = await m.Workflow.findOne({ ownerId, workflowId }, null, opts).lean<WorkflowDoc>();
+      return doc ? toWorkflow(doc) : null;
+    },
+    async list(ownerId, page) {
+      const after = page.cursor ? decodeCursor(page.cursor) : undefined;
+      const filter = after === undefined ? { ownerId } : { ownerId, workflowId: { $gt: after } };
+      const docs = await m.Workflow.find(filter, null, opts).sort({ workflowId: 1 }).limit(page.limit + 1).lean<WorkflowDoc[]>();
+      return toPage(docs.map(toWorkflow), page.limit, (w) => w.workflowId);
+    },
+    async replace(wf, expectedVersion) {
+      const { ownerId, workflowId, trigger, ...definition } = compact(wf);
+      // Field by field, so trigger.status and trigger.leaseUntil stay as stored: they belong to the runs.
+      const $set: Record<string, unknown> = { ...definition };
+      const $unset: Record<string, ''> = {};
+      for (const field of Object.keys(TRIGGER_DEFINITION) as TriggerDefinitionField[]) {
+        const value = (trigger as Partial<Record<TriggerDefinitionField, unknown>>)[field];
+        if (value === undefined) $unset[`trigger.${field}`] = '';
+        else $set[`trigger.${field}`] = value;
+      }
+      const result = await unique(() => m.Workflow.updateOne({ ownerId, workflowId, version: expectedVersion }, { $set, $unset }, opts), hookInUse);
+      if (result.matchedCount > 0) return;
+      const current = await m.Workflow.findOne({ ownerId, workflowId }, { version: 1 }, opts).lean<Pick<WorkflowDoc, 'version'>>();
+      if (!current) throw new NotFoundError(`workflow "${workflowId}" not found`);
+      throw new ConflictError('workflow was changed concurrently', { currentVersion: current.version }, 'version_conflict');
+    },
+    async delete(ownerId, workflowId) {
+      return (await m.Workflow.deleteOne({ ownerId, workflowId }, opts)).deletedCount > 0;
+    },
+    async findByHookId(hookId) {
+      const doc = await m.Workflow.findOne({ 'trigger.hookId': hookId }, null, opts).lean<WorkflowDoc>();
+      return doc ? toWorkflow(doc) : null;
+    },
+    async setTriggerStatus(ownerId, workflowId, from, to, at) {
+      const result = await m.Workflow.updateOne(
+        { ownerId, workflowId, 'trigger.status': { $in: [...from] } },
+        { $set: { 'trigger.status': to, updatedAt: at } },
+        opts,
+      );
+      return result.matchedCount > 0;
+    },
+    async claimDueScheduled(now, leaseMs, limit) {
+      const leaseUntil = new Date(now.getTime() + leaseMs);
+      const claimed = await claimEach(limit, () =>
+        m.Workflow.findOneAndUpdate(
+          // `$exists` repeats the partial index's filter so the planner can use it.
+          { enabled: true, 'trigger.nextRunAt': { $exists: true, $lte: now }, 'trigger.leaseUntil': notAfter(now) },
+          { $set: { 'trigger.leaseUntil': leaseUntil } },
+          { ...claim, sort: { 'trigger.nextRunAt': 1 } },
+        ).lean<WorkflowDoc>(),
+      );
+      return claimed.map(toWorkflow);
+    },
+    async nextDueAt(after) {
+      const doc = await m.Workflow.findOne({ enabled: true, 'trigger.nextRunAt': { $exists: true, $gt: after } }, { 'trigger.nextRunAt': 1 }, opts)
+        .sort({ 'trigger.nextRunAt': 1 })
+        .lean<Pick<WorkflowDoc, 'trigger'>>();
+      return doc?.trigger.nextRunAt ?? null;
+    },
+    async advanceSchedule(ownerId, workflowId, dueAt, nextRunAt) {
+      const result = await m.Workflow.updateOne(
+        { ownerId, workflowId, 'trigger.nextRunAt': dueAt },
+        nextRunAt
+          ? { $set: { 'trigger.nextRunAt': nextRunAt }, $unset: { 'trigger.leaseUntil': '' } }
+          : { $unset: { 'trigger.nextRunAt': '', 'trigger.leaseUntil': '' } },
+        opts,
+      );
+      return result.matchedCount > 0;
+    },
+  };
+
+  /** The compare-and-set condition of every write a runner makes: still running on its attempt. */
+  const running = (executionId: string, attempt: number) => ({ _id: executionId, attempt, status: 'running' as const });
+
+  const executions: ExecutionRepo = {
+    async insert(e) {
+      await unique(
+        () => m.Execution.insertOne(toExecutionDoc(e), opts),
+        () => new ConflictError(`execution ${e.executionId} already exists`),
+      );
+    },
+    async get(executionId) {
+      const doc = await m.Execution.findOne({ _id: executionId }, null, opts).lean<ExecutionDoc>();
+      return doc ? toExecution(doc) : null;
+    },
+    async listByWorkflow(ownerId, workflowId, page) {
+      const after = page.cursor ? parseExecutionCursor(page.cursor) : undefined;
+      const filter = after
+        ? { ownerId, workflowId, $or: [{ createdAt: { $lt: after.createdAt } }, { createdAt: after.createdAt, _id: { $lt: after.executionId } }] }
+        : { ownerId, workflowId };
+      const docs = await m.Execution.find(filter, null, opts).sort({ createdAt: -1, _id: -1 }).limit(page.limit + 1).lean<ExecutionDoc[]>();
+      return toPage(docs.map(toExecution), page.limit, executionSortKey);
+    },
+    async claimForRun(executionId, attempt, now, leaseMs) {
+      const doc = await m.Execution.findOneAndUpdate(
+        { _id: executionId, attempt, $or: [{ status: 'queued' }, { status: 'running', leaseUntil: notAfter(now) }] },
+        // A pipeline, so `startedAt` is set on the first claim only, in the same atomic write.
+        [{ $set: { status: 'running', leaseUntil: new Date(now.getTime() + leaseMs), updatedAt: now, startedAt: { $ifNull: ['$startedAt', now] } } }],
+        { ...claim, updatePipeline: true },
+      ).lean<ExecutionDoc>();
+      return doc ? toExecution(doc) : null;
+    },
+    async renewLease(executionId, attempt, leaseUntil) {
+      return (await m.Execution.updateOne(running(executionId, attempt), { $set: { leaseUntil } }, opts)).matchedCount > 0;
+    },
+    async saveStep(executionId, attempt, step, leaseUntil) {
+      const at = step.finishedAt ?? step.startedAt;
+      const $set = { [`steps.${step.index}`]: compact(step), leaseUntil, ...(at ? { updatedAt: at } : {}) };
+      return (await m.Execution.updateOne(running(executionId, attempt), { $set }, opts)).matchedCount > 0;
+    },
+    async finishAttempt(executionId, attempt, u) {
+      const $set: Record<string, unknown> = { status: u.status, retriesLeft: u.retriesLeft, updatedAt: u.at };
+      const $unset: Record<string, ''> = { leaseUntil: '' };
+      if (u.nextAttemptAt) $set.nextAttemptAt = u.nextAttemptAt;
+      else $unset.nextAttemptAt = '';
+      if (u.error !== undefined) $set.error = u.error;
+      else $unset.error = '';
+      if (u.status === 'completed' || u.status === 'failed') $set.finishedAt = u.at;
+      if (u.step) $set[`steps.${u.step.index}`] = compact(u.step);
+      return (await m.Execution.updateOne(running(executionId, attempt), { $set, $unset }, opts)).matchedCount > 0;
+    },
+    async requeueDueRetries(now, limit) {
+      const requeued = await claimEach(limit, () =>
+        m.Execution.findOneAndUpdate(
+          { status: 'pending_retry', nextAttemptAt: notAfter(now) },
+          { $set: { status: 'queued', updatedAt: now }, $inc: { attempt: 1 }, $unset: { nextAttemptAt: '' } },
+          { ...claim, sort: { nextAttemptAt: 1 } },
+        ).lean<ExecutionDoc>(),
+      );
+      return requeued.map(toExecution);
+    },
+    async requeueExpiredLeases(now, limit) {
+      const requeued = await claimEach(limit, () =>
+        m.Execution.findOneAndUpdate(
+          { status: 'running', leaseUntil: notAfter(now) },
+          { $set: { status: 'queued', updatedAt: now }, $unset: { leaseUntil: '' } },
+          { ...claim, sort: { leaseUntil: 1 } },
+        ).lean<ExecutionDoc>(),
+      );
+      return requeued.map(toExecution);
+    },
+    async countByStatus() {
+      const counts = {} as Record<ExecutionStatus, number>;
+      for (const status of ExecutionStatusSchema.options) counts[status] = await m.Execution.countDocuments({ status }, opts);
+      return counts;
+    },
+  };
+
+  const outbox: OutboxRepo = {
+    async add(message) {
+      await unique(
+        () => m.Outbox.insertOne(toOutboxDoc(message), opts),
+        () => new ConflictError(`outbox message ${message.id} already exists`),
+      );
+    },
+    async claimBatch(now, lockMs, limit) {
+      const lockedUntil = new Date(now.getTime() + lockMs);
+      // In the order added: by createdAt (the writers' clocks), then id for a stable order.
+      const claimed = await claimEach(limit, () =>
+        m.Outbox.findOneAndUpdate(
+          { published: false, lockedUntil: notAfter(now) },
+          { $set: { lockedUntil } },
+          { ...claim, sort: { createdAt: 1, _id: 1 } },
+        ).lean<OutboxDoc>(),
+      );
+      return claimed.map(toOutbox);
+    },
+    async markPublished(ids, at) {
+      await m.Outbox.updateMany(
+        { _id: { $in: [...ids] }, published: false },
+        { $set: { published: true, publishedAt: at }, $unset: { lockedUntil: '' } },
+        opts,
+      );
+    },
+    async markFailed(ids, error) {
+      await m.Outbox.updateMany(
+        { _id: { $in: [...ids] }, published: false },
+        { $inc: { attempts: 1 }, $set: { lastError: error }, $unset: { lockedUntil: '' } },
+        opts,
+      );
+    },
+    async purgePublished(before, limit) {
+      if (limit <= 0) return 0; // a MongoDB limit of 0 means "no limit"
+      const doomed = await m.Outbox.find({ published: true, publishedAt: { $lt: before } }, { _id: 1 }, opts)
+        .limit(limit)
+        .lean<Pick<OutboxDoc, '_id'>[]>();
+      if (doomed.length === 0) return 0;
+      const result = await m.Outbox.deleteMany({ _id: { $in: doomed.map((d) => d._id) }, published: true }, opts);
+      return result.deletedCount;
+    },
+    async backlog(now) {
+      const count = await m.Outbox.countDocuments({ published: false }, opts);
+      const oldest = await m.Outbox.findOne({ published: false }, { createdAt: 1 }, opts).sort({ createdAt: 1, _id: 1 }).lean<Pick<OutboxDoc, 'createdAt'>>();
+      return { count, oldestAgeMs: oldest ? Math.max(0, now.getTime() - oldest.createdAt.getTime()) : 0 };
+    },
+  };
+
+  const users: UserRepo = {
+    async create(user) {
+      await unique(
+        () => m.User.insertOne(toUserDoc(user), opts),
+        (dup) => (collidedOn(dup, INDEX.email, 'email') ? new ConflictError('email is already registered', undefined, 'email_taken') : new ConflictError(`user ${user.userId} already exists`)),
+      );
+    },
+    async findByEmail(email) {
+      const doc = await m.User.findOne({ email }, null, opts).lean<UserDoc>();
+      return doc ? toUser(doc) : null;
+    },
+    async findById(userId) {
+      const doc = await m.User.findOne({ _id: userId }, null, opts).lean<UserDoc>();
+      return doc ? toUser(doc) : null;
+    },
+  };
+
+  const idempotency: IdempotencyRepo = {
+    async find(ownerId, key, notBefore) {
+      const doc = await m.Idempotency.findOne({ ownerId, key, createdAt: { $gte: notBefore } }, { executionId: 1 }, opts).lean<Pick<IdempotencyDoc, 'executionId'>>();
+      return doc ? doc.executionId : null;
+    },
+    async put(ownerId, key, executionId, at, notBefore) {
+      // Overwrites an expired entry. A live one does not match the filter, so the upsert tries
+      // to insert a second {ownerId, key}: the unique index refuses it, and so do we.
+      await unique(
+        () => m.Idempotency.updateOne({ ownerId, key, createdAt: { $lt: notBefore } }, { $set: { executionId, createdAt: at } }, { ...opts, upsert: true }),
+        () => new ConflictError('idempotency key in use', undefined, 'idempotency_conflict'),
+      );
+    },
+  };
+
+  return { workflows, executions, outbox, users, idempotency };
+}

@@ -1,0 +1,69 @@
+import {
+  busSettings,
+  newSecret,
+  openBus,
+  openStore,
+  storeSettings,
+  systemClock,
+  topics,
+  type Bus,
+  type Logger,
+  type Store,
+} from '@wf/shared';
+import { runnerConfig, type RunnerEnv } from '@wf/runner-svc';
+import { schedulerConfig, type SchedulerEnv } from '@wf/scheduler-svc';
+import { workflowsConfig, type WorkflowsEnv } from '@wf/workflows-svc';
+import { startSystem, type RunningSystem } from './system.js';
+
+export interface SystemEnv {
+  workflows: WorkflowsEnv;
+  scheduler: SchedulerEnv;
+  runner: RunnerEnv;
+}
+
+export interface SystemFromEnv {
+  store: Store;
+  bus: Bus;
+  system: RunningSystem;
+  /** Stops the services, then closes the bus and the store. */
+  stop(): Promise<void>;
+}
+
+/**
+ * All three services in one process, on the store and bus the environment selects (the
+ * in-memory store and the in-process bus when no URL is set): what `npm start` runs.
+ */
+export async function startSystemFromEnv(env: SystemEnv, logger: Logger): Promise<SystemFromEnv> {
+  const storeKind = storeSettings(env.workflows);
+  const busKind = busSettings(env.workflows);
+  if (storeKind.kind === 'memory' || busKind.kind === 'in-process') {
+    logger.warn(
+      { store: storeKind.kind, bus: busKind.kind },
+      '*** EMBEDDED MODE: all three services in one process; nothing in memory survives a restart. Not for production. ***',
+    );
+  }
+  const jwtSecret = env.workflows.JWT_SECRET ?? newSecret();
+  if (!env.workflows.JWT_SECRET) logger.warn('JWT_SECRET is not set: generated a random one; tokens will not survive a restart');
+  const store = await openStore(storeKind, logger);
+  const bus = openBus(busKind, logger);
+  const system = await startSystem({
+    store,
+    busFor: () => bus,
+    clock: systemClock,
+    logger,
+    topics: topics(env.workflows),
+    workflows: workflowsConfig(env.workflows, jwtSecret),
+    scheduler: schedulerConfig(env.scheduler),
+    runner: runnerConfig(env.runner),
+  });
+  return {
+    store,
+    bus,
+    system,
+    async stop() {
+      await system.stop();
+      await bus.close();
+      await store.close();
+    },
+  };
+}
