@@ -1,168 +1,158 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
-import { kafkaTier, postgresTier } from '@wf/shared/testing';
+import { kafkaTier } from '@wf/shared/testing';
 import { ApiClient, eventually } from './support/api-client.js';
 import { FlakyServer } from './support/flaky-server.js';
 import { freePort, ServiceProcess } from './support/processes.js';
+import { mongoStore, postgresStore, type DurableStore } from './support/stores.js';
 
 const kafka = kafkaTier();
-const postgres = postgresTier();
-const skip = kafka.skip ?? postgres.skip;
 
 /**
- * The three services as separate OS processes on PostgreSQL and the real Kafka broker,
+ * The three services as separate OS processes on a durable store and the real Kafka broker,
  * driven only through the REST API; then the faults: a runner killed with SIGKILL in the
- * middle of a batch, and every service stopped with SIGTERM.
+ * middle of a batch, and every service stopped with SIGTERM. On PostgreSQL always (CI has
+ * it); on MongoDB whenever one is reachable (MONGO_URL or MONGOMS_SYSTEM_BINARY).
  */
-describe('multi-process end to end on PostgreSQL and Kafka', { skip }, () => {
-  const suffix = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
-  const database = `wf_e2e_${suffix}`;
-  const flaky = new FlakyServer();
-  let env: Record<string, string>;
-  let api: ApiClient;
-  let workflows: ServiceProcess;
-  let scheduler: ServiceProcess;
-  let runner: ServiceProcess;
-  const extra: ServiceProcess[] = [];
+for (const store of [postgresStore(), mongoStore()]) describeEndToEnd(store);
 
-  const admin = async <T>(work: (c: pg.Client) => Promise<T>) => {
-    const client = new pg.Client({ connectionString: postgres.url });
-    await client.connect();
-    try {
-      return await work(client);
-    } finally {
-      await client.end();
-    }
-  };
+function describeEndToEnd(store: DurableStore): void {
+  describe(`multi-process end to end on ${store.name} and Kafka`, { skip: kafka.skip ?? store.skip }, () => {
+    const suffix = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+    const database = `wf_e2e_${suffix}`;
+    const flaky = new FlakyServer();
+    let env: Record<string, string>;
+    let api: ApiClient;
+    let workflows: ServiceProcess;
+    let scheduler: ServiceProcess;
+    let runner: ServiceProcess;
+    const extra: ServiceProcess[] = [];
 
-  const service = async (name: 'workflows-svc' | 'scheduler-svc' | 'runner-svc') => {
-    const port = await freePort();
-    return new ServiceProcess(name, { ...env, PORT: String(port), HEALTH_PORT: String(port) }, `http://127.0.0.1:${port}`);
-  };
-
-  before(async () => {
-    await flaky.start();
-    await admin((c) => c.query(`CREATE DATABASE ${database}`));
-    const url = new URL(postgres.url!);
-    url.pathname = `/${database}`;
-    env = {
-      DATABASE_URL: url.toString(),
-      KAFKA_BROKERS: kafka.url!,
-      KAFKA_CLIENT_ID: `mp-${suffix}`,
-      TOPIC_EXECUTION_REQUESTED: `mp.requested.${suffix}`,
-      TOPIC_EXECUTION_RESULT: `mp.result.${suffix}`,
-      TOPIC_DEAD_LETTER: `mp.dlq.${suffix}`,
-      RUNNER_GROUP_ID: `mp-runner-${suffix}`,
-      JWT_SECRET: randomBytes(32).toString('hex'),
-      SCHEDULER_TICK: '1s',
-      RUNNER_LEASE_MARGIN_MS: '2000',
-      HTTP_ALLOW_CIDRS: '127.0.0.1/32',
-      LOG_LEVEL: 'warn',
+    const service = async (name: 'workflows-svc' | 'scheduler-svc' | 'runner-svc') => {
+      const port = await freePort();
+      return new ServiceProcess(name, { ...env, PORT: String(port), HEALTH_PORT: String(port) }, `http://127.0.0.1:${port}`);
     };
-    workflows = await (await service('workflows-svc')).start();
-    scheduler = await (await service('scheduler-svc')).start();
-    runner = await (await service('runner-svc')).start();
-    api = await new ApiClient(workflows.healthUrl).signUp();
-  });
 
-  after(async () => {
-    for (const p of [workflows, scheduler, runner, ...extra]) await p?.stop('SIGKILL').catch(() => undefined);
-    await flaky.stop();
-    await admin((c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)).catch(() => undefined);
-  });
-
-  it('runs a manual workflow through all three processes, retrying to completion', async () => {
-    const url = flaky.script('/mp/flaky', 1);
-    await api.createWorkflow({
-      workflowId: 'mp-flaky',
-      trigger: { type: 'manual' },
-      retryPolicy: { maxRetries: 3, baseDelayMs: 100, maxDelayMs: 200 },
-      actions: [{ type: 'log', message: 'start' }, { type: 'http-request', url, method: 'GET' }],
+    before(async () => {
+      await flaky.start();
+      env = {
+        ...(await store.provision(database)),
+        KAFKA_BROKERS: kafka.url!,
+        KAFKA_CLIENT_ID: `mp-${suffix}`,
+        TOPIC_EXECUTION_REQUESTED: `mp.requested.${suffix}`,
+        TOPIC_EXECUTION_RESULT: `mp.result.${suffix}`,
+        TOPIC_DEAD_LETTER: `mp.dlq.${suffix}`,
+        RUNNER_GROUP_ID: `mp-runner-${suffix}`,
+        JWT_SECRET: randomBytes(32).toString('hex'),
+        SCHEDULER_TICK: '1s',
+        RUNNER_LEASE_MARGIN_MS: '2000',
+        HTTP_ALLOW_CIDRS: '127.0.0.1/32',
+        LOG_LEVEL: 'warn',
+      };
+      workflows = await (await service('workflows-svc')).start();
+      scheduler = await (await service('scheduler-svc')).start();
+      runner = await (await service('runner-svc')).start();
+      api = await new ApiClient(workflows.healthUrl).signUp();
     });
-    const { body } = await api.trigger('mp-flaky');
-    const done = await eventually(async () => {
-      const e = await api.execution(body.executionId!);
-      return e.status === 'completed' || e.status === 'failed' ? e : undefined;
-    }, 30_000, 'the run to finish');
-    assert.equal(done.status, 'completed');
-    assert.equal(done.attempt, 2);
-    assert.equal(flaky.hits.get('/mp/flaky'), 2);
-  });
 
-  it('serves /healthz, /readyz and the Prometheus metrics the runs produced on every service', async () => {
-    const text = async (svc: ServiceProcess, path: string) => {
-      const res = await fetch(`${svc.healthUrl}${path}`);
-      assert.equal(res.status, 200, `${path} of ${svc.healthUrl}`);
-      return res.text();
-    };
-    for (const svc of [workflows, scheduler, runner]) {
-      assert.deepEqual(JSON.parse(await text(svc, '/healthz')), { status: 'ok' });
-      const ready = JSON.parse(await text(svc, '/readyz')) as { status: string; checks: Record<string, string> };
-      assert.equal(ready.status, 'ready');
-      assert.equal(ready.checks.store, 'ok', `${svc.healthUrl} checks its store`);
-      assert.ok(Object.values(ready.checks).every((c) => c === 'ok'), JSON.stringify(ready));
-    }
-    assert.equal((JSON.parse(await text(runner, '/readyz')) as { checks: Record<string, string> }).checks.broker, 'ok', 'the runner checks the broker');
-    const sample = (metrics: string, series: RegExp) => {
-      const line = metrics.split('\n').find((l) => series.test(l));
-      assert.ok(line, `no sample matching ${series} in:\n${metrics.slice(0, 2_000)}`);
-      return Number(line.slice(line.lastIndexOf(' ') + 1));
-    };
-    const fromWorkflows = await text(workflows, '/metrics');
-    assert.ok(sample(fromWorkflows, /^wf_executions\{[^}]*status="completed"/) >= 1);
-    assert.ok(sample(fromWorkflows, /^wf_executions_accepted_total\{[^}]*trigger="manual"/) >= 1);
-    assert.ok(sample(fromWorkflows, /^wf_outbox_backlog\{/) >= 0);
-    const fromScheduler = await text(scheduler, '/metrics');
-    assert.ok(sample(fromScheduler, /^wf_outbox_published_total\{/) >= 2, 'the request and the results were relayed');
-    const fromRunner = await text(runner, '/metrics');
-    assert.ok(sample(fromRunner, /^wf_action_duration_seconds_count\{[^}]*type="http-request"[^}]*\}/) >= 1);
-    assert.ok(sample(fromRunner, /^wf_execution_attempts_total\{[^}]*status="completed"/) >= 1);
-    assert.ok(sample(fromRunner, /^wf_consumer_lag\{[^}]*topic="mp\.requested\./) >= 0, 'consumer lag per partition');
-  });
+    after(async () => {
+      for (const p of [workflows, scheduler, runner, ...extra]) await p?.stop('SIGKILL').catch(() => undefined);
+      await flaky.stop();
+      await store.drop().catch(() => undefined);
+    });
 
-  it('loses nothing when a runner is killed with SIGKILL mid-batch: a second runner finishes every run, no succeeded step runs twice', async () => {
-    const n = 12;
-    const ids: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const first = flaky.script(`/mp/kill/${i}/first`, 0);
+    it('runs a manual workflow through all three processes, retrying to completion', async () => {
+      const url = flaky.script('/mp/flaky', 1);
       await api.createWorkflow({
-        workflowId: `kill-${i}`,
+        workflowId: 'mp-flaky',
         trigger: { type: 'manual' },
         retryPolicy: { maxRetries: 3, baseDelayMs: 100, maxDelayMs: 200 },
-        actions: [
-          { type: 'http-request', url: first, method: 'GET' },
-          { type: 'http-request', url: `${flaky.url}/slow/mp-kill-${i}`, method: 'GET', timeoutMs: 3_000 },
-        ],
+        actions: [{ type: 'log', message: 'start' }, { type: 'http-request', url, method: 'GET' }],
       });
-      const { status, body } = await api.trigger(`kill-${i}`);
-      assert.equal(status, 202);
-      ids.push(body.executionId!);
-    }
-    // Wait until the runner is in the middle of the batch, then kill it without warning.
-    await eventually(async () => [...flaky.hits.keys()].filter((k) => k.startsWith('/slow/mp-kill-')).length >= 1, 20_000, 'the runner to be mid-batch');
-    await runner.stop('SIGKILL');
-    const second = await (await service('runner-svc')).start();
-    extra.push(second);
+      const { body } = await api.trigger('mp-flaky');
+      const done = await eventually(async () => {
+        const e = await api.execution(body.executionId!);
+        return e.status === 'completed' || e.status === 'failed' ? e : undefined;
+      }, 30_000, 'the run to finish');
+      assert.equal(done.status, 'completed');
+      assert.equal(done.attempt, 2);
+      assert.equal(flaky.hits.get('/mp/flaky'), 2);
+    });
 
-    const finished = await eventually(async () => {
-      const all = await Promise.all(ids.map((id) => api.execution(id)));
-      return all.every((e) => e.status === 'completed' || e.status === 'failed') ? all : undefined;
-    }, 90_000, 'every accepted run to finish after the kill', 250);
-    assert.deepEqual(finished.map((e) => e.status), ids.map(() => 'completed'));
-    for (let i = 0; i < n; i++) {
-      assert.equal(flaky.hits.get(`/mp/kill/${i}/first`), 1, `run ${i}: the step that had succeeded ran once`);
-    }
-    for (const e of finished) assert.equal((await api.workflow(e.workflowId)).trigger.status, 'idle');
-    runner = second;
-  });
+    it('serves /healthz, /readyz and the Prometheus metrics the runs produced on every service', async () => {
+      const text = async (svc: ServiceProcess, path: string) => {
+        const res = await fetch(`${svc.healthUrl}${path}`);
+        assert.equal(res.status, 200, `${path} of ${svc.healthUrl}`);
+        return res.text();
+      };
+      for (const svc of [workflows, scheduler, runner]) {
+        assert.deepEqual(JSON.parse(await text(svc, '/healthz')), { status: 'ok' });
+        const ready = JSON.parse(await text(svc, '/readyz')) as { status: string; checks: Record<string, string> };
+        assert.equal(ready.status, 'ready');
+        assert.equal(ready.checks.store, 'ok', `${svc.healthUrl} checks its store`);
+        assert.ok(Object.values(ready.checks).every((c) => c === 'ok'), JSON.stringify(ready));
+      }
+      assert.equal((JSON.parse(await text(runner, '/readyz')) as { checks: Record<string, string> }).checks.broker, 'ok', 'the runner checks the broker');
+      const sample = (metrics: string, series: RegExp) => {
+        const line = metrics.split('\n').find((l) => series.test(l));
+        assert.ok(line, `no sample matching ${series} in:\n${metrics.slice(0, 2_000)}`);
+        return Number(line.slice(line.lastIndexOf(' ') + 1));
+      };
+      const fromWorkflows = await text(workflows, '/metrics');
+      assert.ok(sample(fromWorkflows, /^wf_executions\{[^}]*status="completed"/) >= 1);
+      assert.ok(sample(fromWorkflows, /^wf_executions_accepted_total\{[^}]*trigger="manual"/) >= 1);
+      assert.ok(sample(fromWorkflows, /^wf_outbox_backlog\{/) >= 0);
+      const fromScheduler = await text(scheduler, '/metrics');
+      assert.ok(sample(fromScheduler, /^wf_outbox_published_total\{/) >= 2, 'the request and the results were relayed');
+      const fromRunner = await text(runner, '/metrics');
+      assert.ok(sample(fromRunner, /^wf_action_duration_seconds_count\{[^}]*type="http-request"[^}]*\}/) >= 1);
+      assert.ok(sample(fromRunner, /^wf_execution_attempts_total\{[^}]*status="completed"/) >= 1);
+      assert.ok(sample(fromRunner, /^wf_consumer_lag\{[^}]*topic="mp\.requested\./) >= 0, 'consumer lag per partition');
+    });
 
-  it('stops every service gracefully on SIGTERM, in bounded time, with exit code 0', async () => {
-    for (const p of [workflows, scheduler, runner]) {
-      const started = Date.now();
-      assert.equal(await p.stop('SIGTERM', 30_000), 0, `${p.name} exit code\n${p.log}`);
-      assert.ok(Date.now() - started < 30_000);
-    }
+    it('loses nothing when a runner is killed with SIGKILL mid-batch: a second runner finishes every run, no succeeded step runs twice', async () => {
+      const n = 12;
+      const ids: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const first = flaky.script(`/mp/kill/${i}/first`, 0);
+        await api.createWorkflow({
+          workflowId: `kill-${i}`,
+          trigger: { type: 'manual' },
+          retryPolicy: { maxRetries: 3, baseDelayMs: 100, maxDelayMs: 200 },
+          actions: [
+            { type: 'http-request', url: first, method: 'GET' },
+            { type: 'http-request', url: `${flaky.url}/slow/mp-kill-${i}`, method: 'GET', timeoutMs: 3_000 },
+          ],
+        });
+        const { status, body } = await api.trigger(`kill-${i}`);
+        assert.equal(status, 202);
+        ids.push(body.executionId!);
+      }
+      // Wait until the runner is in the middle of the batch, then kill it without warning.
+      await eventually(async () => [...flaky.hits.keys()].filter((k) => k.startsWith('/slow/mp-kill-')).length >= 1, 20_000, 'the runner to be mid-batch');
+      await runner.stop('SIGKILL');
+      const second = await (await service('runner-svc')).start();
+      extra.push(second);
+
+      const finished = await eventually(async () => {
+        const all = await Promise.all(ids.map((id) => api.execution(id)));
+        return all.every((e) => e.status === 'completed' || e.status === 'failed') ? all : undefined;
+      }, 90_000, 'every accepted run to finish after the kill', 250);
+      assert.deepEqual(finished.map((e) => e.status), ids.map(() => 'completed'));
+      for (let i = 0; i < n; i++) {
+        assert.equal(flaky.hits.get(`/mp/kill/${i}/first`), 1, `run ${i}: the step that had succeeded ran once`);
+      }
+      for (const e of finished) assert.equal((await api.workflow(e.workflowId)).trigger.status, 'idle');
+      runner = second;
+    });
+
+    it('stops every service gracefully on SIGTERM, in bounded time, with exit code 0', async () => {
+      for (const p of [workflows, scheduler, runner]) {
+        const started = Date.now();
+        assert.equal(await p.stop('SIGTERM', 30_000), 0, `${p.name} exit code\n${p.log}`);
+        assert.ok(Date.now() - started < 30_000);
+      }
+    });
   });
-});
+}
