@@ -1,6 +1,7 @@
 // Who used the CPU while a scenario ran: the bench and the processes it started, the
 // servers it talks to (Redis, PostgreSQL, Kafka), and everything else. On a 2-core machine
-// a stray process taking a core halves what the scenario can show, so the report says so.
+// a stray process taking a core halves what the scenario can show, and so does a busy
+// virtual-machine host (steal time), so the report says so.
 import { readdirSync, readFileSync } from 'node:fs';
 import { round } from './stats.mjs';
 
@@ -47,9 +48,20 @@ export function serverCpuSeconds() {
   return ticks / TICK;
 }
 
-/** Starts accounting; `end()` returns CPU seconds by group and the biggest foreign users. */
+/** CPU seconds the hypervisor gave to other guests while this one wanted to run (steal, from /proc/stat). */
+function stealSeconds() {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
+    return Number(line.trim().split(/\s+/)[8] ?? 0) / TICK; // cpu user nice system idle iowait irq softirq steal
+  } catch {
+    return 0;
+  }
+}
+
+/** Starts accounting; `end()` returns CPU seconds by group, the biggest foreign users, and CPU stolen by the host. */
 export function cpuAccounting() {
   const before = readProcs();
+  const stealBefore = stealSeconds();
   const t0 = Date.now();
   return {
     end() {
@@ -86,6 +98,7 @@ export function cpuAccounting() {
       return {
         seconds: round(seconds, 1),
         coresUsed: { servers: cores(groups.servers), other: cores(groups.other) },
+        coresStolen: cores(stealSeconds() - stealBefore),
         topOther: others
           .sort((a, b) => b.cpuSeconds - a.cpuSeconds)
           .slice(0, 5)

@@ -93,12 +93,20 @@ export function renderReport(results) {
     }
   }
 
-  const noisy = Object.entries(s).filter(([, x]) => x.machineCpu?.coresUsed?.other >= 0.15);
+  const noisy = Object.entries(s).filter(([, x]) => x.machineCpu?.coresUsed?.other >= 0.15 || x.machineCpu?.coresStolen >= 0.15);
   if (noisy.length) {
-    out.push('### Machine noise', '', `Processes that are neither the bench, its children nor Redis/PostgreSQL/Kafka used CPU during these scenarios (of ${m.cpus} cores); the figures above are lower than on a quiet machine:`, '');
+    out.push(
+      '### Machine noise',
+      '',
+      `CPU the scenarios could not have (of ${m.cpus} cores): taken by processes that are neither the bench, its children nor Redis/PostgreSQL/Kafka, or stolen by the virtual machine's host (steal time). The figures above are lower than on a quiet machine, and not comparable with another run's:`,
+      '',
+    );
     for (const [name, x] of noisy) {
-      const top = x.machineCpu.topOther.map((o) => `pid ${o.pid} ${o.cores} cores \`${o.cmd.slice(0, 90)}\``).join('; ');
-      out.push(`- ${name}: ${x.machineCpu.coresUsed.other} cores over ${x.machineCpu.seconds} s — ${top}`);
+      const { coresUsed, coresStolen = 0, topOther, seconds } = x.machineCpu;
+      const parts = [];
+      if (coresStolen >= 0.15) parts.push(`${coresStolen} cores stolen by the host`);
+      if (coresUsed.other >= 0.15) parts.push(`${coresUsed.other} cores to other processes (${topOther.map((o) => `pid ${o.pid} ${o.cores} cores \`${o.cmd.slice(0, 90)}\``).join('; ')})`);
+      out.push(`- ${name}, over ${seconds} s: ${parts.join('; ')}`);
     }
     out.push('');
   }
