@@ -10,7 +10,7 @@ await runServiceProcess({
   name: 'scheduler-svc',
   logger,
   async start() {
-    const store = await openStore(storeSettings(env), logger);
+    const store = await openStore(storeSettings(env, { outboxRetentionMs: env.OUTBOX_RETENTION }), logger);
     const bus = openBus(busSettings(env), logger);
     const service = await startSchedulerService({
       store,

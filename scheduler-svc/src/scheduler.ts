@@ -1,6 +1,7 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Clock, EventPublisher, Logger, Metrics, Store, Topics } from '@wf/shared';
 import { tickToCron, type SchedulerConfig } from './config.js';
+import { IdempotencyPurge } from './jobs/idempotency-purge.js';
 import { OutboxRelay, DEFAULT_RELAY_OPTIONS } from './jobs/outbox-relay.js';
 import { PeriodicRuns, type PeriodicRunsReport } from './jobs/periodic-runs.js';
 import { DueRetries, ExpiredLeases } from './jobs/requeue.js';
@@ -38,7 +39,8 @@ const MAX_SLEEP_MS = 1_000;
  * The clock. Due scheduled runs are emitted by a loop that sleeps until the earliest
  * `nextRunAt` in the store (at least MIN_WAKE_MS, at most MAX_SLEEP_MS), so a run is
  * accepted within milliseconds of its due time rather than on the next tick. The node-cron
- * tick requeues due retries and runs whose runner died, and wakes that loop too. The outbox
+ * tick requeues due retries and runs whose runner died, purges expired idempotency keys (at
+ * most once a minute), and wakes that loop too. The outbox
  * relay publishes continuously in between. A tick that is still running when the next
  * falls due makes that one skip (counted in the log).
  */
@@ -50,6 +52,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   );
   const retries = new DueRetries({ store, clock, logger, topics }, { batchSize: config.batchSize });
   const leases = new ExpiredLeases({ store, clock, logger, topics }, { batchSize: config.batchSize });
+  const expiredKeys = new IdempotencyPurge({ idempotency: store.idempotency, clock, logger });
   const relay = new OutboxRelay(
     { outbox: store.outbox, publisher: deps.publisher, clock, logger: logger.child({ job: 'outbox-relay' }), ...(metrics ? { metrics } : {}) },
     { ...DEFAULT_RELAY_OPTIONS, ...config.outbox },
@@ -101,6 +104,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       return;
     }
     inFlight = requeue()
+      .then(() => expiredKeys.runOnce())
       .catch((err: unknown) => logger.error({ err }, 'scheduler tick failed'))
       .finally(() => {
         inFlight = undefined;

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { acceptRun, createMemoryStore, DEFAULT_TOPICS, silentLogger, type Store, type Workflow } from '@wf/shared';
 import { FakeClock } from '@wf/shared/testing';
-import { DueRetries, ExpiredLeases } from '../src/index.js';
+import { DueRetries, ExpiredLeases, REQUEUE_PER_TRANSACTION } from '../src/index.js';
 
-async function acceptedRun(store: Store, clock: FakeClock) {
+async function acceptedRun(store: Store, clock: FakeClock, workflowId = 'w') {
   const now = clock.now();
   const wf: Workflow = {
-    workflowId: 'w',
+    workflowId,
     ownerId: 'o',
     name: 'w',
     enabled: true,
@@ -64,5 +64,37 @@ describe('ExpiredLeases', () => {
     assert.equal(requeued?.attempt, 1);
     assert.equal((await store.outbox.backlog(clock.now())).count, 1);
     assert.equal((await store.workflows.get('o', 'w'))?.trigger.status, 'busy');
+  });
+});
+
+describe('requeue jobs and transactions', () => {
+  it('requeue in small units of work, so one write conflict never redoes a whole batch', async () => {
+    const clock = new FakeClock();
+    const store = createMemoryStore();
+    const n = 2 * REQUEUE_PER_TRANSACTION + 3;
+    for (let i = 0; i < n; i++) {
+      const e = await acceptedRun(store, clock, `w${i}`);
+      await store.executions.claimForRun(e.executionId, 1, clock.now(), 1_000);
+      if (i % 2) await store.executions.finishAttempt(e.executionId, 1, { status: 'pending_retry', at: clock.now(), retriesLeft: 1, nextAttemptAt: clock.now() });
+    }
+    clock.advance(1_000);
+    const perTransaction: number[] = [];
+    // The jobs' units of work return what they requeued.
+    const counting: Store = {
+      ...store,
+      uow: {
+        run: (work) =>
+          store.uow.run(async (tx) => {
+            const result = await work(tx);
+            perTransaction.push((result as unknown[]).length);
+            return result;
+          }),
+      },
+    };
+    const deps = { store: counting, clock, logger: silentLogger, topics: DEFAULT_TOPICS };
+    const requeued = (await new DueRetries(deps, { batchSize: 500 }).runOnce()).requeued + (await new ExpiredLeases(deps, { batchSize: 500 }).runOnce()).requeued;
+    assert.equal(requeued, n);
+    assert.ok(perTransaction.every((size) => size <= REQUEUE_PER_TRANSACTION), `executions per transaction: ${perTransaction.join(', ')}`);
+    assert.equal((await store.executions.countByStatus()).queued, n);
   });
 });

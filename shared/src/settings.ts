@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { env } from './config.js';
 import { DEFAULT_TOPICS, type Topics } from './domain/events.js';
+import { DEFAULT_MAX_STEP_OUTPUT_BYTES } from './adapters/step-bound.js';
 
 /** Variables every service reads: where the store and the broker are, and how to log. */
 export const CommonEnvSchema = z.object({
@@ -13,28 +14,37 @@ export const CommonEnvSchema = z.object({
   TOPIC_EXECUTION_RESULT: env.string().default(DEFAULT_TOPICS.result),
   TOPIC_DEAD_LETTER: env.string().default(DEFAULT_TOPICS.deadLetter),
   LOG_LEVEL: env.logLevel().default('info'),
+  // At most 256 KiB: MAX_ACTIONS steps, each an output and an error this large, then stay far
+  // under MongoDB's 16 MiB per document.
+  STEP_OUTPUT_MAX_BYTES: env.int(1_024, 256 * 1024).default(DEFAULT_MAX_STEP_OUTPUT_BYTES),
 });
 export type CommonEnv = z.infer<typeof CommonEnvSchema>;
 
-export type StoreSettings =
-  | { kind: 'memory' }
-  | { kind: 'mongo'; url: string }
-  | { kind: 'postgres'; url: string };
+/** How a store keeps what it is given, whichever it is. */
+export interface StoreLimits {
+  /** STEP_OUTPUT_MAX_BYTES: a larger step output is stored truncated. */
+  maxStepOutputBytes: number;
+  /** The outbox relay's OUTBOX_RETENTION, given by the scheduler only: MongoDB's outbox TTL follows it. */
+  outboxRetentionMs?: number;
+}
+
+export type StoreSettings = ({ kind: 'memory' } | { kind: 'mongo'; url: string } | { kind: 'postgres'; url: string }) & StoreLimits;
 
 export type BusSettings = { kind: 'in-process' } | { kind: 'kafka'; brokers: string[]; clientId: string };
 
 /** Which store: `STORE` if given, else the one whose URL is set, else memory. */
-export function storeSettings(e: CommonEnv): StoreSettings {
+export function storeSettings(e: CommonEnv, scheduler: { outboxRetentionMs?: number } = {}): StoreSettings {
   const kind = e.STORE ?? (e.MONGO_URL ? 'mongo' : e.DATABASE_URL ? 'postgres' : 'memory');
+  const limits: StoreLimits = { maxStepOutputBytes: e.STEP_OUTPUT_MAX_BYTES, ...scheduler };
   if (kind === 'mongo') {
     if (!e.MONGO_URL) throw new Error('MONGO_URL: required when STORE=mongo');
-    return { kind, url: e.MONGO_URL };
+    return { kind, url: e.MONGO_URL, ...limits };
   }
   if (kind === 'postgres') {
     if (!e.DATABASE_URL) throw new Error('DATABASE_URL: required when STORE=postgres');
-    return { kind, url: e.DATABASE_URL };
+    return { kind, url: e.DATABASE_URL, ...limits };
   }
-  return { kind: 'memory' };
+  return { kind: 'memory', ...limits };
 }
 
 export function busSettings(e: CommonEnv): BusSettings {

@@ -34,7 +34,7 @@ export interface SystemFromEnv {
  * in-memory store and the in-process bus when no URL is set): what `npm start` runs.
  */
 export async function startSystemFromEnv(env: SystemEnv, logger: Logger): Promise<SystemFromEnv> {
-  const storeKind = storeSettings(env.workflows);
+  const storeKind = storeSettings(env.workflows, { outboxRetentionMs: env.scheduler.OUTBOX_RETENTION });
   const busKind = busSettings(env.workflows);
   if (storeKind.kind === 'memory' || busKind.kind === 'in-process') {
     logger.warn(

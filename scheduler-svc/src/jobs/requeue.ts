@@ -5,8 +5,16 @@ export interface RequeueReport {
 }
 
 /**
+ * Executions requeued per unit of work. A transaction that also writes what a runner, a user
+ * or another scheduler writes meanwhile is aborted whole (MongoDB aborts on the first write
+ * conflict) and run again: small ones keep that cost, and the time they hold anything, small.
+ */
+export const REQUEUE_PER_TRANSACTION = 16;
+
+/**
  * Moves executions back to `queued` and re-emits them, each claim and its outbox messages
- * in one unit of work so an execution is never queued without its message.
+ * in one unit of work so an execution is never queued without its message; claims of at most
+ * `batchSize` (and REQUEUE_PER_TRANSACTION) executions each, until none is left.
  */
 abstract class RequeueJob {
   constructor(
@@ -14,15 +22,16 @@ abstract class RequeueJob {
     protected readonly options: { batchSize: number },
   ) {}
 
-  protected abstract claim(tx: Repos, now: Date): Promise<Execution[]>;
+  protected abstract claim(tx: Repos, now: Date, limit: number): Promise<Execution[]>;
   protected abstract onRequeued(tx: Repos, execution: Execution, now: Date): Promise<void>;
 
   async runOnce(): Promise<RequeueReport> {
+    const limit = Math.min(this.options.batchSize, REQUEUE_PER_TRANSACTION);
     let requeued = 0;
     for (;;) {
       const now = this.deps.clock.now();
       const batch = await this.deps.store.uow.run(async (tx) => {
-        const claimed = await this.claim(tx, now);
+        const claimed = await this.claim(tx, now, limit);
         for (const execution of claimed) {
           await this.onRequeued(tx, execution, now);
           await tx.outbox.add(executionRequestedMessage(execution, this.deps.topics, now));
@@ -31,15 +40,15 @@ abstract class RequeueJob {
       });
       requeued += batch.length;
       for (const e of batch) this.deps.logger.info({ executionId: e.executionId, attempt: e.attempt, job: this.constructor.name }, 'execution requeued');
-      if (batch.length < this.options.batchSize) return { requeued };
+      if (batch.length < limit) return { requeued };
     }
   }
 }
 
 /** Failed runs whose backoff has elapsed: the next attempt is queued, the workflow is busy again. */
 export class DueRetries extends RequeueJob {
-  protected claim(tx: Repos, now: Date) {
-    return tx.executions.requeueDueRetries(now, this.options.batchSize);
+  protected claim(tx: Repos, now: Date, limit: number) {
+    return tx.executions.requeueDueRetries(now, limit);
   }
   protected async onRequeued(tx: Repos, e: Execution, now: Date) {
     await tx.workflows.setTriggerStatus(e.ownerId, e.workflowId, ['pending'], 'busy', now);
@@ -48,8 +57,8 @@ export class DueRetries extends RequeueJob {
 
 /** Runs whose runner died (lease expired): queued again on the same attempt; the workflow stays busy. */
 export class ExpiredLeases extends RequeueJob {
-  protected claim(tx: Repos, now: Date) {
-    return tx.executions.requeueExpiredLeases(now, this.options.batchSize);
+  protected claim(tx: Repos, now: Date, limit: number) {
+    return tx.executions.requeueExpiredLeases(now, limit);
   }
   protected async onRequeued() {}
 }

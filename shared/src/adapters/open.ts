@@ -10,12 +10,13 @@ import { createPostgresStore } from './postgres/index.js';
 
 /** Builds the configured store and prepares it (indexes, migrations). */
 export async function openStore(settings: StoreSettings, logger: Logger): Promise<Store> {
+  const { maxStepOutputBytes, outboxRetentionMs } = settings;
   const store =
     settings.kind === 'mongo'
-      ? createMongoStore({ url: settings.url, logger })
+      ? createMongoStore({ url: settings.url, logger, maxStepOutputBytes, ...(outboxRetentionMs === undefined ? {} : { outboxRetentionMs }) })
       : settings.kind === 'postgres'
-        ? createPostgresStore({ url: settings.url, logger })
-        : createMemoryStore();
+        ? createPostgresStore({ url: settings.url, logger, maxStepOutputBytes })
+        : createMemoryStore({ maxStepOutputBytes });
   try {
     await store.init();
   } catch (err) {

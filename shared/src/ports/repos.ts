@@ -88,7 +88,12 @@ export interface ExecutionRepo {
    * (their runner died) and moves them back to `queued` on the same attempt.
    */
   requeueExpiredLeases(now: Date, limit: number): Promise<Execution[]>;
-  /** Counts by status (for metrics). */
+  /**
+   * Counts by status, for metrics, without reading the history: every status but `completed`
+   * exactly, each counted on an index of only the executions in it; `completed` (the bulk of
+   * the history) as the store's estimate of all executions less those, which a durable store
+   * may update some seconds late.
+   */
   countByStatus(): Promise<Record<ExecutionStatus, number>>;
 }
 
@@ -104,7 +109,7 @@ export interface OutboxRepo {
   markFailed(ids: readonly string[], error: string): Promise<void>;
   /** Deletes up to `limit` messages published before `before`; returns how many. */
   purgePublished(before: Date, limit: number): Promise<number>;
-  /** Unpublished count and the age of the oldest unpublished message. */
+  /** Unpublished count and the age of the oldest unpublished message, read from an index of the unpublished ones only. */
   backlog(now: Date): Promise<{ count: number; oldestAgeMs: number }>;
 }
 
@@ -124,6 +129,8 @@ export interface IdempotencyRepo {
    * when a live entry exists (a concurrent request won).
    */
   put(ownerId: string, key: string, executionId: string, at: Date, notBefore: Date): Promise<void>;
+  /** Deletes up to `limit` keys recorded before `before`; returns how many. */
+  purgeExpired(before: Date, limit: number): Promise<number>;
 }
 
 export interface Repos {

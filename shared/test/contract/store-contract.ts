@@ -4,13 +4,16 @@ import { after, before, describe, it } from 'node:test';
 import {
   acceptRun,
   ConflictError,
+  DEFAULT_MAX_STEP_OUTPUT_BYTES,
   DEFAULT_RETRY_POLICY,
   DEFAULT_TOPICS,
   NotFoundError,
   ValidationError,
   WorkflowBusyError,
   type Execution,
+  type HttpRequestAction,
   type OutboxMessage,
+  type Step,
   type Store,
   type Workflow,
 } from '../../src/index.js';
@@ -63,6 +66,27 @@ function outboxMessage(key: string, createdAt: Date): OutboxMessage {
     attempts: 0,
   };
 }
+
+/**
+ * JSON that users send and services answer, with what databases like to reinterpret: objects
+ * shaped like a MongoDB DBRef or extended JSON, names with "." or a leading "$" or NUL, NUL
+ * and line separators in strings, keys in an order that is not sorted.
+ */
+const USER_JSON = {
+  zeta: 1,
+  alpha: 2,
+  ref: { $ref: 'users', $id: 42 },
+  refWithDb: { $ref: 'users', $id: 'abc', $db: 'other', extra: true },
+  'dotted.key': { 'a.b.c': 1 },
+  $set: { $where: 'sleep(1)', $date: '2020-01-01T00:00:00Z', $oid: '5f0000000000000000000000' },
+  'nul\u0000key': 'nul\u0000value',
+  _id: 'not-an-id',
+  list: [{ $ref: 'x', $id: { $numberLong: '1' } }, null, 'text', 1.5, true, [], {}],
+  text: 'line\u2028separator \ud83d\ude00',
+};
+
+/** Byte length of a value's JSON text. */
+const jsonBytes = (v: unknown) => Buffer.byteLength(JSON.stringify(v), 'utf8');
 
 /**
  * The repository contract: the exact semantics every store adapter must have, checked
@@ -125,6 +149,16 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         assert.equal(await store.workflows.delete(o, 'w'), true);
         assert.equal(await store.workflows.delete(o, 'w'), false);
         assert.equal(await store.workflows.findByHookId(hookB), null);
+      });
+
+      it('refuses a hook id in use with the same error code on every store, on create and on replace', async () => {
+        const hookId = `hook-${randomUUID()}`;
+        await store.workflows.create(workflow(owner(), 'w', { trigger: { type: 'webhook', status: 'idle', hookId, secretHash: 'h' } }));
+        const o = owner();
+        const collision = { name: 'ConflictError', code: 'hook_conflict' };
+        await assert.rejects(store.workflows.create(workflow(o, 'w', { trigger: { type: 'webhook', status: 'idle', hookId, secretHash: 'h' } })), collision);
+        await store.workflows.create(workflow(o, 'w', { trigger: { type: 'webhook', status: 'idle', hookId: `hook-${randomUUID()}`, secretHash: 'h' } }));
+        await assert.rejects(store.workflows.replace(workflow(o, 'w', { version: 2, trigger: { type: 'webhook', status: 'idle', hookId, secretHash: 'h' } }), 1), collision);
       });
 
       it('keeps the runtime trigger status on replace, so an edit never rewinds a running workflow', async () => {
@@ -303,12 +337,81 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         assert.equal((await store.executions.get(stuck.executionId))?.leaseUntil, undefined);
       });
 
-      it('counts executions by status', async () => {
+      it('counts executions by status: every status but completed exactly, completed as an estimate', async () => {
+        const o = owner();
         const before = await store.executions.countByStatus();
-        await store.executions.insert(execution(owner(), 'w', { status: 'failed' }));
-        const afterCounts = await store.executions.countByStatus();
-        assert.equal(afterCounts.failed, before.failed + 1);
-        assert.deepEqual(Object.keys(afterCounts).sort(), ['completed', 'failed', 'pending_retry', 'queued', 'running']);
+        const lease = new Date('2100-01-01T00:00:00Z');
+        await store.executions.insert(execution(o, 'w', { status: 'queued' }));
+        await store.executions.insert(execution(o, 'w', { status: 'running', leaseUntil: lease }));
+        await store.executions.insert(execution(o, 'w', { status: 'running', leaseUntil: lease }));
+        await store.executions.insert(execution(o, 'w', { status: 'pending_retry', nextAttemptAt: lease }));
+        await store.executions.insert(execution(o, 'w', { status: 'failed', finishedAt: at(1) }));
+        await store.executions.insert(execution(o, 'w', { status: 'completed', finishedAt: at(1) }));
+        const after = await store.executions.countByStatus();
+        assert.deepEqual(Object.keys(after).sort(), ['completed', 'failed', 'pending_retry', 'queued', 'running']);
+        const added = { queued: 1, running: 2, pending_retry: 1, failed: 1 };
+        for (const [status, n] of Object.entries(added) as [keyof typeof added, number][]) assert.equal(after[status], before[status] + n, status);
+        assert.ok(Number.isInteger(after.completed) && after.completed >= 0, `completed: ${after.completed}`);
+      });
+
+      it('keeps user JSON exactly: payloads, action bodies and headers, step outputs', async () => {
+        const o = owner();
+        const request: HttpRequestAction = { type: 'http-request', url: 'https://example.com/', method: 'POST', headers: { $ref: 'a', $id: 'b', 'x.y': 'z' }, body: USER_JSON };
+        const actions = [request];
+        const sameJson = (actual: unknown, what: string) => {
+          assert.deepStrictEqual(actual, USER_JSON, what);
+          assert.equal(JSON.stringify(actual), JSON.stringify(USER_JSON), `${what}: key order`);
+        };
+
+        await store.workflows.create(workflow(o, 'w', { actions }));
+        const action = async () => (await store.workflows.get(o, 'w'))?.actions[0] as HttpRequestAction;
+        sameJson((await action()).body, 'workflow action body');
+        await store.workflows.replace(workflow(o, 'w', { version: 2, actions: [{ ...request, body: [USER_JSON] }] }), 1);
+        sameJson(((await action()).body as unknown[])[0], 'replaced action body');
+        assert.deepStrictEqual((await action()).headers, request.headers);
+
+        const e = execution(o, 'w', { actions, trigger: { type: 'webhook', firedAt: T0, payload: USER_JSON }, steps: [0, 1].map((index) => ({ index, type: 'http-request', status: 'pending' })) });
+        await store.executions.insert(e);
+        await store.executions.claimForRun(e.executionId, 1, at(0), 60_000);
+        const step = (index: number): Step => ({ index, type: 'http-request', status: 'succeeded', attempt: 1, output: USER_JSON, startedAt: at(1), finishedAt: at(2) });
+        assert.equal(await store.executions.saveStep(e.executionId, 1, step(0), at(10_000)), true);
+        assert.equal(await store.executions.finishAttempt(e.executionId, 1, { status: 'completed', at: at(3), retriesLeft: 3, step: step(1) }), true);
+        const read = (await store.executions.listByWorkflow(o, 'w', { limit: 1 })).items[0]!;
+        sameJson(read.trigger.payload, 'trigger payload');
+        sameJson((read.actions[0] as HttpRequestAction).body, 'execution action body');
+        sameJson(read.steps[0]?.output, 'output saved by saveStep');
+        sameJson(read.steps[1]?.output, 'output saved by finishAttempt');
+        assert.deepStrictEqual(await store.executions.get(e.executionId), read);
+      });
+
+      it('stores an output over the size bound as a truncated marker, and cuts an over-long error, so a run never outgrows its store', async () => {
+        const limit = DEFAULT_MAX_STEP_OUTPUT_BYTES;
+        const huge = { body: 'x'.repeat(4 * limit), accents: 'é'.repeat(limit), quotes: '"'.repeat(limit) };
+        const e = execution(owner(), 'w', { steps: [0, 1, 2].map((index) => ({ index, type: 'log', status: 'pending' })) });
+        await store.executions.insert(e);
+        await store.executions.claimForRun(e.executionId, 1, at(0), 60_000);
+        const step = (index: number, extra: Partial<Step>): Step => ({ index, type: 'log', status: 'succeeded', attempt: 1, startedAt: at(1), finishedAt: at(2), ...extra });
+        const fits = { text: 'y'.repeat(limit - 100) };
+        assert.equal(await store.executions.saveStep(e.executionId, 1, step(0, { output: huge }), at(10_000)), true);
+        assert.equal(await store.executions.saveStep(e.executionId, 1, step(1, { output: fits }), at(10_000)), true);
+        const error = `boom ${'€'.repeat(limit)}`;
+        assert.equal(await store.executions.finishAttempt(e.executionId, 1, { status: 'failed', at: at(3), retriesLeft: 0, error, step: step(2, { status: 'failed', output: huge, error }) }), true);
+
+        const read = (await store.executions.get(e.executionId))!;
+        for (const index of [0, 2]) {
+          const output = read.steps[index]?.output as { truncated: unknown; bytes: unknown; preview: string };
+          assert.deepEqual(Object.keys(output).sort(), ['bytes', 'preview', 'truncated'], `step ${index}`);
+          assert.equal(output.truncated, true);
+          assert.equal(output.bytes, jsonBytes(huge));
+          assert.ok(output.preview.length > 0 && JSON.stringify(huge).startsWith(output.preview), 'the preview is the beginning of the JSON text');
+          assert.ok(jsonBytes(output) <= limit, `the marker stays within the bound: ${jsonBytes(output)}`);
+        }
+        assert.deepStrictEqual(read.steps[1]?.output, fits, 'an output within the bound is kept whole');
+        for (const kept of [read.error!, read.steps[2]!.error!]) {
+          assert.ok(Buffer.byteLength(kept, 'utf8') <= limit && kept.startsWith('boom €€€'), `error cut to the bound: ${Buffer.byteLength(kept, 'utf8')} bytes`);
+        }
+        // An output and an error per step, and the run's error: bounded, whatever the steps returned.
+        assert.ok(jsonBytes(read) < (2 * read.steps.length + 1) * limit, `the whole run stays bounded: ${jsonBytes(read)} bytes`);
       });
     });
 
@@ -360,6 +463,18 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         assert.equal(await store.idempotency.find(o, 'k', at(1)), null, 'outside the window');
         await store.idempotency.put(o, 'k', 'e3', at(20), at(1));
         assert.equal(await store.idempotency.find(o, 'k', at(1)), 'e3');
+      });
+
+      it('purges keys recorded before a time, at most `limit` at a time', async () => {
+        // 1970: older than every key another test records.
+        const t = (s: number) => new Date(Date.UTC(1970, 0, 1, 0, 0, s));
+        const o = owner();
+        for (const [k, s] of [['a', 1], ['b', 2], ['c', 3], ['live', 10]] as const) await store.idempotency.put(o, k, `e-${k}`, t(s), t(0));
+        assert.equal(await store.idempotency.purgeExpired(t(5), 2), 2);
+        assert.equal(await store.idempotency.purgeExpired(t(5), 2), 1);
+        assert.equal(await store.idempotency.purgeExpired(t(5), 2), 0);
+        for (const k of ['a', 'b', 'c']) assert.equal(await store.idempotency.find(o, k, t(0)), null, `${k} is gone`);
+        assert.equal(await store.idempotency.find(o, 'live', t(0)), 'e-live');
       });
     });
 

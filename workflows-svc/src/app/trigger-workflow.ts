@@ -1,5 +1,6 @@
 import {
   ConflictError,
+  IDEMPOTENCY_WINDOW_MS,
   NotFoundError,
   acceptRun,
   type Clock,
@@ -13,8 +14,7 @@ import {
 import { hookSecretMatches } from './hook-secrets.js';
 import { workflowNotFound } from './workflow-definition.js';
 
-/** How long an `Idempotency-Key` keeps answering with the run it first created. */
-export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+export { IDEMPOTENCY_WINDOW_MS }; // moved to @wf/shared: the stores expire keys past it
 
 /** Which workflow to run: the caller's own by id, or whichever one owns a hook. */
 export type TriggerTarget =

@@ -15,6 +15,7 @@ import type {
   WorkflowRepo,
 } from '../../ports/repos.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
+import { boundError, boundStep, DEFAULT_MAX_STEP_OUTPUT_BYTES, type StepBoundOptions } from '../step-bound.js';
 import { AsyncMutex } from './mutex.js';
 
 const clone = <T>(value: T): T => structuredClone(value);
@@ -64,12 +65,16 @@ function paginate<T>(sorted: T[], page: PageRequest, cursorOf: (t: T) => string,
   return start.length > page.limit && last ? { items, nextCursor: encodeCursor(cursorOf(last)) } : { items };
 }
 
-function makeRepos(s: State, j: Journal | null): Repos {
+const hookInUse = () => new ConflictError('hook id already in use', undefined, 'hook_conflict');
+
+function makeRepos(s: State, j: Journal | null, maxStepOutputBytes: number): Repos {
+  const stored = (step: Step) => clone(boundStep(step, maxStepOutputBytes));
+
   const workflows: WorkflowRepo = {
     async create(wf) {
       const k = key(wf.ownerId, wf.workflowId);
       if (s.workflows.has(k)) throw new ConflictError(`workflow "${wf.workflowId}" already exists`, undefined, 'workflow_exists');
-      if (wf.trigger.hookId && s.hooks.has(wf.trigger.hookId)) throw new ConflictError('hook id already in use');
+      if (wf.trigger.hookId && s.hooks.has(wf.trigger.hookId)) throw hookInUse();
       put(j, s.workflows, k, clone(wf));
       if (wf.trigger.hookId) put(j, s.hooks, wf.trigger.hookId, k);
     },
@@ -92,7 +97,7 @@ function makeRepos(s: State, j: Journal | null): Repos {
         throw new ConflictError('workflow was changed concurrently', { currentVersion: current.version }, 'version_conflict');
       }
       const newHook = wf.trigger.hookId;
-      if (newHook && newHook !== current.trigger.hookId && s.hooks.has(newHook)) throw new ConflictError('hook id already in use');
+      if (newHook && newHook !== current.trigger.hookId && s.hooks.has(newHook)) throw hookInUse();
       if (current.trigger.hookId && current.trigger.hookId !== newHook) del(j, s.hooks, current.trigger.hookId);
       if (newHook) put(j, s.hooks, newHook, k);
       // Runtime state belongs to the runs, not the definition: a replace never rewinds it.
@@ -170,7 +175,7 @@ function makeRepos(s: State, j: Journal | null): Repos {
   const executions: ExecutionRepo = {
     async insert(e) {
       if (s.executions.has(e.executionId)) throw new ConflictError(`execution ${e.executionId} already exists`);
-      put(j, s.executions, e.executionId, clone(e));
+      put(j, s.executions, e.executionId, { ...clone(e), steps: e.steps.map(stored) });
     },
     async get(executionId) {
       const e = s.executions.get(executionId);
@@ -208,7 +213,7 @@ function makeRepos(s: State, j: Journal | null): Repos {
       const e = s.executions.get(executionId);
       if (!e || e.status !== 'running' || e.attempt !== attempt) return false;
       const steps = e.steps.slice();
-      steps[step.index] = clone(step);
+      steps[step.index] = stored(step);
       update(e, { steps, leaseUntil, updatedAt: step.finishedAt ?? step.startedAt ?? e.updatedAt });
       return true;
     },
@@ -219,12 +224,12 @@ function makeRepos(s: State, j: Journal | null): Repos {
       const changes: Partial<Execution> = { status: u.status, retriesLeft: u.retriesLeft, updatedAt: u.at };
       if (u.step) {
         changes.steps = e.steps.slice();
-        changes.steps[u.step.index] = clone(u.step);
+        changes.steps[u.step.index] = stored(u.step);
       }
       const remove: (keyof Execution)[] = ['leaseUntil'];
       if (u.nextAttemptAt) changes.nextAttemptAt = u.nextAttemptAt;
       else remove.push('nextAttemptAt');
-      if (u.error !== undefined) changes.error = u.error;
+      if (u.error !== undefined) changes.error = boundError(u.error, maxStepOutputBytes);
       else remove.push('error');
       if (finished) changes.finishedAt = u.at;
       update(e, changes, remove);
@@ -321,6 +326,16 @@ function makeRepos(s: State, j: Journal | null): Repos {
       if (entry && entry.at.getTime() >= notBefore.getTime()) throw new ConflictError('idempotency key in use', undefined, 'idempotency_conflict');
       put(j, s.idempotency, key(ownerId, k), { executionId, at });
     },
+    async purgeExpired(before, limit) {
+      let purged = 0;
+      for (const [k, entry] of s.idempotency) {
+        if (purged >= limit) break;
+        if (entry.at.getTime() >= before.getTime()) continue;
+        del(j, s.idempotency, k);
+        purged += 1;
+      }
+      return purged;
+    },
   };
 
   return { workflows, executions, outbox, users, idempotency };
@@ -346,10 +361,11 @@ function locked(repos: Repos, mutex: AsyncMutex): Repos {
  * embedded mode. Operations are serialized; a unit of work holds the lock for its whole
  * duration and rolls every write back if it throws.
  */
-export function createMemoryStore(): Store {
+export function createMemoryStore(options: StepBoundOptions = {}): Store {
   const state = new State();
   const mutex = new AsyncMutex();
-  const repos = locked(makeRepos(state, null), mutex);
+  const maxStepOutputBytes = options.maxStepOutputBytes ?? DEFAULT_MAX_STEP_OUTPUT_BYTES;
+  const repos = locked(makeRepos(state, null, maxStepOutputBytes), mutex);
   return {
     kind: 'memory',
     ...repos,
@@ -358,7 +374,7 @@ export function createMemoryStore(): Store {
         mutex.run(async () => {
           const journal = new Journal();
           try {
-            return await work(makeRepos(state, journal));
+            return await work(makeRepos(state, journal, maxStepOutputBytes));
           } catch (err) {
             journal.rollback();
             throw err;

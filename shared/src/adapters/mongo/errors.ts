@@ -35,11 +35,16 @@ export async function unique<T>(write: () => Promise<T>, conflict: (dup: Duplica
   }
 }
 
-/**
- * The database cannot be reached or is between primaries: a 503, safe to retry later. Errors
- * labelled retryable are included because they only surface once the driver's own retry
- * (or `withTransaction`'s retry loop) has given up.
- */
+/** Labels of errors that only surface once the driver's own retry (or `withTransaction`'s loop) has given up. */
+const UNAVAILABLE_LABELS = [
+  'RetryableWriteError',
+  'TransientTransactionError',
+  // The commit may or may not have applied (a failover, a majority write concern timing out):
+  // the caller cannot know, so it retries, with its idempotency key where it has one.
+  'UnknownTransactionCommitResult',
+] as const;
+
+/** The database cannot be reached, is between primaries, or could not say whether it committed: a 503, safe to retry later. */
 export function isUnavailable(err: unknown): boolean {
   return (
     err instanceof mongo.MongoNetworkError || // also timeouts and cleared pools (subclasses)
@@ -47,7 +52,7 @@ export function isUnavailable(err: unknown): boolean {
     err instanceof mongo.MongoNotConnectedError ||
     err instanceof mongo.MongoTopologyClosedError ||
     err instanceof mongoose.Error.MongooseServerSelectionError || // the initial connection failed
-    (err instanceof mongo.MongoError && (err.hasErrorLabel('RetryableWriteError') || err.hasErrorLabel('TransientTransactionError')))
+    (err instanceof mongo.MongoError && UNAVAILABLE_LABELS.some((label) => err.hasErrorLabel(label)))
   );
 }
 

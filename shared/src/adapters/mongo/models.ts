@@ -1,19 +1,30 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
-import type { Execution } from '../../domain/execution.js';
+import type { Execution, ExecutionTrigger, Step } from '../../domain/execution.js';
 import type { OutboxMessage } from '../../domain/outbox.js';
 import type { User } from '../../domain/user.js';
 import type { Workflow } from '../../domain/workflow.js';
+import { boundStep } from '../step-bound.js';
+import { decodeUserJson, encodeUserJson } from '../user-json.js';
 
 /*
  * Documents keep the domain's field names. Where the domain has a single natural key it is
  * the `_id` (executions: executionId, outbox: id, users: userId), so lookups by id use the
  * primary index and no second unique index is needed; workflows and idempotency keys have
  * compound natural keys, kept as unique indexes, and an ObjectId `_id` that nobody reads.
+ * User JSON (actions, trigger payloads, step outputs) is JSON text: see ../user-json.ts.
+ * `claimToken` marks the documents one batch claim took, so that it can read them back.
  */
-export type WorkflowDoc = Workflow & { _id: mongoose.Types.ObjectId };
-export type ExecutionDoc = Omit<Execution, 'executionId'> & { _id: string };
+export type WorkflowDoc = Omit<Workflow, 'actions'> & { _id: mongoose.Types.ObjectId; actions: string; claimToken?: string };
+export type StepDoc = Omit<Step, 'output'> & { output?: string };
+export type ExecutionDoc = Omit<Execution, 'executionId' | 'actions' | 'trigger' | 'steps'> & {
+  _id: string;
+  actions: string;
+  trigger: Omit<ExecutionTrigger, 'payload'> & { payload?: string };
+  steps: StepDoc[];
+  claimToken?: string;
+};
 /** `published` exists for the partial index: MongoDB cannot index "publishedAt is absent". */
-export type OutboxDoc = Omit<OutboxMessage, 'id'> & { _id: string; published: boolean };
+export type OutboxDoc = Omit<OutboxMessage, 'id'> & { _id: string; published: boolean; claimToken?: string };
 export type UserDoc = Omit<User, 'userId'> & { _id: string };
 export interface IdempotencyDoc {
   ownerId: string;
@@ -24,9 +35,6 @@ export interface IdempotencyDoc {
 
 /** Names of the unique indexes whose collisions mean different conflicts. */
 export const INDEX = { hookId: 'hook_unique', email: 'email_unique' } as const;
-
-/** How long a published outbox message may linger if nobody purges it (the relay purges after an hour by default). */
-export const PUBLISHED_OUTBOX_TTL_SECONDS = 24 * 3600;
 
 /**
  * A copy without `undefined` properties, at any depth. The driver would store them as null
@@ -46,12 +54,38 @@ export function compact<T>(value: T): T {
 }
 
 // The mappers: a domain object in, a document out, and back: no `_id`, no bookkeeping.
-export const toWorkflowDoc = (workflow: Workflow): Workflow => compact(workflow);
-export const toWorkflow = ({ _id, ...workflow }: WorkflowDoc): Workflow => workflow;
-export const toExecutionDoc = ({ executionId, ...rest }: Execution): ExecutionDoc => compact({ _id: executionId, ...rest });
-export const toExecution = ({ _id, ...rest }: ExecutionDoc): Execution => ({ executionId: _id, ...rest });
+export const toWorkflowDoc = ({ actions, ...rest }: Workflow): Omit<WorkflowDoc, '_id'> => compact({ ...rest, actions: encodeUserJson(actions) });
+export const toWorkflow = ({ _id, claimToken: _claimToken, actions, ...rest }: WorkflowDoc): Workflow => ({ ...rest, actions: decodeUserJson(actions) });
+
+/** A step as stored: within the size bound, its output as JSON text. */
+export function toStepDoc(step: Step, maxOutputBytes: number): StepDoc {
+  const { output, ...rest } = boundStep(step, maxOutputBytes);
+  return compact(output === undefined ? rest : { ...rest, output: encodeUserJson(output) });
+}
+const toStep = ({ output, ...rest }: StepDoc): Step => (output === undefined ? rest : { ...rest, output: decodeUserJson(output) });
+
+export function toExecutionDoc({ executionId, actions, trigger, steps, ...rest }: Execution, maxOutputBytes: number): ExecutionDoc {
+  const { payload, ...fired } = trigger;
+  return compact({
+    _id: executionId,
+    ...rest,
+    actions: encodeUserJson(actions),
+    trigger: payload === undefined ? fired : { ...fired, payload: encodeUserJson(payload) },
+    steps: steps.map((s) => toStepDoc(s, maxOutputBytes)),
+  });
+}
+export function toExecution({ _id, claimToken: _claimToken, actions, trigger, steps, ...rest }: ExecutionDoc): Execution {
+  const { payload, ...fired } = trigger;
+  return {
+    executionId: _id,
+    ...rest,
+    actions: decodeUserJson(actions),
+    trigger: payload === undefined ? fired : { ...fired, payload: decodeUserJson(payload) },
+    steps: steps.map(toStep),
+  };
+}
 export const toOutboxDoc = ({ id, ...rest }: OutboxMessage): OutboxDoc => compact({ _id: id, ...rest, published: false });
-export const toOutbox = ({ _id, published: _published, ...rest }: OutboxDoc): OutboxMessage => ({ id: _id, ...rest });
+export const toOutbox = ({ _id, published: _published, claimToken: _claimToken, ...rest }: OutboxDoc): OutboxMessage => ({ id: _id, ...rest });
 export const toUserDoc = ({ userId, ...rest }: User): UserDoc => compact({ _id: userId, ...rest });
 export const toUser = ({ _id, ...rest }: UserDoc): User => ({ userId: _id, ...rest });
 
@@ -61,8 +95,9 @@ const { Mixed } = Schema.Types;
 /*
  * Every top-level field is declared (`satisfies` makes the compiler check the list is
  * complete), and `strict: 'throw'` turns a write of any other field into an error instead of
- * silently dropping it. Nested, already-validated JSON (triggers, actions, steps, events) is
- * Mixed, which mongoose stores as given. `minimize: false` keeps empty objects (`payload: {}`),
+ * silently dropping it. Nested, already-validated structures (triggers, steps, events) are
+ * Mixed, which mongoose stores as given; user JSON inside them is text (see ../user-json.ts).
+ * Action lists are text too, but declared Mixed: documents written before that hold arrays. `minimize: false` keeps empty objects (`payload: {}`),
  * as the memory store does.
  */
 const options = { versionKey: false, minimize: false, strict: 'throw' } as const;
@@ -78,7 +113,8 @@ const workflowFields = {
   createdAt: Date,
   updatedAt: Date,
   version: Number,
-} satisfies Record<keyof Workflow, unknown>;
+  claimToken: String,
+} satisfies Record<keyof Omit<WorkflowDoc, '_id'>, unknown>;
 
 const executionFields = {
   _id: String,
@@ -100,6 +136,7 @@ const executionFields = {
   updatedAt: Date,
   startedAt: Date,
   finishedAt: Date,
+  claimToken: String,
 } satisfies Record<keyof ExecutionDoc, unknown>;
 
 const outboxFields = {
@@ -113,6 +150,7 @@ const outboxFields = {
   attempts: Number,
   lastError: String,
   lockedUntil: Date,
+  claimToken: String,
 } satisfies Record<keyof OutboxDoc, unknown>;
 
 const userFields = {
@@ -145,15 +183,17 @@ function executionSchema() {
   schema.index({ ownerId: 1, workflowId: 1, createdAt: -1, _id: -1 }, { name: 'history' });
   schema.index({ status: 1, nextAttemptAt: 1 }, { partialFilterExpression: { status: 'pending_retry' }, name: 'retries_due' });
   schema.index({ status: 1, leaseUntil: 1 }, { partialFilterExpression: { status: 'running' }, name: 'running_by_lease' });
-  schema.index({ status: 1 }, { name: 'by_status' }); // countByStatus (metrics) counts on the index
+  // With the two above, what countByStatus counts exactly, on index keys only (see repos.ts).
+  schema.index({ status: 1, updatedAt: 1 }, { partialFilterExpression: { status: 'queued' }, name: 'queued_since' });
+  schema.index({ status: 1, finishedAt: 1 }, { partialFilterExpression: { status: 'failed' }, name: 'failed_by_time' });
   return schema;
 }
 
 function outboxSchema() {
   const schema = new Schema<OutboxDoc>(outboxFields, options);
-  schema.index({ createdAt: 1, _id: 1 }, { partialFilterExpression: { published: false }, name: 'unpublished_by_age' });
-  // The purge backstop: published messages go away even if no relay ever purges them.
-  schema.index({ publishedAt: 1 }, { expireAfterSeconds: PUBLISHED_OUTBOX_TTL_SECONDS, name: 'published_ttl' });
+  // Leads with the field every query on it filters by, so the planner uses it for the backlog
+  // count too (an index whose keys a filter does not name is never considered for it).
+  schema.index({ published: 1, createdAt: 1, _id: 1 }, { partialFilterExpression: { published: false }, name: 'unpublished_queue' });
   return schema;
 }
 
@@ -170,10 +210,27 @@ function idempotencySchema() {
 }
 
 /*
- * Index names (and the TTL) match those of the store's first version wherever the key pattern
- * is the same, so init() never meets "same index, other name/options" on a database that
- * version initialized; createIndexes never drops anything.
+ * Index names match those of the store's first version wherever the key pattern is the same,
+ * so init() never meets "same index, other name/options" on a database that version
+ * initialized. An index whose key changed gets a new name; init() drops the old one (below).
+ * TTL indexes are not declared here: init() keeps their expiry equal to the configured one.
  */
+export const OBSOLETE_INDEXES = {
+  // countByStatus now counts on partial indexes; every status change paid for this one.
+  executions: ['by_status'],
+  // Replaced by unpublished_queue, which leads with `published`.
+  outbox: ['unpublished_by_age'],
+} as const;
+
+/** TTL indexes: published outbox messages and idempotency keys expire even if nothing purges them. */
+export const TTL_INDEX = {
+  publishedOutbox: { name: 'published_ttl', field: 'publishedAt' },
+  idempotencyKeys: { name: 'created_ttl', field: 'createdAt' },
+} as const;
+
+/** The outbox TTL where no retention is configured (stores not opened by the scheduler, whose relay purges). */
+export const DEFAULT_PUBLISHED_OUTBOX_TTL_SECONDS = 24 * 3600;
+
 export interface Models {
   Workflow: Model<WorkflowDoc>;
   Execution: Model<ExecutionDoc>;

@@ -1,12 +1,14 @@
-import mongoose from 'mongoose';
+import mongoose, { type ConnectOptions } from 'mongoose';
+import { IDEMPOTENCY_WINDOW_MS } from '../../domain/idempotency.js';
 import { UnavailableError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { Store } from '../../ports/repos.js';
+import { DEFAULT_MAX_STEP_OUTPUT_BYTES, type StepBoundOptions } from '../step-bound.js';
 import { guarded, unavailableOnError } from './errors.js';
-import { createModels } from './models.js';
+import { createModels, DEFAULT_PUBLISHED_OUTBOX_TTL_SECONDS, OBSOLETE_INDEXES, TTL_INDEX } from './models.js';
 import { createRepos } from './repos.js';
 
-export interface MongoStoreOptions {
+export interface MongoStoreOptions extends StepBoundOptions {
   /** A replica set (transactions need one), e.g. `mongodb://mongo:27017/wf?replicaSet=rs0`. */
   url: string;
   /** The database to use; defaults to the one named in `url`. */
@@ -14,6 +16,12 @@ export interface MongoStoreOptions {
   logger?: Logger;
   /** Connections per server in the driver's pool. Default 20. */
   maxPoolSize?: number;
+  /**
+   * How long published outbox messages are kept (the relay's OUTBOX_RETENTION): init() makes
+   * the outbox TTL index expire them after that, changing it when it differs. Without it, init()
+   * leaves an existing TTL as it is and creates a missing one with 24 h.
+   */
+  outboxRetentionMs?: number;
 }
 
 const DEFAULT_MAX_POOL_SIZE = 20;
@@ -27,8 +35,33 @@ const PING_TIMEOUT_MS = 2_000;
  * a request hanging for two minutes. Write conflicts between live transactions retry in ms.
  */
 const TRANSACTION_RETRY_BUDGET_MS = 10_000;
+/**
+ * Every write is acknowledged by a majority, in a transaction or not (a claim, a saved step, a
+ * published mark): one acknowledged by the primary alone is rolled back if it fails over first.
+ */
+const WRITE_CONCERN = { w: 'majority' } as const;
 /** Reads from one majority-committed snapshot, writes acknowledged by a majority: an accepted run survives a failover. */
-const TRANSACTION_OPTIONS = { readConcern: { level: 'snapshot' }, writeConcern: { w: 'majority' } } as const;
+const TRANSACTION_OPTIONS = { readConcern: { level: 'snapshot' }, writeConcern: WRITE_CONCERN } as const;
+/** Server error codes init() expects: an index already there with other options, an index already gone. */
+const INDEX_OPTIONS_CONFLICT = 85;
+const INDEX_NOT_FOUND = 27;
+
+/** The connection's options (exported for the tests: the store never exposes its connection). */
+export function connectionOptions(options: MongoStoreOptions): ConnectOptions {
+  return {
+    ...(options.dbName ? { dbName: options.dbName } : {}),
+    maxPoolSize: options.maxPoolSize ?? DEFAULT_MAX_POOL_SIZE,
+    serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS,
+    writeConcern: WRITE_CONCERN,
+    // While the server is away, operations fail (503) instead of queueing in mongoose.
+    bufferCommands: false,
+    // Collections and indexes are made by init(), not as a side effect of defining models.
+    autoIndex: false,
+    autoCreate: false,
+    // `ignoreUndefined` stays off: an `undefined` filter value must match nothing, not be
+    // dropped (`{ ownerId: undefined }` would match every owner). Writes are compacted instead.
+  };
+}
 
 function withTimeout<T>(ms: number, work: Promise<T>, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -36,6 +69,32 @@ function withTimeout<T>(ms: number, work: Promise<T>, message: string): Promise<
     timer = setTimeout(() => reject(new UnavailableError(message)), ms);
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+const serverCode = (err: unknown): unknown => (err instanceof mongoose.mongo.MongoServerError ? err.code : undefined);
+
+type Db = mongoose.mongo.Db;
+
+/**
+ * Makes a TTL index on `field` expire documents after `seconds`. An existing one with another
+ * expiry is changed in place (`collMod`) when `adjust`, and left alone otherwise.
+ */
+async function ensureTtlIndex(db: Db, collection: string, index: { name: string; field: string }, seconds: number, adjust: boolean): Promise<void> {
+  try {
+    await db.collection(collection).createIndex({ [index.field]: 1 }, { name: index.name, expireAfterSeconds: seconds });
+  } catch (err) {
+    if (serverCode(err) !== INDEX_OPTIONS_CONFLICT) throw err;
+    if (adjust) await db.command({ collMod: collection, index: { name: index.name, expireAfterSeconds: seconds } });
+  }
+}
+
+async function dropIndexIfPresent(db: Db, collection: string, name: string): Promise<void> {
+  await db
+    .collection(collection)
+    .dropIndex(name)
+    .catch((err: unknown) => {
+      if (serverCode(err) !== INDEX_NOT_FOUND) throw err;
+    });
 }
 
 /**
@@ -46,18 +105,7 @@ function withTimeout<T>(ms: number, work: Promise<T>, message: string): Promise<
  */
 export function createMongoStore(options: MongoStoreOptions): Store {
   const { logger } = options;
-  const conn = mongoose.createConnection(options.url, {
-    ...(options.dbName ? { dbName: options.dbName } : {}),
-    maxPoolSize: options.maxPoolSize ?? DEFAULT_MAX_POOL_SIZE,
-    serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS,
-    // While the server is away, operations fail (503) instead of queueing in mongoose.
-    bufferCommands: false,
-    // Collections and indexes are made by init(), not as a side effect of defining models.
-    autoIndex: false,
-    autoCreate: false,
-    // `ignoreUndefined` stays off: an `undefined` filter value must match nothing, not be
-    // dropped (`{ ownerId: undefined }` would match every owner). Writes are compacted instead.
-  });
+  const conn = mongoose.createConnection(options.url, connectionOptions(options));
   // Also what keeps a failed initial connection from being an unhandled rejection.
   conn.on('error', (err: unknown) => logger?.error({ err }, 'mongo connection error'));
   conn.on('disconnected', () => logger?.warn('mongo disconnected'));
@@ -72,7 +120,8 @@ export function createMongoStore(options: MongoStoreOptions): Store {
     if (!conn.db) throw new UnavailableError('the database is unreachable');
     return conn.db;
   };
-  const repos = createRepos(models);
+  const limits = { maxStepOutputBytes: options.maxStepOutputBytes ?? DEFAULT_MAX_STEP_OUTPUT_BYTES };
+  const repos = createRepos(models, limits);
 
   return {
     kind: 'mongo',
@@ -88,17 +137,25 @@ export function createMongoStore(options: MongoStoreOptions): Store {
           const giveUpAt = Date.now() + TRANSACTION_RETRY_BUDGET_MS;
           return conn.transaction((session) => {
             if (Date.now() > giveUpAt) throw new UnavailableError('the database did not complete the transaction in time');
-            return work(createRepos(models, session));
+            return work(createRepos(models, limits, session));
           }, TRANSACTION_OPTIONS);
         }),
     },
     async init() {
       await unavailableOnError(async () => {
-        const hello = await (await db()).admin().command({ hello: 1 });
+        const database = await db();
+        const hello = await database.admin().command({ hello: 1 });
         if (!hello.setName && hello.msg !== 'isdbgrid') {
           throw new Error('MongoDB is a standalone server: the store needs a replica set (or mongos) for its transactions');
         }
         for (const model of Object.values(models)) await model.createIndexes();
+        const retention = options.outboxRetentionMs;
+        const outboxTtl = retention === undefined ? DEFAULT_PUBLISHED_OUTBOX_TTL_SECONDS : Math.ceil(retention / 1000);
+        await ensureTtlIndex(database, models.Outbox.collection.collectionName, TTL_INDEX.publishedOutbox, outboxTtl, retention !== undefined);
+        await ensureTtlIndex(database, models.Idempotency.collection.collectionName, TTL_INDEX.idempotencyKeys, IDEMPOTENCY_WINDOW_MS / 1000, true);
+        for (const [collection, names] of Object.entries(OBSOLETE_INDEXES)) {
+          for (const name of names) await dropIndexIfPresent(database, collection, name);
+        }
       });
       logger?.info({ db: conn.name }, 'mongo store ready (indexes ensured)');
     },

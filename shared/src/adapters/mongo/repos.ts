@@ -1,15 +1,17 @@
-import type { ClientSession } from 'mongoose';
+import { randomUUID } from 'node:crypto';
+import type { ClientSession, Model, QueryFilter, UpdateQuery } from 'mongoose';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
-import { ExecutionStatusSchema, type Execution, type ExecutionStatus } from '../../domain/execution.js';
+import type { Execution, ExecutionStatus, Step } from '../../domain/execution.js';
 import type { StoredTrigger } from '../../domain/workflow.js';
 import type { ExecutionRepo, IdempotencyRepo, OutboxRepo, Page, Repos, UserRepo, WorkflowRepo } from '../../ports/repos.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
+import { boundError } from '../step-bound.js';
 import { collidedOn, unique } from './errors.js';
 import {
-  compact,
   INDEX,
   toExecution,
   toExecutionDoc,
+  toStepDoc,
   toOutbox,
   toOutboxDoc,
   toUser,
@@ -27,15 +29,33 @@ import {
 /** "Absent, or not after `now`": how the memory store reads an optional lease or due time. */
 const notAfter = (now: Date) => ({ $not: { $gt: now } });
 
-/** Takes documents one at a time, each with one atomic findOneAndUpdate, until `limit` or none is left. */
-async function claimEach<T>(limit: number, claimOne: () => Promise<T | null>): Promise<T[]> {
-  const claimed: T[] = [];
-  while (claimed.length < limit) {
-    const doc = await claimOne();
-    if (!doc) break;
-    claimed.push(doc);
-  }
-  return claimed;
+type SessionOption = { session?: ClientSession };
+
+/**
+ * Claims up to `limit` documents in three round trips, whatever the batch size (rather than one
+ * findOneAndUpdate per document, each rescanning the index past those already taken): reads the ids
+ * of the first candidates in `sort` order, updates those that still match `filter` (MongoDB
+ * re-checks the filter on each document as it writes it, so of two concurrent claimers only
+ * one takes a document) stamping them with a token of this claim, then reads back the ones that
+ * carry the token, in candidate order. A candidate taken by someone else in between is left out.
+ */
+async function claimInBatch<D extends { _id: unknown; claimToken?: string }>(
+  model: Model<D>,
+  query: { filter: QueryFilter<D>; sort: Record<string, 1 | -1>; limit: number },
+  update: UpdateQuery<D>,
+  opts: SessionOption,
+): Promise<D[]> {
+  if (query.limit <= 0) return []; // a MongoDB limit of 0 means "no limit"
+  // batchSize: the whole batch in the first reply (up to 16 MiB), not 101 documents and a getMore.
+  const candidates = await model.find(query.filter, { _id: 1 }, opts).sort(query.sort).limit(query.limit).batchSize(query.limit).lean<Pick<D, '_id'>[]>();
+  if (candidates.length === 0) return [];
+  const ids = candidates.map((c) => c._id);
+  const claimToken = randomUUID();
+  const taken = { $and: [query.filter, { _id: { $in: ids } }] } as QueryFilter<D>;
+  await model.updateMany(taken, { ...update, $set: { ...update.$set, claimToken } }, opts);
+  const docs = await model.find({ _id: { $in: ids }, claimToken } as QueryFilter<D>, null, opts).batchSize(ids.length).lean<D[]>();
+  const byId = new Map(docs.map((d) => [String(d._id), d]));
+  return ids.flatMap((id) => byId.get(String(id)) ?? []);
 }
 
 /** `limit + 1` rows in, one page out: the same shape and cursor rule as the memory store. */
@@ -70,7 +90,11 @@ const TRIGGER_DEFINITION: Record<TriggerDefinitionField, true> = {
   secretHash: true,
 };
 
-const hookInUse = () => new ConflictError('hook id already in use');
+/** The code every store gives a hook id collision. */
+const hookInUse = () => new ConflictError('hook id already in use', undefined, 'hook_conflict');
+
+/** What countByStatus counts exactly, each on a partial index (models.ts): all but `completed` (the compiler checks the list). */
+const COUNTED: Record<Exclude<ExecutionStatus, 'completed'>, true> = { queued: true, running: true, pending_retry: true, failed: true };
 
 /**
  * The five repositories over `models`. With a `session` every operation runs in that
@@ -78,9 +102,10 @@ const hookInUse = () => new ConflictError('hook id already in use');
  * duplicate keys are left as the driver threw them: inside a transaction `withTransaction`
  * needs their labels to decide on a retry, and the store maps them at its boundary.
  */
-export function createRepos(m: Models, session?: ClientSession): Repos {
-  const opts = session ? { session } : {};
+export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, session?: ClientSession): Repos {
+  const opts: SessionOption = session ? { session } : {};
   const claim = { ...opts, returnDocument: 'after' as const };
+  const stepDoc = (step: Step) => toStepDoc(step, limits.maxStepOutputBytes);
 
   const workflows: WorkflowRepo = {
     async create(wf) {
@@ -100,7 +125,7 @@ export function createRepos(m: Models, session?: ClientSession): Repos {
       return toPage(docs.map(toWorkflow), page.limit, (w) => w.workflowId);
     },
     async replace(wf, expectedVersion) {
-      const { ownerId, workflowId, trigger, ...definition } = compact(wf);
+      const { ownerId, workflowId, trigger, ...definition } = toWorkflowDoc(wf);
       // Field by field, so trigger.status and trigger.leaseUntil stay as stored: they belong to the runs.
       const $set: Record<string, unknown> = { ...definition };
       const $unset: Record<string, ''> = {};
@@ -131,14 +156,16 @@ export function createRepos(m: Models, session?: ClientSession): Repos {
       return result.matchedCount > 0;
     },
     async claimDueScheduled(now, leaseMs, limit) {
-      const leaseUntil = new Date(now.getTime() + leaseMs);
-      const claimed = await claimEach(limit, () =>
-        m.Workflow.findOneAndUpdate(
+      const claimed = await claimInBatch(
+        m.Workflow,
+        {
           // `$exists` repeats the partial index's filter so the planner can use it.
-          { enabled: true, 'trigger.nextRunAt': { $exists: true, $lte: now }, 'trigger.leaseUntil': notAfter(now) },
-          { $set: { 'trigger.leaseUntil': leaseUntil } },
-          { ...claim, sort: { 'trigger.nextRunAt': 1 } },
-        ).lean<WorkflowDoc>(),
+          filter: { enabled: true, 'trigger.nextRunAt': { $exists: true, $lte: now }, 'trigger.leaseUntil': notAfter(now) },
+          sort: { 'trigger.nextRunAt': 1 },
+          limit,
+        },
+        { $set: { 'trigger.leaseUntil': new Date(now.getTime() + leaseMs) } },
+        opts,
       );
       return claimed.map(toWorkflow);
     },
@@ -166,7 +193,7 @@ export function createRepos(m: Models, session?: ClientSession): Repos {
   const executions: ExecutionRepo = {
     async insert(e) {
       await unique(
-        () => m.Execution.insertOne(toExecutionDoc(e), opts),
+        () => m.Execution.insertOne(toExecutionDoc(e, limits.maxStepOutputBytes), opts),
         () => new ConflictError(`execution ${e.executionId} already exists`),
       );
     },
@@ -196,7 +223,7 @@ export function createRepos(m: Models, session?: ClientSession): Repos {
     },
     async saveStep(executionId, attempt, step, leaseUntil) {
       const at = step.finishedAt ?? step.startedAt;
-      const $set = { [`steps.${step.index}`]: compact(step), leaseUntil, ...(at ? { updatedAt: at } : {}) };
+      const $set = { [`steps.${step.index}`]: stepDoc(step), leaseUntil, ...(at ? { updatedAt: at } : {}) };
       return (await m.Execution.updateOne(running(executionId, attempt), { $set }, opts)).matchedCount > 0;
     },
     async finishAttempt(executionId, attempt, u) {
@@ -204,35 +231,39 @@ export function createRepos(m: Models, session?: ClientSession): Repos {
       const $unset: Record<string, ''> = { leaseUntil: '' };
       if (u.nextAttemptAt) $set.nextAttemptAt = u.nextAttemptAt;
       else $unset.nextAttemptAt = '';
-      if (u.error !== undefined) $set.error = u.error;
+      if (u.error !== undefined) $set.error = boundError(u.error, limits.maxStepOutputBytes);
       else $unset.error = '';
       if (u.status === 'completed' || u.status === 'failed') $set.finishedAt = u.at;
-      if (u.step) $set[`steps.${u.step.index}`] = compact(u.step);
+      if (u.step) $set[`steps.${u.step.index}`] = stepDoc(u.step);
       return (await m.Execution.updateOne(running(executionId, attempt), { $set, $unset }, opts)).matchedCount > 0;
     },
     async requeueDueRetries(now, limit) {
-      const requeued = await claimEach(limit, () =>
-        m.Execution.findOneAndUpdate(
-          { status: 'pending_retry', nextAttemptAt: notAfter(now) },
-          { $set: { status: 'queued', updatedAt: now }, $inc: { attempt: 1 }, $unset: { nextAttemptAt: '' } },
-          { ...claim, sort: { nextAttemptAt: 1 } },
-        ).lean<ExecutionDoc>(),
+      const requeued = await claimInBatch(
+        m.Execution,
+        { filter: { status: 'pending_retry', nextAttemptAt: notAfter(now) }, sort: { nextAttemptAt: 1 }, limit },
+        { $set: { status: 'queued', updatedAt: now }, $inc: { attempt: 1 }, $unset: { nextAttemptAt: '' } },
+        opts,
       );
       return requeued.map(toExecution);
     },
     async requeueExpiredLeases(now, limit) {
-      const requeued = await claimEach(limit, () =>
-        m.Execution.findOneAndUpdate(
-          { status: 'running', leaseUntil: notAfter(now) },
-          { $set: { status: 'queued', updatedAt: now }, $unset: { leaseUntil: '' } },
-          { ...claim, sort: { leaseUntil: 1 } },
-        ).lean<ExecutionDoc>(),
+      const requeued = await claimInBatch(
+        m.Execution,
+        { filter: { status: 'running', leaseUntil: notAfter(now) }, sort: { leaseUntil: 1 }, limit },
+        { $set: { status: 'queued', updatedAt: now }, $unset: { leaseUntil: '' } },
+        opts,
       );
       return requeued.map(toExecution);
     },
     async countByStatus() {
       const counts = {} as Record<ExecutionStatus, number>;
-      for (const status of ExecutionStatusSchema.options) counts[status] = await m.Execution.countDocuments({ status }, opts);
+      let counted = 0;
+      for (const status of Object.keys(COUNTED) as (keyof typeof COUNTED)[]) {
+        counts[status] = await m.Execution.countDocuments({ status }, opts); // index keys only
+        counted += counts[status];
+      }
+      // The collection's size from its metadata (a command transactions refuse: no session).
+      counts.completed = Math.max(0, (await m.Execution.estimatedDocumentCount()) - counted);
       return counts;
     },
   };
@@ -245,14 +276,12 @@ export function createRepos(m: Models, session?: ClientSession): Repos {
       );
     },
     async claimBatch(now, lockMs, limit) {
-      const lockedUntil = new Date(now.getTime() + lockMs);
-      // In the order added: by createdAt (the writers' clocks), then id for a stable order.
-      const claimed = await claimEach(limit, () =>
-        m.Outbox.findOneAndUpdate(
-          { published: false, lockedUntil: notAfter(now) },
-          { $set: { lockedUntil } },
-          { ...claim, sort: { createdAt: 1, _id: 1 } },
-        ).lean<OutboxDoc>(),
+      const claimed = await claimInBatch(
+        m.Outbox,
+        // In the order added: by createdAt (the writers' clocks), then id for a stable order.
+        { filter: { published: false, lockedUntil: notAfter(now) }, sort: { createdAt: 1, _id: 1 }, limit },
+        { $set: { lockedUntil: new Date(now.getTime() + lockMs) } },
+        opts,
       );
       return claimed.map(toOutbox);
     },
@@ -280,6 +309,7 @@ export function createRepos(m: Models, session?: ClientSession): Repos {
       return result.deletedCount;
     },
     async backlog(now) {
+      // Both answered from unpublished_queue, which holds the unpublished messages only.
       const count = await m.Outbox.countDocuments({ published: false }, opts);
       const oldest = await m.Outbox.findOne({ published: false }, { createdAt: 1 }, opts).sort({ createdAt: 1, _id: 1 }).lean<Pick<OutboxDoc, 'createdAt'>>();
       return { count, oldestAgeMs: oldest ? Math.max(0, now.getTime() - oldest.createdAt.getTime()) : 0 };
@@ -315,6 +345,14 @@ export function createRepos(m: Models, session?: ClientSession): Repos {
         () => m.Idempotency.updateOne({ ownerId, key, createdAt: { $lt: notBefore } }, { $set: { executionId, createdAt: at } }, { ...opts, upsert: true }),
         () => new ConflictError('idempotency key in use', undefined, 'idempotency_conflict'),
       );
+    },
+    async purgeExpired(before, limit) {
+      if (limit <= 0) return 0; // a MongoDB limit of 0 means "no limit"
+      // By the TTL index on createdAt, which deletes them too, about a minute late at worst.
+      const doomed = await m.Idempotency.find({ createdAt: { $lt: before } }, { _id: 1 }, opts).limit(limit).lean<{ _id: unknown }[]>();
+      if (doomed.length === 0) return 0;
+      const result = await m.Idempotency.deleteMany({ _id: { $in: doomed.map((d) => d._id) }, createdAt: { $lt: before } }, opts);
+      return result.deletedCount;
     },
   };
 

@@ -81,4 +81,12 @@ export const MIGRATIONS: readonly string[] = [
   // executions_status_idx served only the by-status count of the metrics scrape, which reads
   // most of the table anyway; every run's status changes paid for it on each write.
   `DROP INDEX IF EXISTS executions_status_idx;`,
+  // countByStatus counts queued and failed runs on these, as it counts running and
+  // pending_retry ones on the claim indexes, so a metrics scrape never reads the history.
+  // The purge of expired idempotency keys finds them by age.
+  `
+  CREATE INDEX executions_queued_idx ON executions (updated_at) WHERE status = 'queued';
+  CREATE INDEX executions_failed_idx ON executions (finished_at) WHERE status = 'failed';
+  CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at);
+  `,
 ];

@@ -2,9 +2,11 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { ConflictError, NotFoundError, UnavailableError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import type { ExecutionStatus } from '../../domain/execution.js';
+import type { ExecutionStatus, Step } from '../../domain/execution.js';
 import type { ExecutionRepo, IdempotencyRepo, OutboxRepo, Repos, Store, UserRepo, WorkflowRepo } from '../../ports/repos.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
+import { boundError, boundStep, DEFAULT_MAX_STEP_OUTPUT_BYTES, type StepBoundOptions } from '../step-bound.js';
+import { encodeUserJson } from '../user-json.js';
 import { MIGRATIONS } from './migrations.js';
 import {
   stepToRow,
@@ -13,13 +15,14 @@ import {
   toUser,
   toWorkflow,
   triggerSpec,
+  triggerToRow,
   type ExecutionRow,
   type OutboxRow,
   type UserRow,
   type WorkflowRow,
 } from './rows.js';
 
-export interface PostgresStoreOptions {
+export interface PostgresStoreOptions extends StepBoundOptions {
   url: string;
   poolSize?: number;
   /** A schema of its own (created if missing): lets tests and tenants share a database. */
@@ -83,13 +86,31 @@ async function q<R extends pg.QueryResultRow>(db: Queryable, text: string, value
 
 const json = (v: unknown) => JSON.stringify(v);
 
-function repos(db: Queryable): Repos {
+/**
+ * What a metrics scrape runs (exported for the test that checks their plans). Every count but
+ * `completed` reads a partial index of only the rows in its status; `completed`, the bulk of
+ * the history, is the table's live row count kept by the statistics collector (some seconds
+ * late) less those.
+ */
+export const SCRAPE_SQL = {
+  countByStatus: `SELECT
+      (SELECT count(*) FROM executions WHERE status = 'queued') AS queued,
+      (SELECT count(*) FROM executions WHERE status = 'running') AS running,
+      (SELECT count(*) FROM executions WHERE status = 'pending_retry') AS pending_retry,
+      (SELECT count(*) FROM executions WHERE status = 'failed') AS failed,
+      pg_stat_get_live_tuples('executions'::regclass) AS live_rows`,
+  backlog: 'SELECT count(*) AS n, min(created_at) AS oldest FROM outbox WHERE published_at IS NULL',
+} as const;
+
+function repos(db: Queryable, maxStepOutputBytes: number): Repos {
+  const storedStep = (step: Step) => stepToRow(boundStep(step, maxStepOutputBytes));
+
   const workflows: WorkflowRepo = {
     async create(w) {
       await q(db, `INSERT INTO workflows (owner_id, workflow_id, name, enabled, trigger_spec, trigger_status, next_run_at, lease_until, hook_id, secret_hash, actions, retry_policy, created_at, updated_at, version)
                    VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`, [
         w.ownerId, w.workflowId, w.name, w.enabled, json(triggerSpec(w.trigger)), w.trigger.status, w.trigger.nextRunAt ?? null,
-        w.trigger.leaseUntil ?? null, w.trigger.hookId ?? null, w.trigger.secretHash ?? null, json(w.actions), json(w.retryPolicy),
+        w.trigger.leaseUntil ?? null, w.trigger.hookId ?? null, w.trigger.secretHash ?? null, json(encodeUserJson(w.actions)), json(w.retryPolicy),
         w.createdAt, w.updatedAt, w.version,
       ]);
     },
@@ -113,7 +134,7 @@ function repos(db: Queryable): Repos {
       const { rowCount } = await q(db, `UPDATE workflows SET name=$3, enabled=$4, trigger_spec=$5, next_run_at=$6, hook_id=$7, secret_hash=$8,
                    actions=$9, retry_policy=$10, updated_at=$11, version=$12 WHERE owner_id=$1 AND workflow_id=$2 AND version=$13`, [
         w.ownerId, w.workflowId, w.name, w.enabled, json(triggerSpec(w.trigger)), w.trigger.nextRunAt ?? null,
-        w.trigger.hookId ?? null, w.trigger.secretHash ?? null, json(w.actions), json(w.retryPolicy),
+        w.trigger.hookId ?? null, w.trigger.secretHash ?? null, json(encodeUserJson(w.actions)), json(w.retryPolicy),
         w.updatedAt, w.version, expectedVersion,
       ]);
       if (rowCount) return;
@@ -164,9 +185,8 @@ function repos(db: Queryable): Repos {
       await q(db, `INSERT INTO executions (execution_id, owner_id, workflow_id, workflow_version, actions, retry_policy, trigger, status, attempt, retries_left,
                    next_attempt_at, lease_until, steps, error, idempotency_key, created_at, updated_at, started_at, finished_at)
                    VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)`, [
-        e.executionId, e.ownerId, e.workflowId, e.workflowVersion, json(e.actions), json(e.retryPolicy),
-        json({ ...e.trigger, firedAt: e.trigger.firedAt.toISOString(), ...(e.trigger.scheduledFor ? { scheduledFor: e.trigger.scheduledFor.toISOString() } : {}) }),
-        e.status, e.attempt, e.retriesLeft, e.nextAttemptAt ?? null, e.leaseUntil ?? null, json(e.steps.map(stepToRow)), e.error ?? null,
+        e.executionId, e.ownerId, e.workflowId, e.workflowVersion, json(encodeUserJson(e.actions)), json(e.retryPolicy), json(triggerToRow(e.trigger)),
+        e.status, e.attempt, e.retriesLeft, e.nextAttemptAt ?? null, e.leaseUntil ?? null, json(e.steps.map(storedStep)), e.error ?? null,
         e.idempotencyKey ?? null, e.createdAt, e.updatedAt, e.startedAt ?? null, e.finishedAt ?? null,
       ]).catch((err: unknown) => {
         throw err instanceof ConflictError ? new ConflictError(`execution ${e.executionId} already exists`) : err;
@@ -209,7 +229,7 @@ function repos(db: Queryable): Repos {
         db,
         `UPDATE executions SET steps = jsonb_set(steps, ARRAY[$3::text], $4::jsonb), lease_until=$5, updated_at=COALESCE($6, updated_at)
          WHERE execution_id=$1 AND attempt=$2 AND status='running'`,
-        [executionId, attempt, String(step.index), json(stepToRow(step)), leaseUntil, at],
+        [executionId, attempt, String(step.index), json(storedStep(step)), leaseUntil, at],
       );
       return (rowCount ?? 0) > 0;
     },
@@ -222,8 +242,8 @@ function repos(db: Queryable): Repos {
            steps = CASE WHEN $9::text IS NULL THEN steps ELSE jsonb_set(steps, ARRAY[$9::text], $10::jsonb) END
          WHERE execution_id=$1 AND attempt=$2 AND status='running'`,
         [
-          executionId, attempt, u.status, u.retriesLeft, u.at, u.nextAttemptAt ?? null, u.error ?? null, finished,
-          u.step ? String(u.step.index) : null, u.step ? json(stepToRow(u.step)) : null,
+          executionId, attempt, u.status, u.retriesLeft, u.at, u.nextAttemptAt ?? null, u.error === undefined ? null : boundError(u.error, maxStepOutputBytes), finished,
+          u.step ? String(u.step.index) : null, u.step ? json(storedStep(u.step)) : null,
         ],
       );
       return (rowCount ?? 0) > 0;
@@ -251,10 +271,12 @@ function repos(db: Queryable): Repos {
       return rows.map(toExecution);
     },
     async countByStatus() {
-      const { rows } = await q<{ status: ExecutionStatus; n: string }>(db, 'SELECT status, count(*) AS n FROM executions GROUP BY status');
-      const counts: Record<ExecutionStatus, number> = { queued: 0, running: 0, pending_retry: 0, completed: 0, failed: 0 };
-      for (const r of rows) counts[r.status] = Number(r.n);
-      return counts;
+      type Counted = Exclude<ExecutionStatus, 'completed'>;
+      const { rows } = await q<Record<Counted | 'live_rows', string | null>>(db, SCRAPE_SQL.countByStatus);
+      const row = rows[0]!;
+      const counts = { queued: Number(row.queued), running: Number(row.running), pending_retry: Number(row.pending_retry), failed: Number(row.failed) };
+      const counted = counts.queued + counts.running + counts.pending_retry + counts.failed;
+      return { ...counts, completed: Math.max(0, Number(row.live_rows ?? 0) - counted) };
     },
   };
 
@@ -288,7 +310,7 @@ function repos(db: Queryable): Repos {
       return rowCount ?? 0;
     },
     async backlog(now) {
-      const { rows } = await q<{ n: string; oldest: Date | null }>(db, 'SELECT count(*) AS n, min(created_at) AS oldest FROM outbox WHERE published_at IS NULL');
+      const { rows } = await q<{ n: string; oldest: Date | null }>(db, SCRAPE_SQL.backlog);
       const oldest = rows[0]?.oldest;
       return { count: Number(rows[0]?.n ?? 0), oldestAgeMs: oldest ? Math.max(0, now.getTime() - oldest.getTime()) : 0 };
     },
@@ -324,6 +346,15 @@ function repos(db: Queryable): Repos {
       );
       if (!rowCount) throw new ConflictError('idempotency key in use', undefined, 'idempotency_conflict');
     },
+    async purgeExpired(before, limit) {
+      const { rowCount } = await q(
+        db,
+        `DELETE FROM idempotency_keys WHERE (owner_id, key) IN (
+           SELECT owner_id, key FROM idempotency_keys WHERE created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+        [before, limit],
+      );
+      return rowCount ?? 0;
+    },
   };
 
   return { workflows, executions, outbox, users, idempotency };
@@ -346,9 +377,10 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
   });
   pool.on('error', (err) => options.logger?.warn({ err }, 'idle PostgreSQL client failed'));
 
+  const maxStepOutputBytes = options.maxStepOutputBytes ?? DEFAULT_MAX_STEP_OUTPUT_BYTES;
   return {
     kind: 'postgres',
-    ...repos(pool),
+    ...repos(pool, maxStepOutputBytes),
     uow: {
       async run(work) {
         for (let attempt = 1; ; attempt++) {
@@ -360,7 +392,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
           }
           try {
             await client.query('BEGIN');
-            const result = await work(repos(client));
+            const result = await work(repos(client, maxStepOutputBytes));
             await client.query('COMMIT');
             return result;
           } catch (err) {

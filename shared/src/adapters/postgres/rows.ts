@@ -1,4 +1,11 @@
 import type { Execution, OutboxMessage, Step, StoredTrigger, User, Workflow } from '../../index.js';
+import { decodeUserJson, encodeUserJson } from '../user-json.js';
+
+/*
+ * User JSON (actions, trigger payloads, step outputs) is stored as JSON text inside the jsonb
+ * columns (see ../user-json.ts): jsonb refuses "\u0000". A `json` column would keep it, but
+ * changing the columns' type rewrites the tables under an exclusive lock; text needs no migration.
+ */
 
 export interface WorkflowRow {
   owner_id: string;
@@ -11,7 +18,8 @@ export interface WorkflowRow {
   lease_until: Date | null;
   hook_id: string | null;
   secret_hash: string | null;
-  actions: Workflow['actions'];
+  /** JSON text; an array in rows written before that. */
+  actions: unknown;
   retry_policy: Workflow['retryPolicy'];
   created_at: Date;
   updated_at: Date;
@@ -23,8 +31,10 @@ export interface ExecutionRow {
   owner_id: string;
   workflow_id: string;
   workflow_version: number;
-  actions: Execution['actions'];
+  /** JSON text; an array in rows written before that. */
+  actions: unknown;
   retry_policy: Execution['retryPolicy'];
+  /** `payload` is JSON text; an object in rows written before that. */
   trigger: { type: Execution['trigger']['type']; firedAt: string; scheduledFor?: string; payload?: unknown };
   status: Execution['status'];
   attempt: number;
@@ -80,7 +90,7 @@ export function toWorkflow(r: WorkflowRow): Workflow {
     name: r.name,
     enabled: r.enabled,
     trigger,
-    actions: r.actions,
+    actions: decodeUserJson(r.actions),
     retryPolicy: r.retry_policy,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -95,26 +105,51 @@ export function triggerSpec(t: StoredTrigger): Record<string, unknown> {
 }
 
 export function stepToRow(s: Step): ExecutionRow['steps'][number] {
-  const { startedAt, finishedAt, ...rest } = s;
-  return { ...rest, ...opt('startedAt', startedAt?.toISOString()), ...opt('finishedAt', finishedAt?.toISOString()) };
+  const { startedAt, finishedAt, output, ...rest } = s;
+  return {
+    ...rest,
+    ...(output === undefined ? {} : { output: encodeUserJson(output) }),
+    ...opt('startedAt', startedAt?.toISOString()),
+    ...opt('finishedAt', finishedAt?.toISOString()),
+  };
+}
+
+/** The trigger column: times as ISO text, the payload as JSON text. */
+export function triggerToRow({ firedAt, scheduledFor, payload, ...rest }: Execution['trigger']): ExecutionRow['trigger'] {
+  return {
+    ...rest,
+    firedAt: firedAt.toISOString(),
+    ...opt('scheduledFor', scheduledFor?.toISOString()),
+    ...(payload === undefined ? {} : { payload: encodeUserJson(payload) }),
+  };
 }
 
 export function toExecution(r: ExecutionRow): Execution {
-  const { firedAt, scheduledFor, ...trigger } = r.trigger;
+  const { firedAt, scheduledFor, payload, ...trigger } = r.trigger;
   return {
     executionId: r.execution_id,
     workflowId: r.workflow_id,
     ownerId: r.owner_id,
     workflowVersion: r.workflow_version,
-    actions: r.actions,
+    actions: decodeUserJson(r.actions),
     retryPolicy: r.retry_policy,
-    trigger: { ...trigger, firedAt: new Date(firedAt), ...opt('scheduledFor', date(scheduledFor)) },
+    trigger: {
+      ...trigger,
+      firedAt: new Date(firedAt),
+      ...opt('scheduledFor', date(scheduledFor)),
+      ...(payload === undefined ? {} : { payload: decodeUserJson(payload) }),
+    },
     status: r.status,
     attempt: r.attempt,
     retriesLeft: r.retries_left,
     ...opt('nextAttemptAt', r.next_attempt_at),
     ...opt('leaseUntil', r.lease_until),
-    steps: r.steps.map(({ startedAt, finishedAt, ...s }) => ({ ...s, ...opt('startedAt', date(startedAt)), ...opt('finishedAt', date(finishedAt)) })),
+    steps: r.steps.map(({ startedAt, finishedAt, output, ...s }) => ({
+      ...s,
+      ...(output === undefined ? {} : { output: decodeUserJson(output) }),
+      ...opt('startedAt', date(startedAt)),
+      ...opt('finishedAt', date(finishedAt)),
+    })),
     ...opt('error', r.error),
     ...opt('idempotencyKey', r.idempotency_key),
     createdAt: r.created_at,
