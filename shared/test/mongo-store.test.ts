@@ -220,13 +220,6 @@ describe('mongo store: what only MongoDB has', { skip: tier.skip }, () => {
     assert.equal(due.filter((w) => w.ownerId === ownerId).length, 40);
   });
 
-  it('acknowledges writes outside transactions by a majority', async () => {
-    const id = randomUUID();
-    await operationsOn('outbox', () => store.outbox.markPublished([id], new Date()));
-    const update = await conn.db!.collection('system.profile').findOne({ ns: `${dbName}.outbox`, op: 'update' });
-    assert.equal((update?.command as { writeConcern?: { w?: unknown } } | undefined)?.writeConcern?.w, 'majority', JSON.stringify(update));
-  });
-
   it('answers the claim queries and the metrics scrape from partial indexes only', async () => {
     const before = { workflows: await indexOps('workflows'), outbox: await indexOps('outbox'), executions: await indexOps('executions') };
     await store.workflows.claimDueScheduled(new Date('1990-01-01T00:00:00Z'), 1_000, 10);

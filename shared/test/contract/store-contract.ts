@@ -347,6 +347,11 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         await store.executions.insert(execution(o, 'w', { status: 'pending_retry', nextAttemptAt: lease }));
         await store.executions.insert(execution(o, 'w', { status: 'failed', finishedAt: at(1) }));
         await store.executions.insert(execution(o, 'w', { status: 'completed', finishedAt: at(1) }));
+        const rolledBack = store.uow.run(async (tx) => {
+          await tx.executions.insert(execution(o, 'w', { status: 'queued' }));
+          throw new Error('rolled back');
+        });
+        await assert.rejects(rolledBack, /rolled back/);
         const after = await store.executions.countByStatus();
         assert.deepEqual(Object.keys(after).sort(), ['completed', 'failed', 'pending_retry', 'queued', 'running']);
         const added = { queued: 1, running: 2, pending_retry: 1, failed: 1 };

@@ -26,6 +26,7 @@ class State {
   readonly workflows = new Map<string, Workflow>();
   readonly hooks = new Map<string, string>(); // hookId -> workflow key
   readonly executions = new Map<string, Execution>();
+  readonly executionsByStatus = new Map<ExecutionStatus, number>(); // kept with every write: a count never walks the executions
   readonly outbox = new Map<string, OutboxMessage>(); // unpublished only, in insertion order
   readonly users = new Map<string, User>();
   readonly emails = new Map<string, string>(); // email -> userId
@@ -165,10 +166,16 @@ function makeRepos(s: State, j: Journal | null, maxStepOutputBytes: number): Rep
     },
   };
 
+  const recount = (from: ExecutionStatus | undefined, to: ExecutionStatus) => {
+    if (from === to) return;
+    if (from) put(j, s.executionsByStatus, from, (s.executionsByStatus.get(from) ?? 0) - 1);
+    put(j, s.executionsByStatus, to, (s.executionsByStatus.get(to) ?? 0) + 1);
+  };
   const update = (e: Execution, changes: Partial<Execution>, remove: (keyof Execution)[] = []) => {
     const next = { ...e, ...changes };
     for (const field of remove) delete next[field];
     put(j, s.executions, e.executionId, next);
+    recount(e.status, next.status);
     return next;
   };
 
@@ -176,6 +183,7 @@ function makeRepos(s: State, j: Journal | null, maxStepOutputBytes: number): Rep
     async insert(e) {
       if (s.executions.has(e.executionId)) throw new ConflictError(`execution ${e.executionId} already exists`);
       put(j, s.executions, e.executionId, { ...clone(e), steps: e.steps.map(stored) });
+      recount(undefined, e.status);
     },
     async get(executionId) {
       const e = s.executions.get(executionId);
@@ -251,7 +259,7 @@ function makeRepos(s: State, j: Journal | null, maxStepOutputBytes: number): Rep
     },
     async countByStatus() {
       const counts: Record<ExecutionStatus, number> = { queued: 0, running: 0, pending_retry: 0, completed: 0, failed: 0 };
-      for (const e of s.executions.values()) counts[e.status] += 1;
+      for (const [status, n] of s.executionsByStatus) counts[status] = n;
       return counts;
     },
   };

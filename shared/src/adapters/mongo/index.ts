@@ -24,7 +24,7 @@
  *   snapshot reads, batch claims racing each other, the TTL indexes and their collMod,
  *   failover. The first run with MONGO_URL or MONGOMS_SYSTEM_BINARY set is their first real
  *   test; the test file's last suite checks the indexes, their use by the claims and the
- *   metrics scrape, the round trips of a batch claim (with the profiler), the write concern
- *   the server receives and the TTL changes on purpose.
+ *   metrics scrape, the round trips of a batch claim (with the profiler) and the TTL changes
+ *   on purpose.
  */
 export { createMongoStore, type MongoStoreOptions } from './mongo-store.js';

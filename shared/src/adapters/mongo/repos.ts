@@ -349,7 +349,7 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
     async purgeExpired(before, limit) {
       if (limit <= 0) return 0; // a MongoDB limit of 0 means "no limit"
       // By the TTL index on createdAt, which deletes them too, about a minute late at worst.
-      const doomed = await m.Idempotency.find({ createdAt: { $lt: before } }, { _id: 1 }, opts).limit(limit).lean<{ _id: unknown }[]>();
+      const doomed = await m.Idempotency.find({ createdAt: { $lt: before } }, { _id: 1 }, opts).limit(limit).batchSize(limit).lean<{ _id: unknown }[]>();
       if (doomed.length === 0) return 0;
       const result = await m.Idempotency.deleteMany({ _id: { $in: doomed.map((d) => d._id) }, createdAt: { $lt: before } }, opts);
       return result.deletedCount;
