@@ -9,3 +9,18 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, wha
   const fields = [...new Set(issues.map((i) => i.path))].join(', ');
   throw new ValidationError(`invalid ${what}: ${fields}`, issues);
 }
+
+/**
+ * A zod refinement that answers false where `check` throws. A throw inside a refinement
+ * escapes `safeParse` (an answer of 500 for bad input), and the libraries checks call
+ * (`ms`, `new URL`, the cron parser) throw on input they dislike.
+ */
+export function holds<T>(check: (value: T) => boolean): (value: T) => boolean {
+  return (value) => {
+    try {
+      return check(value);
+    } catch {
+      return false;
+    }
+  };
+}

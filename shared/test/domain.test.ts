@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CreateWorkflowSchema, decodeEvent, makeEvent, nextRunAfter, retryDelayMs, validateCron } from '../src/index.js';
+import { ActionSchema, IntervalSchema, TriggerSpecSchema, decodeEvent, isCronExpression, isIanaTimeZone, makeEvent, nextRunAfter, retryDelayMs } from '../src/index.js';
 
 describe('retryDelayMs', () => {
   const policy = { maxRetries: 5, baseDelayMs: 1_000, maxDelayMs: 10_000 };
@@ -34,25 +34,44 @@ describe('nextRunAfter', () => {
   it('is undefined for triggers that are not scheduled', () => {
     assert.equal(nextRunAfter({ type: 'manual' }, new Date()), undefined);
   });
-  it('validateCron rejects nonsense', () => {
-    assert.throws(() => validateCron('every tuesday'));
-    assert.throws(() => validateCron('* * * * *', 'Mars/Olympus'));
-    assert.doesNotThrow(() => validateCron('*/5 * * * *'));
+  it('runs 6-field expressions to the second, in UTC unless a time zone is given', () => {
+    const everyTenSeconds = { type: 'cron' as const, cron: '*/10 * * * * *' };
+    assert.equal(nextRunAfter(everyTenSeconds, new Date('2026-01-01T00:00:01Z'))?.toISOString(), '2026-01-01T00:00:10.000Z');
+    assert.equal(nextRunAfter({ type: 'cron', cron: '0 9 * * *' }, new Date('2026-01-01T00:00:00Z'))?.toISOString(), '2026-01-01T09:00:00.000Z');
   });
 });
 
-describe('workflow schema', () => {
-  it("accepts the seed's payload verbatim", () => {
-    const seed = JSON.parse('{"workflowId":"recurrent-workflow","trigger":{"type":"periodic","interval":"10s"},"actions":[{"type":"http-request","url":"https://google.com","method":"GET"}]}');
-    assert.equal(CreateWorkflowSchema.safeParse(seed).success, true);
+describe('cron expressions and time zones', () => {
+  it('accepts 5 fields, 6 with seconds first, and the @daily-style names; nothing else', () => {
+    for (const ok of ['*/5 * * * *', '0 30 9 * * 1-5', '0 0 L * *', '@daily', '0 0 * JAN MON,THU']) assert.equal(isCronExpression(ok), true, ok);
+    for (const bad of ['', 'every tuesday', '* * * *', '0 0 0 * * * *', '99 * * * *', '*/0 * * * *', '0 0 31 2 *', 'H * * * *', '0 H/2 * * *', '@reboot']) {
+      assert.equal(isCronExpression(bad), false, bad);
+    }
   });
-  it('rejects unknown fields, bad intervals and bad workflow ids, naming the field', () => {
-    const base = { workflowId: 'w', trigger: { type: 'manual' }, actions: [{ type: 'log', message: 'x' }] };
-    const paths = (input: unknown) => CreateWorkflowSchema.safeParse(input).error?.issues.map((i) => i.path.join('.'));
-    assert.deepEqual(paths({ ...base, extra: 1 }), ['']);
-    assert.deepEqual(paths({ ...base, trigger: { type: 'periodic', interval: '10 days' } }), ['trigger.interval']);
-    assert.deepEqual(paths({ ...base, workflowId: '../etc' }), ['workflowId']);
-    assert.deepEqual(paths({ ...base, actions: [{ type: 'http-request', url: 'ftp://x', method: 'GET' }] }), ['actions.0.url']);
+  it('accepts IANA names only: no offsets, no "Local"', () => {
+    for (const ok of ['UTC', 'Etc/UTC', 'Europe/Paris', 'Asia/Kolkata', 'America/Argentina/Buenos_Aires', 'Etc/GMT+5']) assert.equal(isIanaTimeZone(ok), true, ok);
+    for (const bad of ['Local', 'UTC+5', '+05:00', 'Mars/Olympus', 'europe/paris', '', 'Europe/Paris\n']) assert.equal(isIanaTimeZone(bad), false, bad);
+  });
+});
+
+describe('trigger and action schemas', () => {
+  const issues = (schema: { safeParse(v: unknown): { error?: { issues: Array<{ path: PropertyKey[]; message: string }> } } }, input: unknown) =>
+    schema.safeParse(input).error?.issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`);
+
+  it('answers bad input with issues, never a throw from the libraries they call', () => {
+    for (const interval of ['', ' ', '0s', '10 days', 'x'.repeat(100)]) assert.equal(IntervalSchema.safeParse(interval).success, false, interval);
+    assert.deepEqual(issues(TriggerSpecSchema, { type: 'cron', cron: '99 * * * *', timezone: 'UTC+5' }), [
+      'cron: must be a cron expression of 5 fields (minute hour day-of-month month day-of-week) or 6 with seconds first, e.g. "*/5 * * * *"',
+      'timezone: must be an IANA time zone name, e.g. "Europe/Paris" or "UTC"',
+    ]);
+  });
+
+  it('refuses header values with CR, LF or other control characters', () => {
+    const action = (value: string) => ({ type: 'http-request', url: 'https://example.com', method: 'GET', headers: { 'x-api-key': value } });
+    assert.equal(ActionSchema.safeParse(action('a\tb')).success, true);
+    for (const bad of ['a\r\nX-Injected: 1', 'a\nb', 'a\rb', 'a\u0000b', 'a\u007fb']) {
+      assert.deepEqual(issues(ActionSchema, action(bad)), ['headers.x-api-key: must not contain line breaks or control characters'], JSON.stringify(bad));
+    }
   });
 });
 

@@ -8,9 +8,6 @@ export const FINISHED_STATUSES: readonly ExecutionStatus[] = ['completed', 'fail
 export const StepStatusSchema = z.enum(['pending', 'running', 'succeeded', 'failed']);
 export type StepStatus = z.infer<typeof StepStatusSchema>;
 
-/** Any JSON object a caller sends as the trigger payload (manual body, webhook body). */
-export const TriggerPayloadSchema = z.record(z.string(), z.unknown());
-
 export interface ExecutionTrigger {
   type: 'manual' | 'periodic' | 'cron' | 'webhook';
   /** When the run was accepted. */

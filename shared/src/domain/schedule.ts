@@ -1,10 +1,5 @@
-import { CronExpressionParser } from 'cron-parser';
+import { nextCronRun } from './cron.js';
 import { intervalToMs, type TriggerSpec } from './workflow.js';
-
-/** Throws with a readable message if the expression or the time zone is invalid. */
-export function validateCron(expression: string, timezone?: string): void {
-  CronExpressionParser.parse(expression, { tz: timezone, currentDate: new Date(0) }).next();
-}
 
 /**
  * The first due time of a scheduled trigger strictly after `after`, or undefined for a
@@ -22,7 +17,7 @@ export function nextRunAfter(trigger: TriggerSpec, after: Date, anchor?: Date): 
       return new Date(anchor.getTime() + steps * every);
     }
     case 'cron':
-      return CronExpressionParser.parse(trigger.cron, { tz: trigger.timezone, currentDate: after }).next().toDate();
+      return nextCronRun(trigger.cron, trigger.timezone, after);
     default:
       return undefined;
   }

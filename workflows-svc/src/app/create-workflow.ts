@@ -1,5 +1,5 @@
-import type { Clock, CreateWorkflowInput, Store, Workflow } from '@wf/shared';
-import { definitionFrom, type WorkflowResult } from './workflow-definition.js';
+import type { Clock, Store, Workflow } from '@wf/shared';
+import { definitionFrom, type CreateWorkflowInput, type WorkflowResult } from './workflow-definition.js';
 import { buildTrigger } from './workflow-trigger.js';
 
 export class CreateWorkflow {

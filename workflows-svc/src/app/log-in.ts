@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { UnauthorizedError, type LoginInput, type Store } from '@wf/shared';
+import { UnauthorizedError, type Store } from '@wf/shared';
 import type { AccessTokens, IssuedToken, PasswordHasher } from './ports.js';
+import type { Credentials } from './sign-up.js';
 
 export class LogIn {
   /** A hash of a random password, made once, to verify against when the email is unknown. */
@@ -16,7 +17,7 @@ export class LogIn {
    * An unknown email and a wrong password give the same error after the same work (one
    * KDF run), so neither the answer nor its timing tells whether an account exists.
    */
-  async execute(input: LoginInput): Promise<IssuedToken> {
+  async execute(input: Credentials): Promise<IssuedToken> {
     const user = await this.store.users.findByEmail(input.email);
     const hash = user?.passwordHash ?? (await this.dummy());
     const matches = await this.passwords.verify(input.password, hash);

@@ -1,6 +1,6 @@
-import type { Clock, PatchWorkflowInput, Store } from '@wf/shared';
+import type { Clock, Store } from '@wf/shared';
 import { triggerSpecOf } from './workflow-trigger.js';
-import type { WorkflowResult } from './workflow-definition.js';
+import type { PatchWorkflowInput, WorkflowResult } from './workflow-definition.js';
 import { updateWorkflow, type UpdateTarget } from './update-workflow.js';
 
 /** PATCH: top-level fields present in the body replace the stored ones; the rest stay. */

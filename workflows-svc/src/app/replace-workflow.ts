@@ -1,5 +1,5 @@
-import { ValidationError, type Clock, type ReplaceWorkflowInput, type Store } from '@wf/shared';
-import { definitionFrom, type WorkflowResult } from './workflow-definition.js';
+import { ValidationError, type Clock, type Store } from '@wf/shared';
+import { definitionFrom, type ReplaceWorkflowInput, type WorkflowResult } from './workflow-definition.js';
 import { updateWorkflow, type UpdateTarget } from './update-workflow.js';
 
 /** PUT: the body is the whole new definition; omitted optional fields take their defaults. */

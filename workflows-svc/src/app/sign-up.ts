@@ -1,5 +1,11 @@
-import { ConflictError, newId, type Clock, type SignupInput, type Store } from '@wf/shared';
+import { ConflictError, newId, type Clock, type Store } from '@wf/shared';
 import type { AccessTokens, PasswordHasher } from './ports.js';
+
+/** An email (normalized with `normalizeEmail`) and a password. */
+export interface Credentials {
+  email: string;
+  password: string;
+}
 
 export interface SignUpResult {
   userId: string;
@@ -16,11 +22,15 @@ export class SignUp {
     private readonly tokens: AccessTokens,
   ) {}
 
-  /** `input.email` is already normalized (lower case) by `SignupSchema`. */
-  async execute(input: SignupInput): Promise<SignUpResult> {
-    // Checked before hashing to spare the KDF; the unique index still decides a race.
+  /**
+   * The password is hashed before the email is looked up, so a taken email and a new one
+   * cost the same KDF run and the answer's timing adds nothing to what its status says.
+   * The unique index decides a race between two signups.
+   */
+  async execute(input: Credentials): Promise<SignUpResult> {
+    const passwordHash = await this.passwords.hash(input.password);
     if (await this.store.users.findByEmail(input.email)) throw emailTaken();
-    const user = { userId: newId(), email: input.email, passwordHash: await this.passwords.hash(input.password), createdAt: this.clock.now() };
+    const user = { userId: newId(), email: input.email, passwordHash, createdAt: this.clock.now() };
     try {
       await this.store.users.create(user);
     } catch (err) {

@@ -3,7 +3,6 @@ import {
   NotFoundError,
   ConflictError,
   type Action,
-  type CreateWorkflowInput,
   type RetryPolicy,
   type TriggerSpec,
   type Workflow,
@@ -17,6 +16,22 @@ export interface Definition {
   actions: Action[];
   retryPolicy: RetryPolicy;
 }
+
+/** `POST /workflows`: a definition whose optional parts take their defaults. */
+export interface CreateWorkflowInput {
+  workflowId: string;
+  name?: string;
+  enabled?: boolean;
+  trigger: TriggerSpec;
+  actions: Action[];
+  retryPolicy?: RetryPolicy;
+}
+
+/** `PUT`: the whole definition again; `workflowId` may be repeated but not changed. */
+export type ReplaceWorkflowInput = Omit<CreateWorkflowInput, 'workflowId'> & { workflowId?: string };
+
+/** `PATCH`: the top-level fields to replace. */
+export type PatchWorkflowInput = Partial<Definition>;
 
 /** A full definition from create/replace input, with the documented defaults. */
 export function definitionFrom(workflowId: string, input: Omit<CreateWorkflowInput, 'workflowId'>): Definition {

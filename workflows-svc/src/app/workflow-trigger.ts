@@ -1,31 +1,5 @@
-import {
-  ValidationError,
-  isScheduled,
-  nextRunAfter,
-  validateCron,
-  type StoredTrigger,
-  type TriggerSpec,
-} from '@wf/shared';
+import { isScheduled, nextRunAfter, type StoredTrigger, type TriggerSpec } from '@wf/shared';
 import { newHook } from './hook-secrets.js';
-
-/** What zod cannot check: that a cron expression and its time zone parse. */
-export function assertValidTrigger(spec: TriggerSpec): void {
-  if (spec.type !== 'cron') return;
-  const reject = (path: string, err: unknown) => {
-    const message = err instanceof Error ? err.message : String(err);
-    return new ValidationError(`invalid request: ${path}`, [{ path, message, code: 'invalid_cron' }]);
-  };
-  try {
-    validateCron(spec.cron);
-  } catch (err) {
-    throw reject('trigger.cron', err);
-  }
-  try {
-    validateCron(spec.cron, spec.timezone);
-  } catch (err) {
-    throw reject('trigger.timezone', err);
-  }
-}
 
 /** The user-facing part of a stored trigger, for comparing definitions. */
 export function triggerSpecOf(trigger: StoredTrigger): TriggerSpec {
@@ -61,7 +35,6 @@ export interface BuiltTrigger {
  * webhook keeps its hook while it stays a webhook and gets a new one when it becomes one.
  */
 export function buildTrigger(spec: TriggerSpec, previous: StoredTrigger | undefined, now: Date): BuiltTrigger {
-  assertValidTrigger(spec);
   const unchanged = previous !== undefined && sameSpec(triggerSpecOf(previous), spec);
   const trigger: StoredTrigger = { ...spec, status: previous?.status ?? 'idle' };
 

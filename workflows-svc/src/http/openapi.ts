@@ -1,5 +1,5 @@
-import { CreateWorkflowSchema, LoginSchema, PatchWorkflowSchema, ReplaceWorkflowSchema, SignupSchema, TriggerPayloadSchema } from '@wf/shared';
 import { z } from 'zod';
+import { CreateWorkflowBody, LoginBody, PatchWorkflowBody, ReplaceWorkflowBody, SignupBody, TriggerPayloadBody } from './schemas/requests.js';
 
 /** JSON Schema (2020-12, which OpenAPI 3.1 uses as is) of what a client sends. */
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
@@ -40,12 +40,12 @@ export function openApiDocument(): Record<string, unknown> {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
       schemas: {
         Error: ErrorBody,
-        Signup: schema(SignupSchema),
-        Login: schema(LoginSchema),
-        CreateWorkflow: schema(CreateWorkflowSchema),
-        ReplaceWorkflow: schema(ReplaceWorkflowSchema),
-        PatchWorkflow: schema(PatchWorkflowSchema),
-        TriggerPayload: schema(TriggerPayloadSchema),
+        Signup: schema(SignupBody),
+        Login: schema(LoginBody),
+        CreateWorkflow: schema(CreateWorkflowBody),
+        ReplaceWorkflow: schema(ReplaceWorkflowBody),
+        PatchWorkflow: schema(PatchWorkflowBody),
+        TriggerPayload: schema(TriggerPayloadBody),
       },
     },
     paths: {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startApi, type TestApi } from '../support/api.js';
+import { apiTestStores } from '../support/stores.js';
 
 /** A small deterministic PRNG (mulberry32), so a failure reproduces from its seed. */
 function prng(seed: number) {
@@ -62,15 +63,27 @@ function encode(v: unknown): string {
   }
 }
 
-describe('hostile and malformed input', () => {
+const valid = {
+  workflowId: 'fresh',
+  trigger: { type: 'manual' },
+  actions: [{ type: 'log', message: 'x' }],
+};
+const with_ = (change: Record<string, unknown>) => ({ ...valid, ...change });
+const paths = (body: { error?: { details?: Array<{ path: string }> } }) => (body.error?.details ?? []).map((d) => d.path);
+
+for (const testStore of apiTestStores()) describe(`hostile and malformed input (${testStore.name} store)`, { skip: testStore.skip }, () => {
   let api: TestApi;
   let token: string;
+  let hook: { hookId: string; secret: string };
   let snapshot: () => Promise<string>;
   before(async () => {
-    api = await startApi();
+    api = await startApi({ store: await testStore.open() });
     token = (await api.user()).token;
     const created = await api.call('POST', '/workflows', { token, body: { workflowId: 'target', trigger: { type: 'manual' }, actions: [{ type: 'log', message: 'x' }] } });
     assert.equal(created.status, 201);
+    const hooked = await api.call('POST', '/workflows', { token, body: { workflowId: 'hooked', trigger: { type: 'webhook' }, actions: [{ type: 'log', message: 'x' }] } });
+    assert.equal(hooked.status, 201);
+    hook = { hookId: hooked.body.hook.hookId, secret: hooked.body.hook.secret };
     const { store, clock } = api;
     snapshot = async () => {
       const owner = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).sub as string;
@@ -82,7 +95,10 @@ describe('hostile and malformed input', () => {
       });
     };
   });
-  after(() => api.close());
+  after(async () => {
+    await api.close();
+    await testStore.dispose();
+  });
 
   const routes: [string, string, boolean][] = [
     ['POST', '/auth/signup', false],
@@ -138,5 +154,82 @@ describe('hostile and malformed input', () => {
     const proto = await api.call('POST', '/workflows', { token, raw: '{"__proto__":{"polluted":true},"workflowId":"x"}', headers: { 'content-type': 'application/json' } });
     assert.equal(proto.status, 400);
     assert.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype pollution');
+  });
+
+  /** Sends `body` as raw JSON text, so escapes such as a lone `\ud800` reach the server as written. */
+  const send = (method: string, path: string, json: string, auth = true) =>
+    api.call(method, path, { raw: json, headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${token}` } : {}) } });
+
+  it('answers a refinement whose library throws (`ms` on "") with a 400 naming the field, on POST, PUT and PATCH', async () => {
+    const before = await snapshot();
+    const bad = { type: 'periodic', interval: '' };
+    for (const [method, path, body] of [
+      ['POST', '/workflows', with_({ trigger: bad })],
+      ['PUT', '/workflows/target', with_({ workflowId: 'target', trigger: bad })],
+      ['PATCH', '/workflows/target', { trigger: bad }],
+    ] as const) {
+      const res = await api.call(method, path, { token, body });
+      assert.equal(res.status, 400, `${method} ${res.text}`);
+      assert.equal(res.body.error.code, 'validation_failed');
+      assert.deepEqual(paths(res.body), ['trigger.interval'], method);
+    }
+    assert.equal(await snapshot(), before);
+  });
+
+  it('refuses NUL and unpaired surrogates anywhere in a body with a 400 naming the field, and stores nothing', async () => {
+    const before = await snapshot();
+    const cases: Array<[string, string, string, string, boolean?]> = [
+      ['POST', '/workflows', JSON.stringify(with_({ name: 'a\u0000b' })), 'name'],
+      ['POST', '/workflows', JSON.stringify(with_({ actions: [{ type: 'log', message: 'hi \u0000' }] })), 'actions.0.message'],
+      ['POST', '/workflows', JSON.stringify(with_({ actions: [{ type: 'http-request', url: 'https://example.com', method: 'POST', body: { deep: ['\u0000'] } }] })), 'actions.0.body.deep.0'],
+      ['PUT', '/workflows/target', JSON.stringify(with_({ workflowId: 'target', name: '\u0000' })), 'name'],
+      ['PATCH', '/workflows/target', JSON.stringify({ name: 'x\u0000' }), 'name'],
+      ['POST', '/workflows/target/trigger', JSON.stringify({ customer: { name: 'a\u0000' } }), 'customer.name'],
+      ['POST', `/hooks/${hook.hookId}/${hook.secret}`, JSON.stringify({ email: '\u0000@example.com' }), 'email', false],
+      ['POST', '/auth/signup', JSON.stringify({ email: 'nul@example.com', password: 'correct horse\u0000' }), 'password', false],
+      ['POST', '/workflows', '{"workflowId":"fresh","name":"a\\ud800b","trigger":{"type":"manual"},"actions":[{"type":"log","message":"x"}]}', 'name'],
+      ['POST', '/workflows', '{"workflowId":"fresh","trigger":{"type":"manual"},"actions":[{"type":"log","message":"\\udc00 alone"}]}', 'actions.0.message'],
+      ['POST', '/workflows/target/trigger', '{"x":"\\ud83d"}', 'x'],
+      ['POST', '/workflows/target/trigger', '{"bad\\u0000key":1}', '(root)'],
+    ];
+    for (const [method, path, json, field, auth] of cases) {
+      const res = await send(method, path, json, auth ?? true);
+      assert.equal(res.status, 400, `${method} ${path} ${json}: ${res.text}`);
+      assert.equal(res.body.error.code, 'validation_failed');
+      assert.deepEqual(paths(res.body), [field], json);
+      assert.equal(res.body.error.details[0].code, 'invalid_character');
+    }
+    // A surrogate pair (an emoji) is a character like any other, and round-trips.
+    const emoji = await send('POST', '/workflows', '{"workflowId":"emoji","name":"\\ud83d\\ude00","trigger":{"type":"manual"},"actions":[{"type":"log","message":"x"}]}');
+    assert.equal(emoji.status, 201, emoji.text);
+    assert.equal((await api.call('GET', '/workflows/emoji', { token })).body.name, '\u{1F600}');
+    assert.equal((await api.call('DELETE', '/workflows/emoji', { token })).status, 204);
+    assert.equal(await snapshot(), before, 'nothing stored');
+  });
+
+  it('refuses time zones that are not IANA names, bad cron expressions and header values with CR or LF, in its own words', async () => {
+    const before = await snapshot();
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ trigger: { type: 'cron', cron: '* * * * *', timezone: 'Local' } }, 'trigger.timezone'],
+      [{ trigger: { type: 'cron', cron: '* * * * *', timezone: 'UTC+5' } }, 'trigger.timezone'],
+      [{ trigger: { type: 'cron', cron: '99 * * * *' } }, 'trigger.cron'],
+      [{ trigger: { type: 'cron', cron: '0 0 31 2 *' } }, 'trigger.cron'],
+      [{ trigger: { type: 'cron', cron: '0 0 0 * * * 2030' } }, 'trigger.cron'],
+      [{ trigger: { type: 'cron', cron: 'H * * * *' } }, 'trigger.cron'],
+      [{ actions: [{ type: 'http-request', url: 'https://example.com', method: 'GET', headers: { 'x-api-key': 'k\r\nx-injected: 1' } }] }, 'actions.0.headers.x-api-key'],
+      [{ actions: [{ type: 'http-request', url: 'https://example.com', method: 'GET', headers: { 'x-bad\nname': 'v' } }] }, 'actions.0.headers.x-bad\nname'],
+    ];
+    for (const [change, field] of cases) {
+      const res = await api.call('POST', '/workflows', { token, body: with_(change) });
+      assert.equal(res.status, 400, `${JSON.stringify(change)}: ${res.text}`);
+      assert.deepEqual(paths(res.body), [field], JSON.stringify(change));
+      assert.doesNotMatch(res.text, /CronDate|Constraint error|Validation error|Invalid explicit|luxon|unhandled timestamp/i, 'no library text');
+    }
+    assert.equal(await snapshot(), before);
+    for (const [cron, timezone] of [['*/10 * * * * *', 'Etc/UTC'], ['30 9 * * 1-5', 'UTC'], ['@daily', 'Europe/Paris']]) {
+      const res = await api.call('POST', '/workflows', { token, body: with_({ workflowId: 'cron-ok', trigger: { type: 'cron', cron, timezone } }) });
+      assert.equal(res.status, 201, `${cron} ${timezone}: ${res.text}`);
+      assert.equal((await api.call('DELETE', '/workflows/cron-ok', { token })).status, 204);
+    }
   });
 });

@@ -32,16 +32,18 @@ describe('SignUp', () => {
     assert.deepEqual(result, { userId: user.userId, email: 'bob@example.com', token: `token-for-${user.userId}`, expiresIn: 3600 });
   });
 
-  test('a taken email is a 409 email_taken, without spending a hash', async () => {
+  test('a taken email is a 409 email_taken after the same one hash a new email costs (equal time for both answers)', async () => {
     const { store, direct } = mockStore();
     const { passwords, tokens } = ports();
+    await new SignUp(store, new FakeClock(), passwords, tokens).execute({ email: 'new@example.com', password: 'whatever1' });
+    assert.equal(passwords.hash.mock.callCount(), 1, 'a new email: one hash');
     direct.users.findByEmail.mock.mockImplementation(async () => alice);
     await assert.rejects(new SignUp(store, new FakeClock(), passwords, tokens).execute({ email: alice.email, password: 'whatever1' }), {
       status: 409,
       code: 'email_taken',
     });
-    assert.equal(passwords.hash.mock.callCount(), 0);
-    assert.equal(direct.users.create.mock.callCount(), 0);
+    assert.equal(passwords.hash.mock.callCount(), 2, 'a taken email: one hash too');
+    assert.equal(direct.users.create.mock.callCount(), 1, 'only the new email was stored');
   });
 
   test('losing the race at the unique index is the same 409', async () => {

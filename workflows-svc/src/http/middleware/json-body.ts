@@ -19,13 +19,36 @@ const hasBody = (req: Request) =>
   req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
 
 /**
+ * What no store keeps faithfully: PostgreSQL refuses NUL in text and JSON and turns an
+ * unpaired surrogate into U+FFFD, so such a string is refused here, for every store alike.
+ */
+// eslint-disable-next-line no-control-regex -- the NUL character is what it finds
+const NUL = /\u0000/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function characterProblem(text: string): string | undefined {
+  if (NUL.test(text)) return 'must not contain the NUL character (\\u0000)';
+  if (LONE_SURROGATE.test(text)) return 'must not contain an unpaired UTF-16 surrogate (e.g. \\ud800)';
+  return undefined;
+}
+
+const unsafe = (path: string, message: string, code: string) =>
+  new ValidationError(`invalid request body: ${path}`, [{ path, message, code }]);
+
+/**
  * Checks a parsed body without recursion (a hostile body cannot overflow the stack here):
- * no prototype-pollution keys at any depth, nesting at most `MAX_JSON_DEPTH`.
+ * no prototype-pollution keys at any depth, nesting at most `MAX_JSON_DEPTH`, and no
+ * string or key a store cannot keep (see `characterProblem`). Paths name the field.
  */
 export function assertSafeJson(body: unknown): void {
   const stack: Array<{ value: unknown; depth: number; path: string }> = [{ value: body, depth: 0, path: '' }];
   for (let item = stack.pop(); item; item = stack.pop()) {
     const { value, depth, path } = item;
+    if (typeof value === 'string') {
+      const problem = characterProblem(value);
+      if (problem) throw unsafe(path || '(root)', problem, 'invalid_character');
+      continue;
+    }
     if (value === null || typeof value !== 'object') continue;
     if (depth >= MAX_JSON_DEPTH) {
       throw new ValidationError(`request body is nested deeper than ${MAX_JSON_DEPTH} levels`, [
@@ -33,6 +56,9 @@ export function assertSafeJson(body: unknown): void {
       ]);
     }
     for (const key of Object.keys(value)) {
+      // A bad key is not repeated in the answer: the path stops at its parent.
+      const keyProblem = characterProblem(key);
+      if (keyProblem) throw unsafe(path || '(root)', `has a key that ${keyProblem}`, 'invalid_character');
       const at = path ? `${path}.${key}` : key;
       if (FORBIDDEN_KEYS.has(key)) {
         throw new ValidationError(`request body contains the forbidden key "${key}"`, [{ path: at, message: 'forbidden key', code: 'forbidden_key' }]);

@@ -1,6 +1,7 @@
-import { LoginSchema, SignupSchema, parseOrThrow } from '@wf/shared';
+import { parseOrThrow } from '@wf/shared';
 import { Router, type Request } from 'express';
 import { limiter } from '../middleware/rate-limit.js';
+import { LoginBody, SignupBody } from '../schemas/requests.js';
 import type { RouteDeps } from './deps.js';
 
 /** The email a login is for, normalized like `LoginSchema` does; none skips the per-email limit. */
@@ -17,12 +18,12 @@ export function authRoutes({ useCases, config, logger }: RouteDeps): Router {
   const perEmail = limiter({ limit: config.rateLimits.loginPerEmail, logger, key: loginEmail, failuresOnly: true });
 
   router.post('/auth/signup', async (req, res) => {
-    const result = await useCases.signUp.execute(parseOrThrow(SignupSchema, req.body));
+    const result = await useCases.signUp.execute(parseOrThrow(SignupBody, req.body));
     res.status(201).set('Cache-Control', 'no-store').json(result);
   });
 
   router.post('/auth/login', perIp, perEmail, async (req, res) => {
-    const { token, expiresIn } = await useCases.logIn.execute(parseOrThrow(LoginSchema, req.body));
+    const { token, expiresIn } = await useCases.logIn.execute(parseOrThrow(LoginBody, req.body));
     res.set('Cache-Control', 'no-store').json({ token, expiresIn });
   });
 

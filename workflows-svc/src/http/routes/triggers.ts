@@ -1,13 +1,14 @@
-import { TriggerPayloadSchema, parseOrThrow } from '@wf/shared';
+import { parseOrThrow } from '@wf/shared';
 import { Router, type Request, type Response } from 'express';
 import { hookNotFound, type TriggerResult, type TriggerTarget } from '../../app/trigger-workflow.js';
 import { currentUserId } from '../middleware/authenticate.js';
 import { limiter } from '../middleware/rate-limit.js';
 import { idempotencyKey, workflowIdParam } from '../request.js';
+import { TriggerPayloadBody } from '../schemas/requests.js';
 import type { RouteDeps } from './deps.js';
 
 /** An optional JSON object; no body at all means no payload. */
-const payloadOf = (req: Request) => (req.body === undefined ? undefined : parseOrThrow(TriggerPayloadSchema, req.body, 'payload'));
+const payloadOf = (req: Request) => (req.body === undefined ? undefined : parseOrThrow(TriggerPayloadBody, req.body, 'payload'));
 
 /** Both trigger routes answer alike: 202 with the run, flagged when it is an idempotent replay. */
 function sendAccepted(res: Response, result: TriggerResult): void {

@@ -1,9 +1,10 @@
-import { CreateWorkflowSchema, PatchWorkflowSchema, ReplaceWorkflowSchema, parseOrThrow } from '@wf/shared';
+import { parseOrThrow } from '@wf/shared';
 import { Router, type Request, type Response } from 'express';
 import type { WorkflowResult } from '../../app/workflow-definition.js';
 import { currentUserId } from '../middleware/authenticate.js';
 import { etag, expectedVersion, pageQuery, publicOrigin, workflowIdParam } from '../request.js';
 import { hookView, workflowView } from '../views.js';
+import { CreateWorkflowBody, PatchWorkflowBody, ReplaceWorkflowBody } from '../schemas/requests.js';
 import type { RouteDeps } from './deps.js';
 
 export function workflowRoutes({ useCases, config }: RouteDeps): Router {
@@ -19,7 +20,7 @@ export function workflowRoutes({ useCases, config }: RouteDeps): Router {
   };
 
   router.post('/workflows', async (req, res) => {
-    const input = parseOrThrow(CreateWorkflowSchema, req.body);
+    const input = parseOrThrow(CreateWorkflowBody, req.body);
     const result = await useCases.createWorkflow.execute(currentUserId(req), input);
     res.location(`/workflows/${encodeURIComponent(result.workflow.workflowId)}`);
     send(req, res, 201, result);
@@ -37,12 +38,12 @@ export function workflowRoutes({ useCases, config }: RouteDeps): Router {
 
   router.put('/workflows/:workflowId', async (req, res) => {
     const t = target(req);
-    send(req, res, 200, await useCases.replaceWorkflow.execute(t, parseOrThrow(ReplaceWorkflowSchema, req.body)));
+    send(req, res, 200, await useCases.replaceWorkflow.execute(t, parseOrThrow(ReplaceWorkflowBody, req.body)));
   });
 
   router.patch('/workflows/:workflowId', async (req, res) => {
     const t = target(req);
-    send(req, res, 200, await useCases.patchWorkflow.execute(t, parseOrThrow(PatchWorkflowSchema, req.body)));
+    send(req, res, 200, await useCases.patchWorkflow.execute(t, parseOrThrow(PatchWorkflowBody, req.body)));
   });
 
   router.delete('/workflows/:workflowId', async (req, res) => {

@@ -1,0 +1,47 @@
+import pg from 'pg';
+import { createMemoryStore, createPostgresStore, type Store } from '@wf/shared';
+import { postgresTier } from '@wf/shared/testing';
+
+/** A store an API suite runs on: opened fresh for the suite, disposed of after it. */
+export interface ApiTestStore {
+  readonly name: 'memory' | 'PostgreSQL';
+  /** Why this store does not run here (the tier's message), or undefined when it does. */
+  readonly skip: string | undefined;
+  open(): Promise<Store>;
+  /** Closes what `open` made and drops its data. */
+  dispose(): Promise<void>;
+}
+
+export function memoryTestStore(): ApiTestStore {
+  return { name: 'memory', skip: undefined, open: async () => createMemoryStore(), dispose: async () => {} };
+}
+
+/** PostgreSQL at `DATABASE_URL`, in a schema of its own that is dropped afterwards. */
+export function postgresTestStore(): ApiTestStore {
+  const tier = postgresTier();
+  const schema = `wf_api_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  let store: Store | undefined;
+  return {
+    name: 'PostgreSQL',
+    skip: tier.skip,
+    async open() {
+      store = createPostgresStore({ url: tier.url!, schema });
+      await store.init();
+      return store;
+    },
+    async dispose() {
+      await store?.close();
+      if (!store) return;
+      const client = new pg.Client({ connectionString: tier.url });
+      await client.connect();
+      try {
+        await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+/** The stores every store-sensitive API suite runs on. */
+export const apiTestStores = (): ApiTestStore[] => [memoryTestStore(), postgresTestStore()];
