@@ -46,10 +46,19 @@ export const WorkflowsEnvSchema = CommonEnvSchema.extend({
   TRUST_PROXY: int(0, 10, 0),
   // Rate limits: a limit of 0 turns that limit off.
   LOGIN_RATE_WINDOW: duration('15m'),
-  /** Failed logins per email per window. */
+  /** Failed logins per email from one client address per window (then 429). */
   LOGIN_RATE_LIMIT_PER_EMAIL: int(0, 1_000_000, 10),
-  /** Failed logins per client address per window. */
+  /** Failed logins per client address per window (then 429). */
   LOGIN_RATE_LIMIT_PER_IP: int(0, 1_000_000, 100),
+  /** Failed logins per email, from any address, after which every attempt at it waits (progressively longer). */
+  LOGIN_SLOWDOWN_AFTER: int(0, 1_000_000, 10),
+  /** The longest such wait. */
+  LOGIN_SLOWDOWN_MAX_DELAY_MS: int(0, 60_000, 10_000),
+  SIGNUP_RATE_WINDOW: duration('1h'),
+  /** Signup attempts per client address per window. */
+  SIGNUP_RATE_LIMIT_PER_IP: int(0, 1_000_000, 30),
+  /** Signup attempts per email per window. */
+  SIGNUP_RATE_LIMIT_PER_EMAIL: int(0, 1_000_000, 5),
   TRIGGER_RATE_WINDOW: duration('1m'),
   /** Manual triggers per user per window; generous so benchmarks are not throttled. */
   TRIGGER_RATE_LIMIT_PER_USER: int(0, 1_000_000, 6_000),
@@ -86,11 +95,22 @@ export interface WorkflowsConfig {
   publicBaseUrl?: string;
   trustProxy: number;
   rateLimits: {
-    loginPerEmail: RateLimit;
+    loginPerEmailAndIp: RateLimit;
     loginPerIp: RateLimit;
+    signupPerIp: RateLimit;
+    signupPerEmail: RateLimit;
     triggerPerUser: RateLimit;
     triggerPerWorkflow: RateLimit;
   };
+  loginSlowdown: LoginSlowdown;
+}
+
+/** Failed logins at one email, from anywhere, slow its next attempts down instead of refusing them. */
+export interface LoginSlowdown {
+  windowMs: number;
+  /** Failures per window before attempts wait; 0 never waits. */
+  after: number;
+  maxDelayMs: number;
 }
 
 /**
@@ -111,10 +131,13 @@ export function workflowsConfig(e: WorkflowsEnv, generatedJwtSecret?: string): W
     ...(e.PUBLIC_BASE_URL ? { publicBaseUrl: e.PUBLIC_BASE_URL } : {}),
     trustProxy: e.TRUST_PROXY,
     rateLimits: {
-      loginPerEmail: { windowMs: login, limit: e.LOGIN_RATE_LIMIT_PER_EMAIL },
+      loginPerEmailAndIp: { windowMs: login, limit: e.LOGIN_RATE_LIMIT_PER_EMAIL },
       loginPerIp: { windowMs: login, limit: e.LOGIN_RATE_LIMIT_PER_IP },
+      signupPerIp: { windowMs: e.SIGNUP_RATE_WINDOW, limit: e.SIGNUP_RATE_LIMIT_PER_IP },
+      signupPerEmail: { windowMs: e.SIGNUP_RATE_WINDOW, limit: e.SIGNUP_RATE_LIMIT_PER_EMAIL },
       triggerPerUser: { windowMs: trigger, limit: e.TRIGGER_RATE_LIMIT_PER_USER },
       triggerPerWorkflow: { windowMs: trigger, limit: e.TRIGGER_RATE_LIMIT_PER_WORKFLOW },
     },
+    loginSlowdown: { windowMs: login, after: e.LOGIN_SLOWDOWN_AFTER, maxDelayMs: e.LOGIN_SLOWDOWN_MAX_DELAY_MS },
   };
 }

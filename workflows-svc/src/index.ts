@@ -1,11 +1,12 @@
 /** workflows-svc: the REST API. `main.ts` (the lead's) composes these; tests and the embedded mode use them directly. */
 export { createWorkflowsApp, type WorkflowsAppDeps } from './http/app.js';
 export { startHttpServer, type HttpServer, type HttpServerOptions } from './server.js';
-export { WorkflowsEnvSchema, workflowsConfig, type WorkflowsEnv, type WorkflowsConfig, type RateLimit } from './config.js';
+export { WorkflowsEnvSchema, workflowsConfig, type WorkflowsEnv, type WorkflowsConfig, type RateLimit, type LoginSlowdown } from './config.js';
 export { createUseCases, type UseCases, type UseCaseDeps } from './app/use-cases.js';
 export type { AccessTokens, IssuedToken, PasswordHasher } from './app/ports.js';
 export { SignUp } from './app/sign-up.js';
 export { LogIn } from './app/log-in.js';
+export { AuthenticateUser, KNOWN_USER_TTL_MS } from './app/authenticate-user.js';
 export { CreateWorkflow } from './app/create-workflow.js';
 export { ReplaceWorkflow } from './app/replace-workflow.js';
 export { PatchWorkflow } from './app/patch-workflow.js';

@@ -38,11 +38,14 @@ export async function startTestSystem(options: { brokers?: string[]; httpAllowCi
       jwt: { secret: newSecret(), expiresInSeconds: 3600 },
       trustProxy: 0,
       rateLimits: {
-        loginPerEmail: { windowMs: 60_000, limit: 0 },
+        loginPerEmailAndIp: { windowMs: 60_000, limit: 0 },
         loginPerIp: { windowMs: 60_000, limit: 0 },
+        signupPerIp: { windowMs: 60_000, limit: 0 },
+        signupPerEmail: { windowMs: 60_000, limit: 0 },
         triggerPerUser: { windowMs: 60_000, limit: 0 },
         triggerPerWorkflow: { windowMs: 60_000, limit: 0 },
       },
+      loginSlowdown: { windowMs: 60_000, after: 0, maxDelayMs: 0 },
     },
     scheduler: {
       tick: '1s',

@@ -1,4 +1,5 @@
 import { GroupCommit, type Clock, type Metrics, type Store, type Topics } from '@wf/shared';
+import { AuthenticateUser } from './authenticate-user.js';
 import { CreateWorkflow } from './create-workflow.js';
 import { DeleteWorkflow } from './delete-workflow.js';
 import { GetExecution } from './get-execution.js';
@@ -29,6 +30,7 @@ export function createUseCases({ store, clock, topics, passwords, tokens, metric
   return {
     signUp: new SignUp(store, clock, passwords, tokens),
     logIn: new LogIn(store, passwords, tokens),
+    authenticateUser: new AuthenticateUser(store, tokens, clock),
     createWorkflow: new CreateWorkflow(store, clock),
     replaceWorkflow: new ReplaceWorkflow(store, clock),
     patchWorkflow: new PatchWorkflow(store, clock),

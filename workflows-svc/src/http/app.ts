@@ -53,7 +53,7 @@ export function createWorkflowsApp({ store, clock, logger, topics, config, readi
   app.use(['/hooks', '/auth'], body);
   app.use(hookRoutes(deps));
   app.use(authRoutes(deps));
-  app.use(authenticate(tokens));
+  app.use(authenticate(useCases.authenticateUser));
   app.use(body);
   app.use(workflowRoutes(deps));
   app.use(manualTriggerRoutes(deps));

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, mock, test } from 'node:test';
+import { createMemoryStore } from '@wf/shared';
 import jwt from 'jsonwebtoken';
+import { KNOWN_USER_TTL_MS } from '../../src/app/authenticate-user.js';
 import { TEST_JWT_SECRET, startApi, type TestApi } from '../support/api.js';
 
 const PASSWORD = 'correct horse battery';
@@ -133,6 +135,29 @@ describe('bearer tokens', () => {
     }
   });
 
+  test('a valid token of a user that does not exist (any more) is 401', async () => {
+    const token = sign({ sub: '00000000-0000-4000-8000-000000000000', exp: nowSeconds() + 600 });
+    const res = await api.call('GET', '/workflows', { token });
+    assert.equal(res.status, 401);
+    assert.equal(res.body.error.code, 'unauthorized');
+  });
+
+  test('the user check is cheap: one store read per user per half minute', async () => {
+    const store = createMemoryStore();
+    const findById = mock.method(store.users, 'findById');
+    const cached = await startApi({ store });
+    try {
+      const { token } = await cached.user();
+      for (let i = 0; i < 3; i++) assert.equal((await cached.call('GET', '/workflows', { token })).status, 200);
+      assert.equal(findById.mock.callCount(), 1);
+      cached.clock.advance(KNOWN_USER_TTL_MS + 1);
+      assert.equal((await cached.call('GET', '/workflows', { token })).status, 200);
+      assert.equal(findById.mock.callCount(), 2);
+    } finally {
+      await cached.close();
+    }
+  });
+
   test('a token stops working when it expires', async () => {
     const login = await api.call('POST', '/auth/login', { body: { email: (await api.user('expiry@example.com')).email, password: PASSWORD } });
     assert.equal((await api.call('GET', '/workflows', { token: login.body.token })).status, 200);
@@ -142,21 +167,51 @@ describe('bearer tokens', () => {
 });
 
 describe('login rate limits', () => {
-  test('per email: failed attempts beyond the limit get 429 with Retry-After, even with the right password', async () => {
+  /** Behind one proxy hop (TRUST_PROXY=1), the client address is the one the proxy reports. */
+  const from = (address: string) => ({ 'x-forwarded-for': address });
+  const login = (api: TestApi, email: string, password: string, address?: string) =>
+    api.call('POST', '/auth/login', { body: { email, password }, ...(address ? { headers: from(address) } : {}) });
+
+  test('per email and address: failures beyond the limit get 429 with Retry-After, even with the right password, from that address', async () => {
     const api = await startApi({ env: { LOGIN_RATE_LIMIT_PER_EMAIL: '2', LOGIN_RATE_WINDOW: '1m' } });
     try {
       const { email } = await api.user('limited@example.com');
-      const attempt = (password: string, address = email) => api.call('POST', '/auth/login', { body: { email: address, password } });
-      assert.equal((await attempt('wrong-1')).status, 401);
-      assert.equal((await attempt('wrong-2')).status, 401);
-      const limited = await attempt(PASSWORD);
+      assert.equal((await login(api, email, 'wrong-1')).status, 401);
+      assert.equal((await login(api, email, 'wrong-2')).status, 401);
+      const limited = await login(api, email, PASSWORD);
       assert.equal(limited.status, 429);
       assert.equal(limited.body.error.code, 'rate_limited');
       const retryAfter = Number(limited.headers.get('retry-after'));
       assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`);
-      assert.equal((await attempt('x', 'LIMITED@example.com')).status, 429, 'the email is normalized before counting');
-      assert.equal((await attempt('wrong', 'other@example.com')).status, 401, 'another email is not affected');
-      assert.equal(api.logs.some((l) => l.includes('rate limiter')), false, 'the limiter has no configuration complaints');
+      assert.equal((await login(api, ' LIMITED@example.com ', 'x')).status, 429, 'the email is normalized (case, spaces) before counting');
+      assert.equal((await login(api, 'other@example.com', 'wrong')).status, 401, 'another email is not affected');
+      assert.equal(api.logs.some((l) => l.includes('rate limiter')), false, 'the limiters have no configuration complaints');
+    } finally {
+      await api.close();
+    }
+  });
+
+  test('an attacker failing 20 times from one address cannot lock the owner out from another: the owner logs in', async () => {
+    const api = await startApi({ env: { TRUST_PROXY: '1', LOGIN_SLOWDOWN_MAX_DELAY_MS: '300' } });
+    try {
+      const { email } = await api.user('owner@example.com');
+      const attacker = [];
+      for (let i = 0; i < 20; i++) attacker.push((await login(api, email, `guess-${i}`, '203.0.113.7')).status);
+      assert.deepEqual(attacker, [...Array(10).fill(401), ...Array(10).fill(429)], 'the attacker is refused after 10 failures');
+      const owner = await login(api, 'Owner@Example.com', PASSWORD, '198.51.100.20');
+      assert.equal(owner.status, 200, owner.text);
+      assert.equal(api.logs.some((l) => l.includes('rate limiter')), false, 'the limiters have no configuration complaints');
+    } finally {
+      await api.close();
+    }
+  });
+
+  test('without TRUST_PROXY, X-Forwarded-For is not believed: a client cannot change its address with it', async () => {
+    const api = await startApi({ env: { LOGIN_RATE_LIMIT_PER_IP: '3', LOGIN_RATE_LIMIT_PER_EMAIL: '100' } });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await login(api, `spray${i}@example.com`, 'guess', `203.0.113.${i}`)).status);
+      assert.deepEqual(statuses, [401, 401, 401, 429]);
     } finally {
       await api.close();
     }
@@ -180,6 +235,36 @@ describe('login rate limits', () => {
         statuses.push((await api.call('POST', '/auth/login', { body: { email: `spray${i}@example.com`, password: 'guess' } })).status);
       }
       assert.deepEqual(statuses, [401, 401, 401, 429]);
+    } finally {
+      await api.close();
+    }
+  });
+});
+
+describe('signup rate limits', () => {
+  const signup = (api: TestApi, email: string, address?: string) =>
+    api.call('POST', '/auth/signup', { body: { email, password: PASSWORD }, ...(address ? { headers: { 'x-forwarded-for': address } } : {}) });
+
+  test('per address: attempts beyond the limit get 429 with Retry-After, whatever they answer', async () => {
+    const api = await startApi({ env: { SIGNUP_RATE_LIMIT_PER_IP: '3' } });
+    try {
+      const statuses = [(await signup(api, 'one@example.com')).status, (await signup(api, 'one@example.com')).status, (await signup(api, 'bad')).status];
+      assert.deepEqual(statuses, [201, 409, 400]);
+      const limited = await signup(api, 'two@example.com');
+      assert.equal(limited.status, 429);
+      assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+    } finally {
+      await api.close();
+    }
+  });
+
+  test('per email, from any address and however it is written', async () => {
+    const api = await startApi({ env: { TRUST_PROXY: '1', SIGNUP_RATE_LIMIT_PER_EMAIL: '2' } });
+    try {
+      assert.equal((await signup(api, 'probe@example.com', '203.0.113.1')).status, 201);
+      assert.equal((await signup(api, ' PROBE@example.com', '203.0.113.2')).status, 409);
+      assert.equal((await signup(api, 'Probe@Example.com ', '203.0.113.3')).status, 429);
+      assert.equal((await signup(api, 'another@example.com', '203.0.113.3')).status, 201, 'another email is not affected');
     } finally {
       await api.close();
     }

@@ -21,11 +21,14 @@ test('defaults', () => {
     jwt: { secret: SECRET, expiresInSeconds: 3600 },
     trustProxy: 0,
     rateLimits: {
-      loginPerEmail: { windowMs: 900_000, limit: 10 },
+      loginPerEmailAndIp: { windowMs: 900_000, limit: 10 },
       loginPerIp: { windowMs: 900_000, limit: 100 },
+      signupPerIp: { windowMs: 3_600_000, limit: 30 },
+      signupPerEmail: { windowMs: 3_600_000, limit: 5 },
       triggerPerUser: { windowMs: 60_000, limit: 6_000 },
       triggerPerWorkflow: { windowMs: 60_000, limit: 1_200 },
     },
+    loginSlowdown: { windowMs: 900_000, after: 10, maxDelayMs: 10_000 },
   });
 });
 

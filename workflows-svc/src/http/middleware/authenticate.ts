@@ -1,20 +1,20 @@
 import { UnauthorizedError } from '@wf/shared';
 import type { RequestHandler } from 'express';
-import type { AccessTokens } from '../../app/ports.js';
+import type { AuthenticateUser } from '../../app/authenticate-user.js';
 import '../context.js';
 
 /** `Bearer <jwt>`; the token part is bounded so a huge header costs nothing to refuse. */
 const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*) *$/i;
 const MAX_HEADER_LENGTH = 4096;
 
-/** Lets a request through only with a valid access token, and records who sent it. */
-export function authenticate(tokens: AccessTokens): RequestHandler {
-  return (req, res, next) => {
+/** Lets a request through only with a valid access token of an existing user, and records who sent it. */
+export function authenticate(authenticateUser: AuthenticateUser): RequestHandler {
+  return async (req, res, next) => {
     const header = req.get('authorization');
     const match = header !== undefined && header.length <= MAX_HEADER_LENGTH ? BEARER.exec(header) : null;
     res.setHeader('WWW-Authenticate', 'Bearer');
     if (!match?.[1]) throw new UnauthorizedError('a bearer token is required');
-    req.userId = tokens.verify(match[1]);
+    req.userId = await authenticateUser.execute(match[1]);
     res.removeHeader('WWW-Authenticate');
     next();
   };

@@ -1,28 +1,50 @@
-import { parseOrThrow } from '@wf/shared';
+import { normalizeEmail, parseOrThrow } from '@wf/shared';
 import { Router, type Request } from 'express';
-import { limiter } from '../middleware/rate-limit.js';
+import { clientAddress, failureSlowdown, limiter } from '../middleware/rate-limit.js';
 import { LoginBody, SignupBody } from '../schemas/requests.js';
 import type { RouteDeps } from './deps.js';
 
-/** The email a login is for, normalized like `LoginSchema` does; none skips the per-email limit. */
-function loginEmail(req: Request): string | undefined {
+/** The body's email as an identity (`normalizeEmail`, as the schema does), before validation; none skips per-email limits. */
+function bodyEmail(req: Request): string | undefined {
   const email: unknown = (req.body as { email?: unknown } | undefined)?.email;
-  return typeof email === 'string' && email.length <= 254 ? `email:${email.trim().toLowerCase()}` : undefined;
+  return typeof email === 'string' && email.length <= 320 ? normalizeEmail(email) : undefined;
 }
+
+const perEmail = (prefix: string) => (req: Request) => {
+  const email = bodyEmail(req);
+  return email === undefined ? undefined : `${prefix}:${email}`;
+};
 
 export function authRoutes({ useCases, config, logger }: RouteDeps): Router {
   const router = Router();
-  // Only failed logins count: a user who keeps logging in successfully is never locked out,
-  // while guessing at one account (per email) or at many (per address) is slowed down.
-  const perIp = limiter({ limit: config.rateLimits.loginPerIp, logger, failuresOnly: true });
-  const perEmail = limiter({ limit: config.rateLimits.loginPerEmail, logger, key: loginEmail, failuresOnly: true });
+  const limits = config.rateLimits;
 
-  router.post('/auth/signup', async (req, res) => {
+  // Every signup attempt counts, per address and per email: signup answers whether an
+  // email has an account (409), so probing it must stay slow (README, Security).
+  const signupPerIp = limiter({ limit: limits.signupPerIp, logger });
+  const signupPerEmail = limiter({ limit: limits.signupPerEmail, logger, key: perEmail('signup') });
+
+  // Only failed logins count. Refusals are per address, and per email *from one address*,
+  // so nobody can lock an owner out from elsewhere; failures at one email from anywhere
+  // slow its attempts down instead. Ordered so that refused attempts do not add delay.
+  const loginPerIp = limiter({ limit: limits.loginPerIp, logger, failuresOnly: true });
+  const loginPerEmailAndIp = limiter({
+    limit: limits.loginPerEmailAndIp,
+    logger,
+    key: (req) => {
+      const email = bodyEmail(req);
+      return email === undefined ? undefined : `login:${email}|${clientAddress(req)}`;
+    },
+    failuresOnly: true,
+  });
+  const loginSlowdown = failureSlowdown(config.loginSlowdown, logger, perEmail('login'));
+
+  router.post('/auth/signup', signupPerIp, signupPerEmail, async (req, res) => {
     const result = await useCases.signUp.execute(parseOrThrow(SignupBody, req.body));
     res.status(201).set('Cache-Control', 'no-store').json(result);
   });
 
-  router.post('/auth/login', perIp, perEmail, async (req, res) => {
+  router.post('/auth/login', loginPerIp, loginPerEmailAndIp, loginSlowdown, async (req, res) => {
     const { token, expiresIn } = await useCases.logIn.execute(parseOrThrow(LoginBody, req.body));
     res.set('Cache-Control', 'no-store').json({ token, expiresIn });
   });
