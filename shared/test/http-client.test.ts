@@ -54,8 +54,81 @@ describe('axios HttpClient with the SSRF guard', () => {
     assert.equal(res.status, 200);
   });
 
+  it('refuses header names and values that templating filled with line breaks, in its own words', async () => {
+    await assert.rejects(allowed().request({ url: `${base}/json`, method: 'GET', headers: { 'x-id': 'a\r\nx-injected: 1' }, timeoutMs: 2_000 }), {
+      name: 'OutboundRequestRefusedError',
+      message: 'refused header "x-id": its value contains a line break or control character',
+    });
+    await assert.rejects(allowed().request({ url: `${base}/json`, method: 'GET', headers: { 'x\nid': 'a' }, timeoutMs: 2_000 }), OutboundRequestRefusedError);
+  });
+
   it('caps the response body and times out slow answers', async () => {
     await assert.rejects(allowed().request({ url: `${base}/big`, method: 'GET', timeoutMs: 2_000 }), /larger than the cap/);
     await assert.rejects(allowed().request({ url: `${base}/slow`, method: 'GET', timeoutMs: 200 }), /timeout after 200ms/);
+  });
+});
+
+describe('axios HttpClient on redirects between two allowed hosts', () => {
+  /** `first` answers on 127.0.0.1; `second` on `localhost` at another port: another origin. */
+  let first: Server;
+  let second: Server;
+  let firstBase: string;
+  let secondBase: string;
+  const seenBySecond: Array<{ method: string; headers: Record<string, unknown>; body: string }> = [];
+  const listen = async (handler: Parameters<typeof createServer>[1]) => {
+    const s = createServer(handler);
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    return s;
+  };
+  before(async () => {
+    second = await listen((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        seenBySecond.push({ method: req.method ?? '', headers: req.headers, body });
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ headers: req.headers }));
+      });
+    });
+    secondBase = `http://localhost:${(second.address() as AddressInfo).port}`;
+    first = await listen((req, res) => {
+      if (req.url === '/elsewhere') return res.writeHead(302, { location: `${secondBase}/landing` }).end();
+      if (req.url === '/elsewhere-307') return res.writeHead(307, { location: `${secondBase}/landing` }).end();
+      if (req.url === '/here') return res.writeHead(302, { location: '/echo' }).end();
+      if (req.url === '/echo') return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ headers: req.headers }));
+      res.writeHead(404).end();
+    });
+    firstBase = `http://127.0.0.1:${(first.address() as AddressInfo).port}`;
+  });
+  after(() => {
+    for (const s of [first, second]) {
+      s.closeAllConnections();
+      s.close();
+    }
+  });
+
+  const client = () => createAxiosHttpClient({ allowCidrs: ['127.0.0.1/32'], allowHosts: ['localhost'] });
+  const actionHeaders = { 'x-api-key': 'k-123', authorization: 'Bearer t', cookie: 'a=b', 'x-trace': 'trace-1' };
+
+  it('sends none of the action\'s headers to another origin', async () => {
+    const res = await client().request({ url: `${firstBase}/elsewhere`, method: 'GET', headers: actionHeaders, timeoutMs: 2_000 });
+    assert.equal(res.status, 200);
+    const received = (res.body as { headers: Record<string, string> }).headers;
+    assert.match(received.host ?? '', /^localhost:/, 'it reached the second host');
+    for (const name of Object.keys(actionHeaders)) assert.equal(received[name], undefined, `${name} crossed origins`);
+  });
+
+  it('keeps them on a redirect within the origin', async () => {
+    const res = await client().request({ url: `${firstBase}/here`, method: 'GET', headers: actionHeaders, timeoutMs: 2_000 });
+    assert.equal(res.status, 200);
+    assert.equal((res.body as { headers: Record<string, string> }).headers['x-api-key'], 'k-123');
+  });
+
+  it('refuses a 307 that would re-send the body to another origin', async () => {
+    const before = seenBySecond.length;
+    await assert.rejects(
+      client().request({ url: `${firstBase}/elsewhere-307`, method: 'POST', body: { secret: 's' }, headers: actionHeaders, timeoutMs: 2_000 }),
+      { name: 'OutboundRequestRefusedError', message: /307 redirect to another origin/ },
+    );
+    assert.equal(seenBySecond.length, before, 'the second host saw nothing');
   });
 });

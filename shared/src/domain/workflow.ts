@@ -72,10 +72,11 @@ const LogActionSchema = z.strictObject({
   level: z.enum(['debug', 'info', 'warn', 'error']).optional(),
 });
 
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** An HTTP header name (RFC 9110 token). */
+export const HTTP_HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Tabs are allowed; CR and LF (a second header or a body smuggled in) and other control characters are not. */
 // eslint-disable-next-line no-control-regex -- control characters are what it finds
-const HEADER_VALUE = /^[^\x00-\x08\x0a-\x1f\x7f]*$/;
+export const HTTP_HEADER_VALUE = /^[^\x00-\x08\x0a-\x1f\x7f]*$/;
 
 /** A URL, or a template that becomes one at run time (`https://api/{{trigger.payload.id}}`). */
 const TemplatedUrlSchema = z
@@ -96,7 +97,7 @@ const HttpRequestActionSchema = z.strictObject({
   url: TemplatedUrlSchema,
   method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']),
   headers: z
-    .record(z.string().regex(HEADER_NAME, 'must be a valid header name').max(256), z.string().max(MAX_HEADER_VALUE_LENGTH).regex(HEADER_VALUE, 'must not contain line breaks or control characters'))
+    .record(z.string().regex(HTTP_HEADER_NAME, 'must be a valid header name').max(256), z.string().max(MAX_HEADER_VALUE_LENGTH).regex(HTTP_HEADER_VALUE, 'must not contain line breaks or control characters'))
     .refine((h) => Object.keys(h).length <= MAX_HTTP_HEADERS, `at most ${MAX_HTTP_HEADERS} headers`)
     .optional(),
   body: z.unknown().optional(),

@@ -3,6 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import axios, { AxiosError, type AxiosResponse } from 'axios';
+import { HTTP_HEADER_NAME, HTTP_HEADER_VALUE } from '../../domain/workflow.js';
 import { OutboundRequestRefusedError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { HttpClient, HttpRequest, HttpResponse } from '../../ports/http.js';
@@ -24,6 +25,11 @@ const FORBIDDEN_HEADERS = new Set(['host', 'content-length', 'connection', 'tran
  * each redirect's) resolves its host through a lookup that refuses private, loopback,
  * link-local and other internal addresses, so the address checked is the address
  * connected to (no DNS-rebinding gap). Non-2xx answers are returned, not thrown.
+ *
+ * Redirects are followed (up to `maxRedirects`); one to another origin (scheme, host or
+ * port) carries none of the headers the action set (an `x-api-key` is for the host the
+ * workflow named, not for whoever it redirects to), and one that would re-send the body
+ * to another origin (307, 308) is refused.
  */
 export function createAxiosHttpClient(options: AxiosHttpClientOptions = {}): HttpClient {
   const policy = new AddressPolicy(options);
@@ -51,8 +57,6 @@ export function createAxiosHttpClient(options: AxiosHttpClientOptions = {}): Htt
     maxBodyLength: 10 * 1024 * 1024,
     responseType: 'arraybuffer',
     validateStatus: () => true,
-    // A literal IP in a URL never goes through DNS: check it here, and on each redirect.
-    beforeRedirect: (redirect) => checkLiteralAddress(policy, String(redirect.hostname ?? '')),
   });
 
   return {
@@ -61,6 +65,7 @@ export function createAxiosHttpClient(options: AxiosHttpClientOptions = {}): Htt
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new OutboundRequestRefusedError(`refused ${url.protocol} URL: only http and https`);
       checkLiteralAddress(policy, url.hostname);
       const headers = Object.fromEntries(Object.entries(req.headers ?? {}).filter(([k]) => !FORBIDDEN_HEADERS.has(k.toLowerCase())));
+      checkHeaders(headers);
       const started = performance.now();
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(), req.timeoutMs);
@@ -74,6 +79,17 @@ export function createAxiosHttpClient(options: AxiosHttpClientOptions = {}): Htt
           ...(req.body !== undefined && typeof req.body !== 'string' && !hasHeader(headers, 'content-type') ? { headers: { ...headers, 'content-type': 'application/json' } } : {}),
           timeout: req.timeoutMs,
           signal: controller.signal,
+          beforeRedirect: (next, response, previous) => {
+            // A literal IP in a URL never goes through DNS: check it here, as on the first hop.
+            checkLiteralAddress(policy, String(next.hostname ?? ''));
+            if (sameOrigin(String(next.href), previous?.url)) return;
+            if (req.body !== undefined && (response.statusCode === 307 || response.statusCode === 308)) {
+              throw new OutboundRequestRefusedError(`refused to follow a ${response.statusCode} redirect to another origin: it would re-send the request body there`);
+            }
+            const actionHeaders = new Set(Object.keys(headers).map((name) => name.toLowerCase()));
+            const sent = next.headers as Record<string, unknown> | undefined;
+            for (const name of Object.keys(sent ?? {})) if (actionHeaders.has(name.toLowerCase())) delete sent?.[name];
+          },
         });
       } catch (err) {
         throw describe(err, req.timeoutMs, controller.signal.aborted);
@@ -101,6 +117,22 @@ export function createAxiosHttpClient(options: AxiosHttpClientOptions = {}): Htt
       };
     },
   };
+}
+
+function sameOrigin(next: string, previous: string | undefined): boolean {
+  try {
+    return previous !== undefined && new URL(next).origin === new URL(previous).origin;
+  } catch {
+    return false;
+  }
+}
+
+/** Templating can put anything in a header; refuse what would split it, in words of our own. */
+function checkHeaders(headers: Record<string, string>): void {
+  for (const [name, value] of Object.entries(headers)) {
+    if (!HTTP_HEADER_NAME.test(name)) throw new OutboundRequestRefusedError(`refused header ${JSON.stringify(name.slice(0, 64))}: not a valid header name`);
+    if (!HTTP_HEADER_VALUE.test(value)) throw new OutboundRequestRefusedError(`refused header "${name}": its value contains a line break or control character`);
+  }
 }
 
 function hasHeader(headers: Record<string, string>, name: string): boolean {
