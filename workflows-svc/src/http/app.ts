@@ -45,7 +45,7 @@ export function createWorkflowsApp({ store, clock, logger, topics, config, readi
 
   app.use(requestContext(logger));
   app.use(healthRoutes({ store, ...(readiness ? { readiness } : {}) }));
-  const openApi = openApiDocument();
+  const openApi = openApiDocument(config.publicBaseUrl ? { serverUrl: config.publicBaseUrl } : {});
   app.get('/openapi.json', (_req, res) => {
     res.json(openApi);
   });

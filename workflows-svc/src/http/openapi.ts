@@ -1,116 +1,426 @@
+import { DEFAULT_RETRY_POLICY, type Execution, type Workflow } from '@wf/shared';
 import { z } from 'zod';
 import { CreateWorkflowBody, LoginBody, PatchWorkflowBody, ReplaceWorkflowBody, SignupBody, TriggerPayloadBody } from './schemas/requests.js';
+import {
+  ErrorResponse,
+  ExecutionPageResponse,
+  ExecutionResponse,
+  HealthResponse,
+  HookResponse,
+  LoginResponse,
+  ReadinessResponse,
+  SignupResponse,
+  TriggerAcceptedResponse,
+  WorkflowPageResponse,
+  WorkflowResponse,
+} from './schemas/responses.js';
+import { executionSummaryView, executionView, hookView, workflowView } from './views.js';
 
-/** JSON Schema (2020-12, which OpenAPI 3.1 uses as is) of what a client sends. */
-const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
+/*
+ * The REST API as OpenAPI 3.1. Request and response schemas are generated from the zod
+ * schemas that validate the requests and type the responses (`schemas/`), and the examples
+ * are made by the same view functions that make the answers, so none of it can drift.
+ * Every status a route answers is listed; the API tests check every real response against
+ * this document (test/support/openapi-contract.ts).
+ */
 
-const ErrorBody = {
-  type: 'object',
-  required: ['error'],
-  properties: {
-    error: {
-      type: 'object',
-      required: ['code', 'message'],
-      properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
+/** JSON Schema 2020-12, which OpenAPI 3.1 uses as is: what a client sends (`input`) or receives (`output`). */
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' });
+  return rest;
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: unknown, examples?: Record<string, unknown>) => ({
+  content: {
+    'application/json': {
+      schema,
+      ...(examples ? { examples: Object.fromEntries(Object.entries(examples).map(([k, value]) => [k, { value }])) } : {}),
     },
   },
+});
+const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` });
+
+// Examples, made by the real views from sample domain objects.
+const ORIGIN = 'https://workflows.example.org';
+const at = new Date('2026-03-01T12:00:00.000Z');
+const sampleWorkflow: Workflow = {
+  workflowId: 'say-hello',
+  ownerId: 'u-1',
+  name: 'say-hello',
+  enabled: true,
+  trigger: { type: 'cron', cron: '*/5 * * * *', timezone: 'Europe/Paris', status: 'idle', nextRunAt: new Date('2026-03-01T12:05:00.000Z') },
+  actions: [{ type: 'log', message: 'hello {{trigger.payload.name}}' }],
+  retryPolicy: DEFAULT_RETRY_POLICY,
+  createdAt: at,
+  updatedAt: at,
+  version: 1,
+};
+const sampleExecution: Execution = {
+  executionId: '0d3e1c8a-6f51-4a5b-9a0e-2a8f3b7c1d2e',
+  workflowId: 'say-hello',
+  ownerId: 'u-1',
+  workflowVersion: 1,
+  actions: sampleWorkflow.actions,
+  retryPolicy: DEFAULT_RETRY_POLICY,
+  trigger: { type: 'manual', firedAt: at, payload: { name: 'Ada' } },
+  status: 'completed',
+  attempt: 1,
+  retriesLeft: 3,
+  steps: [{ index: 0, type: 'log', status: 'succeeded', attempt: 1, output: { message: 'hello Ada' }, startedAt: at, finishedAt: at }],
+  createdAt: at,
+  updatedAt: at,
+  startedAt: at,
+  finishedAt: at,
+};
+const sampleToken = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1LTEifQ.c2lnbmF0dXJl';
+const sampleHook = hookView('h_4kq9Zt2', ORIGIN, 's3cr3t-shown-once');
+
+/** What each error code says, for the examples. */
+const ERROR_EXAMPLES: Record<string, { message: string; details?: unknown }> = {
+  validation_failed: { message: 'invalid request: trigger.interval', details: [{ path: 'trigger.interval', message: 'must be at least 1s', code: 'custom' }] },
+  invalid_json: { message: 'request body is not valid JSON (an object or an array)' },
+  bad_request: { message: 'bad request' },
+  unauthorized: { message: 'invalid or expired token' },
+  not_found: { message: 'workflow "say-hello" not found' },
+  email_taken: { message: 'email is already registered' },
+  workflow_exists: { message: 'workflow already exists' },
+  hook_conflict: { message: 'conflict on workflows_hook_id_key' },
+  version_conflict: { message: 'workflow was changed concurrently', details: { currentVersion: 4 } },
+  not_a_webhook: { message: 'workflow "say-hello" has no webhook trigger', details: { triggerType: 'manual' } },
+  workflow_busy: { message: 'workflow "say-hello" is busy', details: { triggerStatus: 'busy' } },
+  workflow_disabled: { message: 'workflow "say-hello" is disabled' },
+  idempotency_key_reused: { message: 'Idempotency-Key was already used for another workflow', details: { workflowId: 'other' } },
+  idempotency_conflict: { message: 'conflict on idempotency_keys_pkey' },
+  payload_too_large: { message: 'request body is larger than 1mb' },
+  unsupported_media_type: { message: 'request body must be application/json' },
+  rate_limited: { message: 'too many requests', details: { retryAfterSeconds: 30 } },
+  unavailable: { message: 'the database is unreachable' },
 };
 
-const json = (s: unknown) => ({ content: { 'application/json': { schema: s } } });
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const error = (description: string) => ({ description, ...json(ref('Error')) });
-const ok = (description: string, s: unknown = { type: 'object' }) => ({ description, ...json(s) });
-const body = (name: string) => ({ required: true, ...json(ref(name)) });
-const page = [
-  { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
-  { name: 'cursor', in: 'query', schema: { type: 'string' } },
-];
-const workflowId = { name: 'workflowId', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]*$', maxLength: 64 } };
-const ifMatch = { name: 'If-Match', in: 'header', schema: { type: 'string' }, description: 'The version the change is based on' };
-const idempotencyKey = { name: 'Idempotency-Key', in: 'header', schema: { type: 'string', maxLength: 200 }, description: 'Same key within 24 h: the first run is returned' };
-const common = { '400': error('Invalid request; details name each field'), '401': error('Missing or invalid token'), '404': error('Not found (or not yours)') };
-const secured = [{ bearer: [] }];
+/** An error answer whose `error.code` is one of `codes`, with an example of each. */
+function errorAnswer(description: string, codes: string[], headers: Record<string, unknown> = {}) {
+  const schema = { allOf: [ref('Error'), { type: 'object', properties: { error: { type: 'object', properties: { code: { enum: codes } } } } }] };
+  const examples = Object.fromEntries(codes.map((code) => [code, { error: { code, ...ERROR_EXAMPLES[code] } }]));
+  return { description, headers: { 'X-Request-Id': headerRef('XRequestId'), ...headers }, ...json(schema, examples) };
+}
 
-/** The REST API as OpenAPI 3.1, its request bodies generated from the same zod schemas that validate them. */
-export function openApiDocument(): Record<string, unknown> {
+function okAnswer(description: string, schema: string, example: unknown, headers: Record<string, unknown> = {}) {
+  return { description, headers: { 'X-Request-Id': headerRef('XRequestId'), ...headers }, ...json(ref(schema), { example }) };
+}
+
+/** How an operation is reached, which decides the failures it can answer besides its own. */
+interface Reach {
+  /** Behind the bearer token: 401. */
+  authenticated: boolean;
+  /** Its body, if any, goes through the JSON parser: 400 invalid_json, 413, 415. */
+  parsesBody: boolean;
+  /** It reads or writes the store: 503 when the store is unreachable. */
+  usesStore: boolean;
+  /** Its path, query or body is validated: 400 validation_failed. */
+  validates: boolean;
+}
+
+function commonFailures({ authenticated, parsesBody, usesStore, validates }: Reach, own: Record<string, unknown>) {
+  const badRequest = [...(validates ? ['validation_failed'] : []), ...(parsesBody ? ['invalid_json', 'bad_request'] : [])];
+  return {
+    ...(badRequest.length ? { '400': errorAnswer('Invalid request: `details` names each bad field', badRequest) } : {}),
+    ...(authenticated ? { '401': errorAnswer('Missing, invalid or expired token, or its user is gone', ['unauthorized'], { 'WWW-Authenticate': headerRef('WWWAuthenticate') }) } : {}),
+    ...(parsesBody ? { '413': errorAnswer('Body larger than 1 MB', ['payload_too_large']), '415': errorAnswer('Body is not JSON', ['unsupported_media_type']) } : {}),
+    ...(usesStore ? { '503': errorAnswer('The store is unreachable; retry later', ['unavailable']) } : {}),
+    ...own,
+  };
+}
+
+const rateLimited = () => errorAnswer('Too many requests; retry after `Retry-After` seconds', ['rate_limited'], { 'Retry-After': headerRef('RetryAfter') });
+const notFound = (what: string) => errorAnswer(what, ['not_found']);
+const versionConflict = (...more: string[]) => errorAnswer('`If-Match` names an older version (`details.currentVersion`)', ['version_conflict', ...more]);
+
+const API: Reach = { authenticated: true, parsesBody: true, usesStore: true, validates: true };
+const PUBLIC: Reach = { authenticated: false, parsesBody: true, usesStore: true, validates: true };
+
+const param = {
+  workflowId: { name: 'workflowId', in: 'path', required: true, schema: jsonSchema(z.string().max(64).regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/), 'input') },
+  executionId: { name: 'executionId', in: 'path', required: true, schema: { type: 'string', maxLength: 100, pattern: '^[A-Za-z0-9_-]+$' } },
+  hookId: { name: 'hookId', in: 'path', required: true, schema: { type: 'string' } },
+  secret: { name: 'secret', in: 'path', required: true, schema: { type: 'string' } },
+  limit: { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
+  cursor: { name: 'cursor', in: 'query', description: '`nextCursor` of the previous page', schema: { type: 'string', maxLength: 512 } },
+  ifMatch: { name: 'If-Match', in: 'header', description: 'The version the change is based on (`3`, `"3"` or the `ETag`); `*` or none: any', schema: { type: 'string' } },
+  idempotencyKey: {
+    name: 'Idempotency-Key',
+    in: 'header',
+    description: 'Same key within 24 h: the first run is answered again',
+    schema: { type: 'string', minLength: 1, maxLength: 200 },
+  },
+  hookSecret: { name: 'X-Hook-Secret', in: 'header', required: true, schema: { type: 'string' } },
+};
+
+const triggerAccepted = (location: boolean) =>
+  okAnswer(
+    'Accepted: the run is queued',
+    'TriggerAccepted',
+    { executionId: sampleExecution.executionId, status: 'queued' },
+    {
+      ...(location ? { Location: headerRef('Location') } : {}),
+      'Idempotent-Replayed': headerRef('IdempotentReplayed'),
+    },
+  );
+const triggerConflicts = () =>
+  errorAnswer('Busy or waiting for a retry (`details.triggerStatus`), disabled, or the key was used for another workflow', [
+    'workflow_busy',
+    'workflow_disabled',
+    'idempotency_key_reused',
+    'idempotency_conflict',
+  ]);
+const payloadBody = { required: false, ...json(ref('TriggerPayload'), { example: { name: 'Ada' } }) };
+const hookCall = (operationId: string, summary: string, parameters: unknown[]) => ({
+  post: {
+    operationId,
+    summary,
+    tags: ['triggers'],
+    security: [],
+    parameters,
+    requestBody: payloadBody,
+    responses: commonFailures(PUBLIC, { '202': triggerAccepted(false), '404': notFound('Unknown hook or wrong secret (alike)'), '409': triggerConflicts(), '429': rateLimited() }),
+  },
+});
+
+export interface OpenApiOptions {
+  /** Where clients reach the API (`PUBLIC_BASE_URL`). */
+  serverUrl?: string;
+}
+
+export function openApiDocument({ serverUrl }: OpenApiOptions = {}): Record<string, unknown> {
+  const workflowExample = workflowView(sampleWorkflow, ORIGIN);
+  const workflowHeaders = { ETag: headerRef('ETag') };
   return {
     openapi: '3.1.0',
-    info: { title: 'Workflow automation API', version: '1.0.0' },
+    info: {
+      title: 'Workflow automation API',
+      version: '1.0.0',
+      description: 'Define workflows (a trigger and ordered actions), run them, and read their execution history. Errors are `{"error":{"code","message","details?"}}`.',
+    },
+    servers: [{ url: serverUrl ?? 'http://localhost:3000', description: serverUrl ? 'This deployment' : 'A local `npm start`' }],
+    security: [{ bearer: [] }],
+    tags: [
+      { name: 'ops', description: 'Probes and this document' },
+      { name: 'auth', description: 'Accounts and tokens' },
+      { name: 'workflows', description: 'Workflow definitions' },
+      { name: 'triggers', description: 'Running workflows' },
+      { name: 'executions', description: 'Run history' },
+    ],
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      headers: {
+        XRequestId: { description: 'The request id, also on every log line', schema: { type: 'string' } },
+        ETag: { description: 'The workflow version, for `If-Match`', schema: { type: 'string', pattern: '^"[0-9]+"$' } },
+        Location: { description: 'Where the new resource is', schema: { type: 'string' } },
+        RetryAfter: { description: 'Seconds to wait', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } },
+        IdempotentReplayed: { description: '`true` when an earlier request with the same key created the run', schema: { type: 'string', enum: ['true'] } },
+        WWWAuthenticate: { description: 'The scheme to use', required: true, schema: { type: 'string', enum: ['Bearer'] } },
+      },
       schemas: {
-        Error: ErrorBody,
-        Signup: schema(SignupBody),
-        Login: schema(LoginBody),
-        CreateWorkflow: schema(CreateWorkflowBody),
-        ReplaceWorkflow: schema(ReplaceWorkflowBody),
-        PatchWorkflow: schema(PatchWorkflowBody),
-        TriggerPayload: schema(TriggerPayloadBody),
+        Error: jsonSchema(ErrorResponse, 'output'),
+        Signup: jsonSchema(SignupBody, 'input'),
+        Login: jsonSchema(LoginBody, 'input'),
+        CreateWorkflow: jsonSchema(CreateWorkflowBody, 'input'),
+        ReplaceWorkflow: jsonSchema(ReplaceWorkflowBody, 'input'),
+        PatchWorkflow: jsonSchema(PatchWorkflowBody, 'input'),
+        TriggerPayload: jsonSchema(TriggerPayloadBody, 'input'),
+        SignupResult: jsonSchema(SignupResponse, 'output'),
+        Token: jsonSchema(LoginResponse, 'output'),
+        Workflow: jsonSchema(WorkflowResponse, 'output'),
+        WorkflowPage: jsonSchema(WorkflowPageResponse, 'output'),
+        Hook: jsonSchema(HookResponse, 'output'),
+        TriggerAccepted: jsonSchema(TriggerAcceptedResponse, 'output'),
+        Execution: jsonSchema(ExecutionResponse, 'output'),
+        ExecutionPage: jsonSchema(ExecutionPageResponse, 'output'),
+        Health: jsonSchema(HealthResponse, 'output'),
+        Readiness: jsonSchema(ReadinessResponse, 'output'),
+        OpenApiDocument: { type: 'object', required: ['openapi', 'info', 'paths'], properties: { openapi: { type: 'string' }, info: { type: 'object' }, paths: { type: 'object' } } },
       },
     },
     paths: {
-      '/healthz': { get: { summary: 'Liveness', responses: { '200': ok('Alive') } } },
-      '/readyz': { get: { summary: 'Readiness (store reachable)', responses: { '200': ok('Ready'), '503': ok('Not ready') } } },
-      '/openapi.json': { get: { summary: 'This document', responses: { '200': ok('OpenAPI 3.1') } } },
+      '/healthz': {
+        get: { operationId: 'getHealth', summary: 'Liveness', tags: ['ops'], security: [], responses: { '200': okAnswer('Alive', 'Health', { status: 'ok' }) } },
+      },
+      '/readyz': {
+        get: {
+          operationId: 'getReadiness',
+          summary: 'Readiness: the store (and the bus) answer',
+          tags: ['ops'],
+          security: [],
+          responses: {
+            '200': okAnswer('Ready', 'Readiness', { status: 'ready', checks: { store: 'ok' } }),
+            '503': okAnswer('Not ready; `checks` says what does not answer', 'Readiness', { status: 'unavailable', checks: { store: 'the database is unreachable' } }),
+          },
+        },
+      },
+      '/openapi.json': {
+        get: {
+          operationId: 'getOpenApiDocument',
+          summary: 'This document',
+          tags: ['ops'],
+          security: [],
+          responses: { '200': okAnswer('OpenAPI 3.1', 'OpenApiDocument', { openapi: '3.1.0', info: { title: 'Workflow automation API', version: '1.0.0' }, paths: {} }) },
+        },
+      },
       '/auth/signup': {
-        post: { summary: 'Create an account', requestBody: body('Signup'), responses: { '201': ok('Signed up, with a token'), '400': common['400'], '409': error('Email taken') } },
+        post: {
+          operationId: 'signUp',
+          summary: 'Create an account and get a token',
+          tags: ['auth'],
+          security: [],
+          requestBody: { required: true, ...json(ref('Signup'), { example: { email: 'ada@example.com', password: 'correct horse battery' } }) },
+          responses: commonFailures(PUBLIC, {
+            '201': okAnswer('Signed up', 'SignupResult', { userId: 'a8e95233-2532-4eea-84b6-a7efeb789f5e', email: 'ada@example.com', token: sampleToken, expiresIn: 3600 }),
+            '409': errorAnswer('The email has an account (see the README on why this is said)', ['email_taken']),
+            '429': rateLimited(),
+          }),
+        },
       },
       '/auth/login': {
-        post: { summary: 'Get a token', requestBody: body('Login'), responses: { '200': ok('A token'), '401': error('Wrong email or password'), '429': error('Too many attempts') } },
+        post: {
+          operationId: 'logIn',
+          summary: 'Get a token',
+          tags: ['auth'],
+          security: [],
+          requestBody: { required: true, ...json(ref('Login'), { example: { email: 'ada@example.com', password: 'correct horse battery' } }) },
+          responses: commonFailures(PUBLIC, {
+            '200': okAnswer('A token', 'Token', { token: sampleToken, expiresIn: 3600 }),
+            '401': errorAnswer('Wrong password or unknown email (alike)', ['unauthorized']),
+            '429': rateLimited(),
+          }),
+        },
       },
       '/workflows': {
-        post: { summary: 'Create a workflow', security: secured, requestBody: body('CreateWorkflow'), responses: { '201': ok('Created'), ...common, '409': error('workflowId taken') } },
-        get: { summary: 'List workflows', security: secured, parameters: page, responses: { '200': ok('A page of workflows'), ...common } },
+        post: {
+          operationId: 'createWorkflow',
+          summary: 'Create a workflow',
+          tags: ['workflows'],
+          requestBody: {
+            required: true,
+            ...json(ref('CreateWorkflow'), {
+              example: { workflowId: 'say-hello', trigger: { type: 'cron', cron: '*/5 * * * *', timezone: 'Europe/Paris' }, actions: [{ type: 'log', message: 'hello {{trigger.payload.name}}' }] },
+            }),
+          },
+          responses: commonFailures(API, {
+            '201': okAnswer('Created (a webhook workflow: `hook.secret`, shown this once)', 'Workflow', workflowExample, { ...workflowHeaders, Location: headerRef('Location') }),
+            '409': errorAnswer('The workflowId is taken', ['workflow_exists', 'hook_conflict']),
+          }),
+        },
+        get: {
+          operationId: 'listWorkflows',
+          summary: 'List workflows, by workflowId',
+          tags: ['workflows'],
+          parameters: [param.limit, param.cursor],
+          responses: commonFailures(API, { '200': okAnswer('A page of workflows', 'WorkflowPage', { items: [workflowExample] }) }),
+        },
       },
       '/workflows/{workflowId}': {
-        parameters: [workflowId],
-        get: { summary: 'Read a workflow', security: secured, responses: { '200': ok('The workflow'), ...common } },
-        put: { summary: 'Replace a workflow', security: secured, parameters: [ifMatch], requestBody: body('ReplaceWorkflow'), responses: { '200': ok('Replaced'), ...common, '409': error('Version conflict') } },
-        patch: { summary: 'Change part of a workflow', security: secured, parameters: [ifMatch], requestBody: body('PatchWorkflow'), responses: { '200': ok('Changed'), ...common, '409': error('Version conflict') } },
-        delete: { summary: 'Delete a workflow', security: secured, parameters: [ifMatch], responses: { '204': { description: 'Deleted' }, ...common } },
+        parameters: [param.workflowId],
+        get: {
+          operationId: 'getWorkflow',
+          summary: 'Read a workflow',
+          tags: ['workflows'],
+          responses: commonFailures(API, { '200': okAnswer('The workflow', 'Workflow', workflowExample, workflowHeaders), '404': notFound('No such workflow (or not yours)') }),
+        },
+        put: {
+          operationId: 'replaceWorkflow',
+          summary: 'Replace a workflow',
+          tags: ['workflows'],
+          parameters: [param.ifMatch],
+          requestBody: { required: true, ...json(ref('ReplaceWorkflow'), { example: { trigger: { type: 'manual' }, actions: [{ type: 'log', message: 'hello' }] } }) },
+          responses: commonFailures(API, {
+            '200': okAnswer('Replaced (version + 1)', 'Workflow', workflowExample, workflowHeaders),
+            '404': notFound('No such workflow (or not yours)'),
+            '409': versionConflict(),
+          }),
+        },
+        patch: {
+          operationId: 'patchWorkflow',
+          summary: 'Change the fields given, keep the rest',
+          tags: ['workflows'],
+          parameters: [param.ifMatch],
+          requestBody: { required: true, ...json(ref('PatchWorkflow'), { example: { enabled: false } }) },
+          responses: commonFailures(API, {
+            '200': okAnswer('Changed (version + 1)', 'Workflow', workflowExample, workflowHeaders),
+            '404': notFound('No such workflow (or not yours)'),
+            '409': versionConflict(),
+          }),
+        },
+        delete: {
+          operationId: 'deleteWorkflow',
+          summary: 'Delete a workflow (its executions stay)',
+          tags: ['workflows'],
+          parameters: [param.ifMatch],
+          responses: commonFailures(API, {
+            '204': { description: 'Deleted', headers: { 'X-Request-Id': headerRef('XRequestId') } },
+            '404': notFound('No such workflow (or not yours)'),
+            '409': versionConflict(),
+          }),
+        },
       },
       '/workflows/{workflowId}/trigger': {
-        parameters: [workflowId],
+        parameters: [param.workflowId],
         post: {
+          operationId: 'triggerWorkflow',
           summary: 'Run a workflow now',
-          security: secured,
-          parameters: [idempotencyKey],
-          requestBody: { required: false, ...json(ref('TriggerPayload')) },
-          responses: { '202': ok('Accepted: { executionId }'), ...common, '409': error('Busy, pending a retry, or disabled'), '429': error('Rate limited') },
+          tags: ['triggers'],
+          parameters: [param.idempotencyKey],
+          requestBody: payloadBody,
+          responses: commonFailures(API, {
+            '202': triggerAccepted(true),
+            '404': notFound('No such workflow (or not yours)'),
+            '409': triggerConflicts(),
+            '429': rateLimited(),
+          }),
         },
       },
       '/workflows/{workflowId}/hook/rotate': {
-        parameters: [workflowId],
-        post: { summary: 'Rotate the webhook secret', security: secured, parameters: [ifMatch], responses: { '200': ok('The new hook URL and secret'), ...common, '409': error('Not a webhook workflow') } },
+        parameters: [param.workflowId],
+        post: {
+          operationId: 'rotateHookSecret',
+          summary: 'Replace the webhook secret (the old one stops working)',
+          tags: ['triggers'],
+          parameters: [param.ifMatch],
+          responses: commonFailures(API, {
+            '200': okAnswer('The hook with its new secret, shown this once', 'Hook', sampleHook, workflowHeaders),
+            '404': notFound('No such workflow (or not yours)'),
+            '409': versionConflict('not_a_webhook'),
+          }),
+        },
       },
       '/workflows/{workflowId}/executions': {
-        parameters: [workflowId],
-        get: { summary: 'Execution history, newest first', security: secured, parameters: page, responses: { '200': ok('A page of executions'), ...common } },
+        parameters: [param.workflowId],
+        get: {
+          operationId: 'listExecutions',
+          summary: 'Execution history, newest first (summaries: no steps, no payload)',
+          tags: ['executions'],
+          parameters: [param.limit, param.cursor],
+          responses: commonFailures(API, {
+            '200': okAnswer('A page of executions', 'ExecutionPage', { items: [executionSummaryView(sampleExecution)] }),
+            '404': notFound('No such workflow (or not yours)'),
+          }),
+        },
       },
       '/executions/{executionId}': {
-        parameters: [{ name: 'executionId', in: 'path', required: true, schema: { type: 'string' } }],
-        get: { summary: 'One execution with its steps', security: secured, responses: { '200': ok('The execution'), ...common } },
-      },
-      '/hooks/{hookId}': {
-        parameters: [{ name: 'hookId', in: 'path', required: true, schema: { type: 'string' } }],
-        post: {
-          summary: 'Call a webhook (secret in X-Hook-Secret)',
-          parameters: [{ name: 'X-Hook-Secret', in: 'header', required: true, schema: { type: 'string' } }, idempotencyKey],
-          requestBody: { required: false, ...json(ref('TriggerPayload')) },
-          responses: { '202': ok('Accepted'), '404': error('Unknown hook or wrong secret'), '409': error('Busy'), '429': error('Rate limited') },
+        parameters: [param.executionId],
+        get: {
+          operationId: 'getExecution',
+          summary: 'One execution with its trigger payload and steps',
+          tags: ['executions'],
+          responses: commonFailures(API, {
+            '200': okAnswer('The execution', 'Execution', executionView(sampleExecution)),
+            '404': notFound('No such execution (or not yours)'),
+          }),
         },
       },
+      '/hooks/{hookId}': { parameters: [param.hookId], ...hookCall('callHook', 'Call a webhook (secret in X-Hook-Secret)', [param.hookSecret, param.idempotencyKey]) },
       '/hooks/{hookId}/{secret}': {
-        parameters: [
-          { name: 'hookId', in: 'path', required: true, schema: { type: 'string' } },
-          { name: 'secret', in: 'path', required: true, schema: { type: 'string' } },
-        ],
-        post: {
-          summary: 'Call a webhook (secret in the path)',
-          parameters: [idempotencyKey],
-          requestBody: { required: false, ...json(ref('TriggerPayload')) },
-          responses: { '202': ok('Accepted'), '404': error('Unknown hook or wrong secret'), '409': error('Busy'), '429': error('Rate limited') },
-        },
+        parameters: [param.hookId, param.secret],
+        ...hookCall('callHookWithSecretInPath', 'Call a webhook (secret in the path, for senders that cannot set headers)', [param.idempotencyKey]),
       },
     },
   };

@@ -1,8 +1,10 @@
-import type { Execution, Step, Workflow } from '@wf/shared';
+import type { Execution, Step, StoredTrigger, Workflow } from '@wf/shared';
+import type { ExecutionResponseBody, ExecutionSummaryResponseBody, HookResponseBody, WorkflowResponseBody } from './schemas/responses.js';
 
 /**
- * The public JSON shapes, in one place. Only fields listed here leave the service: the
- * owner id, the scheduler's lease, the runner's lease and the hook secret's hash never do.
+ * The public JSON shapes, in one place, typed by the response schemas the OpenAPI document
+ * is generated from. Only fields listed here leave the service: the owner id, the
+ * scheduler's lease, the runner's lease and the hook secret's hash never do.
  */
 
 /** `{ name: value }` when the value is present, `{}` otherwise, so absent fields stay absent. */
@@ -11,30 +13,29 @@ function opt<K extends string, V>(name: K, value: V | undefined): Partial<Record
 }
 const optDate = <K extends string>(name: K, d: Date | undefined) => opt(name, d?.toISOString());
 
-export interface HookView {
-  hookId: string;
-  url: string;
-  /** Only in the answer that created or rotated it. */
-  secret?: string;
-}
-
-export function hookView(hookId: string, origin: string, secret?: string): HookView {
+export function hookView(hookId: string, origin: string, secret?: string): HookResponseBody {
   return { hookId, url: `${origin}/hooks/${encodeURIComponent(hookId)}`, ...opt('secret', secret) };
 }
 
-export function workflowView(wf: Workflow, origin: string, hookSecret?: string) {
+function triggerView(t: StoredTrigger): WorkflowResponseBody['trigger'] {
+  const state = { status: t.status, ...optDate('nextRunAt', t.nextRunAt) };
+  switch (t.type) {
+    case 'periodic':
+      return { type: t.type, interval: t.interval, ...state };
+    case 'cron':
+      return { type: t.type, cron: t.cron, ...opt('timezone', t.timezone), ...state };
+    default:
+      return { type: t.type, ...state };
+  }
+}
+
+export function workflowView(wf: Workflow, origin: string, hookSecret?: string): WorkflowResponseBody {
   const t = wf.trigger;
   return {
     workflowId: wf.workflowId,
     name: wf.name,
     enabled: wf.enabled,
-    trigger: {
-      type: t.type,
-      ...(t.type === 'periodic' ? { interval: t.interval } : {}),
-      ...(t.type === 'cron' ? { cron: t.cron, ...opt('timezone', t.timezone) } : {}),
-      status: t.status,
-      ...optDate('nextRunAt', t.nextRunAt),
-    },
+    trigger: triggerView(t),
     ...(t.type === 'webhook' && t.hookId ? { hook: hookView(t.hookId, origin, hookSecret) } : {}),
     actions: wf.actions,
     retryPolicy: wf.retryPolicy,
@@ -44,7 +45,7 @@ export function workflowView(wf: Workflow, origin: string, hookSecret?: string) 
   };
 }
 
-function stepView(s: Step) {
+function stepView(s: Step): ExecutionResponseBody['steps'][number] {
   return {
     index: s.index,
     type: s.type,
@@ -58,7 +59,7 @@ function stepView(s: Step) {
 }
 
 /** An execution in a list: everything but the per-step detail and the payload, which can be large. */
-export function executionSummaryView(e: Execution) {
+export function executionSummaryView(e: Execution): ExecutionSummaryResponseBody {
   return {
     executionId: e.executionId,
     workflowId: e.workflowId,
@@ -77,7 +78,7 @@ export function executionSummaryView(e: Execution) {
 }
 
 /** One execution in full: the summary plus the trigger payload and every step. */
-export function executionView(e: Execution) {
+export function executionView(e: Execution): ExecutionResponseBody {
   const summary = executionSummaryView(e);
   return {
     ...summary,

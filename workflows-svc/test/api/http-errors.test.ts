@@ -177,7 +177,8 @@ describe('store failures', () => {
     const store = storeWith((base) => ({
       executions: { ...base.executions, get: async () => Promise.reject(new Error('boom: connection string mongodb://user:pw@db')) },
     }));
-    const api = await startApi({ store });
+    // A 500 is a bug; the OpenAPI document promises none, so this answer is left unchecked against it.
+    const api = await startApi({ store, uncheckedContract: true });
     try {
       const { token } = await api.user();
       const res = await api.call('GET', '/executions/abc', { token });
@@ -200,7 +201,7 @@ describe('store failures', () => {
         },
       })),
     }));
-    const api = await startApi({ store });
+    const api = await startApi({ store, uncheckedContract: true }); // it provokes a 500 (a bug), which the document does not promise
     try {
       const { token, userId } = await api.user();
       await api.call('POST', '/workflows', { token, body: manualWorkflow('atomic') });

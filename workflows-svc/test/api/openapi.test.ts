@@ -4,6 +4,7 @@ import { createMemoryStore, DEFAULT_TOPICS, loadConfig, silentLogger } from '@wf
 import { FakeClock } from '@wf/shared/testing';
 import { createWorkflowsApp, WorkflowsEnvSchema, workflowsConfig } from '../../src/index.js';
 import { startApi, TEST_JWT_SECRET, type TestApi } from '../support/api.js';
+import { openApiContract } from '../support/openapi-contract.js';
 
 interface Layer {
   route?: { path: string; methods: Record<string, boolean> };
@@ -34,9 +35,22 @@ function realRoutes(): Set<string> {
   return routes;
 }
 
+interface Operation {
+  operationId?: string;
+  security?: unknown[];
+  responses: Record<string, { content?: { 'application/json': { schema: unknown; examples?: Record<string, unknown> } } }>;
+}
+const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
+
 describe('OpenAPI document', () => {
   let api: TestApi;
-  let doc: { openapi: string; paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } };
+  let doc: {
+    openapi: string;
+    servers: Array<{ url: string }>;
+    security: unknown[];
+    paths: Record<string, Record<string, Operation>>;
+    components: { schemas: Record<string, unknown> };
+  };
   before(async () => {
     api = await startApi();
     const res = await api.call('GET', '/openapi.json');
@@ -63,5 +77,86 @@ describe('OpenAPI document', () => {
     assert.deepEqual(create.required.sort(), ['actions', 'trigger', 'workflowId']);
     assert.equal(create.additionalProperties, false, 'unknown fields are rejected, and the document says so');
     assert.ok(JSON.stringify(create.properties.trigger).includes('periodic'));
+  });
+
+  const operations = () =>
+    Object.entries(doc.paths).flatMap(([path, item]) => Object.entries(item).filter(([m]) => METHODS.includes(m)).map(([method, op]) => ({ at: `${method.toUpperCase()} ${path}`, op })));
+
+  it('names every operation, says which are public, and where the server is', () => {
+    const ids = operations().map(({ op }) => op.operationId);
+    assert.ok(ids.every((id) => typeof id === 'string' && /^[a-z][A-Za-z]+$/.test(id)), JSON.stringify(ids));
+    assert.equal(new Set(ids).size, ids.length, 'operationIds are unique');
+    assert.ok(doc.servers.length > 0 && doc.servers[0]!.url);
+    assert.deepEqual(doc.security, [{ bearer: [] }]);
+    const publicOps = operations().filter(({ op }) => Array.isArray(op.security) && op.security.length === 0).map(({ at }) => at).sort();
+    assert.deepEqual(publicOps, [
+      'GET /healthz',
+      'GET /openapi.json',
+      'GET /readyz',
+      'POST /auth/login',
+      'POST /auth/signup',
+      'POST /hooks/{hookId}',
+      'POST /hooks/{hookId}/{secret}',
+    ]);
+  });
+
+  it('gives every JSON answer a schema and an example, and every operation its failures', () => {
+    for (const { at, op } of operations()) {
+      for (const [status, response] of Object.entries(op.responses)) {
+        const media = response.content?.['application/json'];
+        if (status === '204') continue;
+        assert.ok(media, `${at} ${status} has a JSON body`);
+        assert.notDeepEqual(media.schema, { type: 'object' }, `${at} ${status}: not a bare object`);
+        assert.ok(media.examples && Object.keys(media.examples).length > 0, `${at} ${status} has examples`);
+      }
+      const statuses = Object.keys(op.responses);
+      if (op.security === undefined) assert.ok(statuses.includes('401') && statuses.includes('503'), `${at}: 401 and 503`);
+      if (at.startsWith('POST') || at.startsWith('PUT') || at.startsWith('PATCH')) {
+        if (!at.includes('healthz')) assert.ok(['400', '413', '415'].every((s) => statuses.includes(s)), `${at}: 400, 413, 415`);
+      }
+    }
+    const signup = doc.components.schemas.SignupResult as { required: string[] };
+    assert.deepEqual([...signup.required].sort(), ['email', 'expiresIn', 'token', 'userId']);
+    const accepted = doc.components.schemas.TriggerAccepted as { required: string[] };
+    assert.deepEqual([...accepted.required].sort(), ['executionId', 'status']);
+  });
+
+  it('the contract check used by every API suite fails on an answer the document does not describe', async () => {
+    const contract = await openApiContract();
+    const headers = new Headers({ 'x-request-id': 'r' });
+    const workflow = (await api.call('GET', '/openapi.json')).body.paths['/workflows/{workflowId}'].get.responses['200'].content['application/json'].examples.example.value;
+    contract.check('GET', '/workflows/say-hello', { status: 200, headers, body: workflow, text: JSON.stringify(workflow) });
+    const wrong = { ...workflow, version: 'one' };
+    assert.throws(() => contract.check('GET', '/workflows/say-hello', { status: 200, headers, body: wrong, text: JSON.stringify(wrong) }), /body does not match/);
+    assert.throws(() => contract.check('GET', '/workflows/say-hello', { status: 418, headers, body: {}, text: '{}' }), /status not documented/);
+    const limited = { error: { code: 'rate_limited', message: 'too many requests' } };
+    assert.throws(() => contract.check('POST', '/auth/login', { status: 429, headers, body: limited, text: JSON.stringify(limited) }), /Retry-After missing/);
+    const notAnErrorCode = { error: { code: 'teapot', message: 'x' } };
+    assert.throws(() => contract.check('GET', '/workflows', { status: 401, headers, body: notAnErrorCode, text: '' }), /body does not match/);
+  });
+
+  it('a client walking signup, create, trigger and read gets answers the document describes', async () => {
+    // Every call below goes through the contract check in `startApi`; this walks the statuses a client meets most.
+    const signup = await api.call('POST', '/auth/signup', { body: { email: ' Walker@Example.com ', password: 'correct horse battery' } });
+    assert.equal(signup.status, 201);
+    const token = signup.body.token as string;
+    assert.equal((await api.call('POST', '/auth/signup', { body: { email: 'walker@example.com', password: 'correct horse battery' } })).status, 409);
+    assert.equal((await api.call('POST', '/auth/login', { body: { email: 'walker@example.com', password: 'wrong password' } })).status, 401);
+    assert.equal((await api.call('POST', '/workflows', { token, body: { workflowId: 'walk', trigger: { type: 'webhook' }, actions: [{ type: 'log', message: 'x' }] } })).status, 201);
+    assert.equal((await api.call('POST', '/workflows', { token, body: { workflowId: 'walk', trigger: { type: 'manual' }, actions: [{ type: 'log', message: 'x' }] } })).status, 409);
+    const run = await api.call('POST', '/workflows/walk/trigger', { token, body: { name: 'Ada' }, headers: { 'idempotency-key': 'walk-1' } });
+    assert.equal(run.status, 202);
+    assert.equal((await api.call('POST', '/workflows/walk/trigger', { token, headers: { 'idempotency-key': 'walk-1' } })).headers.get('idempotent-replayed'), 'true');
+    assert.equal((await api.call('POST', '/workflows/walk/trigger', { token })).status, 409);
+    assert.equal((await api.call('GET', `/executions/${run.body.executionId}`, { token })).status, 200);
+    assert.equal((await api.call('GET', '/workflows/walk/executions?limit=1', { token })).status, 200);
+    assert.equal((await api.call('PATCH', '/workflows/walk', { token, headers: { 'if-match': '"9"' }, body: { enabled: false } })).status, 409);
+    assert.equal((await api.call('POST', '/workflows/walk/hook/rotate', { token })).status, 200);
+    assert.equal((await api.call('GET', '/workflows?limit=x', { token })).status, 400);
+    assert.equal((await api.call('POST', '/workflows', { token, raw: '{', headers: { 'content-type': 'application/json' } })).status, 400);
+    assert.equal((await api.call('POST', '/workflows', { token, raw: 'a=b', headers: { 'content-type': 'text/plain' } })).status, 415);
+    assert.equal((await api.call('DELETE', '/workflows/walk', { token })).status, 204);
+    assert.equal((await api.call('GET', '/workflows/walk', { token })).status, 404);
+    assert.equal((await api.call('GET', '/nowhere', { token })).status, 404);
   });
 });

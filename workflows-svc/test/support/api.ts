@@ -4,6 +4,7 @@ import { FakeClock } from '@wf/shared/testing';
 import { WorkflowsEnvSchema, workflowsConfig, type WorkflowsConfig } from '../../src/config.js';
 import { createWorkflowsApp } from '../../src/http/app.js';
 import { startHttpServer } from '../../src/server.js';
+import { openApiContract } from './openapi-contract.js';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long!';
 
@@ -39,6 +40,8 @@ export interface TestApi {
 }
 
 export interface StartOptions {
+  /** Leave the response unchecked against the OpenAPI document (only for requests the document cannot describe). */
+  uncheckedContract?: boolean;
   /** Extra environment for the config, e.g. low rate limits. */
   env?: Record<string, string>;
   store?: Store;
@@ -70,6 +73,7 @@ export async function startApi(options: StartOptions = {}): Promise<TestApi> {
   });
   const server = await startHttpServer(app, 0, logger, { host: '127.0.0.1', graceMs: 1_000 });
   const url = `http://127.0.0.1:${server.port}`;
+  const contract = options.uncheckedContract ? undefined : await openApiContract();
 
   const call = async (method: string, path: string, o: CallOptions = {}): Promise<Reply> => {
     const headers: Record<string, string> = { ...(o.token ? { authorization: `Bearer ${o.token}` } : {}) };
@@ -87,7 +91,10 @@ export async function startApi(options: StartOptions = {}): Promise<TestApi> {
     } catch {
       parsed = undefined;
     }
-    return { status: res.status, headers: res.headers, body: parsed, text };
+    const reply = { status: res.status, headers: res.headers, body: parsed, text };
+    // Every answer of every API suite must be what the OpenAPI document says it is.
+    contract?.check(method, path, reply);
+    return reply;
   };
 
   const user = async (email = `user${++users}-${process.pid}@example.com`) => {

@@ -1,0 +1,121 @@
+import {
+  ActionSchema,
+  ExecutionStatusSchema,
+  IntervalSchema,
+  RetryPolicySchema,
+  StepStatusSchema,
+  TriggerStatusSchema,
+  WorkflowIdSchema,
+} from '@wf/shared';
+import { z } from 'zod';
+
+/*
+ * The JSON the API answers with. `views.ts` builds each body with the type its schema
+ * infers (so the compiler keeps them in step), and the OpenAPI document's response
+ * schemas are generated from these: the document cannot drift from what is sent.
+ */
+
+const Timestamp = z.iso.datetime();
+const withPage = <T extends z.ZodType>(item: T) => z.strictObject({ items: z.array(item), nextCursor: z.string().optional() });
+
+export const ErrorResponse = z.strictObject({
+  error: z.strictObject({
+    code: z.string(),
+    message: z.string(),
+    /** For `validation_failed`, one entry per bad field; other codes may carry their own (e.g. `triggerStatus`). */
+    details: z.unknown().optional(),
+  }),
+});
+
+export const HealthResponse = z.strictObject({ status: z.literal('ok') });
+export const ReadinessResponse = z.strictObject({
+  status: z.enum(['ready', 'unavailable', 'stopping']),
+  /** Each dependency: `ok`, or why it did not answer. */
+  checks: z.record(z.string(), z.string()).optional(),
+});
+
+export const SignupResponse = z.strictObject({
+  userId: z.string(),
+  email: z.string(),
+  token: z.string(),
+  /** Seconds until the token expires. */
+  expiresIn: z.number().int(),
+});
+export const LoginResponse = SignupResponse.pick({ token: true, expiresIn: true });
+
+export const HookResponse = z.strictObject({
+  hookId: z.string(),
+  url: z.string(),
+  /** Only in the answer that created or rotated it. */
+  secret: z.string().optional(),
+});
+
+const triggerState = { status: TriggerStatusSchema, nextRunAt: Timestamp.optional() };
+export const TriggerView = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('periodic'), interval: IntervalSchema, ...triggerState }),
+  z.strictObject({ type: z.literal('cron'), cron: z.string(), timezone: z.string().optional(), ...triggerState }),
+  z.strictObject({ type: z.literal('manual'), ...triggerState }),
+  z.strictObject({ type: z.literal('webhook'), ...triggerState }),
+]);
+
+export const WorkflowResponse = z.strictObject({
+  workflowId: WorkflowIdSchema,
+  name: z.string(),
+  enabled: z.boolean(),
+  trigger: TriggerView,
+  hook: HookResponse.optional(),
+  actions: z.array(ActionSchema),
+  retryPolicy: RetryPolicySchema,
+  /** Also the `ETag`; send it as `If-Match` to change the workflow. */
+  version: z.number().int(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export const WorkflowPageResponse = withPage(WorkflowResponse);
+
+export const TriggerAcceptedResponse = z.strictObject({ executionId: z.string(), status: ExecutionStatusSchema });
+
+export const StepView = z.strictObject({
+  index: z.number().int(),
+  type: z.enum(['log', 'http-request']),
+  status: StepStatusSchema,
+  attempt: z.number().int().optional(),
+  output: z.unknown().optional(),
+  error: z.string().optional(),
+  startedAt: Timestamp.optional(),
+  finishedAt: Timestamp.optional(),
+});
+
+const executionFields = {
+  executionId: z.string(),
+  workflowId: z.string(),
+  workflowVersion: z.number().int(),
+  status: ExecutionStatusSchema,
+  attempt: z.number().int(),
+  retriesLeft: z.number().int(),
+  nextAttemptAt: Timestamp.optional(),
+  error: z.string().optional(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  startedAt: Timestamp.optional(),
+  finishedAt: Timestamp.optional(),
+};
+const firedBy = {
+  type: z.enum(['manual', 'periodic', 'cron', 'webhook']),
+  firedAt: Timestamp,
+  scheduledFor: Timestamp.optional(),
+};
+
+/** An execution in a list: no steps, no payload (each can be large). */
+export const ExecutionSummaryResponse = z.strictObject({ ...executionFields, trigger: z.strictObject(firedBy) });
+export const ExecutionPageResponse = withPage(ExecutionSummaryResponse);
+export const ExecutionResponse = z.strictObject({
+  ...executionFields,
+  trigger: z.strictObject({ ...firedBy, payload: z.unknown().optional() }),
+  steps: z.array(StepView),
+});
+
+export type WorkflowResponseBody = z.output<typeof WorkflowResponse>;
+export type HookResponseBody = z.output<typeof HookResponse>;
+export type ExecutionSummaryResponseBody = z.output<typeof ExecutionSummaryResponse>;
+export type ExecutionResponseBody = z.output<typeof ExecutionResponse>;
