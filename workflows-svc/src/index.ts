@@ -20,3 +20,4 @@ export { GetExecution } from './app/get-execution.js';
 export { JwtAccessTokens } from './auth/jwt-tokens.js';
 export { ScryptPasswordHasher, DEFAULT_SCRYPT_PARAMS, type ScryptParams } from './auth/scrypt-hasher.js';
 export { startWorkflowsService, type WorkflowsService, type WorkflowsServiceDeps } from './service.js';
+export { openApiDocument, type OpenApiOptions } from './http/openapi.js';

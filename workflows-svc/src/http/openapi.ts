@@ -2,7 +2,7 @@ import { DEFAULT_RETRY_POLICY, type Execution, type Workflow } from '@wf/shared'
 import { z } from 'zod';
 import { CreateWorkflowBody, LoginBody, PatchWorkflowBody, ReplaceWorkflowBody, SignupBody, TriggerPayloadBody } from './schemas/requests.js';
 import {
-  ErrorResponse,
+  errorResponse,
   ExecutionPageResponse,
   ExecutionResponse,
   HealthResponse,
@@ -99,8 +99,8 @@ const ERROR_EXAMPLES: Record<string, { message: string; details?: unknown }> = {
 };
 
 /** An error answer whose `error.code` is one of `codes`, with an example of each. */
-function errorAnswer(description: string, codes: string[], headers: Record<string, unknown> = {}) {
-  const schema = { allOf: [ref('Error'), { type: 'object', properties: { error: { type: 'object', properties: { code: { enum: codes } } } } }] };
+function errorAnswer(description: string, codes: [string, ...string[]], headers: Record<string, unknown> = {}) {
+  const schema = jsonSchema(errorResponse(codes), 'output');
   const examples = Object.fromEntries(codes.map((code) => [code, { error: { code, ...ERROR_EXAMPLES[code] } }]));
   return { description, headers: { 'X-Request-Id': headerRef('XRequestId'), ...headers }, ...json(schema, examples) };
 }
@@ -108,6 +108,8 @@ function errorAnswer(description: string, codes: string[], headers: Record<strin
 function okAnswer(description: string, schema: string, example: unknown, headers: Record<string, unknown> = {}) {
   return { description, headers: { 'X-Request-Id': headerRef('XRequestId'), ...headers }, ...json(ref(schema), { example }) };
 }
+
+const isNonEmpty = <T>(list: T[]): list is [T, ...T[]] => list.length > 0;
 
 /** How an operation is reached, which decides the failures it can answer besides its own. */
 interface Reach {
@@ -124,7 +126,7 @@ interface Reach {
 function commonFailures({ authenticated, parsesBody, usesStore, validates }: Reach, own: Record<string, unknown>) {
   const badRequest = [...(validates ? ['validation_failed'] : []), ...(parsesBody ? ['invalid_json', 'bad_request'] : [])];
   return {
-    ...(badRequest.length ? { '400': errorAnswer('Invalid request: `details` names each bad field', badRequest) } : {}),
+    ...(isNonEmpty(badRequest) ? { '400': errorAnswer('Invalid request: `details` names each bad field', badRequest) } : {}),
     ...(authenticated ? { '401': errorAnswer('Missing, invalid or expired token, or its user is gone', ['unauthorized'], { 'WWW-Authenticate': headerRef('WWWAuthenticate') }) } : {}),
     ...(parsesBody ? { '413': errorAnswer('Body larger than 1 MB', ['payload_too_large']), '415': errorAnswer('Body is not JSON', ['unsupported_media_type']) } : {}),
     ...(usesStore ? { '503': errorAnswer('The store is unreachable; retry later', ['unavailable']) } : {}),
@@ -134,7 +136,7 @@ function commonFailures({ authenticated, parsesBody, usesStore, validates }: Rea
 
 const rateLimited = () => errorAnswer('Too many requests; retry after `Retry-After` seconds', ['rate_limited'], { 'Retry-After': headerRef('RetryAfter') });
 const notFound = (what: string) => errorAnswer(what, ['not_found']);
-const versionConflict = (...more: string[]) => errorAnswer('`If-Match` names an older version (`details.currentVersion`)', ['version_conflict', ...more]);
+const versionConflict = (...more: [] | [string]) => errorAnswer('`If-Match` names an older version (`details.currentVersion`)', ['version_conflict', ...more]);
 
 const API: Reach = { authenticated: true, parsesBody: true, usesStore: true, validates: true };
 const PUBLIC: Reach = { authenticated: false, parsesBody: true, usesStore: true, validates: true };
@@ -201,7 +203,8 @@ export function openApiDocument({ serverUrl }: OpenApiOptions = {}): Record<stri
       version: '1.0.0',
       description: 'Define workflows (a trigger and ordered actions), run them, and read their execution history. Errors are `{"error":{"code","message","details?"}}`.',
     },
-    servers: [{ url: serverUrl ?? 'http://localhost:3000', description: serverUrl ? 'This deployment' : 'A local `npm start`' }],
+    // Relative to where the document was fetched from, unless PUBLIC_BASE_URL says where clients reach the API.
+    servers: [{ url: serverUrl ?? '/', description: serverUrl ? 'This deployment' : 'The server that serves this document' }],
     security: [{ bearer: [] }],
     tags: [
       { name: 'ops', description: 'Probes and this document' },
@@ -221,7 +224,6 @@ export function openApiDocument({ serverUrl }: OpenApiOptions = {}): Record<stri
         WWWAuthenticate: { description: 'The scheme to use', required: true, schema: { type: 'string', enum: ['Bearer'] } },
       },
       schemas: {
-        Error: jsonSchema(ErrorResponse, 'output'),
         Signup: jsonSchema(SignupBody, 'input'),
         Login: jsonSchema(LoginBody, 'input'),
         CreateWorkflow: jsonSchema(CreateWorkflowBody, 'input'),

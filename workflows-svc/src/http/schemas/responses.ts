@@ -18,14 +18,17 @@ import { z } from 'zod';
 const Timestamp = z.iso.datetime();
 const withPage = <T extends z.ZodType>(item: T) => z.strictObject({ items: z.array(item), nextCursor: z.string().optional() });
 
-export const ErrorResponse = z.strictObject({
-  error: z.strictObject({
-    code: z.string(),
-    message: z.string(),
-    /** For `validation_failed`, one entry per bad field; other codes may carry their own (e.g. `triggerStatus`). */
-    details: z.unknown().optional(),
-  }),
-});
+/** The error body, its `code` one of `codes` (any string when none are given). */
+export const errorResponse = (codes?: readonly [string, ...string[]]) =>
+  z.strictObject({
+    error: z.strictObject({
+      code: codes ? z.enum(codes) : z.string(),
+      message: z.string(),
+      /** For `validation_failed`, one entry per bad field; other codes may carry their own (e.g. `triggerStatus`). */
+      details: z.unknown().optional(),
+    }),
+  });
+export const ErrorResponse = errorResponse();
 
 export const HealthResponse = z.strictObject({ status: z.literal('ok') });
 export const ReadinessResponse = z.strictObject({
