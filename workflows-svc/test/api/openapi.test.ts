@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { createMemoryStore, DEFAULT_TOPICS, loadConfig, silentLogger } from '@wf/shared';
 import { FakeClock } from '@wf/shared/testing';
@@ -158,5 +159,30 @@ describe('OpenAPI document', () => {
     assert.equal((await api.call('DELETE', '/workflows/walk', { token })).status, 204);
     assert.equal((await api.call('GET', '/workflows/walk', { token })).status, 404);
     assert.equal((await api.call('GET', '/nowhere', { token })).status, 404);
+  });
+
+  it("agrees with the README's API table: the same routes, and the answers it names", () => {
+    const readme = readFileSync(new URL('../../../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## API'), readme.indexOf('## How it works'));
+    const rows = section.split('\n').filter((line) => line.startsWith('| `'));
+    const listed = new Set<string>();
+    for (const row of rows) {
+      let methods: string[] = [];
+      for (const [, span] of row.split('|')[1]!.matchAll(/`([^`]+)`/g)) {
+        const [method, path] = span!.split(' ');
+        if (!METHODS.includes(method!.toLowerCase())) continue; // a header or a body in the same cell
+        methods.push(method!);
+        if (!path) continue;
+        for (const m of methods) listed.add(`${m} ${path.split('?')[0]!.replace(/:(\w+)/g, '{$1}')}`);
+        methods = [];
+      }
+    }
+    listed.delete('GET /metrics'); // served beside the app (service.ts), Prometheus text: not part of the JSON API
+    const documented = new Set(operations().map(({ at }) => at));
+    assert.deepEqual([...listed].sort(), [...documented].sort());
+    const row = (route: string) => rows.find((r) => r.startsWith(`| \`${route}`)) ?? '';
+    assert.match(row('POST /auth/signup'), /201 `\{userId,email,token,expiresIn\}`/);
+    assert.match(row('POST /workflows/:workflowId/trigger'), /202 `\{executionId,status\}`/);
+    assert.match(row('POST /hooks/:hookId'), /202 `\{executionId,status\}`/);
   });
 });
