@@ -206,17 +206,6 @@ describe('login rate limits', () => {
     }
   });
 
-  test('without TRUST_PROXY, X-Forwarded-For is not believed: a client cannot change its address with it', async () => {
-    const api = await startApi({ env: { LOGIN_RATE_LIMIT_PER_IP: '3', LOGIN_RATE_LIMIT_PER_EMAIL: '100' } });
-    try {
-      const statuses = [];
-      for (let i = 0; i < 4; i++) statuses.push((await login(api, `spray${i}@example.com`, 'guess', `203.0.113.${i}`)).status);
-      assert.deepEqual(statuses, [401, 401, 401, 429]);
-    } finally {
-      await api.close();
-    }
-  });
-
   test('per email: successful logins do not count', async () => {
     const api = await startApi({ env: { LOGIN_RATE_LIMIT_PER_EMAIL: '2' } });
     try {
@@ -227,13 +216,11 @@ describe('login rate limits', () => {
     }
   });
 
-  test('per address: failed attempts across many emails hit the limit', async () => {
+  test('per address: failed attempts across many emails hit the limit; without TRUST_PROXY, X-Forwarded-For does not change the address', async () => {
     const api = await startApi({ env: { LOGIN_RATE_LIMIT_PER_IP: '3', LOGIN_RATE_LIMIT_PER_EMAIL: '100' } });
     try {
       const statuses = [];
-      for (let i = 0; i < 4; i++) {
-        statuses.push((await api.call('POST', '/auth/login', { body: { email: `spray${i}@example.com`, password: 'guess' } })).status);
-      }
+      for (let i = 0; i < 4; i++) statuses.push((await login(api, `spray${i}@example.com`, 'guess', `203.0.113.${i}`)).status);
       assert.deepEqual(statuses, [401, 401, 401, 429]);
     } finally {
       await api.close();
