@@ -24,7 +24,7 @@ export const EmailSchema = z
   .overwrite(normalizeEmail)
   .max(254)
   .regex(z.regexes.email, 'must be an email address')
-  .meta({ format: 'email' });
+  .meta({ format: 'email', description: 'Surrounding spaces and letter case are ignored: it is one account either way' });
 
 export const SignupBody = z.strictObject({ email: EmailSchema, password: z.string().min(8).max(256) }) satisfies z.ZodType<Credentials>;
 export const LoginBody = z.strictObject({ email: EmailSchema, password: z.string().min(1).max(256) }) satisfies z.ZodType<Credentials>;
