@@ -10,6 +10,8 @@ export const CommonEnvSchema = z.object({
   DATABASE_URL: env.string().optional(),
   KAFKA_BROKERS: env.list().optional(),
   KAFKA_CLIENT_ID: env.string().default('wf'),
+  /** Partitions of the topics a service creates (existing topics keep theirs); default `DEFAULT_TOPIC_PARTITIONS`. */
+  KAFKA_PARTITIONS: env.int(1, 10_000).optional(),
   TOPIC_EXECUTION_REQUESTED: env.string().default(DEFAULT_TOPICS.requested),
   TOPIC_EXECUTION_RESULT: env.string().default(DEFAULT_TOPICS.result),
   TOPIC_DEAD_LETTER: env.string().default(DEFAULT_TOPICS.deadLetter),
@@ -30,7 +32,7 @@ export interface StoreLimits {
 
 export type StoreSettings = ({ kind: 'memory' } | { kind: 'mongo'; url: string } | { kind: 'postgres'; url: string }) & StoreLimits;
 
-export type BusSettings = { kind: 'in-process' } | { kind: 'kafka'; brokers: string[]; clientId: string };
+export type BusSettings = { kind: 'in-process' } | { kind: 'kafka'; brokers: string[]; clientId: string; partitions?: number };
 
 /** Which store: `STORE` if given, else the one whose URL is set, else memory. */
 export function storeSettings(e: CommonEnv, scheduler: { outboxRetentionMs?: number } = {}): StoreSettings {
@@ -48,7 +50,8 @@ export function storeSettings(e: CommonEnv, scheduler: { outboxRetentionMs?: num
 }
 
 export function busSettings(e: CommonEnv): BusSettings {
-  return e.KAFKA_BROKERS ? { kind: 'kafka', brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID } : { kind: 'in-process' };
+  if (!e.KAFKA_BROKERS) return { kind: 'in-process' };
+  return { kind: 'kafka', brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID, ...(e.KAFKA_PARTITIONS ? { partitions: e.KAFKA_PARTITIONS } : {}) };
 }
 
 export function topics(e: CommonEnv): Topics {

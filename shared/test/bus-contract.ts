@@ -219,6 +219,75 @@ export function describeBusContract(name: string, open: () => Promise<BusHarness
       assert.deepEqual(acknowledged.ids(), ids([...events, later]));
     });
 
+    it('dead-letters an event the handler gives up on, with its reason, and acknowledges it with the rest', testOptions, async (t) => {
+      const { topic, deadLetterTopic, publish, consume, newGroup, harness } = await setup(t);
+      const group = newGroup();
+      // One key, so all three sit on one partition, the one given up on between the others.
+      const [before, doomed, after] = [requested('wf-a', 1), requested('wf-a', 2), requested('wf-a', 3)];
+      await publish('wf-a', before, doomed, after);
+
+      const DELIVERIES = 3; // the handler fails twice on `doomed`, then gives up on it
+      let deliveries = 0;
+      const acknowledged = new Recorder();
+      const first = await consume(group, async (batch) => {
+        const giveUp = batch.find((e) => e.event.id === doomed.id);
+        if (giveUp && ++deliveries < DELIVERIES) throw new Error(`handling failed (${deliveries})`);
+        await acknowledged.handler(batch.filter((e) => e !== giveUp));
+        return { deadLetters: giveUp ? [{ event: giveUp, reason: `gave up after ${deliveries} deliveries` }] : [] };
+      });
+
+      await eventually('the other events', () => acknowledged.ids().includes(after.id));
+      await first.stop(); // lets the call in hand finish: its dead letter is published and the batch acknowledged
+      assert.deepEqual(acknowledged.ids(), ids([before, after]));
+      assert.equal(deliveries, DELIVERIES);
+      const [original] = (await harness.readRaw(topic)).filter((r) => r.headers[EVENT_HEADERS.id] === doomed.id);
+      assert.ok(original);
+      const deadLetters = await harness.readRaw(deadLetterTopic);
+      assert.equal(deadLetters.length, 1, 'exactly one dead letter');
+      const [deadLetter] = deadLetters;
+      assert.equal(deadLetter?.value, original.value, 'the message as it was published');
+      assert.equal(deadLetter?.key, 'wf-a');
+      assert.equal(deadLetter?.headers[DEAD_LETTER_HEADERS.reason], 'gave up after 3 deliveries');
+      assert.equal(deadLetter?.headers[DEAD_LETTER_HEADERS.originalTopic], topic);
+      assert.equal(deadLetter?.headers[DEAD_LETTER_HEADERS.originalPartition], String(original.partition));
+      assert.equal(deadLetter?.headers[DEAD_LETTER_HEADERS.originalOffset], String(original.offset));
+
+      // Acknowledged: a restarted member of the group gets only what comes next.
+      const sentinel = requested('wf-a', 4);
+      await publish('wf-a', sentinel);
+      const afterRestart = new Recorder();
+      await consume(group, afterRestart.handler);
+      await eventually('the event published after the restart', () => afterRestart.events.length >= 1);
+      assert.deepEqual(afterRestart.ids(), [sentinel.id]);
+    });
+
+    it('hands a member several partitions at once, each in a call of its own, when asked', testOptions, async (t) => {
+      const { publish, consume, newGroup } = await setup(t);
+      // Many keys, so that the events spread over several partitions.
+      const events = Array.from({ length: 24 }, (_, i) => requested(`wf-${i}`));
+      for (const event of events) await publish(event.data.workflowId, event);
+
+      let inFlight = 0;
+      let most = 0;
+      const received = new Recorder();
+      await consume(
+        newGroup(),
+        async (batch) => {
+          most = Math.max(most, ++inFlight);
+          // Each call waits (boundedly) for a second one to be in flight: one partition at a time, none ever is.
+          const deadline = Date.now() + waitMs / 4;
+          while (most < 2 && Date.now() < deadline) await sleep(POLL_MS);
+          inFlight -= 1;
+          await received.handler(batch);
+        },
+        { concurrentPartitions: 2 },
+      );
+
+      await eventually('all 24 events', () => received.events.length >= events.length);
+      assert.deepEqual([...received.ids()].sort(), ids(events).sort());
+      assert.equal(most, 2, 'two calls in flight at once, never more');
+    });
+
     const invalidValues = [
       { label: 'a value that is not JSON', value: '{"id": "no closing brace"', reason: /not JSON/ },
       {

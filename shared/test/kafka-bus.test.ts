@@ -1,5 +1,10 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it, type TestContext } from 'node:test';
 import kafkajs from 'kafkajs';
-import { createKafkaBus } from '../src/adapters/kafka/index.js';
+import { createKafkaBus, DEFAULT_TOPIC_PARTITIONS } from '../src/adapters/kafka/index.js';
+import { openBus } from '../src/adapters/open.js';
+import { busSettings, CommonEnvSchema } from '../src/settings.js';
 import { createLogger, silentLogger } from '../src/logger.js';
 import { kafkaTier } from '../src/testing/index.js';
 import { describeBusContract, type RawRecord } from './bus-contract.js';
@@ -29,6 +34,47 @@ describeBusContract(
     unreachableWithinMs: 3_000,
   },
 );
+
+describe('kafka bus: topics', { skip: tier.skip }, () => {
+  const admin = () => new kafkajs.Kafka({ brokers, clientId: 'bus-topics', logLevel: kafkajs.logLevel.NOTHING }).admin();
+  const topicName = (label: string) => `bus-topics.${label}.${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+
+  /** Has a bus opened from `env`, as a service opens it, create `topics`. */
+  async function ensureTopicsFrom(env: Record<string, string>, topics: string[]): Promise<void> {
+    const bus = openBus(busSettings(CommonEnvSchema.parse({ KAFKA_BROKERS: brokers.join(','), ...env })), logger);
+    try {
+      await bus.ensureTopics(topics);
+    } finally {
+      await bus.close();
+    }
+  }
+
+  /** The partition count of each topic; deletes the topics when the test ends. */
+  async function partitionsOf(t: TestContext, topics: string[]): Promise<number[]> {
+    const client = admin();
+    await client.connect();
+    t.after(async () => {
+      await client.deleteTopics({ topics }).catch(() => undefined);
+      await client.disconnect();
+    });
+    const { topics: metadata } = await client.fetchTopicMetadata({ topics });
+    return topics.map((topic) => metadata.find((m) => m.name === topic)?.partitions.length ?? 0);
+  }
+
+  it(`creates topics with KAFKA_PARTITIONS partitions, ${DEFAULT_TOPIC_PARTITIONS} when it is not set`, async (t) => {
+    const [five, unset] = [topicName('five'), topicName('default')];
+    await ensureTopicsFrom({ KAFKA_PARTITIONS: '5' }, [five]);
+    await ensureTopicsFrom({}, [unset]);
+    assert.deepEqual(await partitionsOf(t, [five, unset]), [5, DEFAULT_TOPIC_PARTITIONS]);
+  });
+
+  it('leaves an existing topic with the partitions it has', async (t) => {
+    const topic = topicName('existing');
+    await ensureTopicsFrom({ KAFKA_PARTITIONS: '2' }, [topic]);
+    await ensureTopicsFrom({ KAFKA_PARTITIONS: '6' }, [topic]);
+    assert.deepEqual(await partitionsOf(t, [topic]), [2]);
+  });
+});
 
 /**
  * Reads a topic up to its current end with a throwaway consumer group: kafkajs has no

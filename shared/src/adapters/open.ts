@@ -28,6 +28,6 @@ export async function openStore(settings: StoreSettings, logger: Logger): Promis
 
 export function openBus(settings: BusSettings, logger: Logger): Bus {
   return settings.kind === 'kafka'
-    ? createKafkaBus({ brokers: settings.brokers, clientId: settings.clientId, logger })
+    ? createKafkaBus({ brokers: settings.brokers, clientId: settings.clientId, logger, ...(settings.partitions ? { partitions: settings.partitions } : {}) })
     : createInProcessBus({ logger });
 }

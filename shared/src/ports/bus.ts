@@ -23,9 +23,16 @@ export interface ReceivedEvent {
 /**
  * Handles a batch of valid events. Resolving acknowledges them (commits); rejecting
  * leaves them to be redelivered. Invalid messages never reach the handler: the consumer
- * dead-letters them.
+ * dead-letters them. So does it with the events a handler gives up on (their handling
+ * keeps failing): it names them in the result, and the consumer publishes each one to
+ * the dead-letter topic, with the reason, before acknowledging the batch.
  */
-export type BatchHandler = (events: readonly ReceivedEvent[]) => Promise<void>;
+export type BatchHandler = (events: readonly ReceivedEvent[]) => Promise<void | HandledBatch>;
+
+export interface HandledBatch {
+  /** Events of this call, as they were handed over, to dead-letter, each with why. */
+  deadLetters: readonly { event: ReceivedEvent; reason: string }[];
+}
 
 export interface EventConsumer {
   /** Starts consuming `topics` as a member of the consumer group. */
@@ -40,6 +47,13 @@ export interface ConsumerOptions {
   deadLetterTopic: string;
   /** Most events handed to one handler call. */
   maxBatchSize?: number;
+  /**
+   * How many of its partitions a member hands over at once, each in a handler call of its
+   * own (default 1: one partition after another). A partition's events still come in
+   * order, one call at a time; more partitions per member keeps one member busy while
+   * the work is spread thin over many partitions.
+   */
+  concurrentPartitions?: number;
   /** Told, for each batch fetched, how many messages of its partition were not yet consumed when it started (for a lag metric). */
   onLag?: (lag: { topic: string; partition: number; messages: number }) => void;
 }

@@ -12,13 +12,17 @@ export const REDELIVERY_BACKOFF_MS = { first: 100, max: 5_000 } as const;
 export const redeliveryDelay = (failures: number): number =>
   Math.min(REDELIVERY_BACKOFF_MS.max, REDELIVERY_BACKOFF_MS.first * 2 ** Math.max(0, failures - 1));
 
-/** One member of an in-process consumer group: a loop that claims a partition, runs a batch, releases it. */
+/**
+ * One member of an in-process consumer group: loops that each claim a partition, run a batch,
+ * release it; as many loops as partitions it may handle at once (a partition is claimed by one
+ * loop at a time, so its events stay in order).
+ */
 export class InProcessConsumer implements EventConsumer {
   private readonly group: ConsumerGroup;
   private readonly maxBatchSize: number;
   private readonly logger: Logger;
   private member: Member | undefined;
-  private loop: Promise<void> | undefined;
+  private loops: Promise<void>[] = [];
   private stopping = false;
 
   constructor(
@@ -37,13 +41,15 @@ export class InProcessConsumer implements EventConsumer {
     const member: Member = { topics: [...new Set(topics)] };
     this.member = member;
     this.group.join(member);
-    this.loop = this.run(member, handler);
+    // More loops than partitions the member could ever own would only wait.
+    const loops = Math.min(this.options.concurrentPartitions ?? 1, this.broker.partitionCount * member.topics.length);
+    this.loops = Array.from({ length: Math.max(1, loops) }, () => this.run(member, handler));
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     this.broker.changed(); // wake the loop if it is waiting for work
-    await this.loop; // the batch in hand finishes first (consumeBatch checks `stopping` between steps)
+    await Promise.all(this.loops); // the batches in hand finish first (consumeBatch checks `stopping` between steps)
     if (this.member) this.group.leave(this.member);
     this.member = undefined;
   }

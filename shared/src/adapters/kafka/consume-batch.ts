@@ -2,7 +2,7 @@
 // so the in-process bus imports it too and the two cannot drift apart.
 import { decodeEvent } from '../../domain/events.js';
 import type { Logger } from '../../logger.js';
-import type { BatchHandler, ReceivedEvent } from '../../ports/bus.js';
+import type { BatchHandler, HandledBatch, ReceivedEvent } from '../../ports/bus.js';
 
 /** Most events per handler call when `ConsumerOptions.maxBatchSize` is not given. */
 export const DEFAULT_MAX_BATCH_SIZE = 50;
@@ -33,7 +33,8 @@ export interface FetchedBatch {
 }
 
 export type BatchStep =
-  | { kind: 'deliver'; events: ReceivedEvent[]; firstOffset: string; lastOffset: string }
+  /** `messages[i]` is what `events[i]` was decoded from. */
+  | { kind: 'deliver'; events: ReceivedEvent[]; messages: FetchedMessage[]; firstOffset: string; lastOffset: string }
   | { kind: 'dead-letter'; message: FetchedMessage; reason: string };
 
 /**
@@ -52,10 +53,11 @@ export function planBatch(batch: FetchedBatch, maxBatchSize: number): BatchStep[
       continue;
     }
     if (!open || open.events.length >= maxBatchSize) {
-      open = { kind: 'deliver', events: [], firstOffset: message.offset, lastOffset: message.offset };
+      open = { kind: 'deliver', events: [], messages: [], firstOffset: message.offset, lastOffset: message.offset };
       steps.push(open);
     }
     open.events.push({ topic: batch.topic, key: message.key, event: decoded.event });
+    open.messages.push(message);
     open.lastOffset = message.offset;
   }
   return steps;
@@ -65,7 +67,7 @@ export interface BatchRun {
   handler: BatchHandler;
   maxBatchSize: number;
   logger: Logger;
-  /** Publishes an invalid message to the dead-letter topic; resolves once it is durable. */
+  /** Publishes a message to the dead-letter topic; resolves once it is durable. */
   deadLetter(message: FetchedMessage, headers: Record<string, string>): Promise<void>;
   /** Marks every offset up to and including `offset` as consumed (resolve + commit). */
   acknowledge(offset: string): Promise<void>;
@@ -87,35 +89,46 @@ export class BatchStepError extends Error {
 
 /**
  * Runs a batch: each delivery goes to the handler and each invalid message to the dead-letter
- * topic, and only then is it acknowledged (at-least-once). A failing step throws
- * `BatchStepError` with that step and everything after it unacknowledged.
+ * topic, and only then is it acknowledged (at-least-once); so are the events the handler gave
+ * up on, once dead-lettered. A failing step throws `BatchStepError` with that step and
+ * everything after it unacknowledged.
  */
 export async function consumeBatch(batch: FetchedBatch, run: BatchRun): Promise<void> {
   const { topic, partition } = batch;
+  const deadLetter = async (message: FetchedMessage, reason: string) => {
+    try {
+      await run.deadLetter(message, {
+        [DEAD_LETTER_HEADERS.reason]: reason,
+        [DEAD_LETTER_HEADERS.originalTopic]: topic,
+        [DEAD_LETTER_HEADERS.originalPartition]: String(partition),
+        [DEAD_LETTER_HEADERS.originalOffset]: message.offset,
+      });
+    } catch (err) {
+      throw new BatchStepError('dead-letter', { topic, partition, firstOffset: message.offset, lastOffset: message.offset }, err);
+    }
+  };
   for (const step of planBatch(batch, run.maxBatchSize)) {
     if (!(await run.proceed())) return;
     if (step.kind === 'deliver') {
+      let handled: HandledBatch | void;
       try {
-        await run.handler(step.events);
+        handled = await run.handler(step.events);
       } catch (err) {
         const { firstOffset, lastOffset } = step;
         const executionIds = step.events.map((e) => e.event.data.executionId);
         throw new BatchStepError('deliver', { topic, partition, firstOffset, lastOffset, executionIds }, err);
       }
+      for (const { event, reason } of handled?.deadLetters ?? []) {
+        const message = step.messages[step.events.indexOf(event)];
+        if (!message) throw new Error('a handler may dead-letter only events it was handed in that call');
+        run.logger.warn({ topic, partition, offset: message.offset, key: message.key, reason }, 'the handler gave up on an event; dead-lettering it');
+        await deadLetter(message, reason);
+      }
       await run.acknowledge(step.lastOffset);
     } else {
       const { message, reason } = step;
       run.logger.warn({ topic, partition, offset: message.offset, key: message.key, reason }, 'invalid message; dead-lettering it');
-      try {
-        await run.deadLetter(message, {
-          [DEAD_LETTER_HEADERS.reason]: reason,
-          [DEAD_LETTER_HEADERS.originalTopic]: topic,
-          [DEAD_LETTER_HEADERS.originalPartition]: String(partition),
-          [DEAD_LETTER_HEADERS.originalOffset]: message.offset,
-        });
-      } catch (err) {
-        throw new BatchStepError('dead-letter', { topic, partition, firstOffset: message.offset, lastOffset: message.offset }, err);
-      }
+      await deadLetter(message, reason);
       await run.acknowledge(message.offset);
     }
   }

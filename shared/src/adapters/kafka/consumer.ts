@@ -61,6 +61,8 @@ export class KafkaEventConsumer implements EventConsumer {
       // A new group starts at the beginning: events published before it first joined are its work too.
       await consumer.subscribe({ topics: [...topics], fromBeginning: true });
       await consumer.run({
+        // kafkajs hands each partition's batch to one of this many workers, and fetches again once all are done.
+        partitionsConsumedConcurrently: this.options.concurrentPartitions ?? 1,
         eachBatchAutoResolve: false,
         autoCommitThreshold: 1, // commitOffsetsIfNecessary() commits whatever was resolved
         eachBatch: (payload) => this.eachBatch(payload, handler),

@@ -1,10 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import { UnavailableError } from '../../errors.js';
 import type { Bus, ConsumerOptions, EventConsumer } from '../../ports/bus.js';
 import { KafkaEventConsumer } from './consumer.js';
 import { toBusError } from './errors.js';
 import { KAFKAJS_LOG_LEVEL, pinoLogCreator } from './log-bridge.js';
-import { DEFAULT_KAFKA_TUNING, type KafkaBusOptions, type KafkaTuning } from './options.js';
+import { DEFAULT_KAFKA_TUNING, DEFAULT_TOPIC_PARTITIONS, type KafkaBusOptions, type KafkaTuning } from './options.js';
 import { KafkaPublisher } from './publisher.js';
 
 /** A bus on a Kafka cluster, through kafkajs. Nothing connects until first used. */
@@ -28,7 +29,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
   const admin = new LazyAdmin(kafka);
   const probeAdmin = new LazyAdmin(probe);
   const consumers = new Set<EventConsumer>();
-  const partitions = options.partitions ?? 3;
+  const partitions = options.partitions ?? DEFAULT_TOPIC_PARTITIONS;
   const replicationFactor = options.replicationFactor ?? 1;
 
   return {
@@ -56,8 +57,9 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
         // Resolves false (no error) when another instance created one of them in the meantime.
         await a.createTopics({
           topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor })),
-          waitForLeaders: true,
+          waitForLeaders: false,
         });
+        await waitForLeaders(a, missing, tuning.topicLeadersTimeoutMs);
         logger.info({ topics: missing, partitions, replicationFactor }, 'created Kafka topics');
       } catch (err) {
         throw toBusError(err, 'creating Kafka topics failed');
@@ -111,6 +113,28 @@ class LazyAdmin {
     this.admin = undefined;
     const admin = await current?.catch(() => undefined);
     await admin?.disconnect().catch(() => undefined);
+  }
+}
+
+/** What a broker answers about a topic it created a moment ago, before its partitions are all ready. */
+const NOT_READY_YET = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+
+/**
+ * Waits until every partition of `topics` has a leader. kafkajs' own wait (createTopics'
+ * `waitForLeaders`) gives up at the first UNKNOWN_TOPIC_OR_PARTITION, which a KRaft broker
+ * answers for a few hundred milliseconds after creating a topic of many partitions.
+ */
+async function waitForLeaders(admin: Admin, topics: readonly string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const { topics: metadata } = await admin.fetchTopicMetadata({ topics: [...topics] });
+      if (metadata.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+    } catch (err) {
+      if (!NOT_READY_YET.has((err as { type?: string }).type ?? '')) throw err;
+    }
+    if (Date.now() >= deadline) throw new UnavailableError(`the partitions of ${topics.join(', ')} had no leader ${timeoutMs} ms after their creation`);
+    await sleep(100);
   }
 }
 

@@ -21,6 +21,8 @@ export interface KafkaTuning {
   maxWaitTimeMs: number;
   /** Deadline of `ping()`. */
   pingTimeoutMs: number;
+  /** Longest `ensureTopics` waits for the partitions of the topics it created to have leaders. */
+  topicLeadersTimeoutMs: number;
 }
 
 export const DEFAULT_KAFKA_TUNING: Readonly<KafkaTuning> = {
@@ -36,13 +38,21 @@ export const DEFAULT_KAFKA_TUNING: Readonly<KafkaTuning> = {
   rebalanceTimeoutMs: 30_000,
   maxWaitTimeMs: 500, // the Java client's fetch.max.wait.ms
   pingTimeoutMs: 3_000,
+  topicLeadersTimeoutMs: 10_000,
 };
+
+/**
+ * Partitions of the topics `ensureTopics` creates. A partition is consumed by one member of
+ * a group at a time, so this is the most runners that can share the work; existing topics
+ * keep the count they were created with.
+ */
+export const DEFAULT_TOPIC_PARTITIONS = 12;
 
 export interface KafkaBusOptions {
   brokers: string[];
   clientId: string;
   logger: Logger;
-  /** Partitions of the topics `ensureTopics` creates. Default 3. */
+  /** Partitions of the topics `ensureTopics` creates. Default `DEFAULT_TOPIC_PARTITIONS`. */
   partitions?: number;
   /** Replication factor of the topics `ensureTopics` creates. Default 1 (a single broker). */
   replicationFactor?: number;
