@@ -26,6 +26,8 @@ export async function startRunnerService(deps: RunnerServiceDeps): Promise<Runne
     groupId: config.groupId,
     deadLetterTopic: topics.deadLetter,
     maxBatchSize: config.batchSize,
+    // Every partition it holds at once: the runner's own limit on executions in flight (`concurrency`) applies across them.
+    concurrentPartitions: config.concurrency,
     ...(metrics ? { onLag: ({ topic, partition, messages }) => metrics.consumerLag.set({ topic, partition: String(partition) }, messages) } : {}),
   });
   const runner = createRunner({ ...deps, consumer });

@@ -16,9 +16,12 @@ import {
 } from '@wf/shared';
 import { FakeClock } from '@wf/shared/testing';
 import { createActions, ExecutionWorker } from '../src/index.js';
+import { refusingStore, type Refusal } from './support/refusing-store.js';
 
 const requested = (executionId: string, attempt: number): ExecutionRequested =>
   makeEvent('ExecutionRequested', { executionId, workflowId: 'w', ownerId: 'o', attempt }, `ev-${attempt}`, new Date());
+
+const LOG: Action = { type: 'log', message: 'hello' };
 
 /** An HttpClient that answers from a script: per URL, the statuses to return in turn. */
 function scriptedHttp(script: Record<string, (number | Error)[]>) {
@@ -34,9 +37,10 @@ function scriptedHttp(script: Record<string, (number | Error)[]>) {
   return { http, calls };
 }
 
-async function setup(actions: Action[], http: HttpClient, maxRetries = 2) {
+async function setup(actions: Action[], http: HttpClient, maxRetries = 2, refusal?: Refusal) {
   const clock = new FakeClock('2026-01-01T00:00:00Z');
-  const store = createMemoryStore();
+  const memory = createMemoryStore();
+  const store = refusal ? refusingStore(memory, refusal) : memory;
   const now = clock.now();
   const wf: Workflow = {
     workflowId: 'w', ownerId: 'o', name: 'w', enabled: true,
@@ -123,6 +127,58 @@ describe('ExecutionWorker on the memory store', () => {
     const e = await store.executions.get(execution.executionId);
     assert.equal(e?.retriesLeft, 3, 'no retry was spent');
     assert.match(e?.error ?? '', /private address/);
+  });
+
+  it('runs a request delivered twice at once only once: the second delivery finds the run claimed and skips it', async () => {
+    let started = () => {};
+    const requestStarted = new Promise<void>((resolve) => (started = resolve));
+    let release = () => {};
+    const calls: HttpRequest[] = [];
+    const http: HttpClient = {
+      async request(req) {
+        calls.push(req);
+        started();
+        await new Promise<void>((resolve) => (release = resolve));
+        return { status: 200, headers: {}, body: {}, truncated: false, durationMs: 1 };
+      },
+    };
+    const { worker, execution } = await setup([{ type: 'http-request', url: 'https://api.test/once', method: 'GET' }], http);
+    const first = worker.handle(requested(execution.executionId, 1));
+    await requestStarted;
+    // The same request again while the first delivery is mid-step, e.g. re-published by the scheduler.
+    assert.equal(await worker.handle(requested(execution.executionId, 1)), 'skipped');
+    release();
+    assert.equal(await first, 'completed');
+    assert.equal(calls.length, 1);
+  });
+
+  it('gives its claim back when handling throws, so that the redelivery resumes the run at once', async () => {
+    let refusals = 1;
+    const { store, worker, execution } = await setup([LOG], scriptedHttp({}).http, 2, (method) =>
+      method === 'finishAttempt' && refusals > 0 ? (refusals--, new Error('write refused')) : undefined,
+    );
+    await assert.rejects(worker.handle(requested(execution.executionId, 1)), /write refused/);
+    assert.equal((await store.executions.get(execution.executionId))?.status, 'running');
+    assert.equal(await worker.handle(requested(execution.executionId, 1)), 'completed', 'not skipped as held by its own live lease');
+  });
+
+  it('gives up on a run: failed with the reason, its workflow idle, its result announced; a finished run is left alone', async () => {
+    const { store, clock, worker, execution } = await setup([LOG], scriptedHttp({}).http);
+    const event = requested(execution.executionId, 1);
+    assert.equal(await worker.giveUp(event, 'handling the request failed on 5 deliveries'), true);
+    const e = await store.executions.get(execution.executionId);
+    assert.equal(e?.status, 'failed');
+    assert.equal(e?.error, 'handling the request failed on 5 deliveries');
+    assert.equal(e?.finishedAt?.getTime(), clock.now().getTime());
+    assert.equal((await store.workflows.get('o', 'w'))?.trigger.status, 'idle');
+    const [result] = await results(store);
+    assert.equal(result?.type, 'ExecutionFailed');
+    assert.equal(result?.data.error, 'handling the request failed on 5 deliveries');
+
+    const outbox = (await store.outbox.backlog(clock.now())).count;
+    assert.equal(await worker.giveUp(event, 'again'), false);
+    assert.equal((await store.executions.get(execution.executionId))?.error, 'handling the request failed on 5 deliveries');
+    assert.equal((await store.outbox.backlog(clock.now())).count, outbox, 'nothing more announced');
   });
 
   it('skips a redelivered or duplicated request for a run that is finished or on another attempt', async () => {

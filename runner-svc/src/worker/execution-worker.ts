@@ -3,6 +3,7 @@ import {
   GroupCommit,
   makeEvent,
   newId,
+  partitionKey,
   retryDelayMs,
   type Action,
   type Clock,
@@ -11,6 +12,7 @@ import {
   type Logger,
   type Metrics,
   type OutboxMessage,
+  type Repos,
   type Step,
   type Store,
   type Topics,
@@ -36,7 +38,9 @@ export interface ExecutionWorkerDeps {
  * that has not succeeded, records every step, and ends the attempt (completed, pending
  * retry or failed) together with the workflow's trigger status and the result event, in
  * one unit of work. Safe to call twice for the same event: a claim that fails means
- * someone else has it or it is done.
+ * someone else has it or it is done. When handling throws (the store refused a write), the
+ * claim is given back so that the redelivery can resume the run; `giveUp` ends a run whose
+ * request keeps failing.
  */
 export class ExecutionWorker {
   /** The writes of the executions this worker runs concurrently share transactions under load. */
@@ -47,9 +51,9 @@ export class ExecutionWorker {
   }
 
   async handle(event: ExecutionRequested): Promise<HandleOutcome> {
-    const { clock, config } = this.deps;
+    const { clock } = this.deps;
     const { executionId, attempt } = event.data;
-    const log = this.deps.logger.child({ executionId, workflowId: event.data.workflowId, attempt });
+    const log = this.logFor(event);
     const firstLease = this.leaseMs(undefined);
     const execution = await this.writes.statement((r) => r.executions.claimForRun(executionId, attempt, clock.now(), firstLease));
     if (!execution) {
@@ -57,7 +61,59 @@ export class ExecutionWorker {
       return 'skipped';
     }
     log.info('execution started');
+    try {
+      return await this.run(execution, log);
+    } catch (err) {
+      await this.releaseClaim(executionId, attempt, log);
+      throw err;
+    }
+  }
 
+  /**
+   * Ends a run whose request could not be handled: `failed` with `reason`, its workflow idle
+   * again and its result event, in one unit of work. It takes the run as `handle` does (queued,
+   * or running with a claim given back or expired); when it cannot (finished, another attempt,
+   * running elsewhere) it leaves the run alone and returns false.
+   */
+  async giveUp(event: ExecutionRequested, reason: string): Promise<boolean> {
+    const { clock, metrics } = this.deps;
+    const { executionId, attempt } = event.data;
+    const log = this.logFor(event);
+    const now = clock.now();
+    const failed = await this.writes.run(async (tx) => {
+      const execution = await tx.executions.claimForRun(executionId, attempt, now, this.leaseMs(undefined));
+      return execution ? this.endAttempt(tx, execution, 'failed', now, { error: reason }) : false;
+    });
+    if (failed) {
+      metrics?.executionsFinished.inc({ status: 'failed' });
+      log.error({ error: reason }, 'gave up on the execution: failed without running it further');
+    } else {
+      log.warn({ error: reason }, 'gave up on a request whose run is finished, on another attempt or running elsewhere; left it alone');
+    }
+    return failed;
+  }
+
+  private logFor(event: ExecutionRequested): Logger {
+    const { executionId, workflowId, attempt } = event.data;
+    return this.deps.logger.child({ executionId, workflowId, attempt });
+  }
+
+  /**
+   * After a failure, makes the lease end now: the redelivery of this request then takes the
+   * run over at once, instead of skipping it as held by a live lease and leaving it until the
+   * lease expires. Nothing of this attempt is running any more when this is called.
+   */
+  private async releaseClaim(executionId: string, attempt: number, log: Logger): Promise<void> {
+    try {
+      await this.writes.statement((r) => r.executions.renewLease(executionId, attempt, this.deps.clock.now()));
+    } catch (err) {
+      log.warn({ err }, 'could not give the claim back; the run waits for its lease to expire');
+    }
+  }
+
+  private async run(execution: Execution, log: Logger): Promise<HandleOutcome> {
+    const { clock, config } = this.deps;
+    const { executionId, attempt } = execution;
     // A retry resumes at the first step that has not succeeded. Every step but the last one
     // run is saved as soon as it ends (so a step that succeeded never runs again); the last
     // one is saved with the outcome, in the same unit of work.
@@ -133,9 +189,9 @@ export class ExecutionWorker {
     log: Logger,
     random?: () => number,
   ): Promise<HandleOutcome> {
-    const { clock, topics, metrics } = this.deps;
+    const { clock, metrics } = this.deps;
     const now = clock.now();
-    const { ownerId, workflowId, executionId, attempt } = execution;
+    const { attempt } = execution;
     const outcome: 'completed' | 'pending_retry' | 'failed' = !failure
       ? 'completed'
       : !failure.permanent && execution.retriesLeft > 0
@@ -144,24 +200,36 @@ export class ExecutionWorker {
     const nextAttemptAt =
       outcome === 'pending_retry' ? new Date(now.getTime() + retryDelayMs(execution.retryPolicy, attempt, random)) : undefined;
 
-    const finished = await this.writes.run(async (tx) => {
-      const ok = await tx.executions.finishAttempt(executionId, attempt, {
-        status: outcome,
-        at: now,
+    const finished = await this.writes.run((tx) =>
+      this.endAttempt(tx, execution, outcome, now, {
         ...(lastStep ? { step: lastStep } : {}),
-        retriesLeft: outcome === 'pending_retry' ? execution.retriesLeft - 1 : execution.retriesLeft,
         ...(nextAttemptAt ? { nextAttemptAt } : {}),
         ...(failure ? { error: failure.error } : {}),
-      });
-      if (!ok) return false;
-      await tx.workflows.setTriggerStatus(ownerId, workflowId, ['busy', 'pending'], outcome === 'pending_retry' ? 'pending' : 'idle', now);
-      await tx.outbox.add(resultMessage(execution, outcome, now, topics, failure?.error));
-      return true;
-    });
+      }),
+    );
     if (!finished) return this.lost(log);
     metrics?.executionsFinished.inc({ status: outcome });
     log.info({ status: outcome, ...(nextAttemptAt ? { nextAttemptAt } : {}), ...(failure ? { error: failure.error } : {}) }, 'execution attempt finished');
     return outcome;
+  }
+
+  /**
+   * Inside a unit of work: ends the attempt (compare-and-set: false when it is no longer
+   * running on it), sets the workflow's trigger status to match and adds the result event.
+   */
+  private async endAttempt(
+    tx: Repos,
+    execution: Execution,
+    outcome: 'completed' | 'pending_retry' | 'failed',
+    at: Date,
+    details: { step?: Step; nextAttemptAt?: Date; error?: string },
+  ): Promise<boolean> {
+    const { ownerId, workflowId, executionId, attempt } = execution;
+    const retriesLeft = outcome === 'pending_retry' ? execution.retriesLeft - 1 : execution.retriesLeft;
+    if (!(await tx.executions.finishAttempt(executionId, attempt, { status: outcome, at, retriesLeft, ...details }))) return false;
+    await tx.workflows.setTriggerStatus(ownerId, workflowId, ['busy', 'pending'], outcome === 'pending_retry' ? 'pending' : 'idle', at);
+    await tx.outbox.add(resultMessage(execution, outcome, at, this.deps.topics, details.error));
+    return true;
   }
 
   private lost(log: Logger): HandleOutcome {
@@ -192,7 +260,7 @@ function resultMessage(e: Execution, status: 'completed' | 'pending_retry' | 'fa
   return {
     id: newId(),
     topic: topics.result,
-    key: e.workflowId,
+    key: partitionKey(e.ownerId, e.workflowId),
     event: status === 'completed' ? makeEvent('ExecutionCompleted', data, newId(), at) : makeEvent('ExecutionFailed', data, newId(), at),
     createdAt: at,
     attempts: 0,

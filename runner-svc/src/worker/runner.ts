@@ -1,7 +1,23 @@
-import type { Clock, EventConsumer, ExecutionRequested, HttpClient, Logger, Metrics, ReceivedEvent, Store, Topics } from '@wf/shared';
+import {
+  partitionKey,
+  UnavailableError,
+  type BatchHandler,
+  type Clock,
+  type EventConsumer,
+  type ExecutionRequested,
+  type HandledBatch,
+  type HttpClient,
+  type Logger,
+  type Metrics,
+  type ReceivedEvent,
+  type Store,
+  type Topics,
+} from '@wf/shared';
 import { createActions } from '../actions/index.js';
 import type { RunnerConfig } from '../config.js';
+import { DeliveryBudget } from './delivery-budget.js';
 import { ExecutionWorker } from './execution-worker.js';
+import { Permits } from './permits.js';
 
 export interface RunnerDeps {
   store: Store;
@@ -19,38 +35,80 @@ export interface Runner {
   stop(): Promise<void>;
 }
 
+interface Request {
+  received: ReceivedEvent;
+  event: ExecutionRequested;
+}
+
 /**
  * Consumes `execution.requested` as a member of the runners' consumer group. A batch is
  * acknowledged only once every execution in it has been handled; executions of different
- * workflows run concurrently (bounded), those of one workflow in order.
+ * workflows run concurrently (at most `concurrency` at once, across every partition the
+ * consumer hands over at the same time), those of one workflow in order.
+ *
+ * A request whose handling throws is redelivered, up to `maxDeliveries` failed deliveries;
+ * then its run is failed with the reason, its workflow freed, and the message dead-lettered,
+ * so that one broken run cannot hold its partition for ever. A store that is unreachable
+ * fails every request alike: that is not counted against them.
  */
 export function createRunner(deps: RunnerDeps): Runner {
+  const { config } = deps;
   const worker = new ExecutionWorker({
     store: deps.store,
     actions: createActions({ http: deps.http }),
     clock: deps.clock,
     logger: deps.logger,
     topics: deps.topics,
-    config: { leaseMarginMs: deps.config.leaseMarginMs },
+    config: { leaseMarginMs: config.leaseMarginMs },
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
+  const permits = new Permits(config.concurrency);
+  const budget = new DeliveryBudget(config.maxDeliveries);
 
-  const handleBatch = async (events: readonly ReceivedEvent[]) => {
-    const byWorkflow = new Map<string, ExecutionRequested[]>();
-    for (const { event } of events) {
-      if (event.type !== 'ExecutionRequested') continue;
-      const queue = byWorkflow.get(event.data.workflowId) ?? [];
-      queue.push(event);
-      byWorkflow.set(event.data.workflowId, queue);
+  /** Handles one request; resolves with a reason when it was given up on, rejects to have it redelivered. */
+  const deliver = async (event: ExecutionRequested): Promise<string | undefined> => {
+    const { executionId, attempt } = event.data;
+    const gaveUp = budget.gaveUp(executionId, attempt);
+    if (gaveUp) return gaveUp;
+    try {
+      await worker.handle(event);
+      budget.handled(executionId, attempt);
+      return undefined;
+    } catch (err) {
+      if (err instanceof UnavailableError || !budget.spent(executionId, attempt)) throw err;
+      const reason = `handling the request failed on ${budget.maxDeliveries} deliveries; last error: ${err instanceof Error ? err.message : String(err)}`;
+      // If even this cannot be written, the request is redelivered: dead-lettering it
+      // without failing its run would leave the run and its workflow stuck without a trace.
+      await worker.giveUp(event, reason);
+      budget.giveUp(executionId, attempt, reason);
+      return reason;
     }
-    const queues = [...byWorkflow.values()];
-    let next = 0;
-    const lanes = Array.from({ length: Math.min(deps.config.concurrency, queues.length) }, async () => {
-      while (next < queues.length) {
-        for (const event of queues[next++]!) await worker.handle(event);
-      }
-    });
-    await Promise.all(lanes);
+  };
+
+  const handleBatch: BatchHandler = async (events) => {
+    const lanes = new Map<string, Request[]>();
+    for (const received of events) {
+      const { event } = received;
+      if (event.type !== 'ExecutionRequested') continue;
+      const key = partitionKey(event.data.ownerId, event.data.workflowId);
+      lanes.set(key, [...(lanes.get(key) ?? []), { received, event }]);
+    }
+    const deadLetters: HandledBatch['deadLetters'][number][] = [];
+    // A lane stops at its first failure: the requests after it would otherwise run out of order.
+    const outcomes = await Promise.allSettled(
+      [...lanes.values()].map((lane) =>
+        permits.run(async () => {
+          for (const { received, event } of lane) {
+            const reason = await deliver(event);
+            if (reason) deadLetters.push({ event: received, reason });
+          }
+        }),
+      ),
+    );
+    // Every lane has settled, so a redelivery never overlaps a handling still in progress.
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) throw failed.reason;
+    return { deadLetters };
   };
 
   return {

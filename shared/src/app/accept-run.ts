@@ -1,5 +1,5 @@
 import { ConflictError } from '../errors.js';
-import { makeEvent, type Topics } from '../domain/events.js';
+import { makeEvent, partitionKey, type Topics } from '../domain/events.js';
 import type { Execution, ExecutionTrigger } from '../domain/execution.js';
 import type { OutboxMessage } from '../domain/outbox.js';
 import type { Workflow } from '../domain/workflow.js';
@@ -11,7 +11,7 @@ export function executionRequestedMessage(execution: Execution, topics: Topics, 
   return {
     id: newId(),
     topic: topics.requested,
-    key: execution.workflowId,
+    key: partitionKey(execution.ownerId, execution.workflowId),
     event: makeEvent(
       'ExecutionRequested',
       { executionId: execution.executionId, workflowId: execution.workflowId, ownerId: execution.ownerId, attempt: execution.attempt },

@@ -40,6 +40,16 @@ export type ExecutionFailed = z.infer<typeof ExecutionFailedSchema>;
 export type EventEnvelope = z.infer<typeof EventEnvelopeSchema>;
 export type EventType = EventEnvelope['type'];
 
+/**
+ * The key of every event about a workflow's runs. A key sits on one partition, so one
+ * workflow's events stay in order; it names the owner as well as the workflow because
+ * workflowIds are unique per owner only, and two owners' workflows must not share a
+ * partition's ordering (nor a runner's lane) just because their ids are the same.
+ */
+export function partitionKey(ownerId: string, workflowId: string): string {
+  return `${ownerId}:${workflowId}`;
+}
+
 /** Logical topics; their Kafka names come from configuration. */
 export type TopicName = 'requested' | 'result' | 'deadLetter';
 export interface Topics {

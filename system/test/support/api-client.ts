@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 
+/** Test helpers used with this client, re-exported so that tests import one module. */
+export { eventually } from '@wf/shared/testing';
+
 /** A REST client for end-to-end tests: only what a user of the API can do. */
 export class ApiClient {
   constructor(
@@ -82,20 +85,4 @@ export interface ExecutionView {
   steps: StepView[];
   error?: string;
   trigger: { type: string; scheduledFor?: string; firedAt: string; payload?: unknown };
-}
-
-/** Polls `probe` until it returns a value, or fails after `timeoutMs` with the last state seen. */
-export async function eventually<T>(probe: () => Promise<T | undefined | false>, timeoutMs: number, what: string, intervalMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
 }

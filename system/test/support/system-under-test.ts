@@ -59,6 +59,7 @@ export async function startTestSystem(options: { brokers?: string[]; httpAllowCi
       concurrency: 8,
       batchSize: 50,
       leaseMarginMs: 5_000,
+      maxDeliveries: 5,
       http: { allowHosts: [], allowCidrs: options.httpAllowCidrs ?? ['127.0.0.1/32'], maxBodyBytes: 1024 * 1024 },
     },
   });

@@ -35,7 +35,7 @@ describe('TriggerWorkflow', () => {
     assert.equal(execution.idempotencyKey, 'key-1');
     const message = tx.outbox.add.mock.calls[0]?.arguments[0] as OutboxMessage;
     assert.equal(message.topic, DEFAULT_TOPICS.requested);
-    assert.equal(message.key, 'wf-1');
+    assert.equal(message.key, 'owner-1:wf-1', 'keyed by owner and workflow');
     assert.equal(message.event.type, 'ExecutionRequested');
     assert.equal(message.event.data.executionId, result.executionId);
     assert.deepEqual(tx.idempotency.put.mock.calls[0]?.arguments, [
