@@ -31,6 +31,7 @@ export const SchedulerEnvSchema = CommonEnvSchema.extend({
   SCHEDULER_BATCH_SIZE: env.int(1, 10_000).default(500),
   SCHEDULER_CONCURRENCY: env.int(1, 256).default(16),
   SCHEDULER_LEASE_MS: env.int(1_000, 600_000).default(30_000),
+  SCHEDULER_REQUEUE_QUEUED_AFTER: Duration('5m'),
   OUTBOX_BATCH_SIZE: env.int(1, 10_000).default(500),
   OUTBOX_LOCK_MS: env.int(1_000, 600_000).default(30_000),
   OUTBOX_RETENTION: Duration('1h'),
@@ -43,6 +44,8 @@ export interface SchedulerConfig {
   batchSize: number;
   concurrency: number;
   leaseMs: number;
+  /** A run still queued this long after its request was relayed has its request sent again (the message was lost). */
+  requeueQueuedAfterMs: number;
   outbox: { batchSize: number; lockMs: number; retentionMs: number };
 }
 
@@ -52,6 +55,7 @@ export function schedulerConfig(e: SchedulerEnv): SchedulerConfig {
     batchSize: e.SCHEDULER_BATCH_SIZE,
     concurrency: e.SCHEDULER_CONCURRENCY,
     leaseMs: e.SCHEDULER_LEASE_MS,
+    requeueQueuedAfterMs: e.SCHEDULER_REQUEUE_QUEUED_AFTER,
     outbox: { batchSize: e.OUTBOX_BATCH_SIZE, lockMs: e.OUTBOX_LOCK_MS, retentionMs: e.OUTBOX_RETENTION },
   };
 }

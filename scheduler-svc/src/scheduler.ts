@@ -4,7 +4,7 @@ import { tickToCron, type SchedulerConfig } from './config.js';
 import { IdempotencyPurge } from './jobs/idempotency-purge.js';
 import { OutboxRelay, DEFAULT_RELAY_OPTIONS } from './jobs/outbox-relay.js';
 import { PeriodicRuns, type PeriodicRunsReport } from './jobs/periodic-runs.js';
-import { DueRetries, ExpiredLeases } from './jobs/requeue.js';
+import { DueRetries, ExpiredLeases, LostRequests } from './jobs/requeue.js';
 
 export interface SchedulerDeps {
   store: Store;
@@ -20,6 +20,7 @@ export interface TickReport {
   periodic: PeriodicRunsReport;
   retries: number;
   expiredLeases: number;
+  lostRequests: number;
 }
 
 export interface Scheduler {
@@ -39,8 +40,8 @@ const MAX_SLEEP_MS = 1_000;
  * The clock. Due scheduled runs are emitted by a loop that sleeps until the earliest
  * `nextRunAt` in the store (at least MIN_WAKE_MS, at most MAX_SLEEP_MS), so a run is
  * accepted within milliseconds of its due time rather than on the next tick. The node-cron
- * tick requeues due retries and runs whose runner died, purges expired idempotency keys (at
- * most once a minute), and wakes that loop too. The outbox
+ * tick requeues due retries, runs whose runner died and runs whose request was lost, purges
+ * expired idempotency keys (at most once a minute), and wakes that loop too. The outbox
  * relay publishes continuously in between. A tick that is still running when the next
  * falls due makes that one skip (counted in the log).
  */
@@ -53,6 +54,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   const retries = new DueRetries({ store, clock, logger, topics }, { batchSize: config.batchSize });
   const leases = new ExpiredLeases({ store, clock, logger, topics }, { batchSize: config.batchSize });
   const expiredKeys = new IdempotencyPurge({ idempotency: store.idempotency, clock, logger });
+  const lostRequests = new LostRequests({ store, clock, logger, topics }, { batchSize: config.batchSize, queuedForMs: config.requeueQueuedAfterMs });
   const relay = new OutboxRelay(
     { outbox: store.outbox, publisher: deps.publisher, clock, logger: logger.child({ job: 'outbox-relay' }), ...(metrics ? { metrics } : {}) },
     { ...DEFAULT_RELAY_OPTIONS, ...config.outbox },
@@ -73,8 +75,15 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   };
 
   const requeue = async () => {
-    const report = { retries: (await retries.runOnce()).requeued, expiredLeases: (await leases.runOnce()).requeued };
-    if (report.retries + report.expiredLeases > 0) {
+    const report = {
+      retries: (await retries.runOnce()).requeued,
+      expiredLeases: (await leases.runOnce()).requeued,
+      lostRequests: (await lostRequests.runOnce()).requeued,
+    };
+    if (report.lostRequests > 0) {
+      logger.warn({ runs: report.lostRequests, queuedForMs: config.requeueQueuedAfterMs }, 'sent again the requests of runs that no runner took: their messages were lost');
+    }
+    if (report.retries + report.expiredLeases + report.lostRequests > 0) {
       relay.notify();
       logger.debug({ report }, 'requeued');
     }

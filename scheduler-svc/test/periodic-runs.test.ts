@@ -182,7 +182,7 @@ describe('Scheduler', () => {
     await store.workflows.create({ ...workflow('soon', { type: 'periodic', interval: '1h' }, now), trigger: { type: 'periodic', interval: '1h', status: 'idle', nextRunAt: new Date(now.getTime() + 300) } });
     const scheduler = createScheduler({
       store, publisher: bus.publisher, clock: systemClock, logger: silentLogger, topics: DEFAULT_TOPICS,
-      config: { tick: '30s', batchSize: 100, concurrency: 2, leaseMs: 10_000, outbox: { batchSize: 100, lockMs: 10_000, retentionMs: 3_600_000 } },
+      config: { tick: '30s', batchSize: 100, concurrency: 2, leaseMs: 10_000, requeueQueuedAfterMs: 300_000, outbox: { batchSize: 100, lockMs: 10_000, retentionMs: 3_600_000 } },
     });
     await scheduler.start();
     try {

@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { acceptRun, createMemoryStore, DEFAULT_TOPICS, silentLogger, type Store, type Workflow } from '@wf/shared';
+import { acceptRun, createMemoryStore, DEFAULT_TOPICS, partitionKey, silentLogger, type Store, type Workflow } from '@wf/shared';
 import { FakeClock } from '@wf/shared/testing';
-import { DueRetries, ExpiredLeases, REQUEUE_PER_TRANSACTION } from '../src/index.js';
+import { DueRetries, ExpiredLeases, LostRequests, REQUEUE_PER_TRANSACTION } from '../src/index.js';
+
+/** Publishes every message the outbox holds, as the relay would. */
+async function relay(store: Store, clock: FakeClock) {
+  const messages = await store.outbox.claimBatch(clock.now(), 1_000, 100);
+  await store.outbox.markPublished(messages.map((m) => m.id), clock.now());
+  return messages;
+}
 
 async function acceptedRun(store: Store, clock: FakeClock, workflowId = 'w') {
   const now = clock.now();
@@ -20,7 +27,7 @@ async function acceptedRun(store: Store, clock: FakeClock, workflowId = 'w') {
   };
   await store.workflows.create(wf);
   const execution = await store.uow.run((tx) => acceptRun(tx, wf, { type: 'manual', firedAt: now }, DEFAULT_TOPICS, now));
-  await store.outbox.markPublished((await store.outbox.claimBatch(now, 1_000, 10)).map((m) => m.id), now);
+  await relay(store, clock);
   return execution;
 }
 
@@ -96,5 +103,51 @@ describe('requeue jobs and transactions', () => {
     assert.equal(requeued, n);
     assert.ok(perTransaction.every((size) => size <= REQUEUE_PER_TRANSACTION), `executions per transaction: ${perTransaction.join(', ')}`);
     assert.equal((await store.executions.countByStatus()).queued, n);
+  });
+});
+
+describe('LostRequests', () => {
+  const AGE = 60_000;
+  const job = (store: Store, clock: FakeClock) =>
+    new LostRequests({ store, clock, logger: silentLogger, topics: DEFAULT_TOPICS }, { batchSize: 16, queuedForMs: AGE });
+
+  it('sends the request of a run still queued long after it was relayed again, same attempt and key, once per age', async () => {
+    const clock = new FakeClock();
+    const store = createMemoryStore();
+    const e = await acceptedRun(store, clock); // accepted and relayed now
+    const lost = job(store, clock);
+
+    clock.advance(AGE - 1);
+    assert.deepEqual(await lost.runOnce(), { requeued: 0 }, 'not before it has been queued for the age');
+    clock.advance(1);
+    assert.deepEqual(await lost.runOnce(), { requeued: 1 });
+    const [again] = await relay(store, clock);
+    assert.equal(again?.topic, DEFAULT_TOPICS.requested);
+    assert.equal(again?.key, partitionKey('o', 'w'));
+    assert.deepEqual(again?.event.data, { executionId: e.executionId, workflowId: 'w', ownerId: 'o', attempt: 1 });
+    const queued = await store.executions.get(e.executionId);
+    assert.deepEqual([queued?.status, queued?.attempt], ['queued', 1]);
+    assert.equal((await store.workflows.get('o', 'w'))?.trigger.status, 'busy');
+
+    clock.advance(AGE - 1);
+    assert.deepEqual(await lost.runOnce(), { requeued: 0 }, 'not again before the age has passed again');
+    clock.advance(1);
+    assert.deepEqual(await lost.runOnce(), { requeued: 1 });
+  });
+
+  it('leaves a run whose request is still in the outbox to the relay, and a run a runner took', async () => {
+    const clock = new FakeClock();
+    const store = createMemoryStore();
+    const e = await acceptedRun(store, clock);
+    const lost = job(store, clock);
+    clock.advance(AGE);
+    assert.deepEqual(await lost.runOnce(), { requeued: 1 });
+    clock.advance(10 * AGE); // the relay is down: the request sent again waits in the outbox
+    assert.deepEqual(await lost.runOnce(), { requeued: 0 });
+
+    await relay(store, clock);
+    await store.executions.claimForRun(e.executionId, 1, clock.now(), 10 * AGE);
+    clock.advance(2 * AGE);
+    assert.deepEqual(await lost.runOnce(), { requeued: 0 }, 'running');
   });
 });

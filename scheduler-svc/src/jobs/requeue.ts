@@ -4,6 +4,8 @@ export interface RequeueReport {
   requeued: number;
 }
 
+type RequeueJobDeps = { store: Store; clock: Clock; logger: Logger; topics: Topics };
+
 /**
  * Executions requeued per unit of work. A transaction that also writes what a runner, a user
  * or another scheduler writes meanwhile is aborted whole (MongoDB aborts on the first write
@@ -18,7 +20,7 @@ export const REQUEUE_PER_TRANSACTION = 16;
  */
 abstract class RequeueJob {
   constructor(
-    protected readonly deps: { store: Store; clock: Clock; logger: Logger; topics: Topics },
+    protected readonly deps: RequeueJobDeps,
     protected readonly options: { batchSize: number },
   ) {}
 
@@ -59,6 +61,25 @@ export class DueRetries extends RequeueJob {
 export class ExpiredLeases extends RequeueJob {
   protected claim(tx: Repos, now: Date, limit: number) {
     return tx.executions.requeueExpiredLeases(now, limit);
+  }
+  protected async onRequeued() {}
+}
+
+/**
+ * Runs still queued `queuedForMs` after their request was written, although the relay has
+ * sent it: the message was lost on the way (topic recreated, retention, consumer group
+ * reset), so no runner would ever take them and their workflow would stay busy. Their
+ * request is sent again, on the same attempt, at most once per `queuedForMs`; a runner that
+ * got the first one after all skips the second (its claim of the run fails). Runners may be
+ * claiming these very runs at that moment (a slow request is not a lost one): one more
+ * reason for small units of work.
+ */
+export class LostRequests extends RequeueJob {
+  constructor(deps: RequeueJobDeps, protected override readonly options: { batchSize: number; queuedForMs: number }) {
+    super(deps, options);
+  }
+  protected claim(tx: Repos, now: Date, limit: number) {
+    return tx.executions.requeueStaleQueued(new Date(now.getTime() - this.options.queuedForMs), now, limit);
   }
   protected async onRequeued() {}
 }

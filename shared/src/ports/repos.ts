@@ -89,6 +89,18 @@ export interface ExecutionRepo {
    */
   requeueExpiredLeases(now: Date, limit: number): Promise<Execution[]>;
   /**
+   * Claims up to `limit` executions `queued` since `queuedBefore` or earlier of which no
+   * message for the current attempt (its `ExecutionRequested`) is still waiting in the
+   * outbox: the relay sent the request, yet no runner took the run, so the message was lost
+   * on the way (topic recreated, retention, consumer group reset). A queued execution's
+   * `updatedAt` is when its request was last written (accepted, requeued, re-published:
+   * nothing else writes a queued run); this sets it to `now`, so that a run is claimed again
+   * only once as long has passed again. Returns them as updated, the longest waiting taken
+   * first; the caller writes their new requests in the same unit of work. A request still in
+   * the outbox is left to the relay.
+   */
+  requeueStaleQueued(queuedBefore: Date, now: Date, limit: number): Promise<Execution[]>;
+  /**
    * Counts by status, for metrics, without reading the history: every status but `completed`
    * exactly, each counted on an index of only the executions in it; `completed` (the bulk of
    * the history) as the store's estimate of all executions less those, which a durable store

@@ -7,6 +7,7 @@ import {
   DEFAULT_MAX_STEP_OUTPUT_BYTES,
   DEFAULT_RETRY_POLICY,
   DEFAULT_TOPICS,
+  executionRequestedMessage,
   NotFoundError,
   ValidationError,
   WorkflowBusyError,
@@ -335,6 +336,42 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         const recovered = (await store.uow.run((tx) => tx.executions.requeueExpiredLeases(far, 10_000))).filter((e) => e.ownerId === o);
         assert.deepEqual(recovered.map((e) => [e.executionId, e.status, e.attempt]), [[stuck.executionId, 'queued', 2]]);
         assert.equal((await store.executions.get(stuck.executionId))?.leaseUntil, undefined);
+      });
+
+      it('requeues runs queued too long whose request left the outbox, once per age, never to two concurrent callers', async () => {
+        const o = owner();
+        const [queuedBefore, now] = [at(30_000), at(100_000)];
+        const far = new Date('2100-01-01T00:00:00Z');
+        // A queued run's updatedAt is when its request was written.
+        const lost = execution(o, 'w', { updatedAt: at(0) });
+        const recent = execution(o, 'w', { updatedAt: at(30_001) });
+        const unsent = execution(o, 'w', { updatedAt: at(0) }); // its request still waits in the outbox
+        const retried = execution(o, 'w', { updatedAt: at(0), attempt: 2 }); // attempt 1's request waits; its own was sent
+        const running = execution(o, 'w', { status: 'running', updatedAt: at(0), leaseUntil: far });
+        const waiting = execution(o, 'w', { status: 'pending_retry', updatedAt: at(0), nextAttemptAt: far });
+        for (const e of [lost, recent, unsent, retried, running, waiting]) await store.executions.insert(e);
+        const unsentRequest = executionRequestedMessage(unsent, DEFAULT_TOPICS, at(0));
+        await store.outbox.add(unsentRequest);
+        await store.outbox.add(executionRequestedMessage({ ...retried, attempt: 1 }, DEFAULT_TOPICS, at(0)));
+        const requeue = (before: Date, at: Date) =>
+          store.uow.run((tx) => tx.executions.requeueStaleQueued(before, at, 10_000)).then((all) => all.filter((e) => e.ownerId === o));
+        const ids = (es: Execution[]) => es.map((e) => e.executionId).sort();
+
+        const [one, two] = await Promise.all([requeue(queuedBefore, now), requeue(queuedBefore, now)]);
+        assert.deepEqual(ids([...one, ...two]), ids([lost, retried]), 'each once, to one of the two callers');
+        for (const e of [...one, ...two]) {
+          assert.equal(e.status, 'queued');
+          assert.equal(e.updatedAt.getTime(), now.getTime(), 'marked as sent again now');
+        }
+        assert.equal((await store.executions.get(retried.executionId))?.attempt, 2, 'on the same attempt');
+        assert.equal((await store.executions.get(lost.executionId))?.updatedAt.getTime(), now.getTime());
+        assert.deepEqual(ids(await requeue(at(99_999), at(100_001))), ids([recent]), 'the others not again before as long has passed again');
+
+        await store.outbox.markPublished([unsentRequest.id], at(1));
+        assert.deepEqual(ids(await requeue(queuedBefore, now)), ids([unsent]), 'once its request is published');
+        assert.deepEqual(ids(await requeue(now, at(200_000))), ids([lost, unsent, retried]), 'and again after another age');
+        assert.equal((await store.executions.get(running.executionId))?.status, 'running');
+        assert.equal((await store.executions.get(waiting.executionId))?.status, 'pending_retry');
       });
 
       it('counts executions by status: every status but completed exactly, completed as an estimate', async () => {

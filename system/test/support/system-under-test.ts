@@ -52,6 +52,7 @@ export async function startTestSystem(options: { brokers?: string[]; httpAllowCi
       batchSize: 100,
       concurrency: 8,
       leaseMs: 10_000,
+      requeueQueuedAfterMs: 300_000,
       outbox: { batchSize: 200, lockMs: 10_000, retentionMs: 3_600_000 },
     },
     runner: {

@@ -257,6 +257,15 @@ function makeRepos(s: State, j: Journal | null, maxStepOutputBytes: number): Rep
         .slice(0, limit);
       return stuck.map((e) => clone(update(e, { status: 'queued', updatedAt: now }, ['leaseUntil'])));
     },
+    async requeueStaleQueued(queuedBefore, now, limit) {
+      const unsent = new Set<string>(); // the outbox holds unpublished messages only
+      for (const { event } of s.outbox.values()) unsent.add(`${event.data.executionId}#${event.data.attempt}`);
+      const stale = [...s.executions.values()]
+        .filter((e) => e.status === 'queued' && time(e.updatedAt) <= queuedBefore.getTime() && !unsent.has(`${e.executionId}#${e.attempt}`))
+        .sort((a, b) => time(a.updatedAt) - time(b.updatedAt))
+        .slice(0, limit);
+      return stale.map((e) => clone(update(e, { updatedAt: now })));
+    },
     async countByStatus() {
       const counts: Record<ExecutionStatus, number> = { queued: 0, running: 0, pending_retry: 0, completed: 0, failed: 0 };
       for (const [status, n] of s.executionsByStatus) counts[status] = n;

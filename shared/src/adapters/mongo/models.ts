@@ -194,6 +194,8 @@ function outboxSchema() {
   // Leads with the field every query on it filters by, so the planner uses it for the backlog
   // count too (an index whose keys a filter does not name is never considered for it).
   schema.index({ published: 1, createdAt: 1, _id: 1 }, { partialFilterExpression: { published: false }, name: 'unpublished_queue' });
+  // Whether a run's request still waits to be published (requeueStaleQueued).
+  schema.index({ 'event.data.executionId': 1 }, { partialFilterExpression: { published: false }, name: 'unpublished_by_execution' });
   return schema;
 }
 

@@ -255,6 +255,36 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
       );
       return requeued.map(toExecution);
     },
+    async requeueStaleQueued(queuedBefore, now, limit) {
+      const stale = { status: 'queued' as const, updatedAt: { $lte: queuedBefore } };
+      const claimed: ExecutionDoc[] = [];
+      // Oldest first, a page at a time: a page's runs whose request still waits in the outbox
+      // stay stale (and in front), so the next page starts past them.
+      for (let passed = 0; claimed.length < limit; ) {
+        const page = await m.Execution.find(stale, { _id: 1, attempt: 1 }, opts)
+          .sort({ updatedAt: 1 })
+          .skip(passed)
+          .limit(limit - claimed.length)
+          .lean<Pick<ExecutionDoc, '_id' | 'attempt'>[]>();
+        if (page.length === 0) break;
+        const unsent = await m.Outbox.find(
+          { published: false, 'event.data.executionId': { $in: page.map((e) => e._id) } },
+          { 'event.data': 1 },
+          opts,
+        ).lean<{ event: { data: { executionId: string; attempt: number } } }[]>();
+        const waiting = new Set(unsent.map(({ event }) => `${event.data.executionId}#${event.data.attempt}`));
+        for (const { _id, attempt } of page) {
+          if (waiting.has(`${_id}#${attempt}`)) {
+            passed += 1;
+            continue;
+          }
+          // Compare-and-set on what made it stale: of two concurrent callers, one takes it.
+          const doc = await m.Execution.findOneAndUpdate({ ...stale, _id, attempt }, { $set: { updatedAt: now } }, claim).lean<ExecutionDoc>();
+          if (doc) claimed.push(doc);
+        }
+      }
+      return claimed.map(toExecution);
+    },
     async countByStatus() {
       const counts = {} as Record<ExecutionStatus, number>;
       let counted = 0;

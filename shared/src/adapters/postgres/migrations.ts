@@ -89,4 +89,9 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX executions_failed_idx ON executions (finished_at) WHERE status = 'failed';
   CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at);
   `,
+  // requeueStaleQueued: whether the outbox still holds a queued run's request, one index probe
+  // per run (the queued runs themselves come by age from executions_queued_idx).
+  `
+  CREATE INDEX outbox_unpublished_execution_idx ON outbox ((event->'data'->>'executionId')) WHERE published_at IS NULL;
+  `,
 ];

@@ -270,6 +270,23 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
       );
       return rows.map(toExecution);
     },
+    async requeueStaleQueued(queuedBefore, now, limit) {
+      // Both lookups are index probes: queued runs by age, then each one's request among the
+      // unpublished outbox rows (outbox_unpublished_execution_idx). A filter on the event type
+      // as well would lose that: the planner, with no statistics for it, would scan them all.
+      const { rows } = await q<ExecutionRow>(
+        db,
+        `UPDATE executions SET updated_at=$2 WHERE execution_id IN (
+           SELECT e.execution_id FROM executions e
+           WHERE e.status='queued' AND e.updated_at <= $1
+             AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.published_at IS NULL
+               AND o.event->'data'->>'executionId' = e.execution_id AND (o.event->'data'->>'attempt')::int = e.attempt)
+           ORDER BY e.updated_at LIMIT $3 FOR UPDATE OF e SKIP LOCKED)
+         RETURNING *`,
+        [queuedBefore, now, limit],
+      );
+      return rows.map(toExecution);
+    },
     async countByStatus() {
       type Counted = Exclude<ExecutionStatus, 'completed'>;
       const { rows } = await q<Record<Counted | 'live_rows', string | null>>(db, SCRAPE_SQL.countByStatus);
