@@ -77,20 +77,47 @@ export function describeBusContract(name: string, open: () => Promise<BusHarness
     await harness.bus.ensureTopics([topic, deadLetterTopic]);
 
     let groups = 0;
+    const consume = async (groupId: string, handler: BatchHandler, overrides: Partial<ConsumerOptions> = {}): Promise<EventConsumer> => {
+      const consumer = harness.bus.createConsumer({ groupId, deadLetterTopic, ...overrides });
+      started.push(consumer);
+      await consumer.start([topic], handler);
+      return consumer;
+    };
     return {
       bus: harness.bus,
       harness,
       topic,
       deadLetterTopic,
       newGroup: () => `contract.group.${run}.${++groups}`,
-      async consume(groupId: string, handler: BatchHandler, overrides: Partial<ConsumerOptions> = {}): Promise<EventConsumer> {
-        const consumer = harness.bus.createConsumer({ groupId, deadLetterTopic, ...overrides });
-        started.push(consumer);
-        await consumer.start([topic], handler);
-        return consumer;
-      },
+      consume,
       publish: (key: string, ...events: EventEnvelope[]) =>
         harness.bus.publisher.publish(events.map((event) => ({ topic, key, event }))),
+      /** Checks that the dead-letter topic holds one message: `original`, as published, with `reason` and where it came from. */
+      async assertDeadLettered(original: RawRecord, reason: string | RegExp) {
+        const deadLetters = await harness.readRaw(deadLetterTopic);
+        assert.equal(deadLetters.length, 1, 'exactly one dead letter');
+        const [deadLetter] = deadLetters;
+        assert.equal(deadLetter?.value, original.value, 'the message as it was published');
+        assert.equal(deadLetter?.key, original.key);
+        const givenReason = deadLetter?.headers[DEAD_LETTER_HEADERS.reason] ?? '';
+        if (typeof reason === 'string') assert.equal(givenReason, reason);
+        else assert.match(givenReason, reason);
+        assert.equal(deadLetter?.headers[DEAD_LETTER_HEADERS.originalTopic], topic);
+        assert.equal(deadLetter?.headers[DEAD_LETTER_HEADERS.originalPartition], String(original.partition));
+        assert.equal(deadLetter?.headers[DEAD_LETTER_HEADERS.originalOffset], String(original.offset));
+      },
+      /**
+       * Publishes one more event on key wf-a and checks that a new member of `group` gets that
+       * one only: everything before it on the partition was acknowledged (a redelivery would come first).
+       */
+      async assertOnlyNewEventsFor(group: string) {
+        const sentinel = requested('wf-a', 99);
+        await harness.bus.publisher.publish([{ topic, key: 'wf-a', event: sentinel }]);
+        const afterRestart = new Recorder();
+        await consume(group, afterRestart.handler);
+        await eventually('the event published after the restart', () => afterRestart.events.length >= 1);
+        assert.deepEqual(afterRestart.ids(), [sentinel.id]);
+      },
     };
   }
 
@@ -165,7 +192,7 @@ export function describeBusContract(name: string, open: () => Promise<BusHarness
     });
 
     it('redelivers events whose handler failed, and not once they are acknowledged', testOptions, async (t) => {
-      const { publish, consume, newGroup } = await setup(t);
+      const { publish, consume, newGroup, assertOnlyNewEventsFor } = await setup(t);
       const group = newGroup();
       const events = [requested('wf-a', 1), requested('wf-a', 2), requested('wf-a', 3)];
       await publish('wf-a', ...events);
@@ -186,12 +213,7 @@ export function describeBusContract(name: string, open: () => Promise<BusHarness
 
       // A restarted member of the group starts after the acknowledged events: only the new one arrives.
       await first.stop();
-      const sentinel = requested('wf-a', 4); // same key, same partition: a redelivery would come first
-      await publish('wf-a', sentinel);
-      const afterRestart = new Recorder();
-      await consume(group, afterRestart.handler);
-      await eventually('the event published after the restart', () => afterRestart.events.length >= 1);
-      assert.deepEqual(afterRestart.ids(), [sentinel.id]);
+      await assertOnlyNewEventsFor(group);
     });
 
     it('keeps redelivering through repeated handler failures, then carries on', testOptions, async (t) => {
@@ -220,7 +242,7 @@ export function describeBusContract(name: string, open: () => Promise<BusHarness
     });
 
     it('dead-letters an event the handler gives up on, with its reason, and acknowledges it with the rest', testOptions, async (t) => {
-      const { topic, deadLetterTopic, publish, consume, newGroup, harness } = await setup(t);
+      const { topic, publish, consume, newGroup, harness, assertDeadLettered, assertOnlyNewEventsFor } = await setup(t);
       const group = newGroup();
       // One key, so all three sit on one partition, the one given up on between the others.
       const [before, doomed, after] = [requested('wf-a', 1), requested('wf-a', 2), requested('wf-a', 3)];
@@ -242,23 +264,8 @@ export function describeBusContract(name: string, open: () => Promise<BusHarness
       assert.equal(deliveries, DELIVERIES);
       const [original] = (await harness.readRaw(topic)).filter((r) => r.headers[EVENT_HEADERS.id] === doomed.id);
       assert.ok(original);
-      const deadLetters = await harness.readRaw(deadLetterTopic);
-      assert.equal(deadLetters.length, 1, 'exactly one dead letter');
-      const [deadLetter] = deadLetters;
-      assert.equal(deadLetter?.value, original.value, 'the message as it was published');
-      assert.equal(deadLetter?.key, 'wf-a');
-      assert.equal(deadLetter?.headers[DEAD_LETTER_HEADERS.reason], 'gave up after 3 deliveries');
-      assert.equal(deadLetter?.headers[DEAD_LETTER_HEADERS.originalTopic], topic);
-      assert.equal(deadLetter?.headers[DEAD_LETTER_HEADERS.originalPartition], String(original.partition));
-      assert.equal(deadLetter?.headers[DEAD_LETTER_HEADERS.originalOffset], String(original.offset));
-
-      // Acknowledged: a restarted member of the group gets only what comes next.
-      const sentinel = requested('wf-a', 4);
-      await publish('wf-a', sentinel);
-      const afterRestart = new Recorder();
-      await consume(group, afterRestart.handler);
-      await eventually('the event published after the restart', () => afterRestart.events.length >= 1);
-      assert.deepEqual(afterRestart.ids(), [sentinel.id]);
+      await assertDeadLettered(original, 'gave up after 3 deliveries');
+      await assertOnlyNewEventsFor(group); // acknowledged with the rest
     });
 
     it('hands a member several partitions at once, each in a call of its own, when asked', testOptions, async (t) => {
@@ -298,7 +305,7 @@ export function describeBusContract(name: string, open: () => Promise<BusHarness
     ];
     for (const invalid of invalidValues) {
       it(`dead-letters ${invalid.label}, and delivers the valid events around it`, testOptions, async (t) => {
-        const { bus, topic, deadLetterTopic, publish, consume, newGroup, harness } = await setup(t);
+        const { bus, topic, publish, consume, newGroup, harness, assertDeadLettered } = await setup(t);
         const received = new Recorder();
         await consume(newGroup(), received.handler);
         // One key, so all three sit on one partition, the invalid message between the valid events.
@@ -311,16 +318,7 @@ export function describeBusContract(name: string, open: () => Promise<BusHarness
         assert.deepEqual(received.ids(), ids([before, after]), 'the handler never sees the invalid message');
         const [original] = (await harness.readRaw(topic)).filter((r) => r.value === invalid.value);
         assert.ok(original, 'the invalid message is on the topic');
-        const deadLetters = await harness.readRaw(deadLetterTopic);
-        assert.equal(deadLetters.length, 1, 'exactly one dead letter');
-        const [deadLetter] = deadLetters;
-        assert.ok(deadLetter);
-        assert.equal(deadLetter.value, invalid.value);
-        assert.equal(deadLetter.key, 'wf-a');
-        assert.match(deadLetter.headers[DEAD_LETTER_HEADERS.reason] ?? '', invalid.reason);
-        assert.equal(deadLetter.headers[DEAD_LETTER_HEADERS.originalTopic], topic);
-        assert.equal(deadLetter.headers[DEAD_LETTER_HEADERS.originalPartition], String(original.partition));
-        assert.equal(deadLetter.headers[DEAD_LETTER_HEADERS.originalOffset], String(original.offset));
+        await assertDeadLettered(original, invalid.reason);
       });
     }
 
