@@ -101,7 +101,8 @@ export class ExecutionWorker {
   /**
    * After a failure, makes the lease end now: the redelivery of this request then takes the
    * run over at once, instead of skipping it as held by a live lease and leaving it until the
-   * lease expires. Nothing of this attempt is running any more when this is called.
+   * lease expires. Nothing of this attempt runs here any more when this is called. (Like every
+   * write of the worker, it trusts the lease: a lease has no holder to compare with.)
    */
   private async releaseClaim(executionId: string, attempt: number, log: Logger): Promise<void> {
     try {

@@ -35,7 +35,8 @@ export interface Runner {
   stop(): Promise<void>;
 }
 
-interface Request {
+/** A request as delivered, and its event. */
+interface Delivery {
   received: ReceivedEvent;
   event: ExecutionRequested;
 }
@@ -86,12 +87,14 @@ export function createRunner(deps: RunnerDeps): Runner {
   };
 
   const handleBatch: BatchHandler = async (events) => {
-    const lanes = new Map<string, Request[]>();
+    const lanes = new Map<string, Delivery[]>();
     for (const received of events) {
       const { event } = received;
       if (event.type !== 'ExecutionRequested') continue;
       const key = partitionKey(event.data.ownerId, event.data.workflowId);
-      lanes.set(key, [...(lanes.get(key) ?? []), { received, event }]);
+      const lane = lanes.get(key) ?? [];
+      lane.push({ received, event });
+      lanes.set(key, lane);
     }
     const deadLetters: HandledBatch['deadLetters'][number][] = [];
     // A lane stops at its first failure: the requests after it would otherwise run out of order.
