@@ -256,10 +256,12 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
       return requeued.map(toExecution);
     },
     async requeueStaleQueued(queuedBefore, now, limit) {
+      // A run requeued meanwhile (another attempt, or back from a dead runner) has a new
+      // updatedAt, so staleness alone is the compare-and-set of the claim.
       const stale = { status: 'queued' as const, updatedAt: { $lte: queuedBefore } };
       const claimed: ExecutionDoc[] = [];
       // Oldest first, a page at a time: a page's runs whose request still waits in the outbox
-      // stay stale (and in front), so the next page starts past them.
+      // stay stale (and in front), so the next page starts past them; the others are claimed.
       for (let passed = 0; claimed.length < limit; ) {
         const page = await m.Execution.find(stale, { _id: 1, attempt: 1 }, opts)
           .sort({ updatedAt: 1 })
@@ -273,15 +275,10 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
           opts,
         ).lean<{ event: { data: { executionId: string; attempt: number } } }[]>();
         const waiting = new Set(unsent.map(({ event }) => `${event.data.executionId}#${event.data.attempt}`));
-        for (const { _id, attempt } of page) {
-          if (waiting.has(`${_id}#${attempt}`)) {
-            passed += 1;
-            continue;
-          }
-          // Compare-and-set on what made it stale: of two concurrent callers, one takes it.
-          const doc = await m.Execution.findOneAndUpdate({ ...stale, _id, attempt }, { $set: { updatedAt: now } }, claim).lean<ExecutionDoc>();
-          if (doc) claimed.push(doc);
-        }
+        const free = page.filter(({ _id, attempt }) => !waiting.has(`${_id}#${attempt}`));
+        passed += page.length - free.length;
+        const query = { filter: { ...stale, _id: { $in: free.map((e) => e._id) } }, sort: { updatedAt: 1 as const }, limit: free.length };
+        claimed.push(...(await claimInBatch(m.Execution, query, { $set: { updatedAt: now } }, opts)));
       }
       return claimed.map(toExecution);
     },
