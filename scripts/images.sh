@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Builds the three services' images and smoke-tests them, with Docker or Podman.
 #
+#   scripts/images.sh base         the Dockerfiles' base image: present, else loaded from the
+#                                  cache, else pulled, else made here (build does this first)
 #   scripts/images.sh build        the base image when no registry has it, then the images
 #                                  workflow-automation/{workflows,scheduler,runner}-svc
 #   scripts/images.sh smoke        runs the built images against PostgreSQL and a Kafka broker
 #                                  of its own, and checks what a deployment relies on (below)
 #   scripts/images.sh test-images  the PostgreSQL and Kafka images the testcontainers test
-#                                  tiers use where no registry has the usual ones (CI)
+#                                  tiers use where no registry has the usual ones (CI);
+#                                  prints the variables that select them, for eval
 #
 # smoke: the three containers on the host network, against a fresh database on the
 # PostgreSQL at DATABASE_URL and a broker started with scripts/kafka-local.sh on a port of
@@ -45,7 +48,9 @@ elif command -v podman > /dev/null 2>&1; then
 else
   engine=docker
 fi
-command -v "$engine" > /dev/null 2>&1 || die "$engine is not installed (on a Debian machine: sudo bash scripts/images/setup-podman.sh)"
+require_engine() {
+  command -v "$engine" > /dev/null 2>&1 || die "$engine is not installed (on a Debian machine: sudo bash scripts/images/setup-podman.sh)"
+}
 
 # ------------------------------------------------------------------------ phase times
 
@@ -64,9 +69,9 @@ phase() {
 }
 print_times() {
   [ "${#phase_names[@]}" -gt 0 ] || return 0
-  printf '\nimages %s, %s: time per phase\n' "$command" "$engine"
+  printf '\nimages %s, %s: time per phase\n' "$command" "$engine" >&2
   local i
-  for i in "${!phase_names[@]}"; do printf '  %-44s %7ss\n' "${phase_names[$i]}" "${phase_secs[$i]}"; done
+  for i in "${!phase_names[@]}"; do printf '  %-44s %7ss\n' "${phase_names[$i]}" "${phase_secs[$i]}" >&2; done
 }
 
 # ------------------------------------------------------------------------ base image
@@ -170,7 +175,8 @@ cmd_test_images() {
   cp -r infra/kafka/target/lib "$context/libs"
   rm -f "$context/libs/.fetched"
   phase "image $IMAGE_PREFIX/test-kafka:$version" build_image "$context/Dockerfile" "$IMAGE_PREFIX/test-kafka:$version" "$context"
-  printf 'TEST_POSTGRES_IMAGE=%s\nTEST_KAFKA_IMAGE=%s\n' "$TEST_POSTGRES_IMAGE" "$IMAGE_PREFIX/test-kafka:$version"
+  # For `eval "$(scripts/images.sh test-images)"`: the variables that make the test tiers use them.
+  printf "export TEST_POSTGRES_IMAGE='%s'\nexport TEST_KAFKA_IMAGE='%s'\n" "$TEST_POSTGRES_IMAGE" "$IMAGE_PREFIX/test-kafka:$version"
 }
 
 # ------------------------------------------------------------------------ smoke
@@ -345,11 +351,12 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/wf-images.XXXXXX")"
 logs="$work"
 trap 'rm -rf "$work"; print_times' EXIT
 case "$command" in
-  build) cmd_build ;;
-  smoke) cmd_smoke ;;
-  test-images) cmd_test_images ;;
+  base) require_engine && phase "base image" ensure_base_image ;;
+  build) require_engine && cmd_build ;;
+  smoke) require_engine && cmd_smoke ;;
+  test-images) require_engine && cmd_test_images ;;
   *)
-    sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2
     exit 2
     ;;
 esac

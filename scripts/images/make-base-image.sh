@@ -49,12 +49,11 @@ fi
 [ -n "$mirror" ] || die "no $suite mirror in /etc/apt/sources.list*; set DEBIAN_MIRROR"
 
 root_dir="$(mktemp -d "${TMPDIR:-/var/tmp}/wf-base-image.XXXXXX")"
-trap 'rm -rf "$root_dir"' EXIT
+log="$root_dir.log"
+trap 'rm -rf "$root_dir" "$log"' EXIT
 
 say "debootstrap --variant=minbase $suite from $mirror"
-debootstrap --variant=minbase "$suite" "$root_dir" "$mirror" > "$root_dir.log" 2>&1 \
-  || { tail -n 30 "$root_dir.log" >&2; rm -f "$root_dir.log"; die "debootstrap failed"; }
-rm -f "$root_dir.log"
+debootstrap --variant=minbase "$suite" "$root_dir" "$mirror" > "$log" 2>&1 || { tail -n 30 "$log" >&2; die "debootstrap failed"; }
 
 say "adding node $("$node_bin" --version), npm $(npm --version), the CA bundle and the node user"
 install -D -m 0755 "$node_bin" "$root_dir/usr/local/bin/node"
@@ -75,4 +74,4 @@ tar -C "$root_dir" --numeric-owner -cf - . | "$engine" import \
   --change "ENV NODE_EXTRA_CA_CERTS=$ca_bundle" \
   --change "LABEL workflow-automation.base-image=$key" \
   --change 'CMD ["node"]' \
-  - "$image" > /dev/null
+  - "$image" > "$log" 2>&1 || { tail -n 30 "$log" >&2; die "$engine import failed"; }

@@ -647,3 +647,39 @@ describe('start-deps.sh', () => {
     assert.match(run.stderr, /still 'running starting' after 3s \(DEPS_TIMEOUT\)/);
   });
 });
+
+describe('scripts/images.sh and its helpers', () => {
+  const scripts = [
+    'scripts/images.sh',
+    'scripts/images/make-base-image.sh',
+    'scripts/images/setup-podman.sh',
+    'scripts/images/postgres/entrypoint.sh',
+    'scripts/images/kafka/bin/kafka-run-class.sh',
+    'scripts/images/kafka/bin/kafka-storage.sh',
+    'scripts/images/kafka/bin/kafka-server-start.sh',
+  ];
+
+  it('are executable scripts that parse', () => {
+    for (const script of scripts) {
+      assert.ok(statSync(join(root, script)).mode & 0o111, `${script} is executable`);
+      const shell = /^#!\/(?:usr\/bin\/env |bin\/)(\w+)/.exec(read(script))?.[1] ?? assert.fail(`${script} has no #! line`);
+      const syntax = spawnSync(shell, ['-n', join(root, script)], { encoding: 'utf8' });
+      assert.equal(syntax.status, 0, `${script}: ${syntax.stderr}`);
+    }
+  });
+
+  it('are clean under shellcheck (when installed)', (t) => {
+    if (spawnSync('shellcheck', ['--version'], { stdio: 'ignore' }).status !== 0) {
+      t.skip('shellcheck is not installed (apt-get install shellcheck)');
+      return;
+    }
+    const r = spawnSync('shellcheck', scripts.map((s) => join(root, s)), { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+  });
+
+  it('images.sh names its commands when given none', () => {
+    const r = spawnSync('bash', [join(root, 'scripts/images.sh')], { encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    for (const command of ['base', 'build', 'smoke', 'test-images']) assert.match(r.stderr, new RegExp(`scripts/images\\.sh ${command}\\b`));
+  });
+});
