@@ -519,6 +519,26 @@ describe('docker-compose.yaml', () => {
     });
   }
 
+  it('follows the Compose Specification (the schema Compose v2 validates against, as bundled with dclint)', () => {
+    /** The messages of dclint's schema check only; its style rules are not this project's. */
+    const schemaErrors = (file: string): string[] => {
+      const run = spawnSync(process.execPath, [join(root, 'node_modules', 'dclint', 'bin', 'dclint.cjs'), file, '-f', 'json'], { encoding: 'utf8' });
+      const [report] = JSON.parse(run.stdout) as { messages: { rule: string; message: string }[] }[];
+      return (report?.messages ?? []).filter((m) => m.rule === 'invalid-schema' || m.rule === 'invalid-yaml').map((m) => m.message);
+    };
+    assert.deepEqual(schemaErrors(join(root, 'docker-compose.yaml')), []);
+
+    // The check itself can fail: a misspelt key is outside the schema.
+    const dir = mkdtempSync(join(tmpdir(), 'compose-schema-'));
+    try {
+      const misspelt = join(dir, 'docker-compose.yaml');
+      writeFileSync(misspelt, composeText.replace('stop_grace_period:', 'stop_grace_periode:'));
+      assert.equal(schemaErrors(misspelt).length, 1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('is accepted by `docker compose config` (when Compose v2 is installed)', (t) => {
     const hasCompose = spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' }).status === 0;
     if (!hasCompose) {
