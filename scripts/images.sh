@@ -10,6 +10,8 @@
 #   scripts/images.sh test-images  the PostgreSQL and Kafka images the testcontainers test
 #                                  tiers use where no registry has the usual ones (CI);
 #                                  prints the variables that select them, for eval
+#   scripts/images.sh dockerfiles  writes <service>/Dockerfile from the template
+#                                  scripts/images/service.Dockerfile (--check: only compares)
 #
 # smoke: the three containers on the host network, against a fresh database on the
 # PostgreSQL at DATABASE_URL and a broker started with scripts/kafka-local.sh on a port of
@@ -158,6 +160,36 @@ cmd_build() {
   for svc in "${SERVICES[@]}"; do
     say "$IMAGE_PREFIX/$svc: $("$engine" image inspect -f '{{.Size}}' "$IMAGE_PREFIX/$svc" | awk '{ printf "%d MB", $1 / 1e6 }')"
   done
+}
+
+# ------------------------------------------------------------------------ Dockerfiles
+
+# Per service: what it is, the variable it reads its port from, and the port. Everything
+# else in its Dockerfile is the template's, the same for the three.
+DOCKERFILE_PARAMS=(
+  "workflows-svc|the REST API|PORT|3000"
+  "scheduler-svc|the clock and the outbox relay|HEALTH_PORT|3001"
+  "runner-svc|the action runner|HEALTH_PORT|3002"
+)
+
+render_dockerfile() {
+  local svc what var port
+  IFS='|' read -r svc what var port <<< "$1"
+  awk 'text { print } /^# Everything from the next line on is a Dockerfile/ { text = 1 }' scripts/images/service.Dockerfile \
+    | sed -e "s|@SERVICE@|$svc|g" -e "s|@WHAT@|$what|g" -e "s|@PORT_VARIABLE@|$var|g" -e "s|@PORT@|$port|g"
+}
+
+cmd_dockerfiles() {
+  local params svc stale=0
+  for params in "${DOCKERFILE_PARAMS[@]}"; do
+    svc="${params%%|*}"
+    if [ "${1:-}" = --check ]; then
+      render_dockerfile "$params" | diff -u "$svc/Dockerfile" - >&2 || stale=1
+    else
+      render_dockerfile "$params" > "$svc/Dockerfile"
+    fi
+  done
+  [ "$stale" = 0 ] || die "the Dockerfiles differ from scripts/images/service.Dockerfile: run scripts/images.sh dockerfiles"
 }
 
 # ------------------------------------------------------------------------ test images
@@ -355,6 +387,7 @@ case "$command" in
   build) require_engine && cmd_build ;;
   smoke) require_engine && cmd_smoke ;;
   test-images) require_engine && cmd_test_images ;;
+  dockerfiles) cmd_dockerfiles "${2:-}" ;;
   *)
     awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2
     exit 2

@@ -169,6 +169,11 @@ describe('Dockerfiles', () => {
     assert.ok(!existsSync(join(root, 'Dockerfile')), 'the root Dockerfile is gone: each service has its own (<service>/Dockerfile)');
   });
 
+  it('are what scripts/images.sh makes from their one template, so their common stages are never edited apart', () => {
+    const check = spawnSync('bash', [join(root, 'scripts/images.sh'), 'dockerfiles', '--check'], { encoding: 'utf8' });
+    assert.equal(check.status, 0, check.stderr);
+  });
+
   for (const svc of SERVICES) {
     const { path, text, stages, image } = dockerfileOf(svc.name);
     const stageNamed = (name: string) => stages.find((s) => s.name === name);
@@ -700,6 +705,6 @@ describe('scripts/images.sh and its helpers', () => {
   it('images.sh names its commands when given none', () => {
     const r = spawnSync('bash', [join(root, 'scripts/images.sh')], { encoding: 'utf8' });
     assert.equal(r.status, 2);
-    for (const command of ['base', 'build', 'smoke', 'test-images']) assert.match(r.stderr, new RegExp(`scripts/images\\.sh ${command}\\b`));
+    for (const command of ['base', 'build', 'smoke', 'test-images', 'dockerfiles']) assert.match(r.stderr, new RegExp(`scripts/images\\.sh ${command}\\b`));
   });
 });
