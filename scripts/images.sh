@@ -114,7 +114,7 @@ ensure_base_image() {
       say "base image $image is present"
       return 0
     fi
-    say "base image $image was made here from other inputs (node, npm or CA bundle changed): making it again"
+    say "base image $image was made here from other inputs (node, npm, the CA bundle or make-base-image.sh changed): making it again"
     "$engine" image rm "$image" > /dev/null
   fi
   if [ -f "$cache" ] && "$engine" load -i "$cache" > /dev/null 2>&1 && "$engine" image inspect "$image" > /dev/null 2>&1; then

@@ -19,11 +19,18 @@ export interface TestServer {
 /**
  * The container engine testcontainers finds (a description of it), or undefined when none
  * answers. Where no DOCKER_HOST and no Docker socket are set up but Podman's Docker-compatible
- * socket is there (`podman system service`), it is used: with no Ryuk (Podman would need it
+ * socket is there (`podman system service`), it is tried: with no Ryuk (Podman would need it
  * privileged; the test runner stops what it started) and the engine's ports on 127.0.0.1,
- * since that engine runs on this machine.
+ * since that engine runs on this machine. testcontainers reads its settings from
+ * process.env, so that is where they are set, and only kept when the engine answers.
  */
-export async function findContainerEngine(env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+export async function findContainerEngine(): Promise<string | undefined> {
+  const env = process.env;
+  const before = {
+    DOCKER_HOST: env.DOCKER_HOST,
+    TESTCONTAINERS_RYUK_DISABLED: env.TESTCONTAINERS_RYUK_DISABLED,
+    TESTCONTAINERS_HOST_OVERRIDE: env.TESTCONTAINERS_HOST_OVERRIDE,
+  };
   if (!env.DOCKER_HOST && !existsSync('/var/run/docker.sock')) {
     const podmanSocket = [env.XDG_RUNTIME_DIR && `${env.XDG_RUNTIME_DIR}/podman/podman.sock`, '/run/podman/podman.sock'].find(
       (path): path is string => !!path && existsSync(path),
@@ -39,6 +46,10 @@ export async function findContainerEngine(env: NodeJS.ProcessEnv = process.env):
     const { info } = await getContainerRuntimeClient();
     return `${info.containerRuntime.operatingSystem} engine ${info.containerRuntime.serverVersion} at ${info.containerRuntime.remoteSocketPath ?? env.DOCKER_HOST ?? 'its default socket'}`;
   } catch {
+    for (const [key, value] of Object.entries(before)) {
+      if (value === undefined) delete env[key];
+      else env[key] = value;
+    }
     return undefined;
   }
 }

@@ -78,7 +78,7 @@ export interface TierServerOptions {
   /** Read for the servers given, and given the started servers' URLs. Default: process.env. */
   env?: NodeJS.ProcessEnv;
   /** Describes the container engine that answers, or undefined when none does. Default: testcontainers' own search. */
-  findEngine?: (env: NodeJS.ProcessEnv) => Promise<string | undefined>;
+  findEngine?: () => Promise<string | undefined>;
   /** Starts a tier's server from an image. Default: testcontainers. */
   starters?: Partial<Record<TierName, (image: string) => Promise<TestServer>>>;
   log?: (line: string) => void;
@@ -107,7 +107,7 @@ export async function startTierServers(options: TierServerOptions = {}): Promise
 
   const missing = TIER_SERVERS.filter((spec) => !spec.given(env));
   if (missing.length === 0) return { set, stop };
-  const engine = await findEngine(env);
+  const engine = await findEngine();
   if (!engine) {
     log(`test tiers: no container engine answers; ${missing.map((s) => s.variable).join(', ')} not set`);
     return { set, stop };
