@@ -147,139 +147,162 @@ function dockerignored(patterns: string[], path: string): boolean {
 
 // ---------------------------------------------------------------------------------------
 
-const dockerfileText = read('Dockerfile');
-const stages = parseDockerfile(dockerfileText);
-const stageNamed = (name: string) => stages.find((s) => s.name === name);
+/** A service's Dockerfile: its text, its stages, and its last stage (the image it builds). */
+interface ServiceDockerfile {
+  path: string;
+  text: string;
+  stages: Stage[];
+  image: Stage;
+}
+const dockerfiles = new Map<string, ServiceDockerfile>(
+  SERVICES.map(({ name }) => {
+    const path = `${name}/Dockerfile`;
+    const text = read(path);
+    const stages = parseDockerfile(text);
+    return [name, { path, text, stages, image: stages.at(-1) ?? assert.fail(`${path} has no FROM`) }];
+  }),
+);
+const dockerfileOf = (name: string) => dockerfiles.get(name) ?? assert.fail(`no Dockerfile for ${name}`);
 
-describe('Dockerfile', () => {
-  it('is multi-stage on Node 20, installs with npm ci from the committed lockfile and every workspace manifest', () => {
-    assert.ok(stages.length >= 2, 'multi-stage: a build stage and a runtime stage at least');
-    for (const s of stages.filter((x) => !stageNamed(x.from))) {
-      assert.match(s.from, /^node:20[-.]/, `stage ${s.name ?? '?'} starts from ${s.from}; the services run on Node 20`);
-    }
-    assert.doesNotMatch(dockerfileText, /\bnpm (install|i)\b/, 'npm ci only: installs exactly what the lockfile says');
-
-    const lock = readJson<{ lockfileVersion: number; packages?: Record<string, { workspaces?: string[] }> }>('package-lock.json');
-    assert.ok(lock.lockfileVersion >= 2, 'package-lock.json is a v2/v3 lockfile');
-    assert.deepEqual(lock.packages?.['']?.workspaces, rootPackage.workspaces, 'the lockfile knows the same workspaces as package.json');
-
-    const installs = stages.filter((s) => s.instructions.some((i) => i.keyword === 'RUN' && /\bnpm ci\b/.test(i.args)));
-    assert.ok(installs.length > 0, 'some stage runs npm ci');
-    for (const stage of installs) {
-      const chain = chainOf(stages, stage);
-      const ci = chain.findIndex((i) => i.keyword === 'RUN' && /\bnpm ci\b/.test(i.args));
-      const copiedBefore = chain
-        .slice(0, ci)
-        .filter((i) => i.keyword === 'COPY' && !i.args.includes('--from'))
-        .map((i) => i.args);
-      assert.ok(
-        copiedBefore.some((c) => /\bpackage\.json\b/.test(c) && /\bpackage-lock\.json\b/.test(c)),
-        `stage ${stage.name}: package.json and package-lock.json are copied before npm ci`,
-      );
-      for (const ws of rootPackage.workspaces ?? []) {
-        assert.ok(
-          copiedBefore.some((c) => c.split(/\s+/).includes(`${ws}/package.json`)),
-          `stage ${stage.name}: workspace ${ws}'s package.json is copied before npm ci (npm ci checks the lockfile against every workspace)`,
-        );
-      }
-    }
+describe('Dockerfiles', () => {
+  it('one per service, none at the root', () => {
+    assert.ok(!existsSync(join(root, 'Dockerfile')), 'the root Dockerfile is gone: each service has its own (<service>/Dockerfile)');
   });
 
-  it('builds with a root package script (or tsc -b) that compiles every service, from sources it copies', () => {
-    const runs = stages.flatMap((s) => s.instructions.filter((i) => i.keyword === 'RUN').map((i) => ({ stage: s, args: i.args })));
-    const buildRun = runs.find((r) => /\bnpm run \S+|\bnpx tsc -b\b/.test(r.args));
-    assert.ok(buildRun, 'a stage runs `npm run <script>` or `npx tsc -b <project>`');
-
-    let projects: string[];
-    const script = /\bnpm run (\S+)/.exec(buildRun.args)?.[1];
-    if (script) {
-      const command = rootPackage.scripts?.[script];
-      assert.ok(command, `the Dockerfile runs \`npm run ${script}\` but package.json has no "${script}" script`);
-      const tsc = /\btsc -b ((?:\s*[^\s&|;-][^\s&|;]*)+)/.exec(command);
-      assert.ok(tsc, `the "${script}" script (${command}) is expected to be a \`tsc -b <projects>\` build`);
-      projects = tsc[1]!.trim().split(/\s+/);
-    } else {
-      projects = /\bnpx tsc -b ((?:\s*[^\s&|;-][^\s&|;]*)+)/.exec(buildRun.args)![1]!.trim().split(/\s+/);
-    }
-
-    // Every project the build compiles, through tsconfig references, and its base config.
-    const compiled = new Set<string>();
-    const extendsFiles = new Set<string>();
-    const visit = (dir: string) => {
-      const clean = dir.replace(/^\.\/|\/$/g, '');
-      if (compiled.has(clean)) return;
-      compiled.add(clean);
-      const config = readJson<{ extends?: string; references?: { path: string }[] }>(`${clean}/tsconfig.json`);
-      if (config.extends) extendsFiles.add(join(clean, config.extends).replace(/\\/g, '/'));
-      for (const ref of config.references ?? []) visit(join(clean, ref.path).replace(/\\/g, '/'));
-    };
-    projects.forEach(visit);
-    for (const { name } of SERVICES) assert.ok(compiled.has(name), `the image build (${projects.join(' ')}) does not compile ${name}`);
-    assert.ok(compiled.has('shared'), 'the image build compiles shared');
-
-    const copied = chainOf(stages, buildRun.stage)
-      .filter((i) => i.keyword === 'COPY' && !i.args.includes('--from'))
-      .flatMap((i) => i.args.split(/\s+/).slice(0, -1));
-    for (const dir of compiled) assert.ok(copied.includes(dir), `the build compiles ${dir} but the Dockerfile does not COPY ${dir}`);
-    for (const file of extendsFiles) assert.ok(copied.includes(file), `the tsconfigs extend ${file} but the Dockerfile does not COPY it`);
+  it('are what scripts/images.sh makes from their one template, so their common stages are never edited apart', () => {
+    const check = spawnSync('bash', [join(root, 'scripts/images.sh'), 'dockerfiles', '--check'], { encoding: 'utf8' });
+    assert.equal(check.status, 0, check.stderr);
   });
 
   for (const svc of SERVICES) {
-    it(`${svc.name}: production dependencies only, its dist and shared's, non-root, health check, starts src/main.ts's output`, () => {
-      const stage = stageNamed(svc.name);
-      assert.ok(stage, `no stage named ${svc.name} (docker-compose.yaml builds --target ${svc.name})`);
-      const chain = chainOf(stages, stage);
-      const env = envOf(chain);
+    const { path, text, stages, image } = dockerfileOf(svc.name);
+    const stageNamed = (name: string) => stages.find((s) => s.name === name);
 
-      assert.equal(env.get('NODE_ENV'), 'production');
-      const install = chain.find((i) => i.keyword === 'RUN' && /\bnpm ci\b/.test(i.args));
-      assert.ok(install, `${svc.name}: the runtime stage installs its dependencies with npm ci`);
-      assert.match(install.args, /--omit=dev\b/, `${svc.name}: production dependencies only`);
-      assert.match(install.args, new RegExp(`(--workspace[= ]|-w )${escapeRe(svc.name)}\\b`), `${svc.name}: only its workspace's dependencies`);
+    describe(path, () => {
+      it('needs no parser directive: BuildKit would fetch the named frontend from a registry, and other builders ignore it', () => {
+        assert.doesNotMatch(text, /^#\s*syntax\s*=/im);
+      });
 
-      const fromBuild = chain.filter((i) => i.keyword === 'COPY' && /--from=/.test(i.args)).map((i) => i.args.split(/\s+/).filter((a) => !a.startsWith('--')));
-      for (const pkg of ['shared', svc.name]) {
+      it('is multi-stage on Node 20, installs with npm ci from the committed lockfile and every workspace manifest', () => {
+        assert.ok(stages.length >= 2, 'multi-stage: a build stage and a runtime stage at least');
+        for (const s of stages.filter((x) => !stageNamed(x.from))) {
+          assert.match(s.from, /^node:20[-.]/, `stage ${s.name ?? '(last)'} starts from ${s.from}; the services run on Node 20`);
+        }
+        assert.doesNotMatch(text, /\bnpm (install|i)\b/, 'npm ci only: installs exactly what the lockfile says');
+
+        const lock = readJson<{ lockfileVersion: number; packages?: Record<string, { workspaces?: string[] }> }>('package-lock.json');
+        assert.ok(lock.lockfileVersion >= 2, 'package-lock.json is a v2/v3 lockfile');
+        assert.deepEqual(lock.packages?.['']?.workspaces, rootPackage.workspaces, 'the lockfile knows the same workspaces as package.json');
+
+        const installs = stages.filter((s) => s.instructions.some((i) => i.keyword === 'RUN' && /\bnpm ci\b/.test(i.args)));
+        assert.ok(installs.length > 0, 'some stage runs npm ci');
+        for (const stage of installs) {
+          const chain = chainOf(stages, stage);
+          const ci = chain.findIndex((i) => i.keyword === 'RUN' && /\bnpm ci\b/.test(i.args));
+          const copiedBefore = chain
+            .slice(0, ci)
+            .filter((i) => i.keyword === 'COPY' && !i.args.includes('--from'))
+            .map((i) => i.args);
+          assert.ok(
+            copiedBefore.some((c) => /\bpackage\.json\b/.test(c) && /\bpackage-lock\.json\b/.test(c)),
+            `stage ${stage.name ?? '(last)'}: package.json and package-lock.json are copied before npm ci`,
+          );
+          for (const ws of rootPackage.workspaces ?? []) {
+            assert.ok(
+              copiedBefore.some((c) => c.split(/\s+/).includes(`${ws}/package.json`)),
+              `stage ${stage.name ?? '(last)'}: workspace ${ws}'s package.json is copied before npm ci (npm ci checks the lockfile against every workspace)`,
+            );
+          }
+        }
+      });
+
+      it(`compiles ${svc.name} and shared (tsc -b, or a root script that runs it) from sources it copies`, () => {
+        const runs = stages.flatMap((s) => s.instructions.filter((i) => i.keyword === 'RUN').map((i) => ({ stage: s, args: i.args })));
+        const builds = runs.filter((r) => /\bnpm run \S+|\bnpx tsc -b\b/.test(r.args));
+        assert.ok(builds.length > 0, 'a stage runs `npm run <script>` or `npx tsc -b <project>`');
+
+        // Every project the builds compile, through tsconfig references, and their base configs.
+        const compiled = new Set<string>();
+        const extendsFiles = new Set<string>();
+        const visit = (dir: string) => {
+          const clean = dir.replace(/^\.\/|\/$/g, '');
+          if (compiled.has(clean)) return;
+          compiled.add(clean);
+          const config = readJson<{ extends?: string; references?: { path: string }[] }>(`${clean}/tsconfig.json`);
+          if (config.extends) extendsFiles.add(join(clean, config.extends).replace(/\\/g, '/'));
+          for (const ref of config.references ?? []) visit(join(clean, ref.path).replace(/\\/g, '/'));
+        };
+        const tscProjects = (command: string) => /\btsc -b ((?:\s*[^\s&|;-][^\s&|;]*)+)/.exec(command)?.[1]?.trim().split(/\s+/);
+        for (const build of builds) {
+          const script = /\bnpm run (\S+)/.exec(build.args)?.[1];
+          const command = script ? rootPackage.scripts?.[script] : build.args;
+          assert.ok(command, `${path} runs \`npm run ${script}\` but package.json has no "${script}" script`);
+          const projects = tscProjects(command) ?? assert.fail(`${command} is expected to be a \`tsc -b <projects>\` build`);
+          projects.forEach(visit);
+
+          const copied = chainOf(stages, build.stage)
+            .filter((i) => i.keyword === 'COPY' && !i.args.includes('--from'))
+            .flatMap((i) => i.args.split(/\s+/).slice(0, -1));
+          for (const dir of compiled) assert.ok(copied.includes(dir), `${path} compiles ${dir} but does not COPY it first`);
+          for (const file of extendsFiles) assert.ok(copied.includes(file), `the tsconfigs extend ${file} but ${path} does not COPY it`);
+        }
+        for (const name of [svc.name, 'shared']) assert.ok(compiled.has(name), `${path} does not compile ${name}`);
+      });
+
+      it('the image: production dependencies only, its dist and shared\'s, non-root, health check, starts src/main.ts\'s output', () => {
+        const chain = chainOf(stages, image);
+        const env = envOf(chain);
+
+        assert.equal(env.get('NODE_ENV'), 'production');
+        const install = chain.find((i) => i.keyword === 'RUN' && /\bnpm ci\b/.test(i.args));
+        assert.ok(install, `${svc.name}: the runtime stage installs its dependencies with npm ci`);
+        assert.match(install.args, /--omit=dev\b/, `${svc.name}: production dependencies only`);
+        assert.match(install.args, new RegExp(`(--workspace[= ]|-w )${escapeRe(svc.name)}\\b`), `${svc.name}: only its workspace's dependencies`);
+
+        const fromBuild = chain.filter((i) => i.keyword === 'COPY' && /--from=/.test(i.args)).map((i) => i.args.split(/\s+/).filter((a) => !a.startsWith('--')));
+        for (const pkg of ['shared', svc.name]) {
+          assert.ok(
+            fromBuild.some(([src]) => new RegExp(`(^|/)${escapeRe(pkg)}/dist(/src)?/?$`).test(src ?? '')),
+            `${svc.name}: the runtime copies ${pkg}/dist from the build stage`,
+          );
+        }
+
+        const user = last(chain, 'USER')?.args.split(':')[0];
+        assert.ok(user, `${svc.name}: the runtime stage sets a USER`);
+        assert.notEqual(user, 'root');
+        assert.notEqual(user, '0');
+
+        const health = last(chain, 'HEALTHCHECK');
+        assert.ok(health && !/^NONE\b/i.test(health.args), `${svc.name}: a HEALTHCHECK`);
+        const probe = execForm(health.args.replace(/^.*?\bCMD\s+/, ''), `${svc.name}'s HEALTHCHECK`);
+        assert.equal(probe[0], 'node', `${svc.name}: the health check runs node itself (no curl or wget in the slim image)`);
+        const script = probe.join(' ');
+        assert.match(script, /\/healthz\b/);
+        assert.match(script, new RegExp(`process\\.env\\.${svc.portVar}\\b`), `${svc.name}: the health check follows ${svc.portVar}`);
+        assert.match(script, new RegExp(`\\b${svc.port}\\b`), `${svc.name}: the health check defaults to port ${svc.port}`);
+        assert.equal(env.get(svc.portVar), String(svc.port), `${svc.name}: ENV ${svc.portVar}=${svc.port}`);
         assert.ok(
-          fromBuild.some(([src]) => new RegExp(`(^|/)${escapeRe(pkg)}/dist(/src)?/?$`).test(src ?? '')),
-          `${svc.name}: the runtime copies ${pkg}/dist from the build stage`,
+          chain.some((i) => i.keyword === 'EXPOSE' && i.args.split(/\s+/).includes(String(svc.port))),
+          `${svc.name}: EXPOSE ${svc.port}`,
         );
-      }
+        assert.equal(last(chain, 'STOPSIGNAL')?.args, 'SIGTERM');
 
-      const user = last(chain, 'USER')?.args.split(':')[0];
-      assert.ok(user, `${svc.name}: the runtime stage sets a USER`);
-      assert.notEqual(user, 'root');
-      assert.notEqual(user, '0');
-
-      const health = last(chain, 'HEALTHCHECK');
-      assert.ok(health && !/^NONE\b/i.test(health.args), `${svc.name}: a HEALTHCHECK`);
-      const probe = execForm(health.args.replace(/^.*?\bCMD\s+/, ''), `${svc.name}'s HEALTHCHECK`);
-      assert.equal(probe[0], 'node', `${svc.name}: the health check runs node itself (no curl or wget in the slim image)`);
-      const script = probe.join(' ');
-      assert.match(script, /\/healthz\b/);
-      assert.match(script, new RegExp(`process\\.env\\.${svc.portVar}\\b`), `${svc.name}: the health check follows ${svc.portVar}`);
-      assert.match(script, new RegExp(`\\b${svc.port}\\b`), `${svc.name}: the health check defaults to port ${svc.port}`);
-      assert.equal(env.get(svc.portVar), String(svc.port), `${svc.name}: ENV ${svc.portVar}=${svc.port}`);
-      assert.ok(
-        chain.some((i) => i.keyword === 'EXPOSE' && i.args.split(/\s+/).includes(String(svc.port))),
-        `${svc.name}: EXPOSE ${svc.port}`,
-      );
-      assert.equal(last(chain, 'STOPSIGNAL')?.args, 'SIGTERM');
-
-      const cmd = execForm(last(chain, 'CMD')?.args ?? '', `${svc.name}'s CMD`);
-      assert.deepEqual(cmd, ['node', `${svc.name}/dist/src/main.js`]);
-      assert.ok(last(chain, 'WORKDIR'), `${svc.name}: a WORKDIR, which the relative CMD path starts from`);
-      assert.ok(
-        existsSync(join(root, svc.name, 'src', 'main.ts')),
-        `${svc.name}/src/main.ts does not exist, so the image's CMD (${cmd.join(' ')}) would start nothing`,
-      );
-      const tsconfig = readJson<{ compilerOptions?: { rootDir?: string; outDir?: string } }>(`${svc.name}/tsconfig.json`);
-      assert.deepEqual(
-        [tsconfig.compilerOptions?.rootDir, tsconfig.compilerOptions?.outDir],
-        ['.', 'dist'],
-        `${svc.name}/tsconfig.json compiles src/main.ts to dist/src/main.js (rootDir ".", outDir "dist")`,
-      );
-      const pkg = readJson<PackageJson>(`${svc.name}/package.json`);
-      assert.equal(pkg.scripts?.start, 'node dist/src/main.js', `${svc.name}'s npm start runs what the image runs`);
+        const cmd = execForm(last(chain, 'CMD')?.args ?? '', `${svc.name}'s CMD`);
+        assert.deepEqual(cmd, ['node', `${svc.name}/dist/src/main.js`]);
+        assert.ok(last(chain, 'WORKDIR'), `${svc.name}: a WORKDIR, which the relative CMD path starts from`);
+        assert.ok(
+          existsSync(join(root, svc.name, 'src', 'main.ts')),
+          `${svc.name}/src/main.ts does not exist, so the image's CMD (${cmd.join(' ')}) would start nothing`,
+        );
+        const tsconfig = readJson<{ compilerOptions?: { rootDir?: string; outDir?: string } }>(`${svc.name}/tsconfig.json`);
+        assert.deepEqual(
+          [tsconfig.compilerOptions?.rootDir, tsconfig.compilerOptions?.outDir],
+          ['.', 'dist'],
+          `${svc.name}/tsconfig.json compiles src/main.ts to dist/src/main.js (rootDir ".", outDir "dist")`,
+        );
+        const pkg = readJson<PackageJson>(`${svc.name}/package.json`);
+        assert.equal(pkg.scripts?.start, 'node dist/src/main.js', `${svc.name}'s npm start runs what the image runs`);
+      });
     });
   }
 });
@@ -296,15 +319,17 @@ describe('.dockerignore', () => {
     }
   });
 
-  it('ignores nothing the Dockerfile copies from the context', () => {
-    const sources = stages
-      .flatMap((s) => s.instructions)
-      .filter((i) => (i.keyword === 'COPY' || i.keyword === 'ADD') && !i.args.includes('--from'))
-      .flatMap((i) => i.args.split(/\s+/).filter((a) => !a.startsWith('--')).slice(0, -1));
-    assert.ok(sources.length > 0);
-    for (const src of sources) {
-      assert.ok(existsSync(join(root, src)), `the Dockerfile copies ${src}, which does not exist`);
-      assert.ok(!dockerignored(patterns, src), `the Dockerfile copies ${src} but .dockerignore excludes it`);
+  it('ignores nothing a Dockerfile copies from the context', () => {
+    for (const { path, stages } of dockerfiles.values()) {
+      const sources = stages
+        .flatMap((s) => s.instructions)
+        .filter((i) => (i.keyword === 'COPY' || i.keyword === 'ADD') && !i.args.includes('--from'))
+        .flatMap((i) => i.args.split(/\s+/).filter((a) => !a.startsWith('--')).slice(0, -1));
+      assert.ok(sources.length > 0);
+      for (const src of sources) {
+        assert.ok(existsSync(join(root, src)), `${path} copies ${src}, which does not exist`);
+        assert.ok(!dockerignored(patterns, src), `${path} copies ${src} but .dockerignore excludes it`);
+      }
     }
     for (const src of ['shared/src/index.ts', ...SERVICES.map((s) => `${s.name}/src/main.ts`), 'system/tsconfig.json']) {
       assert.ok(!dockerignored(patterns, src), `.dockerignore excludes ${src}, which the build compiles`);
@@ -326,6 +351,7 @@ interface ComposeService {
   healthcheck?: { test?: string | string[] };
   restart?: string;
   stop_grace_period?: string;
+  deploy?: { replicas?: number };
 }
 
 const composeText = read('docker-compose.yaml');
@@ -445,17 +471,24 @@ describe('docker-compose.yaml', () => {
     assert.ok([...listeners.values()].some((l) => l.port === probePort), 'the health check asks a port the broker listens on');
   });
 
+  it('publishes no host port range (engines other than Docker refuse one)', () => {
+    for (const [name, service] of Object.entries(services)) {
+      for (const p of service.ports ?? []) {
+        const host = typeof p === 'string' ? p.replace(/\/\w+$/, '').split(':').slice(0, -1).at(-1) : String(p.published ?? '');
+        assert.ok(!host?.includes('-'), `${name} publishes the host port range ${host}`);
+      }
+    }
+  });
+
   const shutdownSource = read('shared/src/ops/lifecycle.ts');
   const drainMs = Number(/shutdownTimeoutMs\s*=\s*([\d_]+)/.exec(shutdownSource)?.[1]?.replace(/_/g, '') ?? NaN);
 
   for (const s of SERVICES) {
-    it(`${s.name}: built from its Dockerfile target, started after healthy dependencies, given only variables it reads`, () => {
+    it(`${s.name}: built from its own Dockerfile, started after healthy dependencies, given only variables it reads`, () => {
       const service = svc(s.name);
       assert.equal(service.build?.context, '.', `${s.name} builds with the repo root as context`);
-      const dockerfile = service.build?.dockerfile ?? 'Dockerfile';
-      assert.ok(existsSync(join(root, dockerfile)), `${s.name} builds from ${dockerfile}, which does not exist`);
-      assert.equal(service.build?.target, s.name, `${s.name} builds --target ${s.name}`);
-      assert.ok(stageNamed(s.name), `the Dockerfile has no ${s.name} stage`);
+      assert.equal(service.build?.dockerfile, dockerfileOf(s.name).path, `${s.name} builds from ${dockerfileOf(s.name).path}`);
+      assert.equal(service.build?.target, undefined, `${s.name}: its Dockerfile's last stage is the image, no target to pick`);
 
       assert.deepEqual(service.depends_on, { mongo: { condition: 'service_healthy' }, kafka: { condition: 'service_healthy' } });
       assert.ok(service.restart && service.restart !== 'no', `${s.name} has a restart policy`);
@@ -472,8 +505,14 @@ describe('docker-compose.yaml', () => {
       }
       for (const required of ['MONGO_URL', 'KAFKA_BROKERS', s.portVar]) assert.ok(required in env, `compose sets ${required} for ${s.name}`);
       assert.equal(String(env[s.portVar]), String(s.port));
-      assert.equal(envOf(chainOf(stages, stageNamed(s.name)!)).get(s.portVar), String(s.port), `the image and compose agree on ${s.portVar}`);
-      assert.ok(publishedPorts(service).has(s.port), `${s.name} publishes container port ${s.port}`);
+      const { stages, image } = dockerfileOf(s.name);
+      assert.equal(envOf(chainOf(stages, image)).get(s.portVar), String(s.port), `the image and compose agree on ${s.portVar}`);
+      if ((service.deploy?.replicas ?? 1) > 1) {
+        // Replicas cannot share one host port, and engines other than Docker refuse a host port range.
+        assert.equal(service.ports, undefined, `${s.name} runs ${service.deploy?.replicas} replicas: it publishes no port`);
+      } else {
+        assert.ok(publishedPorts(service).has(s.port), `${s.name} publishes container port ${s.port}`);
+      }
 
       if (declares(variables, 'JWT_SECRET')) {
         assert.match(
@@ -484,6 +523,26 @@ describe('docker-compose.yaml', () => {
       }
     });
   }
+
+  it('follows the Compose Specification (the schema Compose v2 validates against, as bundled with dclint)', () => {
+    /** The messages of dclint's schema check only; its style rules are not this project's. */
+    const schemaErrors = (file: string): string[] => {
+      const run = spawnSync(process.execPath, [join(root, 'node_modules', 'dclint', 'bin', 'dclint.cjs'), file, '-f', 'json'], { encoding: 'utf8' });
+      const [report] = JSON.parse(run.stdout) as { messages: { rule: string; message: string }[] }[];
+      return (report?.messages ?? []).filter((m) => m.rule === 'invalid-schema' || m.rule === 'invalid-yaml').map((m) => m.message);
+    };
+    assert.deepEqual(schemaErrors(join(root, 'docker-compose.yaml')), []);
+
+    // The check itself can fail: a misspelt key is outside the schema.
+    const dir = mkdtempSync(join(tmpdir(), 'compose-schema-'));
+    try {
+      const misspelt = join(dir, 'docker-compose.yaml');
+      writeFileSync(misspelt, composeText.replace('stop_grace_period:', 'stop_grace_periode:'));
+      assert.equal(schemaErrors(misspelt).length, 1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('is accepted by `docker compose config` (when Compose v2 is installed)', (t) => {
     const hasCompose = spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' }).status === 0;
@@ -611,5 +670,41 @@ describe('start-deps.sh', () => {
     const run = await runStartDeps(['running starting'], 3);
     assert.notEqual(run.status, 0);
     assert.match(run.stderr, /still 'running starting' after 3s \(DEPS_TIMEOUT\)/);
+  });
+});
+
+describe('scripts/images.sh and its helpers', () => {
+  const scripts = [
+    'scripts/images.sh',
+    'scripts/images/make-base-image.sh',
+    'scripts/images/setup-podman.sh',
+    'scripts/images/postgres/entrypoint.sh',
+    'scripts/images/kafka/bin/kafka-run-class.sh',
+    'scripts/images/kafka/bin/kafka-storage.sh',
+    'scripts/images/kafka/bin/kafka-server-start.sh',
+  ];
+
+  it('are executable scripts that parse', () => {
+    for (const script of scripts) {
+      assert.ok(statSync(join(root, script)).mode & 0o111, `${script} is executable`);
+      const shell = /^#!\/(?:usr\/bin\/env |bin\/)(\w+)/.exec(read(script))?.[1] ?? assert.fail(`${script} has no #! line`);
+      const syntax = spawnSync(shell, ['-n', join(root, script)], { encoding: 'utf8' });
+      assert.equal(syntax.status, 0, `${script}: ${syntax.stderr}`);
+    }
+  });
+
+  it('are clean under shellcheck (when installed)', (t) => {
+    if (spawnSync('shellcheck', ['--version'], { stdio: 'ignore' }).status !== 0) {
+      t.skip('shellcheck is not installed (apt-get install shellcheck)');
+      return;
+    }
+    const r = spawnSync('shellcheck', scripts.map((s) => join(root, s)), { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+  });
+
+  it('images.sh names its commands when given none', () => {
+    const r = spawnSync('bash', [join(root, 'scripts/images.sh')], { encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    for (const command of ['base', 'build', 'smoke', 'test-images', 'dockerfiles']) assert.match(r.stderr, new RegExp(`scripts/images\\.sh ${command}\\b`));
   });
 });
