@@ -296,6 +296,58 @@ export function openApiDocument({ serverUrl }: OpenApiOptions = {}): Record<stri
           }),
         },
       },
+      '/auth/session': {
+        post: {
+          summary: 'Dashboard login: sets the HttpOnly session cookie (the token is never in the body)',
+          requestBody: body('Login'),
+          responses: { '200': ok('Signed in: { userId, email, expiresIn }; Set-Cookie wf_session'), '400': common['400'], '401': error('Wrong email or password'), '429': error('Too many attempts') },
+        },
+        get: { summary: 'Who is signed in', security: secured, responses: { '200': ok('{ userId, email }'), '401': common['401'] } },
+        delete: {
+          summary: 'Log out: ends every dashboard session of the user (cookie requests carry X-WF-CSRF: 1)',
+          security: secured,
+          responses: { '204': { description: 'Logged out' }, '401': common['401'], '403': error('Cookie request without the CSRF header') },
+        },
+      },
+      '/events': {
+        get: {
+          summary: "The caller's run and workflow changes, as server-sent events",
+          description:
+            'Events: `ready` (where the client stands), `run` `{executionId, workflowId, status, attempt}`, `workflow` `{workflowId, deleted}`, and `reset` when a reconnect (`Last-Event-ID`) cannot be resumed: refetch then. Each has an `id`.',
+          security: secured,
+          parameters: [{ name: 'Last-Event-ID', in: 'header', schema: { type: 'string' }, description: 'Resume after this event' }],
+          responses: { '200': { description: 'An event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, '401': common['401'] },
+        },
+      },
+      '/stats': {
+        get: {
+          summary: "Aggregates of the caller's runs over the last hour (by minute) and day (by 15 minutes): counts by status, failure rate, duration p50/p95, busiest and most failing workflows, runs waiting for a retry",
+          security: secured,
+          responses: { '200': ok('{ waitingForRetry, hour, day }'), '400': common['400'], '401': common['401'] },
+        },
+      },
+      '/recent-runs': {
+        get: {
+          summary: 'The newest 20 runs of each workflow named (outcome strips)',
+          security: secured,
+          parameters: [{ name: 'workflowIds', in: 'query', required: true, schema: { type: 'string' }, description: 'Comma-separated, at most 100' }],
+          responses: { '200': ok('{ items: { [workflowId]: [{ executionId, status, createdAt, finishedAt? }] } }'), '400': common['400'], '401': common['401'] },
+        },
+      },
+      '/executions': {
+        get: {
+          summary: "The caller's runs across workflows, newest first",
+          security: secured,
+          parameters: [
+            ...page,
+            { name: 'workflowId', in: 'query', schema: { type: 'string' } },
+            { name: 'status', in: 'query', schema: { type: 'string' }, description: 'Comma-separated statuses' },
+            { name: 'from', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'Created at or after' },
+            { name: 'to', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'Created before' },
+          ],
+          responses: { '200': ok('A page of execution summaries'), '400': common['400'], '401': common['401'] },
+        },
+      },
       '/workflows': {
         post: {
           operationId: 'createWorkflow',
