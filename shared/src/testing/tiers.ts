@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 /**
  * Test tiers that need an outside server. Each returns the connection to use, or a skip
  * reason naming the variable to set. With `REQUIRE_<TIER>=1` (CI) a missing server is an
@@ -28,3 +29,9 @@ export const mongoTier = (): Tier =>
     process.env.MONGO_URL ?? (process.env.MONGOMS_SYSTEM_BINARY ? 'memory-server' : undefined),
     'set MONGO_URL (a replica set) or MONGOMS_SYSTEM_BINARY (a mongod binary for mongodb-memory-server)',
   );
+
+/** A Chromium for the dashboard's browser tests: `CHROMIUM_PATH`, else Debian's `/usr/bin/chromium`. */
+export const browserTier = (): Tier => {
+  const path = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  return tier('BROWSER', existsSync(path) ? path : undefined, `install Chromium (apt-get install -y chromium) or set CHROMIUM_PATH`);
+};

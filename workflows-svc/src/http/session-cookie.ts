@@ -8,6 +8,11 @@ import type { Request, Response } from 'express';
  * preflight this API never grants (defence in depth for same-site, other-origin pages).
  */
 export const SESSION_COOKIE = 'wf_session';
+/**
+ * Beside it, readable by the page and worth nothing: "a session was started here", so the
+ * dashboard asks who is signed in only when someone may be (no 401 on every visit).
+ */
+export const SIGNED_IN_COOKIE = 'wf_signed_in';
 export const CSRF_HEADER = 'x-wf-csrf';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const MAX_COOKIE_HEADER = 8192;
@@ -27,10 +32,12 @@ const cookieOptions = (req: Request) => ({ httpOnly: true, sameSite: 'strict' as
 
 export function setSessionCookie(req: Request, res: Response, token: string, expiresInSeconds: number): void {
   res.cookie(SESSION_COOKIE, token, { ...cookieOptions(req), maxAge: expiresInSeconds * 1000 });
+  res.cookie(SIGNED_IN_COOKIE, '1', { ...cookieOptions(req), httpOnly: false, maxAge: expiresInSeconds * 1000 });
 }
 
 export function clearSessionCookie(req: Request, res: Response): void {
   res.clearCookie(SESSION_COOKIE, cookieOptions(req));
+  res.clearCookie(SIGNED_IN_COOKIE, { ...cookieOptions(req), httpOnly: false });
 }
 
 /** Refuses a cookie-authenticated request that changes something without the CSRF header. */

@@ -35,6 +35,8 @@ describe('dashboard sessions (HttpOnly cookie beside the bearer API)', () => {
     assert.equal('token' in res.body, false);
     assert.equal(res.headers.get('cache-control'), 'no-store');
     assert.equal(res.text.includes(cookie.pair.slice('wf_session='.length)), false);
+    const hint = res.headers.getSetCookie().find((c) => c.startsWith('wf_signed_in='));
+    assert.ok(hint && !/HttpOnly/i.test(hint) && hint.startsWith('wf_signed_in=1;'), 'a hint the page can read, holding nothing secret');
   });
 
   test('a wrong password is the same 401 as on /auth/login, and sets no cookie', async () => {
