@@ -1,5 +1,5 @@
 import { useQueryClient } from '@tanstack/react-query';
-import { useCallback, useEffect, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
 import { Navigate, Route, Routes, useLocation, useSearchParams } from 'react-router';
 import { whenSessionLost } from './api/http';
 import { keys, useSession } from './api/queries';
@@ -11,9 +11,11 @@ import { NotFoundPage } from './pages/NotFoundPage';
 import { OverviewPage } from './pages/OverviewPage';
 import { RunPage } from './pages/RunPage';
 import { RunsPage } from './pages/RunsPage';
-import { WorkflowEditPage } from './pages/WorkflowEditPage';
 import { WorkflowPage } from './pages/WorkflowPage';
 import { WorkflowsPage } from './pages/WorkflowsPage';
+
+// The editor carries the schema validator (zod): loaded when first opened, not with the first page.
+const WorkflowEditPage = lazy(() => import('./pages/WorkflowEditPage').then((m) => ({ default: m.WorkflowEditPage })));
 
 /** Where the user was, so logging in again brings them back. */
 const here = (location: { pathname: string; search: string }) => `${location.pathname}${location.search}`;
@@ -57,9 +59,9 @@ export function App() {
       <Route element={<Layout email={session.data!.email} live={live} />}>
         <Route index element={<OverviewPage />} />
         <Route path="/flows" element={<WorkflowsPage />} />
-        <Route path="/flows/new" element={<WorkflowEditPage />} />
+        <Route path="/flows/new" element={<Suspense fallback={<p role="status">Loading the editor…</p>}><WorkflowEditPage /></Suspense>} />
         <Route path="/flows/:workflowId" element={<WorkflowPage />} />
-        <Route path="/flows/:workflowId/edit" element={<WorkflowEditPage />} />
+        <Route path="/flows/:workflowId/edit" element={<Suspense fallback={<p role="status">Loading the editor…</p>}><WorkflowEditPage /></Suspense>} />
         <Route path="/runs" element={<RunsPage />} />
         <Route path="/runs/:executionId" element={<RunPage />} />
         <Route path="/login" element={<AfterLogin />} />

@@ -2,13 +2,9 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { BrowserRouter } from 'react-router';
-import { z } from 'zod';
 import { App } from './App';
 import { ApiError } from './api/http';
 import './styles.css';
-
-// zod would otherwise probe `new Function` for speed, which the page's CSP forbids (and logs).
-z.config({ jitless: true });
 
 const queryClient = new QueryClient({
   defaultOptions: {

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+// zod would otherwise probe `new Function` for speed, which the page's CSP forbids (and reports).
+z.config({ jitless: true });
+
 /** Field path (`actions.0.url`, `` for the whole) → the first problem with it. */
 export type FieldErrors = Record<string, string>;
 
