@@ -55,3 +55,10 @@ export function countdown(at: Date, now: Date): string {
 
 /** Date and time in the browser's locale, to the second. */
 export const formatTime = (iso: string): string => new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+
+/**
+ * The most attempts a run can have: its attempt and the retries left, where a run waiting
+ * for its retry has already been charged the retry it waits for.
+ */
+export const attemptsAtMost = (run: { attempt: number; retriesLeft: number; status: string }): number =>
+  run.attempt + run.retriesLeft + (run.status === 'pending_retry' ? 1 : 0);

@@ -2,7 +2,7 @@ import { Link, useParams } from 'react-router';
 import { useRun } from '../api/queries';
 import type { Run, Step } from '../api/types';
 import { ErrorNote, JsonView, StatusBadge, useNow } from '../components/bits';
-import { countdown, formatDuration, formatTime } from '../lib/schedule';
+import { attemptsAtMost, countdown, formatDuration, formatTime } from '../lib/schedule';
 
 /**
  * Room for the run's controls (cancel, re-run) once the API has them: each is a button in
@@ -56,7 +56,6 @@ export function RunPage() {
   if (run.error) return <ErrorNote error={run.error} />;
   if (!run.data) return <p role="status">Loading the run…</p>;
   const r = run.data;
-  const maxAttempts = r.attempt + r.retriesLeft;
   return (
     <section>
       <p className="crumbs">
@@ -69,7 +68,7 @@ export function RunPage() {
       <dl className="facts">
         <dt>Attempt</dt>
         <dd>
-          {r.attempt} of at most {maxAttempts}
+          {r.attempt} of at most {attemptsAtMost(r)}
         </dd>
         <dt>Trigger</dt>
         <dd>

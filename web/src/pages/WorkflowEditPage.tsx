@@ -122,7 +122,7 @@ function Editor({ existing, openApi }: EditorProps) {
         err instanceof ApiError && err.code === 'version_conflict'
           ? new Error('Someone changed this workflow since you opened it. Reload to see their version.')
           : err instanceof ApiError && err.status === 400
-            ? new Error('The API refused the workflow: see the fields marked below.')
+            ? new Error('The API refused the workflow: see the fields marked in red.')
             : err,
       );
     } finally {

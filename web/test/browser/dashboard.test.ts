@@ -39,7 +39,7 @@ describe('the dashboard in Chromium', { skip: tier.skip, timeout: 180_000 }, () 
     flaky = await new FlakyServer().start();
     browser = await chromium.launch({ executablePath: tier.url!, headless: true, args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    page.setDefaultTimeout(15_000);
+    page.setDefaultTimeout(30_000); // bounded, and generous: CI machines are shared
     console = watchConsole(page);
   });
   after(async () => {
@@ -96,6 +96,7 @@ describe('the dashboard in Chromium', { skip: tier.skip, timeout: 180_000 }, () 
     // Nothing polls a run that waits for its retry: these changes reach the page through GET /events.
     const countdown = page.getByRole('timer');
     await countdown.filter({ hasText: /Attempt 1 failed\. Attempt 2 starts in \d+:\d\d/ }).waitFor();
+    await page.getByText('1 of at most 4').waitFor();
     await screenshots(page, 'run-retrying');
     await countdown.filter({ hasText: /Attempt 2 failed\. Attempt 3 starts in \d+:\d\d/ }).waitFor();
     await page.locator('h1 .badge', { hasText: 'completed' }).waitFor({ timeout: 30_000 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countdown, describeTrigger, formatDuration, relativeTime } from '../../src/lib/schedule';
+import { attemptsAtMost, countdown, describeTrigger, formatDuration, relativeTime } from '../../src/lib/schedule';
 import { placeholdersFor } from '../../src/lib/placeholders';
 import { emptyHttp, emptyLog } from '../../src/lib/definition';
 
@@ -30,6 +30,15 @@ describe('schedule wording', () => {
     expect(countdown(new Date(now.getTime() + 12 * 60_000 + 3_000), now)).toBe('12:03');
     expect(countdown(new Date(now.getTime() + 3_723_000), now)).toBe('1:02:03');
     expect(countdown(new Date(now.getTime() - 5_000), now)).toBe('0:00');
+  });
+
+  it('counts the attempts a run can still have, the retry it waits for included', () => {
+    // maxRetries 3: four attempts in all, however far the run has gone.
+    expect(attemptsAtMost({ attempt: 1, retriesLeft: 3, status: 'running' })).toBe(4);
+    expect(attemptsAtMost({ attempt: 1, retriesLeft: 2, status: 'pending_retry' })).toBe(4);
+    expect(attemptsAtMost({ attempt: 2, retriesLeft: 2, status: 'queued' })).toBe(4);
+    expect(attemptsAtMost({ attempt: 3, retriesLeft: 1, status: 'completed' })).toBe(4);
+    expect(attemptsAtMost({ attempt: 4, retriesLeft: 0, status: 'failed' })).toBe(4);
   });
 
   it('formats durations', () => {
