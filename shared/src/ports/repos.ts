@@ -23,8 +23,8 @@ export interface WorkflowRepo {
   /** Throws `ConflictError` when the owner already has this workflowId (or the hookId is taken). */
   create(workflow: Workflow): Promise<void>;
   get(ownerId: string, workflowId: string): Promise<Workflow | null>;
-  /** Ordered by workflowId. */
-  list(ownerId: string, page: PageRequest): Promise<Page<Workflow>>;
+  /** Ordered by workflowId; only those whose workflowId starts with `idPrefix`, when given (the dashboard's search). */
+  list(ownerId: string, page: PageRequest, idPrefix?: string): Promise<Page<Workflow>>;
   /**
    * Replaces the definition when the stored version equals `expectedVersion`; the stored
    * document gets `workflow.version`. `trigger.status` and `trigger.leaseUntil` are kept as

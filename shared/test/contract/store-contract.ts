@@ -133,6 +133,17 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         await assert.rejects(store.workflows.list(o, { limit: 2, cursor: '!!not-a-cursor' }), ValidationError);
       });
 
+      it('lists only the workflows whose id starts with a prefix, paginated, literally', async () => {
+        const o = owner();
+        for (const id of ['rep-a', 'rep-b', 'rep-c', 'report', 'rex', 'r_p-x', 'Rep-z']) await store.workflows.create(workflow(o, id));
+        const ids = (p: { items: Workflow[] }) => p.items.map((w) => w.workflowId);
+        const first = await store.workflows.list(o, { limit: 2 }, 'rep');
+        const rest = await store.workflows.list(o, { limit: 10, cursor: first.nextCursor! }, 'rep');
+        assert.deepEqual([...ids(first), ...ids(rest)], ['rep-a', 'rep-b', 'rep-c', 'report']);
+        assert.deepEqual(ids(await store.workflows.list(o, { limit: 10 }, 'r_p')), ['r_p-x'], '_ is no wildcard');
+        assert.deepEqual(ids(await store.workflows.list(o, { limit: 10 }, 'nothing')), []);
+      });
+
       it('replaces with optimistic concurrency and moves the hook index with the workflow', async () => {
         const o = owner();
         const hookA = `hook-${randomUUID()}`;

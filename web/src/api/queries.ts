@@ -27,8 +27,12 @@ export const useSession = () =>
 
 export const useOpenApi = () => useQuery({ queryKey: keys.openApi, queryFn: () => get<unknown>('/openapi.json'), staleTime: Infinity });
 
-export const useWorkflows = (cursor: string | undefined, limit: number) =>
-  useQuery({ queryKey: [...keys.workflows, 'page', cursor ?? '', limit], queryFn: () => get<Page<Workflow>>(`/workflows${query({ limit, cursor })}`) });
+export const useWorkflows = (prefix: string, cursor: string | undefined, limit: number) =>
+  useQuery({
+    queryKey: [...keys.workflows, 'page', prefix, cursor ?? '', limit],
+    queryFn: () => get<Page<Workflow>>(`/workflows${query({ limit, cursor, prefix })}`),
+    placeholderData: (previous) => previous, // keep the table while the next page or search loads
+  });
 
 export const useWorkflow = (id: string, enabled = true) =>
   useQuery({ queryKey: keys.workflow(id), queryFn: () => get<Workflow>(`/workflows/${encodeURIComponent(id)}`), enabled });

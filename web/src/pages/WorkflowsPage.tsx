@@ -1,5 +1,5 @@
 import { useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Link } from 'react-router';
 import { call } from '../api/http';
 import { keys, useRecentRuns, useWorkflows } from '../api/queries';
@@ -8,6 +8,16 @@ import { ErrorNote, OutcomeStrip, Pager, StatusBadge, TriggerStatusBadge, useNow
 import { describeTrigger, formatTime, relativeTime } from '../lib/schedule';
 
 const PAGE_SIZE = 50;
+
+/** `value` once it has stopped changing for `ms`: one search per pause in typing, not per key. */
+function useDebounced(value: string, ms: number): string {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return settled;
+}
 
 function EnabledSwitch({ workflow }: { workflow: Workflow }) {
   const client = useQueryClient();
@@ -35,12 +45,11 @@ function EnabledSwitch({ workflow }: { workflow: Workflow }) {
 export function WorkflowsPage() {
   const pager = usePager();
   const [search, setSearch] = useState('');
-  const workflows = useWorkflows(pager.cursor, PAGE_SIZE);
+  const prefix = useDebounced(search.trim(), 250);
+  const workflows = useWorkflows(prefix, pager.cursor, PAGE_SIZE);
   const items = workflows.data?.items ?? [];
   const recent = useRecentRuns(items.map((w) => w.workflowId));
   const now = useNow(5_000);
-  const needle = search.trim().toLowerCase();
-  const shown = needle ? items.filter((w) => w.workflowId.toLowerCase().includes(needle) || w.name.toLowerCase().includes(needle)) : items;
 
   return (
     <section>
@@ -51,16 +60,26 @@ export function WorkflowsPage() {
         </Link>
       </div>
       <label className="search">
-        Search this page <input type="search" value={search} onChange={(e) => setSearch(e.target.value)} placeholder="id or name" />
+        Find by id{' '}
+        <input
+          type="search"
+          value={search}
+          onChange={(e) => {
+            pager.reset();
+            setSearch(e.target.value);
+          }}
+          placeholder="starts with…"
+        />
       </label>
       <ErrorNote error={workflows.error} />
       {!workflows.data ? <p role="status">Loading workflows…</p> : null}
-      {workflows.data && items.length === 0 ? (
+      {workflows.data && items.length === 0 && !prefix ? (
         <p>
           No workflows yet. <Link to="/flows/new">Create the first one</Link>.
         </p>
       ) : null}
-      {shown.length > 0 ? (
+      {workflows.data && items.length === 0 && prefix ? <p>No workflow id starts with “{prefix}”.</p> : null}
+      {items.length > 0 ? (
         <div className="table-wrap">
           <table>
             <thead>
@@ -79,7 +98,7 @@ export function WorkflowsPage() {
               </tr>
             </thead>
             <tbody>
-              {shown.map((w) => {
+              {items.map((w) => {
                 const runs = recent.data?.items[w.workflowId] ?? [];
                 const last = runs[0];
                 return (

@@ -109,6 +109,9 @@ describe('the dashboard in Chromium', { skip: tier.skip, timeout: 180_000 }, () 
     await page.getByRole('link', { name: 'flaky-call' }).waitFor();
     await page.getByRole('list', { name: /last 1 runs/ }).first().waitFor();
     await visit('workflows');
+    await page.getByLabel('Find by id').fill('fla');
+    await page.getByRole('link', { name: 'say-hello' }).waitFor({ state: 'detached' });
+    await page.getByLabel('Find by id').fill('');
     await page.getByRole('link', { name: 'flaky-call' }).click();
     await visit('workflow');
     await nav('Runs').click();

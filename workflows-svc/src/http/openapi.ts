@@ -368,7 +368,7 @@ export function openApiDocument({ serverUrl }: OpenApiOptions = {}): Record<stri
           operationId: 'listWorkflows',
           summary: 'List workflows, by workflowId',
           tags: ['workflows'],
-          parameters: [param.limit, param.cursor],
+          parameters: [param.limit, param.cursor, { name: 'prefix', in: 'query', schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' }, description: 'Only the workflows whose id starts with it' }],
           responses: commonFailures(API, { '200': okAnswer('A page of workflows', 'WorkflowPage', { items: [workflowExample] }) }),
         },
       },

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DEFAULT_RETRY_POLICY, type Execution } from '@wf/shared';
-import { startApi, type TestApi } from '../support/api.js';
+import { manualWorkflow, startApi, type TestApi } from '../support/api.js';
 
 /** A run as the runner leaves it, created `agoMs` before the fake clock's now. */
 function run(api: TestApi, ownerId: string, workflowId: string, agoMs: number, status: Execution['status'], durationMs = 100): Execution {
@@ -102,6 +102,29 @@ describe('the dashboard\'s queries: overview stats, outcome strips, runs across 
       const refused = await api.call('GET', `/executions?${bad}`, { token });
       assert.equal(refused.status, 400, bad);
     }
+  });
+});
+
+describe('GET /workflows?prefix=: the workflows table\'s search', () => {
+  let api: TestApi;
+  let token: string;
+  before(async () => {
+    api = await startApi();
+    ({ token } = await api.user());
+    for (const id of ['report-daily', 'report-weekly', 'reminder', 'sync']) {
+      assert.equal((await api.call('POST', '/workflows', { token, body: manualWorkflow(id) })).status, 201);
+    }
+  });
+  after(() => api.close());
+
+  test('lists the ids that start with the prefix, paginated', async () => {
+    const first = await api.call('GET', '/workflows?prefix=re&limit=2', { token });
+    assert.equal(first.status, 200, first.text);
+    assert.deepEqual(first.body.items.map((w: { workflowId: string }) => w.workflowId), ['reminder', 'report-daily']);
+    const rest = await api.call('GET', `/workflows?prefix=re&limit=2&cursor=${first.body.nextCursor}`, { token });
+    assert.deepEqual(rest.body.items.map((w: { workflowId: string }) => w.workflowId), ['report-weekly']);
+    assert.deepEqual((await api.call('GET', '/workflows?prefix=zzz', { token })).body.items, []);
+    for (const bad of ['prefix=', 'prefix=a%20b', `prefix=${'a'.repeat(65)}`]) assert.equal((await api.call('GET', `/workflows?${bad}`, { token })).status, 400, bad);
   });
 });
 

@@ -93,9 +93,9 @@ function makeRepos(s: State, j: Journal | null, maxStepOutputBytes: number): Rep
       const wf = s.workflows.get(key(ownerId, workflowId));
       return wf ? clone(wf) : null;
     },
-    async list(ownerId, page) {
+    async list(ownerId, page, idPrefix) {
       const mine = [...s.workflows.values()]
-        .filter((w) => w.ownerId === ownerId)
+        .filter((w) => w.ownerId === ownerId && (idPrefix === undefined || w.workflowId.startsWith(idPrefix)))
         .sort((a, b) => (a.workflowId < b.workflowId ? -1 : a.workflowId > b.workflowId ? 1 : 0));
       const result = paginate(mine, page, (w) => w.workflowId, (w, c) => w.workflowId > c);
       return { ...result, items: result.items.map(clone) };

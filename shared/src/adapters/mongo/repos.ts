@@ -107,9 +107,14 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
       const doc = await m.Workflow.findOne({ ownerId, workflowId }, null, opts).lean<WorkflowDoc>();
       return doc ? toWorkflow(doc) : null;
     },
-    async list(ownerId, page) {
+    async list(ownerId, page, idPrefix) {
       const after = page.cursor ? decodeCursor(page.cursor) : undefined;
-      const filter = after === undefined ? { ownerId } : { ownerId, workflowId: { $gt: after } };
+      // An anchored, case-sensitive regex is a range scan of the (ownerId, workflowId) index.
+      const workflowId = {
+        ...(after === undefined ? {} : { $gt: after }),
+        ...(idPrefix === undefined ? {} : { $regex: `^${idPrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}` }),
+      };
+      const filter = Object.keys(workflowId).length ? { ownerId, workflowId } : { ownerId };
       const docs = await m.Workflow.find(filter, null, opts).sort({ workflowId: 1 }).limit(page.limit + 1).lean<WorkflowDoc[]>();
       return toPage(docs.map(toWorkflow), page.limit, (w) => w.workflowId);
     },

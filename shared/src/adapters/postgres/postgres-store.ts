@@ -133,12 +133,13 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
       const { rows } = await q<WorkflowRow>(db, 'SELECT * FROM workflows WHERE owner_id = $1 AND workflow_id = $2', [ownerId, workflowId]);
       return rows[0] ? toWorkflow(rows[0]) : null;
     },
-    async list(ownerId, page) {
+    async list(ownerId, page, idPrefix) {
       const after = page.cursor ? decodeCursor(page.cursor) : null;
       const { rows } = await q<WorkflowRow>(
         db,
-        'SELECT * FROM workflows WHERE owner_id = $1 AND ($2::text IS NULL OR workflow_id > $2) ORDER BY workflow_id LIMIT $3',
-        [ownerId, after, page.limit + 1],
+        `SELECT * FROM workflows WHERE owner_id = $1 AND ($2::text IS NULL OR workflow_id > $2)
+           AND ($4::text IS NULL OR starts_with(workflow_id, $4)) ORDER BY workflow_id LIMIT $3`,
+        [ownerId, after, page.limit + 1, idPrefix ?? null],
       );
       const items = rows.slice(0, page.limit).map(toWorkflow);
       const last = items.at(-1);
