@@ -2,6 +2,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { NavLink, Outlet, useNavigate } from 'react-router';
 import { call } from '../api/http';
 import { keys } from '../api/queries';
+import { useMarkInteractive } from '../lib/interactive';
 import type { LiveState } from '../live/useLiveUpdates';
 
 const LIVE_LABEL: Record<LiveState, string> = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…' };
@@ -9,6 +10,7 @@ const LIVE_LABEL: Record<LiveState, string> = { connecting: 'Connecting…', liv
 export function Layout({ email, live }: { email: string; live: LiveState }) {
   const client = useQueryClient();
   const navigate = useNavigate();
+  useMarkInteractive();
   const logOut = async () => {
     await call('DELETE', '/auth/session', { expectUnauthorized: true }).catch(() => undefined);
     client.clear();

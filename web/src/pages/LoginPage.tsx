@@ -4,6 +4,7 @@ import { Link, useSearchParams } from 'react-router';
 import { ApiError, call } from '../api/http';
 import { keys } from '../api/queries';
 import type { SessionUser } from '../api/types';
+import { useMarkInteractive } from '../lib/interactive';
 import { safeNext } from '../lib/navigation';
 
 
@@ -24,6 +25,7 @@ export function LoginPage({ mode }: { mode: 'login' | 'signup' }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const next = safeNext(params.get('next'));
+  useMarkInteractive();
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
