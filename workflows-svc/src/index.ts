@@ -22,4 +22,4 @@ export { ScryptPasswordHasher, DEFAULT_SCRYPT_PARAMS, type ScryptParams } from '
 export { startWorkflowsService, type WorkflowsService, type WorkflowsServiceDeps } from './service.js';
 export { openApiDocument, type OpenApiOptions } from './http/openapi.js';
 export type { WorkflowView, ExecutionSummaryView, ExecutionView, StepView, RecentRunView, WindowStatsView } from './http/views.js';
-export { openApiDocument } from './http/openapi.js';
+export type { CreateWorkflowInput } from './app/workflow-definition.js';

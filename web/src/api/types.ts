@@ -1,9 +1,11 @@
-// The API's bodies, typed from the service's own definitions (no second copy): request
-// shapes from the shared zod schemas, response shapes from workflows-svc's views.
-export type { Action, CreateWorkflowInput, ExecutionStatus, RetryPolicy, StepStatus, TriggerSpec, TriggerStatus } from '@wf/shared';
+// The API's bodies, typed from the service's own definitions (no second copy): the domain's
+// shapes from the shared zod schemas, request and response bodies from workflows-svc (its
+// request schemas and the views typed by its response schemas).
+export type { Action, ExecutionStatus, RetryPolicy, StepStatus, TriggerSpec, TriggerStatus } from '@wf/shared';
 import type { WindowStatsView } from '@wf/workflows-svc';
 
 export type {
+  CreateWorkflowInput,
   ExecutionSummaryView as RunSummary,
   ExecutionView as Run,
   RecentRunView as RecentRun,

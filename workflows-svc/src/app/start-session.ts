@@ -1,4 +1,4 @@
-import type { LoginInput } from '@wf/shared';
+import type { Credentials } from './sign-up.js';
 import type { LogIn } from './log-in.js';
 import type { IssuedToken, SessionTokens } from './ports.js';
 
@@ -15,7 +15,7 @@ export class StartSession {
     private readonly sessions: SessionTokens,
   ) {}
 
-  async execute(input: LoginInput): Promise<SessionUser & IssuedToken> {
+  async execute(input: Credentials): Promise<SessionUser & IssuedToken> {
     const user = await this.logIn.checkCredentials(input);
     return { userId: user.userId, email: user.email, ...this.sessions.issue(user.userId, user.sessionVersion) };
   }

@@ -1,6 +1,13 @@
 import type { Execution, RecentRun, Step, StoredTrigger, Workflow } from '@wf/shared';
 import type { WindowStats } from '../app/get-run-stats.js';
-import type { ExecutionResponseBody, ExecutionSummaryResponseBody, HookResponseBody, WorkflowResponseBody } from './schemas/responses.js';
+import type {
+  ExecutionResponseBody,
+  ExecutionSummaryResponseBody,
+  HookResponseBody,
+  RecentRunResponseBody,
+  WindowStatsResponseBody,
+  WorkflowResponseBody,
+} from './schemas/responses.js';
 
 /**
  * The public JSON shapes, in one place, typed by the response schemas the OpenAPI document
@@ -89,12 +96,12 @@ export function executionView(e: Execution): ExecutionResponseBody {
 }
 
 /** One run in a workflow's outcome strip. */
-export function recentRunView(r: RecentRun) {
+export function recentRunView(r: RecentRun): RecentRunResponseBody {
   return { executionId: r.executionId, status: r.status, createdAt: r.createdAt.toISOString(), ...optDate('finishedAt', r.finishedAt) };
 }
 
 /** The overview's aggregates of one window. */
-export function windowStatsView(w: WindowStats) {
+export function windowStatsView(w: WindowStats): WindowStatsResponseBody {
   return {
     from: w.from.toISOString(),
     to: w.to.toISOString(),
