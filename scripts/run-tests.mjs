@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs every package's compiled node:test suites in one `node --test` run, so the output
-// ends with the runner's own summary; or only the test files given (paths ending in .js).
+// ends with the runner's own summary (the dashboard's browser tests among them), after the
+// dashboard's unit tier with its own toolchain's runner (vitest); or only the test files given (paths ending in .js).
 //
 // Servers first: a tier whose variable is not set (DATABASE_URL, KAFKA_BROKERS, MONGO_URL)
 // gets a container when Docker or Podman answers (startTierServers); Kafka otherwise gets
@@ -13,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { startTierServers } from '@wf/shared/testing';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const packages = ['shared', 'workflows-svc', 'scheduler-svc', 'runner-svc', 'system'];
+const packages = ['shared', 'workflows-svc', 'scheduler-svc', 'runner-svc', 'system', 'web'];
 const kafkaScript = join(root, 'scripts', 'kafka-local.sh');
 
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
@@ -51,6 +52,11 @@ if (!process.env.KAFKA_BROKERS && process.env.SKIP_KAFKA !== '1' && !interrupted
 
 const args = process.argv.slice(2);
 const files = args.filter((a) => a.endsWith('.js'));
+// The dashboard's unit tier runs with the whole suite, not when only some files are asked for.
+const webUnits =
+  interrupted || files.length > 0
+    ? { status: interrupted ? 130 : 0 }
+    : spawnSync(process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run'], { cwd: join(root, 'web'), stdio: 'inherit', env: process.env });
 const options = args.filter((a) => !a.endsWith('.js'));
 const targets = files.length > 0 ? files : packages.map((p) => join(root, p, 'dist', 'test')).filter((d) => existsSync(d));
 const run = interrupted
@@ -58,4 +64,5 @@ const run = interrupted
   : spawnSync(process.execPath, ['--test', '--test-timeout=180000', '--test-concurrency=1', ...options, ...targets], { stdio: 'inherit', env: process.env });
 
 await stopAll();
-process.exit(interrupted ? 130 : (run.status ?? 1));
+if (webUnits.status !== 0) console.error('run-tests: the dashboard unit tier (vitest) failed; see above');
+process.exit(interrupted ? 130 : run.status || webUnits.status || 0);

@@ -7,6 +7,7 @@ export * from './domain/retry.js';
 export * from './domain/schedule.js';
 export * from './domain/idempotency.js';
 export * from './domain/cron.js';
+export * from './domain/run-stats.js';
 export * from './ports/repos.js';
 export * from './ports/bus.js';
 export * from './ports/clock.js';

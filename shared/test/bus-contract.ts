@@ -368,6 +368,42 @@ export function describeBusContract(name: string, open: () => Promise<BusHarness
       assert.deepEqual([...one.ids(), ...two.ids()].sort(), ids(events).sort(), 'every event handled exactly once');
     });
 
+    it('starts a group that observes from the latest event: nothing published before it joined', testOptions, async (t) => {
+      const { publish, consume, newGroup } = await setup(t);
+      const before = requested('wf-a', 1);
+      await publish('wf-a', before);
+      const received = new Recorder();
+      await consume(newGroup(), received.handler, { startFrom: 'latest' });
+      // A Kafka group resolves "latest" on its first fetch, just after it joined: publish until one arrives.
+      const later: EventEnvelope[] = [];
+      let polls = 0;
+      await eventually('an event published after the group joined', () => {
+        if (received.events.length > 0) return true;
+        if (polls++ % 10 === 0) {
+          const event = requested('wf-a', later.length + 2);
+          later.push(event);
+          void publish('wf-a', event);
+        }
+        return false;
+      });
+      assert.ok(!received.ids().includes(before.id), 'the event from before the group joined is not delivered');
+      assert.ok(received.ids().every((id) => later.some((e) => e.id === id)));
+    });
+
+    it('skips invalid messages without dead-lettering them when the group has no dead-letter topic', testOptions, async (t) => {
+      const { bus, topic, deadLetterTopic, publish, consume, newGroup, harness } = await setup(t);
+      const received = new Recorder();
+      await consume(newGroup(), received.handler, { deadLetterTopic: null });
+      const [before, after] = [requested('wf-a', 1), requested('wf-a', 2)];
+      await publish('wf-a', before);
+      await bus.publisher.publishRaw(topic, 'wf-a', 'not json');
+      await publish('wf-a', after);
+
+      await eventually('the valid events', () => received.events.length >= 2);
+      assert.deepEqual(received.ids(), ids([before, after]));
+      assert.deepEqual(await harness.readRaw(deadLetterTopic), []);
+    });
+
     it('gives every group all the events', testOptions, async (t) => {
       const { publish, consume, newGroup } = await setup(t);
       const events = Array.from({ length: 10 }, (_, i) => requested(`wf-${i}`));

@@ -15,7 +15,7 @@ import { startWorkflowsService, type WorkflowsConfig } from '@wf/workflows-svc';
 export interface SystemOptions {
   store: Store;
   /** The bus each service uses; the end-to-end tests give each its own Kafka client. */
-  busFor(service: 'scheduler' | 'runner'): Bus;
+  busFor(service: 'scheduler' | 'runner' | 'workflows'): Bus;
   clock: Clock;
   logger: Logger;
   topics: Topics;
@@ -57,6 +57,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   });
   const api = await startWorkflowsService({
     store,
+    bus: options.busFor('workflows'),
     clock,
     logger: logger.child({ component: 'api' }),
     topics,

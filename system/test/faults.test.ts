@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { kafkaTier, postgresTier } from '@wf/shared/testing';
 import { ApiClient, eventually, type ExecutionView } from './support/api-client.js';
-import { FlakyServer } from './support/flaky-server.js';
+import { FlakyServer } from '@wf/shared/testing';
 import { LocalBroker } from './support/local-broker.js';
 import { freePort, ServiceProcess } from './support/processes.js';
 

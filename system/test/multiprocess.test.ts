@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { kafkaTier } from '@wf/shared/testing';
 import { ApiClient, eventually } from './support/api-client.js';
-import { FlakyServer } from './support/flaky-server.js';
+import { FlakyServer } from '@wf/shared/testing';
 import { freePort, ServiceProcess } from './support/processes.js';
 import { mongoStore, postgresStore, type DurableStore } from './support/stores.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { eventually, type ExecutionView } from './support/api-client.js';
-import { FlakyServer } from './support/flaky-server.js';
+import { FlakyServer } from '@wf/shared/testing';
 import { startTestSystem, type TestSystem } from './support/system-under-test.js';
 
 const FAST_RETRIES = { maxRetries: 2, baseDelayMs: 100, maxDelayMs: 400 };

@@ -1,4 +1,5 @@
 import { CommonEnvSchema, ConfigError, intervalToMs, storeSettings } from '@wf/shared';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
 /*
@@ -21,6 +22,8 @@ const duration = (fallback: string) =>
   );
 
 const MIN_JWT_SECRET_BYTES = 32;
+/** `web/dist/app` of the repository, from `workflows-svc/dist/src/config.js`. */
+const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../../web/dist/app', import.meta.url));
 
 /** The variables workflows-svc reads, on top of the ones every service reads. */
 export const WorkflowsEnvSchema = CommonEnvSchema.extend({
@@ -42,6 +45,8 @@ export const WorkflowsEnvSchema = CommonEnvSchema.extend({
       .transform((v) => v.replace(/\/+$/, ''))
       .optional(),
   ),
+  /** The built dashboard to serve at `/`; by default the `web` workspace's build beside this package. */
+  WEB_ROOT: z.preprocess(unsetIfEmpty, z.string().min(1).optional()),
   /** Reverse proxies in front of the service (express `trust proxy` hops); 0 trusts none. */
   TRUST_PROXY: int(0, 10, 0),
   // Rate limits: a limit of 0 turns that limit off.
@@ -94,6 +99,8 @@ export interface WorkflowsConfig {
   jwt: { secret: string; expiresInSeconds: number };
   publicBaseUrl?: string;
   trustProxy: number;
+  /** Where the built dashboard is; served when it holds a build. */
+  webRoot?: string;
   rateLimits: {
     loginPerEmailAndIp: RateLimit;
     loginPerIp: RateLimit;
@@ -130,6 +137,7 @@ export function workflowsConfig(e: WorkflowsEnv, generatedJwtSecret?: string): W
     jwt: { secret, expiresInSeconds: Math.floor(e.JWT_EXPIRES_IN / 1000) },
     ...(e.PUBLIC_BASE_URL ? { publicBaseUrl: e.PUBLIC_BASE_URL } : {}),
     trustProxy: e.TRUST_PROXY,
+    webRoot: e.WEB_ROOT ?? DEFAULT_WEB_ROOT,
     rateLimits: {
       loginPerEmailAndIp: { windowMs: login, limit: e.LOGIN_RATE_LIMIT_PER_EMAIL },
       loginPerIp: { windowMs: login, limit: e.LOGIN_RATE_LIMIT_PER_IP },

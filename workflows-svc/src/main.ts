@@ -1,9 +1,10 @@
 import {
-
+  busSettings,
   createLogger,
   loadConfigOrExit,
   Metrics,
   newSecret,
+  openBus,
   openStore,
   runServiceProcess,
   storeSettings,
@@ -22,6 +23,9 @@ await runServiceProcess({
   logger,
   async start() {
     const store = await openStore(storeSettings(env), logger);
+    // Run events for the dashboard's live stream come from the broker; alone, with no broker, there are none to follow.
+    const busKind = busSettings(env);
+    const bus = busKind.kind === 'kafka' ? openBus(busKind, logger) : undefined;
     // Only a memory store may run without JWT_SECRET (the schema enforces it): tokens die with the process anyway.
     if (!env.JWT_SECRET) logger.warn('JWT_SECRET is not set: using a random one; tokens will not survive a restart');
     const service = await startWorkflowsService({
@@ -31,10 +35,12 @@ await runServiceProcess({
       topics: topics(env),
       config: workflowsConfig(env, env.JWT_SECRET ? undefined : newSecret()),
       metrics: new Metrics({ service: 'workflows-svc' }),
+      ...(bus ? { bus } : {}),
     });
     return {
       async stop() {
         await service.stop();
+        await bus?.close();
         await store.close();
       },
     };

@@ -1,7 +1,9 @@
 import express from 'express';
-import { healthResponse, type Clock, type Logger, type Metrics, type ReadinessCheck, type RunningService, type Store, type Topics } from '@wf/shared';
+import { healthResponse, type Bus, type Clock, type Logger, type Metrics, type ReadinessCheck, type RunningService, type Store, type Topics } from '@wf/shared';
 import type { WorkflowsConfig } from './config.js';
 import { createWorkflowsApp } from './http/app.js';
+import { feedFromBus } from './live/bus-changes.js';
+import { ChangeFeed } from './live/change-feed.js';
 import { startHttpServer } from './server.js';
 
 export interface WorkflowsServiceDeps {
@@ -12,6 +14,8 @@ export interface WorkflowsServiceDeps {
   config: WorkflowsConfig;
   metrics: Metrics;
   readiness?: ReadinessCheck;
+  /** Where run events come from for `GET /events`; without one the stream carries only this instance's workflow writes. */
+  bus?: Bus;
 }
 
 export interface WorkflowsService extends RunningService {
@@ -27,9 +31,18 @@ export async function startWorkflowsService(deps: WorkflowsServiceDeps): Promise
       .then((r) => (r ? res.status(r.status).type(r.contentType).send(r.body) : next()))
       .catch(next);
   });
-  root.use(createWorkflowsApp(deps));
+  const feed = new ChangeFeed();
+  const runEvents = deps.bus ? feedFromBus(deps.bus, deps.topics, feed, deps.logger) : undefined;
+  root.use(createWorkflowsApp({ ...deps, feed }));
   const server = await startHttpServer(root, deps.config.port, deps.logger);
-  return { port: server.port, stop: () => server.close() };
+  return {
+    port: server.port,
+    async stop() {
+      await runEvents?.stop();
+      feed.close(); // ends the event streams, which would otherwise hold the server open until its grace period
+      await server.close();
+    },
+  };
 }
 
 async function sampleStore({ store, metrics, clock }: WorkflowsServiceDeps): Promise<void> {

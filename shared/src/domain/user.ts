@@ -11,4 +11,6 @@ export interface User {
   /** `scrypt$N$r$p$salt$hash`, base64 parts. */
   passwordHash: string;
   createdAt: Date;
+  /** Raised by a dashboard logout: session cookies issued under an older version are refused. */
+  sessionVersion: number;
 }

@@ -43,8 +43,17 @@ export interface EventConsumer {
 
 export interface ConsumerOptions {
   groupId: string;
-  /** Where messages that fail validation go, with the reason in a header. */
-  deadLetterTopic: string;
+  /**
+   * Where messages that fail validation go, with the reason in a header. Null: they are
+   * logged and skipped, for a group that only observes (the group doing the work
+   * dead-letters them, once).
+   */
+  deadLetterTopic: string | null;
+  /**
+   * Where a group that has never committed starts: `earliest` (the default: events published
+   * before it first joined are its work too) or `latest` (an observer of what happens from now on).
+   */
+  startFrom?: 'earliest' | 'latest';
   /** Most events handed to one handler call. */
   maxBatchSize?: number;
   /**

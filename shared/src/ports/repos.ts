@@ -1,4 +1,5 @@
 import type { Execution, ExecutionStatus, Step } from '../domain/execution.js';
+import type { RecentRun, RunFilter, RunStats, RunStatsQuery } from '../domain/run-stats.js';
 import type { OutboxMessage } from '../domain/outbox.js';
 import type { User } from '../domain/user.js';
 import type { TriggerStatus, Workflow } from '../domain/workflow.js';
@@ -22,8 +23,8 @@ export interface WorkflowRepo {
   /** Throws `ConflictError` when the owner already has this workflowId (or the hookId is taken). */
   create(workflow: Workflow): Promise<void>;
   get(ownerId: string, workflowId: string): Promise<Workflow | null>;
-  /** Ordered by workflowId. */
-  list(ownerId: string, page: PageRequest): Promise<Page<Workflow>>;
+  /** Ordered by workflowId; only those whose workflowId starts with `idPrefix`, when given (the dashboard's search). */
+  list(ownerId: string, page: PageRequest, idPrefix?: string): Promise<Page<Workflow>>;
   /**
    * Replaces the definition when the stored version equals `expectedVersion`; the stored
    * document gets `workflow.version`. `trigger.status` and `trigger.leaseUntil` are kept as
@@ -58,6 +59,20 @@ export interface ExecutionRepo {
   get(executionId: string): Promise<Execution | null>;
   /** Newest first (createdAt, then executionId). */
   listByWorkflow(ownerId: string, workflowId: string, page: PageRequest): Promise<Page<Execution>>;
+  /** The owner's runs matching `filter` (every condition given must hold), newest first like `listByWorkflow`. */
+  listRuns(ownerId: string, filter: RunFilter, page: PageRequest): Promise<Page<Execution>>;
+  /**
+   * The newest `perWorkflow` runs of each of the owner's `workflowIds`, newest first (a
+   * workflow without runs has an empty list): one query for a page of workflows.
+   */
+  recentRuns(ownerId: string, workflowIds: readonly string[], perWorkflow: number): Promise<Record<string, RecentRun[]>>;
+  /**
+   * Aggregates of the owner's runs created in `[from, to)`, computed by the store (never by
+   * reading the runs one by one): counts per time bucket and status, duration percentiles
+   * of finished runs, the busiest and most failing workflows; and how many of the owner's
+   * runs wait for a retry now, whenever they were created.
+   */
+  runStats(ownerId: string, query: RunStatsQuery): Promise<RunStats>;
   /**
    * Takes an execution for running: succeeds when it is `queued` on `attempt`, or
    * `running` on `attempt` with an expired lease (its runner died). Sets `running`,
@@ -130,6 +145,8 @@ export interface UserRepo {
   create(user: User): Promise<void>;
   findByEmail(email: string): Promise<User | null>;
   findById(userId: string): Promise<User | null>;
+  /** Increments `sessionVersion` atomically; the new version, or null for an unknown user. */
+  revokeSessions(userId: string): Promise<number | null>;
 }
 
 /** Idempotency keys of trigger requests, per owner. */

@@ -1,4 +1,5 @@
 export { FakeClock } from './fake-clock.js';
-export { kafkaTier, postgresTier, mongoTier, startTierServers, type Tier, type TierServerOptions, type TierServers } from './tiers.js';
+export { kafkaTier, postgresTier, mongoTier, browserTier, startTierServers, type Tier, type TierServerOptions, type TierServers } from './tiers.js';
 export type { TestServer } from './containers.js';
 export { eventually } from './eventually.js';
+export { FlakyServer } from './flaky-server.js';

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { findContainerEngine, startKafka, startMongo, startPostgres, type TestServer } from './containers.js';
 
 /**
@@ -14,12 +15,13 @@ export interface Tier {
   skip?: string;
 }
 
+/** The tiers a container can serve. */
 type TierName = 'POSTGRES' | 'KAFKA' | 'MONGO';
 
 /** Set by `startTierServers` when the engine answered but could not start a tier's server. */
-const unavailableVariable = (name: TierName) => `${name}_TIER_UNAVAILABLE`;
+const unavailableVariable = (name: TierName | 'BROWSER') => `${name}_TIER_UNAVAILABLE`;
 
-function tier(name: TierName, url: string | undefined, howTo: string): Tier {
+function tier(name: TierName | 'BROWSER', url: string | undefined, howTo: string): Tier {
   if (url) return { url };
   const unavailable = process.env[unavailableVariable(name)];
   const reason = unavailable ? `${unavailable}; ${howTo}` : howTo;
@@ -133,3 +135,8 @@ export async function startTierServers(options: TierServerOptions = {}): Promise
   Object.assign(env, set);
   return { set, stop };
 }
+/** A Chromium for the dashboard's browser tests: `CHROMIUM_PATH`, else Debian's `/usr/bin/chromium`. */
+export const browserTier = (): Tier => {
+  const path = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  return tier('BROWSER', existsSync(path) ? path : undefined, `install Chromium (apt-get install -y chromium) or set CHROMIUM_PATH`);
+};

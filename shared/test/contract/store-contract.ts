@@ -133,6 +133,17 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         await assert.rejects(store.workflows.list(o, { limit: 2, cursor: '!!not-a-cursor' }), ValidationError);
       });
 
+      it('lists only the workflows whose id starts with a prefix, paginated, literally', async () => {
+        const o = owner();
+        for (const id of ['rep-a', 'rep-b', 'rep-c', 'report', 'rex', 'r_p-x', 'Rep-z']) await store.workflows.create(workflow(o, id));
+        const ids = (p: { items: Workflow[] }) => p.items.map((w) => w.workflowId);
+        const first = await store.workflows.list(o, { limit: 2 }, 'rep');
+        const rest = await store.workflows.list(o, { limit: 10, cursor: first.nextCursor! }, 'rep');
+        assert.deepEqual([...ids(first), ...ids(rest)], ['rep-a', 'rep-b', 'rep-c', 'report']);
+        assert.deepEqual(ids(await store.workflows.list(o, { limit: 10 }, 'r_p')), ['r_p-x'], '_ is no wildcard');
+        assert.deepEqual(ids(await store.workflows.list(o, { limit: 10 }, 'nothing')), []);
+      });
+
       it('replaces with optimistic concurrency and moves the hook index with the workflow', async () => {
         const o = owner();
         const hookA = `hook-${randomUUID()}`;
@@ -257,6 +268,107 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         assert.deepEqual(page2.items.map((e) => e.executionId), [made[1], made[0]].map((e) => e!.executionId));
         assert.equal(page2.nextCursor, undefined);
         assert.deepEqual((await store.executions.listByWorkflow(owner(), 'w', { limit: 3 })).items, []);
+      });
+
+      it('lists an owner\'s runs across workflows, newest first, filtered by workflow, status and creation time', async () => {
+        const o = owner();
+        const runs = [
+          execution(o, 'a', { createdAt: at(1_000), status: 'completed' }),
+          execution(o, 'b', { createdAt: at(2_000), status: 'failed' }),
+          execution(o, 'a', { createdAt: at(3_000), status: 'failed' }),
+          execution(o, 'b', { createdAt: at(3_000), status: 'queued' }),
+          execution(o, 'a', { createdAt: at(4_000), status: 'pending_retry' }),
+        ];
+        for (const e of runs) await store.executions.insert(e);
+        await store.executions.insert(execution(owner(), 'a', { createdAt: at(2_500) }));
+        const ids = (page: { items: Execution[] }) => page.items.map((e) => e.executionId);
+        const newestFirst = [...runs].sort((x, y) => y.createdAt.getTime() - x.createdAt.getTime() || (x.executionId < y.executionId ? 1 : -1));
+
+        const first = await store.executions.listRuns(o, {}, { limit: 3 });
+        const rest = await store.executions.listRuns(o, {}, { limit: 3, cursor: first.nextCursor! });
+        assert.deepEqual([...ids(first), ...ids(rest)], newestFirst.map((e) => e.executionId));
+        assert.equal(rest.nextCursor, undefined);
+
+        const failedOrRetrying = await store.executions.listRuns(o, { statuses: ['failed', 'pending_retry'] }, { limit: 10 });
+        assert.deepEqual(ids(failedOrRetrying), [runs[4], runs[2], runs[1]].map((e) => e!.executionId));
+        const ofA = await store.executions.listRuns(o, { workflowId: 'a', statuses: ['failed'] }, { limit: 10 });
+        assert.deepEqual(ids(ofA), [runs[2]!.executionId]);
+        const window = await store.executions.listRuns(o, { createdFrom: at(2_000), createdBefore: at(3_000) }, { limit: 10 });
+        assert.deepEqual(ids(window), [runs[1]!.executionId], 'from is inclusive, before is exclusive');
+        const windowPaged = await store.executions.listRuns(o, { createdFrom: at(2_000) }, { limit: 1 });
+        const windowNext = await store.executions.listRuns(o, { createdFrom: at(2_000) }, { limit: 10, cursor: windowPaged.nextCursor! });
+        assert.equal(ids(windowPaged).length + ids(windowNext).length, 4, 'a cursor keeps the filter');
+        assert.deepEqual(ids(await store.executions.listRuns(o, { statuses: [] }, { limit: 10 })), [], 'no status matches an empty list');
+        await assert.rejects(store.executions.listRuns(o, {}, { limit: 3, cursor: 'bm90LWEtY3Vyc29y' }), ValidationError);
+      });
+
+      it('gives the newest runs of each workflow asked for, for an outcome strip', async () => {
+        const o = owner();
+        const made: Execution[] = [];
+        for (let i = 0; i < 4; i++) {
+          const e = execution(o, 'a', { createdAt: at(i * 1_000), status: i % 2 ? 'failed' : 'completed', finishedAt: at(i * 1_000 + 10) });
+          await store.executions.insert(e);
+          made.push(e);
+        }
+        const b = execution(o, 'b', { createdAt: at(500) });
+        await store.executions.insert(b);
+        await store.executions.insert(execution(owner(), 'c'));
+        const recent = await store.executions.recentRuns(o, ['a', 'b', 'c'], 3);
+        assert.deepEqual(recent, {
+          a: [made[3], made[2], made[1]].map((e) => ({ executionId: e!.executionId, status: e!.status, createdAt: e!.createdAt, finishedAt: e!.finishedAt })),
+          b: [{ executionId: b.executionId, status: 'queued', createdAt: b.createdAt }],
+          c: [],
+        });
+        assert.deepEqual(await store.executions.recentRuns(o, [], 3), {});
+      });
+
+      it('aggregates an owner\'s runs in a window: buckets by status, nearest-rank durations, busiest and most failing', async () => {
+        const o = owner();
+        const minute = 60_000;
+        const run = (workflowId: string, createdMs: number, status: Execution['status'], durationMs?: number) =>
+          execution(o, workflowId, {
+            createdAt: at(createdMs),
+            status,
+            ...(durationMs === undefined ? {} : { startedAt: at(createdMs + 5), finishedAt: at(createdMs + 5 + durationMs) }),
+          });
+        const runs = [
+          run('busy', 0, 'completed', 100),
+          run('busy', 10_000, 'completed', 200),
+          run('busy', minute + 1, 'failed', 300),
+          run('busy', minute + 2, 'running'),
+          run('flaky', minute + 3, 'failed', 400),
+          run('flaky', 3 * minute, 'pending_retry'),
+          run('quiet', 3 * minute + 1, 'completed', 500),
+          run('zeta', 3 * minute + 2, 'failed', 1_000),
+        ];
+        for (const e of runs) await store.executions.insert(e);
+        await store.executions.insert(run('busy', -1, 'completed', 1)); // before the window
+        await store.executions.insert(run('busy', 5 * minute, 'completed', 1)); // at its end: excluded
+        await store.executions.insert(execution(owner(), 'busy', { createdAt: at(0), status: 'pending_retry' })); // someone else's
+        await store.executions.insert(execution(o, 'old', { createdAt: at(-100 * minute), status: 'pending_retry' }));
+
+        const stats = await store.executions.runStats(o, { from: at(0), to: at(5 * minute), bucketMs: minute, top: 2 });
+        const counts = (c: Partial<Record<Execution['status'], number>>) => ({ queued: 0, running: 0, pending_retry: 0, completed: 0, failed: 0, ...c });
+        assert.deepEqual(stats.buckets, [
+          { start: at(0), counts: counts({ completed: 2 }) },
+          { start: at(minute), counts: counts({ failed: 2, running: 1 }) },
+          { start: at(3 * minute), counts: counts({ pending_retry: 1, completed: 1, failed: 1 }) },
+        ]);
+        assert.deepEqual(stats.totals, counts({ completed: 3, failed: 3, running: 1, pending_retry: 1 }));
+        // Six finished: 100 200 300 400 500 1000; rank ceil(0.5*6)=3 and ceil(0.95*6)=6.
+        assert.deepEqual(stats.durationMs, { p50: 300, p95: 1_000 });
+        assert.deepEqual(stats.busiest, [
+          { workflowId: 'busy', runs: 4 },
+          { workflowId: 'flaky', runs: 2 },
+        ]);
+        assert.deepEqual(stats.mostFailing, [
+          { workflowId: 'flaky', failed: 1, runs: 2 },
+          { workflowId: 'busy', failed: 1, runs: 4 },
+        ].sort((x, y) => (x.workflowId < y.workflowId ? -1 : 1)));
+        assert.equal(stats.waitingForRetry, 2, 'every pending retry of the owner, in the window or not');
+
+        const empty = await store.executions.runStats(owner(), { from: at(0), to: at(minute), bucketMs: minute, top: 5 });
+        assert.deepEqual(empty, { buckets: [], totals: counts({}), durationMs: null, busiest: [], mostFailing: [], waitingForRetry: 0 });
       });
 
       it('claims a queued run for its attempt only, once; takes over a running one only after its lease', async () => {
@@ -488,12 +600,21 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
     describe('UserRepo and IdempotencyRepo', () => {
       it('creates users with unique emails', async () => {
         const email = `${randomUUID()}@example.com`;
-        const user = { userId: randomUUID(), email, passwordHash: 'scrypt$x', createdAt: T0 };
+        const user = { userId: randomUUID(), email, passwordHash: 'scrypt$x', createdAt: T0, sessionVersion: 0 };
         await store.users.create(user);
         await assert.rejects(store.users.create({ ...user, userId: randomUUID() }), ConflictError);
         assert.deepEqual(await store.users.findByEmail(email), user);
         assert.deepEqual(await store.users.findById(user.userId), user);
         assert.equal(await store.users.findByEmail(`nobody-${email}`), null);
+      });
+
+      it('revokes sessions by raising the session version, one step per call', async () => {
+        const user = { userId: randomUUID(), email: `${randomUUID()}@example.com`, passwordHash: 'scrypt$x', createdAt: T0, sessionVersion: 0 };
+        await store.users.create(user);
+        assert.equal(await store.users.revokeSessions(user.userId), 1);
+        assert.deepEqual(await Promise.all([store.users.revokeSessions(user.userId), store.users.revokeSessions(user.userId)]).then((v) => v.sort()), [2, 3]);
+        assert.equal((await store.users.findById(user.userId))?.sessionVersion, 3);
+        assert.equal(await store.users.revokeSessions(randomUUID()), null);
       });
 
       it('remembers an idempotency key for the window, and lets an expired one be reused', async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { UnauthorizedError, type Store } from '@wf/shared';
+import { UnauthorizedError, type Store, type User } from '@wf/shared';
 import type { AccessTokens, IssuedToken, PasswordHasher } from './ports.js';
 import type { Credentials } from './sign-up.js';
 
@@ -18,11 +18,16 @@ export class LogIn {
    * KDF run), so neither the answer nor its timing tells whether an account exists.
    */
   async execute(input: Credentials): Promise<IssuedToken> {
+    return this.tokens.issue((await this.checkCredentials(input)).userId);
+  }
+
+  /** The user these credentials are right for; `UnauthorizedError` otherwise (the dashboard's sessions log in with it too). */
+  async checkCredentials(input: Credentials): Promise<User> {
     const user = await this.store.users.findByEmail(input.email);
     const hash = user?.passwordHash ?? (await this.dummy());
     const matches = await this.passwords.verify(input.password, hash);
     if (!user || !matches) throw new UnauthorizedError('invalid email or password');
-    return this.tokens.issue(user.userId);
+    return user;
   }
 
   /** Made on first need (one extra KDF run, once per process); a failure is not cached. */

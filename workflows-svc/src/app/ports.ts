@@ -18,3 +18,10 @@ export interface AccessTokens {
   /** The userId the token was issued to; throws `UnauthorizedError` for anything else. */
   verify(token: string): string;
 }
+
+/** The dashboard's sessions: a token bound to the user's session version at the time of login. */
+export interface SessionTokens {
+  issue(userId: string, sessionVersion: number): IssuedToken;
+  /** Throws `UnauthorizedError` for a token that is not a valid session token. */
+  verify(token: string): { userId: string; sessionVersion: number };
+}

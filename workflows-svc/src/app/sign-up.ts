@@ -30,7 +30,7 @@ export class SignUp {
   async execute(input: Credentials): Promise<SignUpResult> {
     const passwordHash = await this.passwords.hash(input.password);
     if (await this.store.users.findByEmail(input.email)) throw emailTaken();
-    const user = { userId: newId(), email: input.email, passwordHash, createdAt: this.clock.now() };
+    const user = { userId: newId(), email: input.email, passwordHash, createdAt: this.clock.now(), sessionVersion: 0 };
     try {
       await this.store.users.create(user);
     } catch (err) {

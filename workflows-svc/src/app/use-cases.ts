@@ -2,16 +2,23 @@ import { GroupCommit, type Clock, type Metrics, type Store, type Topics } from '
 import { AuthenticateUser } from './authenticate-user.js';
 import { CreateWorkflow } from './create-workflow.js';
 import { DeleteWorkflow } from './delete-workflow.js';
+import { EndSessions } from './end-sessions.js';
+import { GetCurrentUser } from './get-current-user.js';
+import { GetRunStats } from './get-run-stats.js';
 import { GetExecution } from './get-execution.js';
 import { GetWorkflow } from './get-workflow.js';
 import { ListExecutions } from './list-executions.js';
+import { ListRuns } from './list-runs.js';
 import { ListWorkflows } from './list-workflows.js';
 import { LogIn } from './log-in.js';
 import { PatchWorkflow } from './patch-workflow.js';
-import type { AccessTokens, PasswordHasher } from './ports.js';
+import type { AccessTokens, PasswordHasher, SessionTokens } from './ports.js';
+import { GetRecentRuns } from './recent-runs.js';
 import { ReplaceWorkflow } from './replace-workflow.js';
+import { ResumeSession } from './resume-session.js';
 import { RotateHookSecret } from './rotate-hook-secret.js';
 import { SignUp } from './sign-up.js';
+import { StartSession } from './start-session.js';
 import { TriggerWorkflow } from './trigger-workflow.js';
 
 export interface UseCaseDeps {
@@ -20,17 +27,24 @@ export interface UseCaseDeps {
   topics: Topics;
   passwords: PasswordHasher;
   tokens: AccessTokens;
+  /** The dashboard's cookie sessions. */
+  sessions: SessionTokens;
   metrics?: Metrics;
 }
 
 export type UseCases = ReturnType<typeof createUseCases>;
 
 /** Every use case of the service, wired to the same ports. */
-export function createUseCases({ store, clock, topics, passwords, tokens, metrics }: UseCaseDeps) {
+export function createUseCases({ store, clock, topics, passwords, tokens, sessions, metrics }: UseCaseDeps) {
+  const logIn = new LogIn(store, passwords, tokens);
   return {
     signUp: new SignUp(store, clock, passwords, tokens),
-    logIn: new LogIn(store, passwords, tokens),
+    logIn,
     authenticateUser: new AuthenticateUser(store, tokens, clock),
+    startSession: new StartSession(logIn, sessions),
+    resumeSession: new ResumeSession(store, sessions),
+    endSessions: new EndSessions(store),
+    getCurrentUser: new GetCurrentUser(store),
     createWorkflow: new CreateWorkflow(store, clock),
     replaceWorkflow: new ReplaceWorkflow(store, clock),
     patchWorkflow: new PatchWorkflow(store, clock),
@@ -42,5 +56,8 @@ export function createUseCases({ store, clock, topics, passwords, tokens, metric
     rotateHookSecret: new RotateHookSecret(store, clock),
     listExecutions: new ListExecutions(store),
     getExecution: new GetExecution(store),
+    listRuns: new ListRuns(store),
+    getRecentRuns: new GetRecentRuns(store),
+    getRunStats: new GetRunStats(store, clock),
   };
 }

@@ -1,7 +1,7 @@
-import { createSecretKey, type KeyObject } from 'node:crypto';
+import { createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import { UnauthorizedError, type Clock } from '@wf/shared';
 import jwt from 'jsonwebtoken';
-import type { AccessTokens, IssuedToken } from '../app/ports.js';
+import type { AccessTokens, IssuedToken, SessionTokens } from '../app/ports.js';
 
 export interface JwtOptions {
   secret: string;
@@ -11,33 +11,30 @@ export interface JwtOptions {
 const seconds = (clock: Clock) => Math.floor(clock.now().getTime() / 1000);
 
 /**
- * HS256 access tokens whose subject is the userId. Verification pins the algorithm (so
- * `alg: none` or an RS/HS confusion is refused), requires `sub` and `exp`, and reads time
- * from the injected clock. Every failure is the same 401: a client learns nothing from it.
+ * HS256 tokens whose subject is the userId. Verification pins the algorithm (so `alg: none`
+ * or an RS/HS confusion is refused), requires `sub` and `exp`, and reads time from the
+ * injected clock. Every failure is the same 401: a client learns nothing from it.
  *
- * The secret is turned into a KeyObject once: given a string, jsonwebtoken first tries to
- * parse it as a public key on every call, which was the largest single cost of a request.
+ * The key is a KeyObject made once: given a string, jsonwebtoken first tries to parse it as
+ * a public key on every call, which was the largest single cost of a request.
  */
-export class JwtAccessTokens implements AccessTokens {
-  private readonly key: KeyObject;
-
+class Hs256Tokens {
   constructor(
-    private readonly options: JwtOptions,
+    private readonly key: KeyObject,
+    private readonly expiresInSeconds: number,
     private readonly clock: Clock,
-  ) {
-    this.key = createSecretKey(Buffer.from(options.secret, 'utf8'));
-  }
+  ) {}
 
-  issue(userId: string): IssuedToken {
-    const token = jwt.sign({ iat: seconds(this.clock) }, this.key, {
+  issue(userId: string, claims: Record<string, number> = {}): IssuedToken {
+    const token = jwt.sign({ ...claims, iat: seconds(this.clock) }, this.key, {
       algorithm: 'HS256',
       subject: userId,
-      expiresIn: this.options.expiresInSeconds,
+      expiresIn: this.expiresInSeconds,
     });
-    return { token, expiresIn: this.options.expiresInSeconds };
+    return { token, expiresIn: this.expiresInSeconds };
   }
 
-  verify(token: string): string {
+  verify(token: string): jwt.JwtPayload & { sub: string } {
     let payload: string | jwt.JwtPayload;
     try {
       payload = jwt.verify(token, this.key, { algorithms: ['HS256'], clockTimestamp: seconds(this.clock) });
@@ -47,7 +44,50 @@ export class JwtAccessTokens implements AccessTokens {
     if (typeof payload !== 'object' || typeof payload.sub !== 'string' || payload.sub === '' || typeof payload.exp !== 'number') {
       throw invalidToken();
     }
-    return payload.sub;
+    return payload as jwt.JwtPayload & { sub: string };
+  }
+}
+
+/** The API's bearer tokens. */
+export class JwtAccessTokens implements AccessTokens {
+  private readonly tokens: Hs256Tokens;
+
+  constructor(options: JwtOptions, clock: Clock) {
+    this.tokens = new Hs256Tokens(createSecretKey(Buffer.from(options.secret, 'utf8')), options.expiresInSeconds, clock);
+  }
+
+  issue(userId: string): IssuedToken {
+    return this.tokens.issue(userId);
+  }
+
+  verify(token: string): string {
+    return this.tokens.verify(token).sub;
+  }
+}
+
+/**
+ * The dashboard's session tokens (kept in an HttpOnly cookie). Signed with a key derived from
+ * the same secret for this purpose only, so a session token is never a valid bearer token
+ * (which would escape the revocation a logout makes) and a bearer token never a session.
+ * They carry the user's session version, which a logout raises.
+ */
+export class JwtSessionTokens implements SessionTokens {
+  private readonly tokens: Hs256Tokens;
+
+  constructor(options: JwtOptions, clock: Clock) {
+    const key = Buffer.from(hkdfSync('sha256', Buffer.from(options.secret, 'utf8'), Buffer.alloc(0), 'wf dashboard session', 32));
+    this.tokens = new Hs256Tokens(createSecretKey(key), options.expiresInSeconds, clock);
+  }
+
+  issue(userId: string, sessionVersion: number): IssuedToken {
+    return this.tokens.issue(userId, { sv: sessionVersion });
+  }
+
+  verify(token: string): { userId: string; sessionVersion: number } {
+    const payload = this.tokens.verify(token);
+    const version: unknown = payload.sv;
+    if (typeof version !== 'number' || !Number.isSafeInteger(version)) throw invalidToken();
+    return { userId: payload.sub, sessionVersion: version };
   }
 }
 

@@ -2,16 +2,23 @@ import type { Clock, Logger, Metrics, ReadinessCheck, Store, Topics } from '@wf/
 import { openApiDocument } from './openapi.js';
 import express from 'express';
 import { createUseCases } from '../app/use-cases.js';
-import { JwtAccessTokens } from '../auth/jwt-tokens.js';
+import { JwtAccessTokens, JwtSessionTokens } from '../auth/jwt-tokens.js';
 import { ScryptPasswordHasher } from '../auth/scrypt-hasher.js';
 import type { WorkflowsConfig } from '../config.js';
+import { ChangeFeed } from '../live/change-feed.js';
 import { authenticate } from './middleware/authenticate.js';
 import { errorHandler, notFound } from './middleware/error-handler.js';
 import { jsonBody } from './middleware/json-body.js';
 import { requestContext } from './middleware/request-context.js';
+import { isDashboardBuild, webApp } from './middleware/web-app.js';
+import { announceWorkflowChanges } from './middleware/workflow-changes.js';
 import { authRoutes } from './routes/auth.js';
+import { eventRoutes } from './routes/events.js';
 import { executionRoutes } from './routes/executions.js';
 import { healthRoutes } from './routes/health.js';
+import { runRoutes } from './routes/runs.js';
+import { sessionRoutes } from './routes/session.js';
+import { statsRoutes } from './routes/stats.js';
 import { hookRoutes, manualTriggerRoutes } from './routes/triggers.js';
 import { workflowRoutes } from './routes/workflows.js';
 
@@ -25,6 +32,8 @@ export interface WorkflowsAppDeps {
   readiness?: ReadinessCheck;
   /** Counts accepted runs, when given. */
   metrics?: Metrics;
+  /** The changes `GET /events` streams; without one, only this app's own workflow writes. */
+  feed?: ChangeFeed;
 }
 
 /**
@@ -33,9 +42,10 @@ export interface WorkflowsAppDeps {
  * routes that need no login (hooks, auth), then the token check for everything else,
  * before their bodies are read, so an anonymous client cannot make us parse a megabyte.
  */
-export function createWorkflowsApp({ store, clock, logger, topics, config, readiness, metrics }: WorkflowsAppDeps): express.Express {
+export function createWorkflowsApp({ store, clock, logger, topics, config, readiness, metrics, feed = new ChangeFeed() }: WorkflowsAppDeps): express.Express {
   const tokens = new JwtAccessTokens(config.jwt, clock);
-  const useCases = createUseCases({ store, clock, topics, tokens, passwords: new ScryptPasswordHasher(), ...(metrics ? { metrics } : {}) });
+  const sessions = new JwtSessionTokens(config.jwt, clock);
+  const useCases = createUseCases({ store, clock, topics, tokens, sessions, passwords: new ScryptPasswordHasher(), ...(metrics ? { metrics } : {}) });
   const deps = { useCases, config, logger };
 
   const app = express();
@@ -53,11 +63,18 @@ export function createWorkflowsApp({ store, clock, logger, topics, config, readi
   app.use(['/hooks', '/auth'], body);
   app.use(hookRoutes(deps));
   app.use(authRoutes(deps));
-  app.use(authenticate(useCases.authenticateUser));
+  // The dashboard's pages and assets need no login (its API calls do).
+  if (config.webRoot !== undefined && isDashboardBuild(config.webRoot)) app.use(webApp(config.webRoot));
+  app.use(authenticate(useCases.authenticateUser, useCases.resumeSession));
   app.use(body);
+  app.use(announceWorkflowChanges(feed));
+  app.use(sessionRoutes(deps));
+  app.use(eventRoutes(feed));
   app.use(workflowRoutes(deps));
   app.use(manualTriggerRoutes(deps));
+  app.use(runRoutes(deps));
   app.use(executionRoutes(deps));
+  app.use(statsRoutes(deps));
   app.use(notFound);
   app.use(errorHandler());
   return app;

@@ -5,10 +5,14 @@ import {
   errorResponse,
   ExecutionPageResponse,
   ExecutionResponse,
+  CurrentUserResponse,
   HealthResponse,
   HookResponse,
   LoginResponse,
   ReadinessResponse,
+  RecentRunsResponse,
+  RunStatsResponse,
+  SessionResponse,
   SignupResponse,
   TriggerAcceptedResponse,
   WorkflowPageResponse,
@@ -73,6 +77,19 @@ const sampleExecution: Execution = {
   startedAt: at,
   finishedAt: at,
 };
+const emptyCounts = { queued: 0, running: 0, pending_retry: 0, completed: 0, failed: 0 };
+const statsWindow = (bucketMs: number, spanMs: number) => ({
+  from: new Date(at.getTime() - spanMs + bucketMs).toISOString(),
+  to: new Date(at.getTime() + bucketMs).toISOString(),
+  bucketMs,
+  buckets: [{ start: at.toISOString(), counts: { ...emptyCounts, completed: 3, failed: 1 } }],
+  totals: { ...emptyCounts, completed: 3, failed: 1 },
+  failureRate: 0.25,
+  durationMs: { p50: 120, p95: 900 },
+  busiest: [{ workflowId: 'say-hello', runs: 4 }],
+  mostFailing: [{ workflowId: 'say-hello', failed: 1, runs: 4 }],
+});
+const statsExample = { waitingForRetry: 0, hour: statsWindow(60_000, 3_600_000), day: statsWindow(900_000, 86_400_000) };
 const sampleToken = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1LTEifQ.c2lnbmF0dXJl';
 const sampleHook = hookView('h_4kq9Zt2', ORIGIN, 's3cr3t-shown-once');
 
@@ -95,6 +112,7 @@ const ERROR_EXAMPLES: Record<string, { message: string; details?: unknown }> = {
   payload_too_large: { message: 'request body is larger than 1mb' },
   unsupported_media_type: { message: 'request body must be application/json' },
   rate_limited: { message: 'too many requests', details: { retryAfterSeconds: 30 } },
+  csrf_header_missing: { message: 'a request authenticated by the session cookie must carry x-wf-csrf: 1' },
   unavailable: { message: 'the database is unreachable' },
 };
 
@@ -188,6 +206,25 @@ const hookCall = (operationId: string, summary: string, parameters: unknown[]) =
   },
 });
 
+const CHANGES = new Set(['post', 'put', 'patch', 'delete']);
+
+/**
+ * Every operation behind the login that changes something may also answer 403
+ * `csrf_header_missing`: a request authenticated by the dashboard's session cookie must
+ * carry `X-WF-CSRF: 1` (README, Dashboard). Added here once rather than to each operation.
+ */
+function withCsrfRefusals<D extends { paths: Record<string, Record<string, unknown>> }>(document: D): D {
+  const refusal = errorAnswer('Authenticated by the session cookie without `X-WF-CSRF: 1`', ['csrf_header_missing']);
+  for (const item of Object.values(document.paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      const operation = op as { security?: unknown[]; responses?: Record<string, unknown> };
+      if (!CHANGES.has(method) || (Array.isArray(operation.security) && operation.security.length === 0) || !operation.responses) continue;
+      operation.responses['403'] ??= refusal;
+    }
+  }
+  return document;
+}
+
 export interface OpenApiOptions {
   /** Where clients reach the API (`PUBLIC_BASE_URL`). */
   serverUrl?: string;
@@ -196,7 +233,7 @@ export interface OpenApiOptions {
 export function openApiDocument({ serverUrl }: OpenApiOptions = {}): Record<string, unknown> {
   const workflowExample = workflowView(sampleWorkflow, ORIGIN);
   const workflowHeaders = { ETag: headerRef('ETag') };
-  return {
+  const document = {
     openapi: '3.1.0',
     info: {
       title: 'Workflow automation API',
@@ -240,6 +277,10 @@ export function openApiDocument({ serverUrl }: OpenApiOptions = {}): Record<stri
         ExecutionPage: jsonSchema(ExecutionPageResponse, 'output'),
         Health: jsonSchema(HealthResponse, 'output'),
         Readiness: jsonSchema(ReadinessResponse, 'output'),
+        Session: jsonSchema(SessionResponse, 'output'),
+        CurrentUser: jsonSchema(CurrentUserResponse, 'output'),
+        RunStats: jsonSchema(RunStatsResponse, 'output'),
+        RecentRuns: jsonSchema(RecentRunsResponse, 'output'),
         OpenApiDocument: { type: 'object', required: ['openapi', 'info', 'paths'], properties: { openapi: { type: 'string' }, info: { type: 'object' }, paths: { type: 'object' } } },
       },
     },
@@ -296,6 +337,87 @@ export function openApiDocument({ serverUrl }: OpenApiOptions = {}): Record<stri
           }),
         },
       },
+      '/auth/session': {
+        post: {
+          operationId: 'startSession',
+          summary: "The dashboard's login: the same credentials and limits as /auth/login; the token goes into an HttpOnly cookie (`wf_session`), never into the body",
+          tags: ['auth'],
+          security: [],
+          requestBody: { required: true, ...json(ref('Login'), { example: { email: 'ada@example.com', password: 'correct horse battery' } }) },
+          responses: commonFailures(PUBLIC, {
+            '200': okAnswer('Signed in; `Set-Cookie: wf_session=…; HttpOnly; SameSite=Strict`', 'Session', { userId: 'a8e95233-2532-4eea-84b6-a7efeb789f5e', email: 'ada@example.com', expiresIn: 3600 }),
+            '401': errorAnswer('Wrong password or unknown email (alike)', ['unauthorized']),
+            '429': rateLimited(),
+          }),
+        },
+        get: {
+          operationId: 'getSession',
+          summary: 'Who is signed in',
+          tags: ['auth'],
+          responses: commonFailures({ ...API, parsesBody: false, validates: false }, { '200': okAnswer('The user', 'CurrentUser', { userId: 'a8e95233-2532-4eea-84b6-a7efeb789f5e', email: 'ada@example.com' }) }),
+        },
+        delete: {
+          operationId: 'endSessions',
+          summary: 'Log out: every dashboard session of the user ends, in the store (a request with the cookie must carry `X-WF-CSRF: 1`)',
+          tags: ['auth'],
+          responses: commonFailures(
+            { ...API, validates: false },
+            {
+              '204': { description: 'Logged out; the cookie is cleared', headers: { 'X-Request-Id': headerRef('XRequestId') } },
+              '403': errorAnswer('A cookie request without the CSRF header', ['csrf_header_missing']),
+            },
+          ),
+        },
+      },
+      '/events': {
+        get: {
+          operationId: 'streamEvents',
+          summary: "The caller's run and workflow changes, as server-sent events",
+          description:
+            'Events: `ready` (where the client stands), `run` `{executionId, workflowId, status, attempt}`, `workflow` `{workflowId, deleted}`, and `reset` when a reconnect with `Last-Event-ID` cannot be resumed (refetch then). Every event has an `id`.',
+          tags: ['executions'],
+          parameters: [{ name: 'Last-Event-ID', in: 'header', schema: { type: 'string', maxLength: 64 }, description: 'Resume after this event' }],
+          responses: commonFailures(
+            { ...API, parsesBody: false, validates: false },
+            { '200': { description: 'An event stream', content: { 'text/event-stream': { schema: { type: 'string' }, example: 'id: Zx8.12\nevent: run\ndata: {"executionId":"…","workflowId":"say-hello","status":"completed","attempt":1}\n\n' } } } },
+          ),
+        },
+      },
+      '/stats': {
+        get: {
+          operationId: 'getRunStats',
+          summary: "The caller's runs over the last hour (by minute) and day (by 15 minutes): counts by status, failure rate, duration p50/p95, busiest and most failing workflows, runs waiting for a retry",
+          tags: ['executions'],
+          responses: commonFailures({ ...API, parsesBody: false }, { '200': okAnswer('Aggregates, computed by the store', 'RunStats', statsExample) }),
+        },
+      },
+      '/recent-runs': {
+        get: {
+          operationId: 'getRecentRuns',
+          summary: 'The newest 20 runs of each workflow named (outcome strips)',
+          tags: ['executions'],
+          parameters: [{ name: 'workflowIds', in: 'query', required: true, schema: { type: 'string' }, description: 'Comma-separated, at most 100' }],
+          responses: commonFailures({ ...API, parsesBody: false }, {
+            '200': okAnswer('Newest first, per workflow', 'RecentRuns', { items: { 'say-hello': [{ executionId: sampleExecution.executionId, status: 'completed', createdAt: at.toISOString(), finishedAt: at.toISOString() }] } }),
+          }),
+        },
+      },
+      '/executions': {
+        get: {
+          operationId: 'listRuns',
+          summary: "The caller's runs across workflows, newest first, filtered",
+          tags: ['executions'],
+          parameters: [
+            param.limit,
+            param.cursor,
+            { name: 'workflowId', in: 'query', schema: { type: 'string' } },
+            { name: 'status', in: 'query', schema: { type: 'string' }, description: 'Comma-separated statuses' },
+            { name: 'from', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'Created at or after' },
+            { name: 'to', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'Created before' },
+          ],
+          responses: commonFailures({ ...API, parsesBody: false }, { '200': okAnswer('A page of run summaries', 'ExecutionPage', { items: [executionSummaryView(sampleExecution)] }) }),
+        },
+      },
       '/workflows': {
         post: {
           operationId: 'createWorkflow',
@@ -316,7 +438,7 @@ export function openApiDocument({ serverUrl }: OpenApiOptions = {}): Record<stri
           operationId: 'listWorkflows',
           summary: 'List workflows, by workflowId',
           tags: ['workflows'],
-          parameters: [param.limit, param.cursor],
+          parameters: [param.limit, param.cursor, { name: 'prefix', in: 'query', schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' }, description: 'Only the workflows whose id starts with it' }],
           responses: commonFailures(API, { '200': okAnswer('A page of workflows', 'WorkflowPage', { items: [workflowExample] }) }),
         },
       },
@@ -426,4 +548,5 @@ export function openApiDocument({ serverUrl }: OpenApiOptions = {}): Record<stri
       },
     },
   };
+  return withCsrfRefusals(document);
 }

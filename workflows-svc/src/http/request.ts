@@ -15,7 +15,7 @@ export function executionIdParam(req: Request): string {
   return parseOrThrow(z.object({ executionId: ExecutionIdSchema }), { executionId: req.params.executionId }, 'path').executionId;
 }
 
-const PageQuerySchema = z.strictObject({
+export const PageQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().min(1).max(512).optional(),
 });

@@ -1,5 +1,13 @@
-import type { Execution, Step, StoredTrigger, Workflow } from '@wf/shared';
-import type { ExecutionResponseBody, ExecutionSummaryResponseBody, HookResponseBody, WorkflowResponseBody } from './schemas/responses.js';
+import type { Execution, RecentRun, Step, StoredTrigger, Workflow } from '@wf/shared';
+import type { WindowStats } from '../app/get-run-stats.js';
+import type {
+  ExecutionResponseBody,
+  ExecutionSummaryResponseBody,
+  HookResponseBody,
+  RecentRunResponseBody,
+  WindowStatsResponseBody,
+  WorkflowResponseBody,
+} from './schemas/responses.js';
 
 /**
  * The public JSON shapes, in one place, typed by the response schemas the OpenAPI document
@@ -86,3 +94,31 @@ export function executionView(e: Execution): ExecutionResponseBody {
     steps: e.steps.map(stepView),
   };
 }
+
+/** One run in a workflow's outcome strip. */
+export function recentRunView(r: RecentRun): RecentRunResponseBody {
+  return { executionId: r.executionId, status: r.status, createdAt: r.createdAt.toISOString(), ...optDate('finishedAt', r.finishedAt) };
+}
+
+/** The overview's aggregates of one window. */
+export function windowStatsView(w: WindowStats): WindowStatsResponseBody {
+  return {
+    from: w.from.toISOString(),
+    to: w.to.toISOString(),
+    bucketMs: w.bucketMs,
+    buckets: w.buckets.map((b) => ({ start: b.start.toISOString(), counts: b.counts })),
+    totals: w.totals,
+    failureRate: w.failureRate,
+    durationMs: w.durationMs,
+    busiest: w.busiest,
+    mostFailing: w.mostFailing,
+  };
+}
+
+// The public shapes as types, for clients written in TypeScript (the dashboard).
+export type WorkflowView = ReturnType<typeof workflowView>;
+export type ExecutionSummaryView = ReturnType<typeof executionSummaryView>;
+export type ExecutionView = ReturnType<typeof executionView>;
+export type StepView = ReturnType<typeof stepView>;
+export type RecentRunView = ReturnType<typeof recentRunView>;
+export type WindowStatsView = ReturnType<typeof windowStatsView>;

@@ -3,6 +3,7 @@ import { createLogger, createMemoryStore, DEFAULT_TOPICS, loadConfig, type Store
 import { FakeClock } from '@wf/shared/testing';
 import { WorkflowsEnvSchema, workflowsConfig, type WorkflowsConfig } from '../../src/config.js';
 import { createWorkflowsApp } from '../../src/http/app.js';
+import type { ChangeFeed } from '../../src/live/change-feed.js';
 import { startHttpServer } from '../../src/server.js';
 import { openApiContract } from './openapi-contract.js';
 
@@ -46,6 +47,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   store?: Store;
   readiness?: () => Promise<void>;
+  /** The live feed `GET /events` streams (to publish run changes into it). */
+  feed?: ChangeFeed;
 }
 
 let users = 0;
@@ -70,6 +73,7 @@ export async function startApi(options: StartOptions = {}): Promise<TestApi> {
     topics: DEFAULT_TOPICS,
     config,
     ...(options.readiness ? { readiness: options.readiness } : {}),
+    ...(options.feed ? { feed: options.feed } : {}),
   });
   const server = await startHttpServer(app, 0, logger, { host: '127.0.0.1', graceMs: 1_000 });
   const url = `http://127.0.0.1:${server.port}`;

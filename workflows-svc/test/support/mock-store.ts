@@ -6,9 +6,9 @@ export type MockRepos = { [R in keyof Repos]: { [M in keyof Repos[R]]: Repos[R][
 
 const METHODS: { [R in keyof Repos]: ReadonlyArray<keyof Repos[R]> } = {
   workflows: ['create', 'get', 'list', 'replace', 'delete', 'findByHookId', 'setTriggerStatus', 'claimDueScheduled', 'advanceSchedule', 'nextDueAt'],
-  executions: ['insert', 'get', 'listByWorkflow', 'claimForRun', 'renewLease', 'saveStep', 'finishAttempt', 'requeueDueRetries', 'requeueExpiredLeases', 'countByStatus'],
+  executions: ['insert', 'get', 'listByWorkflow', 'listRuns', 'recentRuns', 'runStats', 'claimForRun', 'renewLease', 'saveStep', 'finishAttempt', 'requeueDueRetries', 'requeueExpiredLeases', 'countByStatus'],
   outbox: ['add', 'claimBatch', 'markPublished', 'markFailed', 'purgePublished', 'backlog'],
-  users: ['create', 'findByEmail', 'findById'],
+  users: ['create', 'findByEmail', 'findById', 'revokeSessions'],
   idempotency: ['find', 'put'],
 };
 

@@ -19,7 +19,7 @@ function ports() {
   return { passwords, tokens };
 }
 
-const alice: User = { userId: 'u-1', email: 'alice@example.com', passwordHash: 'hashed:right password', createdAt: new Date(0) };
+const alice: User = { userId: 'u-1', email: 'alice@example.com', passwordHash: 'hashed:right password', createdAt: new Date(0), sessionVersion: 0 };
 
 describe('SignUp', () => {
   test('stores the hash, never the password, and returns a token for the new user', async () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { ConfigError, loadConfig } from '@wf/shared';
 import { WorkflowsEnvSchema, workflowsConfig } from '../../src/config.js';
@@ -20,6 +21,7 @@ test('defaults', () => {
     port: 3000,
     jwt: { secret: SECRET, expiresInSeconds: 3600 },
     trustProxy: 0,
+    webRoot: fileURLToPath(new URL('../../../../web/dist/app', import.meta.url)), // the repository's web build
     rateLimits: {
       loginPerEmailAndIp: { windowMs: 900_000, limit: 10 },
       loginPerIp: { windowMs: 900_000, limit: 100 },

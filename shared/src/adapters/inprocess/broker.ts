@@ -199,6 +199,15 @@ export class ConsumerGroup {
     return { waitMs };
   }
 
+  /** Puts the group at the end of every partition of `topics` it has never read (Kafka's `auto.offset.reset=latest`). */
+  startAtEnd(topics: readonly string[]): void {
+    for (const topic of topics) {
+      this.broker.partitions(topic).forEach((log, partition) => {
+        if (this.committedOn(topic, partition) === undefined) this.state(topic, partition).committed = log.end;
+      });
+    }
+  }
+
   /** Where this group stands on a partition it has read from (undefined: never read). */
   committedOn(topic: string, partition: number): number | undefined {
     return this.states.get(`${topic}\u0000${partition}`)?.committed;

@@ -40,6 +40,7 @@ export class InProcessConsumer implements EventConsumer {
     if (this.member || this.stopping) throw new Error(`consumer of group ${this.options.groupId} was already started`);
     const member: Member = { topics: [...new Set(topics)] };
     this.member = member;
+    if (this.options.startFrom === 'latest') this.group.startAtEnd(member.topics);
     this.group.join(member);
     // More loops than partitions the member could ever own would only wait.
     const loops = Math.min(this.options.concurrentPartitions ?? 1, this.broker.partitionCount * member.topics.length);
@@ -71,8 +72,10 @@ export class InProcessConsumer implements EventConsumer {
           handler,
           maxBatchSize: this.maxBatchSize,
           logger: this.logger,
-          deadLetter: (message, headers) =>
-            this.publisher.publishRaw(this.options.deadLetterTopic, message.key, message.value ?? '', headers),
+          deadLetter: async (message, headers) => {
+            const topic = this.options.deadLetterTopic;
+            if (topic !== null) await this.publisher.publishRaw(topic, message.key, message.value ?? '', headers);
+          },
           acknowledge: async (offset) => {
             state.committed = Number(offset) + 1;
           },

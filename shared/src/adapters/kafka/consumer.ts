@@ -58,8 +58,8 @@ export class KafkaEventConsumer implements EventConsumer {
     this.consumer = consumer;
     try {
       await consumer.connect();
-      // A new group starts at the beginning: events published before it first joined are its work too.
-      await consumer.subscribe({ topics: [...topics], fromBeginning: true });
+      // A new group starts at the beginning unless it only observes: events published before it first joined are its work too.
+      await consumer.subscribe({ topics: [...topics], fromBeginning: this.options.startFrom !== 'latest' });
       await consumer.run({
         // kafkajs hands each partition's batch to one of this many workers, and fetches again once all are done.
         partitionsConsumedConcurrently: this.options.concurrentPartitions ?? 1,
@@ -98,8 +98,10 @@ export class KafkaEventConsumer implements EventConsumer {
           handler,
           maxBatchSize: this.maxBatchSize,
           logger: this.logger,
-          deadLetter: (message, headers) =>
-            this.publisher.publishRaw(this.options.deadLetterTopic, message.key, message.value ?? Buffer.alloc(0), headers),
+          deadLetter: async (message, headers) => {
+            const topic = this.options.deadLetterTopic;
+            if (topic !== null) await this.publisher.publishRaw(topic, message.key, message.value ?? Buffer.alloc(0), headers);
+          },
           acknowledge: async (offset) => {
             resolveOffset(offset);
             await commitOffsetsIfNecessary();

@@ -2,6 +2,7 @@ import { ConflictError, NotFoundError } from '../../errors.js';
 import type { Execution, ExecutionStatus, Step } from '../../domain/execution.js';
 import type { OutboxMessage } from '../../domain/outbox.js';
 import type { User } from '../../domain/user.js';
+import { emptyStatusCounts, nearestRank, type RecentRun, type StatusCounts } from '../../domain/run-stats.js';
 import type { Workflow } from '../../domain/workflow.js';
 import type {
   ExecutionRepo,
@@ -14,7 +15,7 @@ import type {
   UserRepo,
   WorkflowRepo,
 } from '../../ports/repos.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { decodeCursor, encodeCursor, executionSortKey, parseExecutionCursor } from '../cursor.js';
 import { boundError, boundStep, DEFAULT_MAX_STEP_OUTPUT_BYTES, type StepBoundOptions } from '../step-bound.js';
 import { AsyncMutex } from './mutex.js';
 
@@ -68,6 +69,15 @@ function paginate<T>(sorted: T[], page: PageRequest, cursorOf: (t: T) => string,
 
 const hookInUse = () => new ConflictError('hook id already in use', undefined, 'hook_conflict');
 
+/** Newest first: createdAt, then executionId, both descending (the durable stores' index order). */
+const newestFirstOrder = (a: Execution, b: Execution) => (executionSortKey(a) < executionSortKey(b) ? 1 : -1);
+const recentRun = (e: Execution): RecentRun => ({
+  executionId: e.executionId,
+  status: e.status,
+  createdAt: e.createdAt,
+  ...(e.finishedAt ? { finishedAt: e.finishedAt } : {}),
+});
+
 function makeRepos(s: State, j: Journal | null, maxStepOutputBytes: number): Repos {
   const stored = (step: Step) => clone(boundStep(step, maxStepOutputBytes));
 
@@ -83,9 +93,9 @@ function makeRepos(s: State, j: Journal | null, maxStepOutputBytes: number): Rep
       const wf = s.workflows.get(key(ownerId, workflowId));
       return wf ? clone(wf) : null;
     },
-    async list(ownerId, page) {
+    async list(ownerId, page, idPrefix) {
       const mine = [...s.workflows.values()]
-        .filter((w) => w.ownerId === ownerId)
+        .filter((w) => w.ownerId === ownerId && (idPrefix === undefined || w.workflowId.startsWith(idPrefix)))
         .sort((a, b) => (a.workflowId < b.workflowId ? -1 : a.workflowId > b.workflowId ? 1 : 0));
       const result = paginate(mine, page, (w) => w.workflowId, (w, c) => w.workflowId > c);
       return { ...result, items: result.items.map(clone) };
@@ -179,6 +189,23 @@ function makeRepos(s: State, j: Journal | null, maxStepOutputBytes: number): Rep
     return next;
   };
 
+  const listRuns: ExecutionRepo['listRuns'] = async (ownerId, filter, page) => {
+    if (page.cursor) parseExecutionCursor(page.cursor); // a malformed cursor is the same 400 as in the durable stores
+    const statuses = filter.statuses ? new Set(filter.statuses) : undefined;
+    const mine = [...s.executions.values()]
+      .filter(
+        (e) =>
+          e.ownerId === ownerId &&
+          (filter.workflowId === undefined || e.workflowId === filter.workflowId) &&
+          (statuses === undefined || statuses.has(e.status)) &&
+          (filter.createdFrom === undefined || e.createdAt.getTime() >= filter.createdFrom.getTime()) &&
+          (filter.createdBefore === undefined || e.createdAt.getTime() < filter.createdBefore.getTime()),
+      )
+      .sort(newestFirstOrder);
+    const result = paginate(mine, page, executionSortKey, (e, c) => executionSortKey(e) < c);
+    return { ...result, items: result.items.map(clone) };
+  };
+
   const executions: ExecutionRepo = {
     async insert(e) {
       if (s.executions.has(e.executionId)) throw new ConflictError(`execution ${e.executionId} already exists`);
@@ -190,12 +217,58 @@ function makeRepos(s: State, j: Journal | null, maxStepOutputBytes: number): Rep
       return e ? clone(e) : null;
     },
     async listByWorkflow(ownerId, workflowId, page) {
-      const sortKey = (e: Execution) => `${String(e.createdAt.getTime()).padStart(15, '0')}:${e.executionId}`;
-      const mine = [...s.executions.values()]
-        .filter((e) => e.ownerId === ownerId && e.workflowId === workflowId)
-        .sort((a, b) => (sortKey(a) < sortKey(b) ? 1 : -1));
-      const result = paginate(mine, page, sortKey, (e, c) => sortKey(e) < c);
-      return { ...result, items: result.items.map(clone) };
+      return listRuns(ownerId, { workflowId }, page);
+    },
+    listRuns,
+    async recentRuns(ownerId, workflowIds, perWorkflow) {
+      const wanted = new Set(workflowIds);
+      const result: Record<string, RecentRun[]> = Object.fromEntries(workflowIds.map((id) => [id, []]));
+      const newestFirst = [...s.executions.values()].filter((e) => e.ownerId === ownerId && wanted.has(e.workflowId)).sort(newestFirstOrder);
+      for (const e of newestFirst) {
+        const runs = result[e.workflowId]!;
+        if (runs.length < perWorkflow) runs.push(recentRun(e));
+      }
+      return result;
+    },
+    async runStats(ownerId, query) {
+      const inWindow = [...s.executions.values()].filter(
+        (e) => e.ownerId === ownerId && e.createdAt.getTime() >= query.from.getTime() && e.createdAt.getTime() < query.to.getTime(),
+      );
+      const buckets = new Map<number, StatusCounts>();
+      const totals = emptyStatusCounts();
+      const perWorkflow = new Map<string, { runs: number; failed: number }>();
+      const durations: number[] = [];
+      for (const e of inWindow) {
+        const bucket = Math.floor((e.createdAt.getTime() - query.from.getTime()) / query.bucketMs);
+        const counts = buckets.get(bucket) ?? emptyStatusCounts();
+        counts[e.status] += 1;
+        buckets.set(bucket, counts);
+        totals[e.status] += 1;
+        const w = perWorkflow.get(e.workflowId) ?? { runs: 0, failed: 0 };
+        w.runs += 1;
+        if (e.status === 'failed') w.failed += 1;
+        perWorkflow.set(e.workflowId, w);
+        if (e.finishedAt) durations.push(e.finishedAt.getTime() - (e.startedAt ?? e.createdAt).getTime());
+      }
+      durations.sort((a, b) => a - b);
+      const workflows = [...perWorkflow].map(([workflowId, w]) => ({ workflowId, ...w }));
+      const byId = (a: { workflowId: string }, b: { workflowId: string }) => (a.workflowId < b.workflowId ? -1 : a.workflowId > b.workflowId ? 1 : 0);
+      return {
+        buckets: [...buckets]
+          .sort(([a], [b]) => a - b)
+          .map(([bucket, counts]) => ({ start: new Date(query.from.getTime() + bucket * query.bucketMs), counts })),
+        totals,
+        durationMs: durations.length ? { p50: nearestRank(durations, 0.5), p95: nearestRank(durations, 0.95) } : null,
+        busiest: workflows
+          .sort((a, b) => b.runs - a.runs || byId(a, b))
+          .slice(0, query.top)
+          .map(({ workflowId, runs }) => ({ workflowId, runs })),
+        mostFailing: workflows
+          .filter((w) => w.failed > 0)
+          .sort((a, b) => b.failed - a.failed || byId(a, b))
+          .slice(0, query.top),
+        waitingForRetry: [...s.executions.values()].filter((e) => e.ownerId === ownerId && e.status === 'pending_retry').length,
+      };
     },
     async claimForRun(executionId, attempt, now, leaseMs) {
       const e = s.executions.get(executionId);
@@ -330,6 +403,12 @@ function makeRepos(s: State, j: Journal | null, maxStepOutputBytes: number): Rep
     async findById(userId) {
       const u = s.users.get(userId);
       return u ? clone(u) : null;
+    },
+    async revokeSessions(userId) {
+      const u = s.users.get(userId);
+      if (!u) return null;
+      put(j, s.users, userId, { ...u, sessionVersion: u.sessionVersion + 1 });
+      return u.sessionVersion + 1;
     },
   };
 

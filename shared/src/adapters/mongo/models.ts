@@ -158,6 +158,8 @@ const userFields = {
   email: String,
   passwordHash: String,
   createdAt: Date,
+  // Users created before sessions could be revoked have none: version 0.
+  sessionVersion: { type: Number, default: 0 },
 } satisfies Record<keyof UserDoc, unknown>;
 
 const idempotencyFields = {
@@ -181,6 +183,7 @@ function workflowSchema() {
 function executionSchema() {
   const schema = new Schema<ExecutionDoc>(executionFields, options);
   schema.index({ ownerId: 1, workflowId: 1, createdAt: -1, _id: -1 }, { name: 'history' });
+  schema.index({ ownerId: 1, createdAt: -1, _id: -1 }, { name: 'owner_runs' }); // run lists across workflows, the overview's window
   schema.index({ status: 1, nextAttemptAt: 1 }, { partialFilterExpression: { status: 'pending_retry' }, name: 'retries_due' });
   schema.index({ status: 1, leaseUntil: 1 }, { partialFilterExpression: { status: 'running' }, name: 'running_by_lease' });
   // With the two above, what countByStatus counts exactly, on index keys only (see repos.ts).

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { ClientSession, Model, QueryFilter, UpdateQuery } from 'mongoose';
-import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
-import type { Execution, ExecutionStatus, Step } from '../../domain/execution.js';
+import { ConflictError, NotFoundError } from '../../errors.js';
+import type { ExecutionStatus, Step } from '../../domain/execution.js';
+import { emptyStatusCounts, type StatusCounts } from '../../domain/run-stats.js';
 import type { StoredTrigger } from '../../domain/workflow.js';
 import type { ExecutionRepo, IdempotencyRepo, OutboxRepo, Page, Repos, UserRepo, WorkflowRepo } from '../../ports/repos.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { decodeCursor, encodeCursor, executionSortKey, parseExecutionCursor } from '../cursor.js';
 import { boundError } from '../step-bound.js';
 import { collidedOn, unique } from './errors.js';
 import {
@@ -65,18 +66,6 @@ function toPage<T>(rows: T[], limit: number, sortKey: (t: T) => string): Page<T>
   return rows.length > limit && last ? { items, nextCursor: encodeCursor(sortKey(last)) } : { items };
 }
 
-// Execution cursors are the memory store's sort key, so a cursor means the same thing in both.
-const executionSortKey = (e: Execution) => `${String(e.createdAt.getTime()).padStart(15, '0')}:${e.executionId}`;
-function parseExecutionCursor(cursor: string): { createdAt: Date; executionId: string } {
-  const key = decodeCursor(cursor);
-  const split = key.indexOf(':');
-  const ms = Number(key.slice(0, split));
-  if (split < 1 || !Number.isSafeInteger(ms)) {
-    throw new ValidationError('invalid cursor', [{ path: 'cursor', message: 'is not a cursor this API returned' }]);
-  }
-  return { createdAt: new Date(ms), executionId: key.slice(split + 1) };
-}
-
 type KeysOfUnion<T> = T extends unknown ? keyof T : never;
 type TriggerDefinitionField = Exclude<KeysOfUnion<StoredTrigger>, 'status' | 'leaseUntil'>;
 /** Every trigger field a replace writes: all but the runs' own state (the compiler checks the list). */
@@ -118,9 +107,14 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
       const doc = await m.Workflow.findOne({ ownerId, workflowId }, null, opts).lean<WorkflowDoc>();
       return doc ? toWorkflow(doc) : null;
     },
-    async list(ownerId, page) {
+    async list(ownerId, page, idPrefix) {
       const after = page.cursor ? decodeCursor(page.cursor) : undefined;
-      const filter = after === undefined ? { ownerId } : { ownerId, workflowId: { $gt: after } };
+      // An anchored, case-sensitive regex is a range scan of the (ownerId, workflowId) index.
+      const workflowId = {
+        ...(after === undefined ? {} : { $gt: after }),
+        ...(idPrefix === undefined ? {} : { $regex: `^${idPrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}` }),
+      };
+      const filter = Object.keys(workflowId).length ? { ownerId, workflowId } : { ownerId };
       const docs = await m.Workflow.find(filter, null, opts).sort({ workflowId: 1 }).limit(page.limit + 1).lean<WorkflowDoc[]>();
       return toPage(docs.map(toWorkflow), page.limit, (w) => w.workflowId);
     },
@@ -190,6 +184,28 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
   /** The compare-and-set condition of every write a runner makes: still running on its attempt. */
   const running = (executionId: string, attempt: number) => ({ _id: executionId, attempt, status: 'running' as const });
 
+  const listRuns: ExecutionRepo['listRuns'] = async (ownerId, filter, page) => {
+    const after = page.cursor ? parseExecutionCursor(page.cursor) : undefined;
+    const createdAt = {
+      ...(filter.createdFrom ? { $gte: filter.createdFrom } : {}),
+      ...(filter.createdBefore ? { $lt: filter.createdBefore } : {}),
+    };
+    const conditions: Record<string, unknown>[] = [
+      {
+        ownerId,
+        ...(filter.workflowId === undefined ? {} : { workflowId: filter.workflowId }),
+        ...(filter.statuses ? { status: { $in: [...filter.statuses] } } : {}),
+        ...(Object.keys(createdAt).length ? { createdAt } : {}),
+      },
+    ];
+    if (after) conditions.push({ $or: [{ createdAt: { $lt: after.createdAt } }, { createdAt: after.createdAt, _id: { $lt: after.executionId } }] });
+    const docs = await m.Execution.find(conditions.length === 1 ? conditions[0]! : { $and: conditions }, null, opts)
+      .sort({ createdAt: -1, _id: -1 })
+      .limit(page.limit + 1)
+      .lean<ExecutionDoc[]>();
+    return toPage(docs.map(toExecution), page.limit, executionSortKey);
+  };
+
   const executions: ExecutionRepo = {
     async insert(e) {
       await unique(
@@ -202,12 +218,90 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
       return doc ? toExecution(doc) : null;
     },
     async listByWorkflow(ownerId, workflowId, page) {
-      const after = page.cursor ? parseExecutionCursor(page.cursor) : undefined;
-      const filter = after
-        ? { ownerId, workflowId, $or: [{ createdAt: { $lt: after.createdAt } }, { createdAt: after.createdAt, _id: { $lt: after.executionId } }] }
-        : { ownerId, workflowId };
-      const docs = await m.Execution.find(filter, null, opts).sort({ createdAt: -1, _id: -1 }).limit(page.limit + 1).lean<ExecutionDoc[]>();
-      return toPage(docs.map(toExecution), page.limit, executionSortKey);
+      return listRuns(ownerId, { workflowId }, page);
+    },
+    listRuns,
+    async recentRuns(ownerId, workflowIds, perWorkflow) {
+      // One bounded read per workflow off the history index, rather than one read of all their runs.
+      const lists = await Promise.all(
+        workflowIds.map((workflowId) =>
+          m.Execution.find({ ownerId, workflowId }, { status: 1, createdAt: 1, finishedAt: 1 }, opts)
+            .sort({ createdAt: -1, _id: -1 })
+            .limit(perWorkflow)
+            .lean<Pick<ExecutionDoc, '_id' | 'status' | 'createdAt' | 'finishedAt'>[]>(),
+        ),
+      );
+      return Object.fromEntries(
+        workflowIds.map((workflowId, i) => [
+          workflowId,
+          lists[i]!.map((d) => ({ executionId: d._id, status: d.status, createdAt: d.createdAt, ...(d.finishedAt ? { finishedAt: d.finishedAt } : {}) })),
+        ]),
+      );
+    },
+    async runStats(ownerId, { from, to, bucketMs, top }) {
+      const inWindow = { ownerId, createdAt: { $gte: from, $lt: to } };
+      const finished = { ...inWindow, finishedAt: { $exists: true } };
+      type Facets = {
+        buckets: { _id: { bucket: number; status: ExecutionStatus }; n: number }[];
+        busiest: { _id: string; runs: number }[];
+        failing: { _id: string; runs: number; failed: number }[];
+        finished: { n: number }[];
+      };
+      const [facets] = await m.Execution.aggregate<Facets>(
+        [
+          { $match: inWindow },
+          {
+            $facet: {
+              buckets: [{ $group: { _id: { bucket: { $floor: { $divide: [{ $subtract: ['$createdAt', from] }, bucketMs] } }, status: '$status' }, n: { $sum: 1 } } }],
+              busiest: [{ $group: { _id: '$workflowId', runs: { $sum: 1 } } }, { $sort: { runs: -1, _id: 1 } }, { $limit: top }],
+              failing: [
+                { $group: { _id: '$workflowId', runs: { $sum: 1 }, failed: { $sum: { $cond: [{ $eq: ['$status', 'failed'] }, 1, 0] } } } },
+                { $match: { failed: { $gt: 0 } } },
+                { $sort: { failed: -1, _id: 1 } },
+                { $limit: top },
+              ],
+              finished: [{ $match: { finishedAt: { $exists: true } } }, { $count: 'n' }],
+            },
+          },
+        ],
+        opts,
+      );
+      // Nearest-rank percentiles, exact like the other stores: the k-th smallest duration, sorted by the server.
+      const finishedCount = facets?.finished[0]?.n ?? 0;
+      const durationAtRank = async (p: number) => {
+        const [row] = await m.Execution.aggregate<{ d: number }>(
+          [
+            { $match: finished },
+            { $project: { _id: 0, d: { $subtract: ['$finishedAt', { $ifNull: ['$startedAt', '$createdAt'] }] } } },
+            { $sort: { d: 1 } },
+            { $skip: Math.max(0, Math.ceil(p * finishedCount) - 1) },
+            { $limit: 1 },
+          ],
+          opts,
+        );
+        return row?.d ?? 0;
+      };
+      const [p50, p95, waitingForRetry] = await Promise.all([
+        finishedCount ? durationAtRank(0.5) : 0,
+        finishedCount ? durationAtRank(0.95) : 0,
+        m.Execution.countDocuments({ ownerId, status: 'pending_retry' }, opts),
+      ]);
+      const buckets = new Map<number, StatusCounts>();
+      const totals = emptyStatusCounts();
+      for (const { _id, n } of facets?.buckets ?? []) {
+        const counts = buckets.get(_id.bucket) ?? emptyStatusCounts();
+        counts[_id.status] += n;
+        totals[_id.status] += n;
+        buckets.set(_id.bucket, counts);
+      }
+      return {
+        buckets: [...buckets].sort(([a], [b]) => a - b).map(([bucket, counts]) => ({ start: new Date(from.getTime() + bucket * bucketMs), counts })),
+        totals,
+        durationMs: finishedCount ? { p50, p95 } : null,
+        busiest: (facets?.busiest ?? []).map((w) => ({ workflowId: w._id, runs: w.runs })),
+        mostFailing: (facets?.failing ?? []).map((w) => ({ workflowId: w._id, failed: w.failed, runs: w.runs })),
+        waitingForRetry,
+      };
     },
     async claimForRun(executionId, attempt, now, leaseMs) {
       const doc = await m.Execution.findOneAndUpdate(
@@ -357,6 +451,10 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
     async findById(userId) {
       const doc = await m.User.findOne({ _id: userId }, null, opts).lean<UserDoc>();
       return doc ? toUser(doc) : null;
+    },
+    async revokeSessions(userId) {
+      const doc = await m.User.findOneAndUpdate({ _id: userId }, { $inc: { sessionVersion: 1 } }, { ...opts, returnDocument: 'after' }).lean<UserDoc>();
+      return doc ? doc.sessionVersion : null;
     },
   };
 

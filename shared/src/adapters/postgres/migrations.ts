@@ -94,4 +94,8 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX outbox_unpublished_execution_idx ON outbox ((event->'data'->>'executionId')) WHERE published_at IS NULL;
   `,
+  // The dashboard: logout raises a user's session version; all of an owner's runs newest
+  // first (lists across workflows, the overview's time window) read this index.
+  `ALTER TABLE users ADD COLUMN session_version integer NOT NULL DEFAULT 0;
+   CREATE INDEX executions_owner_created_idx ON executions (owner_id, created_at DESC, execution_id DESC);`,
 ];

@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { ConflictError, NotFoundError, UnavailableError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import type { ExecutionStatus, Step } from '../../domain/execution.js';
-import type { ExecutionRepo, IdempotencyRepo, OutboxRepo, Repos, Store, UserRepo, WorkflowRepo } from '../../ports/repos.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import type { Execution, ExecutionStatus, Step } from '../../domain/execution.js';
+import { emptyStatusCounts, type RecentRun, type StatusCounts } from '../../domain/run-stats.js';
+import type { ExecutionRepo, IdempotencyRepo, OutboxRepo, Page, PageRequest, Repos, Store, UserRepo, WorkflowRepo } from '../../ports/repos.js';
+import { decodeCursor, encodeCursor, executionSortKey, parseExecutionCursor } from '../cursor.js';
 import { boundError, boundStep, DEFAULT_MAX_STEP_OUTPUT_BYTES, type StepBoundOptions } from '../step-bound.js';
 import { encodeUserJson } from '../user-json.js';
 import { MIGRATIONS } from './migrations.js';
@@ -69,6 +70,20 @@ function statementName(text: string): string {
   return name;
 }
 
+/** A page cursor of the newest-first run lists: `<createdAt ms>:<executionId>`, or nulls for the first page. */
+function executionCursor(page: PageRequest): [Date | null, string | null] {
+  if (!page.cursor) return [null, null];
+  const { createdAt, executionId } = parseExecutionCursor(page.cursor);
+  return [createdAt, executionId];
+}
+
+/** `rows` fetched with one more than `limit`, as a page whose cursor follows its last item. */
+function executionPage(rows: ExecutionRow[], limit: number): Page<Execution> {
+  const items = rows.slice(0, limit).map(toExecution);
+  const last = items.at(-1);
+  return rows.length > limit && last ? { items, nextCursor: encodeCursor(executionSortKey(last)) } : { items };
+}
+
 async function q<R extends pg.QueryResultRow>(db: Queryable, text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
   try {
     return await db.query<R>({ name: statementName(text), text, values });
@@ -118,12 +133,13 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
       const { rows } = await q<WorkflowRow>(db, 'SELECT * FROM workflows WHERE owner_id = $1 AND workflow_id = $2', [ownerId, workflowId]);
       return rows[0] ? toWorkflow(rows[0]) : null;
     },
-    async list(ownerId, page) {
+    async list(ownerId, page, idPrefix) {
       const after = page.cursor ? decodeCursor(page.cursor) : null;
       const { rows } = await q<WorkflowRow>(
         db,
-        'SELECT * FROM workflows WHERE owner_id = $1 AND ($2::text IS NULL OR workflow_id > $2) ORDER BY workflow_id LIMIT $3',
-        [ownerId, after, page.limit + 1],
+        `SELECT * FROM workflows WHERE owner_id = $1 AND ($2::text IS NULL OR workflow_id > $2)
+           AND ($4::text IS NULL OR starts_with(workflow_id, $4)) ORDER BY workflow_id LIMIT $3`,
+        [ownerId, after, page.limit + 1, idPrefix ?? null],
       );
       const items = rows.slice(0, page.limit).map(toWorkflow);
       const last = items.at(-1);
@@ -197,18 +213,98 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
       return rows[0] ? toExecution(rows[0]) : null;
     },
     async listByWorkflow(ownerId, workflowId, page) {
-      const cursor = page.cursor ? decodeCursor(page.cursor) : null;
-      const [ms, id] = cursor ? [Number(cursor.slice(0, cursor.indexOf(':'))), cursor.slice(cursor.indexOf(':') + 1)] : [null, null];
+      const [ms, id] = executionCursor(page);
       const { rows } = await q<ExecutionRow>(
         db,
         `SELECT * FROM executions WHERE owner_id=$1 AND workflow_id=$2
            AND ($3::timestamptz IS NULL OR (created_at, execution_id) < ($3::timestamptz, $4::text))
          ORDER BY created_at DESC, execution_id DESC LIMIT $5`,
-        [ownerId, workflowId, ms === null ? null : new Date(ms), id, page.limit + 1],
+        [ownerId, workflowId, ms, id, page.limit + 1],
       );
-      const items = rows.slice(0, page.limit).map(toExecution);
-      const last = items.at(-1);
-      return rows.length > page.limit && last ? { items, nextCursor: encodeCursor(`${last.createdAt.getTime()}:${last.executionId}`) } : { items };
+      return executionPage(rows, page.limit);
+    },
+    async listRuns(ownerId, filter, page) {
+      const [ms, id] = executionCursor(page);
+      // One constant text (a prepared statement) for every combination of conditions.
+      const { rows } = await q<ExecutionRow>(
+        db,
+        `SELECT * FROM executions WHERE owner_id=$1
+           AND ($2::text IS NULL OR workflow_id=$2)
+           AND ($3::text[] IS NULL OR status = ANY($3::text[]))
+           AND ($4::timestamptz IS NULL OR created_at >= $4)
+           AND ($5::timestamptz IS NULL OR created_at < $5)
+           AND ($6::timestamptz IS NULL OR (created_at, execution_id) < ($6::timestamptz, $7::text))
+         ORDER BY created_at DESC, execution_id DESC LIMIT $8`,
+        [ownerId, filter.workflowId ?? null, filter.statuses ?? null, filter.createdFrom ?? null, filter.createdBefore ?? null, ms, id, page.limit + 1],
+      );
+      return executionPage(rows, page.limit);
+    },
+    async recentRuns(ownerId, workflowIds, perWorkflow) {
+      // Per workflow, the newest runs straight off the history index.
+      const { rows } = await q<{ workflow_id: string; execution_id: string; status: ExecutionStatus; created_at: Date; finished_at: Date | null }>(
+        db,
+        `SELECT w.id AS workflow_id, r.execution_id, r.status, r.created_at, r.finished_at
+           FROM unnest($2::text[]) AS w(id)
+           CROSS JOIN LATERAL (
+             SELECT execution_id, status, created_at, finished_at FROM executions
+              WHERE owner_id=$1 AND workflow_id=w.id ORDER BY created_at DESC, execution_id DESC LIMIT $3) r
+          ORDER BY w.id, r.created_at DESC, r.execution_id DESC`,
+        [ownerId, workflowIds, perWorkflow],
+      );
+      const result: Record<string, RecentRun[]> = Object.fromEntries(workflowIds.map((w) => [w, []]));
+      for (const r of rows) {
+        result[r.workflow_id]!.push({ executionId: r.execution_id, status: r.status, createdAt: r.created_at, ...(r.finished_at ? { finishedAt: r.finished_at } : {}) });
+      }
+      return result;
+    },
+    async runStats(ownerId, { from, to, bucketMs, top }) {
+      const window = [ownerId, from, to];
+      const inWindow = 'owner_id=$1 AND created_at >= $2 AND created_at < $3';
+      const [bucketRows, durationRows, busiestRows, failingRows, waitingRows] = await Promise.all([
+        q<{ bucket: string; status: ExecutionStatus; n: number }>(
+          db,
+          `SELECT floor(extract(epoch FROM (created_at - $2::timestamptz)) * 1000 / $4::bigint)::bigint AS bucket, status, count(*)::int AS n
+             FROM executions WHERE ${inWindow} GROUP BY 1, 2`,
+          [...window, bucketMs],
+        ),
+        q<{ p50: string | null; p95: string | null }>(
+          db,
+          `SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY d) AS p50, percentile_disc(0.95) WITHIN GROUP (ORDER BY d) AS p95
+             FROM (SELECT extract(epoch FROM (finished_at - COALESCE(started_at, created_at))) * 1000 AS d
+                     FROM executions WHERE ${inWindow} AND finished_at IS NOT NULL) finished`,
+          window,
+        ),
+        q<{ workflow_id: string; runs: number }>(
+          db,
+          `SELECT workflow_id, count(*)::int AS runs FROM executions WHERE ${inWindow}
+            GROUP BY workflow_id ORDER BY runs DESC, workflow_id COLLATE "C" LIMIT $4`,
+          [...window, top],
+        ),
+        q<{ workflow_id: string; runs: number; failed: number }>(
+          db,
+          `SELECT workflow_id, count(*)::int AS runs, count(*) FILTER (WHERE status = 'failed')::int AS failed FROM executions WHERE ${inWindow}
+            GROUP BY workflow_id HAVING count(*) FILTER (WHERE status = 'failed') > 0 ORDER BY failed DESC, workflow_id COLLATE "C" LIMIT $4`,
+          [...window, top],
+        ),
+        q<{ n: number }>(db, `SELECT count(*)::int AS n FROM executions WHERE owner_id=$1 AND status='pending_retry'`, [ownerId]),
+      ]);
+      const buckets = new Map<number, StatusCounts>();
+      const totals = emptyStatusCounts();
+      for (const r of bucketRows.rows) {
+        const counts = buckets.get(Number(r.bucket)) ?? emptyStatusCounts();
+        counts[r.status] += r.n;
+        totals[r.status] += r.n;
+        buckets.set(Number(r.bucket), counts);
+      }
+      const d = durationRows.rows[0];
+      return {
+        buckets: [...buckets].sort(([a], [b]) => a - b).map(([bucket, counts]) => ({ start: new Date(from.getTime() + bucket * bucketMs), counts })),
+        totals,
+        durationMs: d?.p50 != null && d.p95 != null ? { p50: Number(d.p50), p95: Number(d.p95) } : null,
+        busiest: busiestRows.rows.map((r) => ({ workflowId: r.workflow_id, runs: r.runs })),
+        mostFailing: failingRows.rows.map((r) => ({ workflowId: r.workflow_id, failed: r.failed, runs: r.runs })),
+        waitingForRetry: waitingRows.rows[0]?.n ?? 0,
+      };
     },
     async claimForRun(executionId, attempt, now, leaseMs) {
       const { rows } = await q<ExecutionRow>(
@@ -335,7 +431,13 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
 
   const users: UserRepo = {
     async create(u) {
-      await q(db, 'INSERT INTO users (user_id, email, password_hash, created_at) VALUES ($1,$2,$3,$4)', [u.userId, u.email, u.passwordHash, u.createdAt]);
+      await q(db, 'INSERT INTO users (user_id, email, password_hash, created_at, session_version) VALUES ($1,$2,$3,$4,$5)', [
+        u.userId,
+        u.email,
+        u.passwordHash,
+        u.createdAt,
+        u.sessionVersion,
+      ]);
     },
     async findByEmail(email) {
       const { rows } = await q<UserRow>(db, 'SELECT * FROM users WHERE email = $1', [email]);
@@ -344,6 +446,14 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
     async findById(userId) {
       const { rows } = await q<UserRow>(db, 'SELECT * FROM users WHERE user_id = $1', [userId]);
       return rows[0] ? toUser(rows[0]) : null;
+    },
+    async revokeSessions(userId) {
+      const { rows } = await q<{ session_version: number }>(
+        db,
+        'UPDATE users SET session_version = session_version + 1 WHERE user_id = $1 RETURNING session_version',
+        [userId],
+      );
+      return rows[0]?.session_version ?? null;
     },
   };
 

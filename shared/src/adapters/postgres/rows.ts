@@ -68,6 +68,7 @@ export interface UserRow {
   email: string;
   password_hash: string;
   created_at: Date;
+  session_version: number;
 }
 
 /** Adds `key: value` only when the value is present, so absent fields stay absent (as in memory). */
@@ -174,5 +175,5 @@ export function toOutbox(r: OutboxRow): OutboxMessage {
 }
 
 export function toUser(r: UserRow): User {
-  return { userId: r.user_id, email: r.email, passwordHash: r.password_hash, createdAt: r.created_at };
+  return { userId: r.user_id, email: r.email, passwordHash: r.password_hash, createdAt: r.created_at, sessionVersion: r.session_version };
 }

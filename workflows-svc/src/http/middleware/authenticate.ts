@@ -1,20 +1,31 @@
 import { UnauthorizedError } from '@wf/shared';
 import type { RequestHandler } from 'express';
 import type { AuthenticateUser } from '../../app/authenticate-user.js';
+import type { ResumeSession } from '../../app/resume-session.js';
+import { checkCsrf, sessionCookie } from '../session-cookie.js';
 import '../context.js';
 
 /** `Bearer <jwt>`; the token part is bounded so a huge header costs nothing to refuse. */
 const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*) *$/i;
 const MAX_HEADER_LENGTH = 4096;
 
-/** Lets a request through only with a valid access token of an existing user, and records who sent it. */
-export function authenticate(authenticateUser: AuthenticateUser): RequestHandler {
+/**
+ * Lets a request through only with a valid access token of an existing user or, failing an
+ * `Authorization` header, a live dashboard session cookie; records who sent it.
+ */
+export function authenticate(authenticateUser: AuthenticateUser, sessions: ResumeSession): RequestHandler {
   return async (req, res, next) => {
     const header = req.get('authorization');
-    const match = header !== undefined && header.length <= MAX_HEADER_LENGTH ? BEARER.exec(header) : null;
+    const cookie = header === undefined ? sessionCookie(req) : undefined;
     res.setHeader('WWW-Authenticate', 'Bearer');
-    if (!match?.[1]) throw new UnauthorizedError('a bearer token is required');
-    req.userId = await authenticateUser.execute(match[1]);
+    if (cookie !== undefined) {
+      req.userId = (await sessions.execute(cookie)).userId;
+      checkCsrf(req);
+    } else {
+      const match = header !== undefined && header.length <= MAX_HEADER_LENGTH ? BEARER.exec(header) : null;
+      if (!match?.[1]) throw new UnauthorizedError('a bearer token is required');
+      req.userId = await authenticateUser.execute(match[1]);
+    }
     res.removeHeader('WWW-Authenticate');
     next();
   };

@@ -2,6 +2,7 @@ import { normalizeEmail, parseOrThrow } from '@wf/shared';
 import { Router, type Request } from 'express';
 import { clientAddress, failureSlowdown, limiter } from '../middleware/rate-limit.js';
 import { LoginBody, SignupBody } from '../schemas/requests.js';
+import { setSessionCookie } from '../session-cookie.js';
 import type { RouteDeps } from './deps.js';
 
 /** The body's email as an identity (`normalizeEmail`, as the schema does), before validation; none skips per-email limits. */
@@ -47,6 +48,13 @@ export function authRoutes({ useCases, config, logger }: RouteDeps): Router {
   router.post('/auth/login', loginPerIp, loginPerEmailAndIp, loginSlowdown, async (req, res) => {
     const { token, expiresIn } = await useCases.logIn.execute(parseOrThrow(LoginBody, req.body));
     res.set('Cache-Control', 'no-store').json({ token, expiresIn });
+  });
+
+  // The dashboard's login: the same credentials and limits; the token goes into an HttpOnly cookie, never into the page.
+  router.post('/auth/session', loginPerIp, loginPerEmailAndIp, loginSlowdown, async (req, res) => {
+    const { token, expiresIn, userId, email } = await useCases.startSession.execute(parseOrThrow(LoginBody, req.body));
+    setSessionCookie(req, res, token, expiresIn);
+    res.set('Cache-Control', 'no-store').json({ userId, email, expiresIn });
   });
 
   return router;

@@ -1,11 +1,15 @@
 import { parseOrThrow } from '@wf/shared';
+import { z } from 'zod';
 import { Router, type Request, type Response } from 'express';
 import type { WorkflowResult } from '../../app/workflow-definition.js';
 import { currentUserId } from '../middleware/authenticate.js';
-import { etag, expectedVersion, pageQuery, publicOrigin, workflowIdParam } from '../request.js';
+import { etag, expectedVersion, PageQuerySchema, publicOrigin, workflowIdParam } from '../request.js';
 import { hookView, workflowView } from '../views.js';
 import { CreateWorkflowBody, PatchWorkflowBody, ReplaceWorkflowBody } from '../schemas/requests.js';
 import type { RouteDeps } from './deps.js';
+
+/** `prefix`: only the workflows whose id starts with it (the dashboard's search). */
+const WorkflowListQuerySchema = PageQuerySchema.extend({ prefix: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be the start of a workflow id').optional() });
 
 export function workflowRoutes({ useCases, config }: RouteDeps): Router {
   const router = Router();
@@ -27,7 +31,8 @@ export function workflowRoutes({ useCases, config }: RouteDeps): Router {
   });
 
   router.get('/workflows', async (req, res) => {
-    const page = await useCases.listWorkflows.execute(currentUserId(req), pageQuery(req));
+    const { limit, cursor, prefix } = parseOrThrow(WorkflowListQuerySchema, req.query, 'query');
+    const page = await useCases.listWorkflows.execute(currentUserId(req), cursor === undefined ? { limit } : { limit, cursor }, prefix);
     res.json({ items: page.items.map((wf) => workflowView(wf, origin(req))), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
   });
 

@@ -122,3 +122,32 @@ export type WorkflowResponseBody = z.output<typeof WorkflowResponse>;
 export type HookResponseBody = z.output<typeof HookResponse>;
 export type ExecutionSummaryResponseBody = z.output<typeof ExecutionSummaryResponse>;
 export type ExecutionResponseBody = z.output<typeof ExecutionResponse>;
+
+// The dashboard's routes.
+
+/** `POST /auth/session`: who signed in; the token itself is in the HttpOnly cookie only. */
+export const SessionResponse = z.strictObject({ userId: z.string(), email: z.string(), expiresIn: z.number().int() });
+/** `GET /auth/session`. */
+export const CurrentUserResponse = SessionResponse.pick({ userId: true, email: true });
+
+const StatusCounts = z.strictObject(Object.fromEntries(ExecutionStatusSchema.options.map((s) => [s, z.number().int()])) as Record<z.infer<typeof ExecutionStatusSchema>, z.ZodNumber>);
+
+export const WindowStatsResponse = z.strictObject({
+  from: Timestamp,
+  to: Timestamp,
+  bucketMs: z.number().int(),
+  /** Buckets without runs are left out. */
+  buckets: z.array(z.strictObject({ start: Timestamp, counts: StatusCounts })),
+  totals: StatusCounts,
+  failureRate: z.number().nullable(),
+  durationMs: z.strictObject({ p50: z.number(), p95: z.number() }).nullable(),
+  busiest: z.array(z.strictObject({ workflowId: z.string(), runs: z.number().int() })),
+  mostFailing: z.array(z.strictObject({ workflowId: z.string(), failed: z.number().int(), runs: z.number().int() })),
+});
+export const RunStatsResponse = z.strictObject({ waitingForRetry: z.number().int(), hour: WindowStatsResponse, day: WindowStatsResponse });
+
+export const RecentRunResponse = z.strictObject({ executionId: z.string(), status: ExecutionStatusSchema, createdAt: Timestamp, finishedAt: Timestamp.optional() });
+export const RecentRunsResponse = z.strictObject({ items: z.record(z.string(), z.array(RecentRunResponse)) });
+
+export type RecentRunResponseBody = z.output<typeof RecentRunResponse>;
+export type WindowStatsResponseBody = z.output<typeof WindowStatsResponse>;

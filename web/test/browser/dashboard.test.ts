@@ -1,0 +1,215 @@
+// The dashboard driven as a person would, in Debian's Chromium, against the real services
+// (the embedded mode in this process): through the UI only.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { browserTier, FlakyServer } from '@wf/shared/testing';
+import { chromium } from 'playwright-core';
+import { axeViolations, BUILD_DIR, CHROMIUM_ARGS, screenshots, startDashboard, watchConsole, type Browser, type ConsoleWatch, type Dashboard, type Page } from './dashboard.js';
+
+const tier = browserTier();
+const PASSWORD = 'correct horse battery staple';
+
+describe('the dashboard in Chromium', { skip: tier.skip, timeout: 180_000 }, () => {
+  let dashboard: Dashboard;
+  let flaky: FlakyServer;
+  let browser: Browser;
+  let page: Page;
+  let console: ConsoleWatch;
+  /** Errors the scenarios cause on purpose (an API answer the page shows as a message), as patterns. */
+  const expectedErrors: RegExp[] = [];
+  const accessibility = new Map<string, string[]>();
+  let firstRunId = '';
+
+  /** axe on the page as it stands: serious and critical violations are kept for the last test. */
+  const audit = async (name: string) => {
+    const violations = (await axeViolations(page)).filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    accessibility.set(name, violations.map((v) => `${v.id} (${v.impact}): ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`));
+  };
+  const visit = async (name: string) => {
+    await audit(name);
+    await screenshots(page, name);
+  };
+  const nav = (name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name });
+
+  before(async () => {
+    assert.ok(existsSync(join(BUILD_DIR, 'index.html')), `build the dashboard first (npm run build): ${BUILD_DIR} has no index.html`);
+    dashboard = await startDashboard();
+    flaky = await new FlakyServer().start();
+    browser = await chromium.launch({ executablePath: tier.url!, headless: true, args: CHROMIUM_ARGS });
+    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    page.setDefaultTimeout(30_000); // bounded, and generous: CI machines are shared
+    console = watchConsole(page);
+  });
+  after(async () => {
+    await browser?.close();
+    await flaky?.stop();
+    await dashboard?.stop();
+  });
+
+  test('signs up; creates a manual workflow with the form; runs it with a payload; reads the rendered message live', async (t) => {
+    await page.goto(dashboard.url);
+    await page.waitForURL(/\/login\?next=/);
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+    // Reported, not asserted (a shared CI machine's speed is no property of the code).
+    const interactiveMs = await page.evaluate(() => Math.round(performance.getEntriesByName('dashboard:interactive')[0]?.startTime ?? -1));
+    t.diagnostic(`first page interactive (login form mounted) ${interactiveMs} ms after navigation started`);
+    await visit('login');
+    await page.getByRole('link', { name: 'Sign up' }).click();
+    await page.getByLabel('Email').fill('ada@example.com');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await page.getByText('Live', { exact: true }).waitFor();
+    // Keyboard: the first Tab reaches the skip link, which moves focus to the content.
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'main');
+
+    await nav('Workflows').click();
+    await page.getByRole('link', { name: 'New workflow' }).click();
+    await page.getByLabel('Id').fill('say-hello');
+    await page.getByLabel('Name').fill('Say hello');
+    await page.getByLabel('Message').fill('hello {{trigger.payload.name}}');
+    await visit('editor');
+    await page.getByRole('button', { name: 'Create workflow' }).click();
+
+    await page.getByRole('heading', { name: 'Say hello' }).waitFor();
+    await page.getByLabel('Payload (JSON object, optional)').fill('{"name": "Ada"}');
+    await page.getByRole('button', { name: 'Run now' }).click();
+    await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/);
+    firstRunId = page.url().split('/').at(-1)!;
+    await page.locator('h1 .badge', { hasText: 'completed' }).waitFor();
+    await page.getByLabel('Output of step 1').filter({ hasText: '"message": "hello Ada"' }).waitFor();
+    await visit('run');
+  });
+
+  test('an http-request that fails twice: the attempts and the retry countdown appear live, then the success', async () => {
+    const url = flaky.script('/flaky', 2);
+    await nav('Workflows').click();
+    await page.getByRole('link', { name: 'New workflow' }).click();
+    await page.getByLabel('Id').fill('flaky-call');
+    await page.getByLabel('Type', { exact: true }).first().selectOption('manual');
+    await page.getByLabel('Type', { exact: true }).nth(1).selectOption('http-request');
+    await page.getByLabel('URL').fill(url);
+    await page.getByLabel('Retries at most').fill('3');
+    await page.getByLabel('First delay (ms)').fill('3000');
+    await page.getByLabel('Longest delay (ms)').fill('10000');
+    await page.getByRole('button', { name: 'Create workflow' }).click();
+    await page.getByRole('heading', { name: 'flaky-call' }).waitFor();
+    await page.getByRole('button', { name: 'Run now' }).click();
+    await page.waitForURL(/\/runs\//);
+
+    // Nothing polls a run that waits for its retry: these changes reach the page through GET /events.
+    const countdown = page.getByRole('timer');
+    await countdown.filter({ hasText: /Attempt 1 failed\. Attempt 2 starts in \d+:\d\d/ }).waitFor();
+    await page.getByText('1 of at most 4').waitFor();
+    await screenshots(page, 'run-retrying');
+    await countdown.filter({ hasText: /Attempt 2 failed\. Attempt 3 starts in \d+:\d\d/ }).waitFor();
+    await page.locator('h1 .badge', { hasText: 'completed' }).waitFor({ timeout: 30_000 });
+    await page.getByText('3 of at most 4').waitFor();
+    await page.getByText(/^Output of step 1 \(\d+ lines\)$/).click(); // a long output comes folded
+    await page.getByLabel('Output of step 1').filter({ hasText: '"status": 200' }).waitFor();
+    assert.equal(flaky.hits.get('/flaky'), 3);
+
+    await nav('Workflows').click();
+    await page.getByRole('link', { name: 'flaky-call' }).waitFor();
+    await page.getByRole('list', { name: /last 1 runs/ }).first().waitFor();
+    await visit('workflows');
+    await page.getByLabel('Find by id').fill('fla');
+    await page.getByRole('link', { name: 'say-hello' }).waitFor({ state: 'detached' });
+    await page.getByLabel('Find by id').fill('');
+    await page.getByRole('link', { name: 'flaky-call' }).click();
+    await visit('workflow');
+    await nav('Runs').click();
+    await page.getByRole('link', { name: 'say-hello' }).waitFor();
+    await visit('runs');
+    await nav('Overview').click();
+    await page.getByText('Busiest workflows').waitFor();
+    await visit('overview');
+  });
+
+  test('editing a workflow into an invalid state shows the errors on their fields and saves nothing', async () => {
+    await nav('Workflows').click();
+    await page.getByRole('link', { name: 'say-hello' }).click();
+    await page.getByRole('link', { name: 'Edit' }).click();
+    await page.getByLabel('Message').fill('');
+    await page.getByLabel('Type', { exact: true }).first().selectOption('periodic');
+    await page.getByLabel('Every').fill('ten seconds');
+    // Checked as typed, against the schema the API publishes.
+    await page.getByText('Message: is required').waitFor();
+    await page.getByText(/^Every: /).waitFor();
+    await page.getByLabel('Message').fill('still {{trigger.payload.name}}');
+    await page.getByLabel('Every').fill('10s');
+    // What only the server knows (a URL that is not http) comes back as its 400 and lands on the field.
+    await page.getByRole('button', { name: 'Add an HTTP request' }).click();
+    await page.getByLabel('URL').fill('ftp://files.example.com/report');
+    expectedErrors.push(/status of 400/);
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText(/^URL: must be an http\(s\) URL/).waitFor();
+    await page.getByText('The API refused the workflow').waitFor();
+    await visit('editor-errors');
+
+    await page.getByRole('link', { name: 'Cancel' }).click();
+    await page.getByRole('heading', { name: 'Say hello' }).waitFor();
+    const facts = page.locator('dl.facts');
+    await facts.getByText('manual', { exact: true }).waitFor();
+    assert.equal(await facts.locator('dt:has-text("Version") + dd').textContent(), '1', 'nothing was saved');
+  });
+
+  test("a second user sees none of the first user's workflows or runs", async () => {
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('heading', { name: 'Log in' }).waitFor();
+    await page.getByRole('link', { name: 'Sign up' }).click();
+    await page.getByLabel('Email').fill('grace@example.com');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await page.getByText('None.').first().waitFor();
+    await nav('Workflows').click();
+    await page.getByText('No workflows yet.').waitFor();
+    await nav('Runs').click();
+    await page.getByText('No runs match.').waitFor();
+    expectedErrors.push(/status of 404/);
+    await page.goto(`${dashboard.url}/runs/${firstRunId}`);
+    await page.getByText(/not found/).waitFor();
+  });
+
+  test('a wrong password and an ended session say so, and logging in again returns to the page', async () => {
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByLabel('Email').fill('ada@example.com');
+    await page.getByLabel('Password').fill('not the password');
+    expectedErrors.push(/status of 401/);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByText('Wrong email or password.').waitFor();
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+
+    // The session ends elsewhere (another tab logs out): the next call finds it gone.
+    await page.goto(`${dashboard.url}/flows/say-hello`);
+    await page.getByRole('heading', { name: 'Say hello' }).waitFor();
+    await page.evaluate(() => fetch('/auth/session', { method: 'DELETE', headers: { 'x-wf-csrf': '1' } }));
+    await nav('Runs').click();
+    await page.getByText('Your session has ended.').waitFor();
+    await page.getByLabel('Email').fill('ada@example.com');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL(/\/runs$/);
+    await page.getByRole('heading', { name: 'Runs' }).waitFor();
+  });
+
+  test('no serious or critical accessibility violation on any page', () => {
+    assert.ok(accessibility.size >= 8, `pages audited: ${[...accessibility.keys()].join(', ')}`);
+    const failing = [...accessibility].filter(([, v]) => v.length > 0);
+    assert.deepEqual(failing, []);
+  });
+
+  test('no error in the browser console but the API answers the scenarios asked for', () => {
+    const unexpected = console.errors.filter((e) => !expectedErrors.some((p) => p.test(e)));
+    assert.deepEqual(unexpected, []);
+  });
+});
