@@ -19,6 +19,7 @@ COPY workflows-svc/package.json workflows-svc/
 COPY scheduler-svc/package.json scheduler-svc/
 COPY runner-svc/package.json runner-svc/
 COPY system/package.json system/
+COPY web/package.json web/
 
 # Every dependency, dev included (TypeScript), exactly as locked; shared, then the service.
 FROM manifests AS build
