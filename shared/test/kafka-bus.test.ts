@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it, type TestContext } from 'node:test';
-import kafkajs from 'kafkajs';
+import kafkajs, { type Admin } from 'kafkajs';
 import { createKafkaBus, DEFAULT_TOPIC_PARTITIONS } from '../src/adapters/kafka/index.js';
 import { openBus } from '../src/adapters/open.js';
 import { busSettings, CommonEnvSchema } from '../src/settings.js';
@@ -77,6 +77,24 @@ describe('kafka bus: topics', { skip: tier.skip }, () => {
 });
 
 /**
+ * The topic's offsets, once every partition has a leader. A topic created moments ago (a
+ * dead-letter topic nobody has written to) may still be electing one, and the broker then
+ * answers NOT_LEADER_OR_FOLLOWER or LEADER_NOT_AVAILABLE: both retriable, so ask again.
+ */
+async function offsetsOnceLed(admin: Admin, topic: string): ReturnType<Admin['fetchTopicOffsets']> {
+  const deadline = Date.now() + READ_TIMEOUT_MS;
+  for (;;) {
+    try {
+      return await admin.fetchTopicOffsets(topic);
+    } catch (error) {
+      const retriable = error instanceof kafkajs.KafkaJSProtocolError && error.retriable;
+      if (!retriable || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+/**
  * Reads a topic up to its current end with a throwaway consumer group: kafkajs has no
  * group-less reader, and the bus under test must not be the one that reads.
  */
@@ -86,7 +104,7 @@ async function readRaw(topic: string): Promise<RawRecord[]> {
   await admin.connect();
   const ends = new Map<number, number>(); // partition -> offset after its last message
   try {
-    for (const { partition, high, low } of await admin.fetchTopicOffsets(topic)) {
+    for (const { partition, high, low } of await offsetsOnceLed(admin, topic)) {
       if (Number(high) > Number(low)) ends.set(partition, Number(high));
     }
   } finally {
