@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Benchmarks (issue 6): throughput and latency of this system, embedded and durable,
-// against BullMQ on Redis in the same run on the same machine; scheduler lateness with two
+// Benchmarks (issues 6 and 14): throughput and latency of this system, embedded and durable,
+// against BullMQ on Redis, pg-boss and graphile-worker on PostgreSQL, in the same run on
+// the same machine; scheduler lateness with two
 // schedulers; optionally a memory soak and CPU profiles. Prints a markdown table on stdout
 // (progress goes to stderr) and writes bench/results/<timestamp>.json.
 //
@@ -27,13 +28,15 @@ import { round } from './lib/stats.mjs';
 import { bullmq } from './scenarios/bullmq.mjs';
 import { durable } from './scenarios/durable.mjs';
 import { embedded } from './scenarios/embedded.mjs';
+import { graphile } from './scenarios/graphile.mjs';
 import { lateness } from './scenarios/lateness.mjs';
+import { pgboss } from './scenarios/pgboss.mjs';
 import { soak } from './scenarios/soak.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..');
-const SCENARIOS = { bullmq, embedded, durable, lateness, soak };
-const DEFAULT_SET = ['bullmq', 'embedded', 'durable', 'lateness'];
+const SCENARIOS = { bullmq, pgboss, graphile, embedded, durable, lateness, soak };
+const DEFAULT_SET = ['bullmq', 'pgboss', 'graphile', 'embedded', 'durable', 'lateness'];
 
 const HELP = `npm run bench -- [options]
   --quick                  a few seconds per scenario (CI): ${'3,000 runs over 300 workflows; lateness 500 workflows for 12 s'}
