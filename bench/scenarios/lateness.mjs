@@ -1,7 +1,8 @@
 // Scheduler lateness: N periodic workflows due every 10 s, first due times spread evenly
 // over one interval, two scheduler-svc processes on one PostgreSQL database and a runner
 // (so workflows return to idle). Everything is read back from PostgreSQL afterwards.
-import { createPostgresStore, DEFAULT_RETRY_POLICY } from '@wf/shared';
+import { DEFAULT_RETRY_POLICY } from '@wf/shared';
+import { createPostgresStore } from '@wf/shared/postgres';
 import { DurableStack } from '../lib/durable-stack.mjs';
 import { httpGet } from '../lib/http-client.mjs';
 import { lanes } from '../lib/load.mjs';

@@ -1,16 +1,14 @@
 import {
   busSettings,
-  createAxiosHttpClient,
   createLogger,
   loadConfigOrExit,
-  Metrics,
-  openBus,
-  openStore,
-  runServiceProcess,
   storeSettings,
   systemClock,
   topics,
 } from '@wf/shared';
+import { createAxiosHttpClient } from '@wf/shared/http';
+import { openBus, openStore } from '@wf/shared/open';
+import { Metrics, runServiceProcess } from '@wf/shared/ops';
 import { RunnerEnvSchema, runnerConfig } from './config.js';
 import { startRunnerService } from './service.js';
 
@@ -24,7 +22,7 @@ await runServiceProcess({
   logger,
   async start() {
     const store = await openStore(storeSettings(env), logger);
-    const bus = openBus(busSettings(env), logger);
+    const bus = await openBus(busSettings(env), logger);
     const service = await startRunnerService({
       store,
       bus,

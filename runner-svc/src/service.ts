@@ -1,4 +1,5 @@
-import { startOpsServer, type Bus, type Clock, type HttpClient, type Logger, type Metrics, type RunningService, type Store, type Topics } from '@wf/shared';
+import type { Bus, Clock, HttpClient, Logger, Store, Topics } from '@wf/shared';
+import { startOpsServer, type Metrics, type RunningService } from '@wf/shared/ops';
 import type { RunnerConfig } from './config.js';
 import { createRunner } from './worker/runner.js';
 

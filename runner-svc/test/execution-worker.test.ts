@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it, mock } from 'node:test';
 import {
   acceptRun,
-  createMemoryStore,
   DEFAULT_TOPICS,
   makeEvent,
   OutboundRequestRefusedError,
@@ -14,6 +13,7 @@ import {
   type Store,
   type Workflow,
 } from '@wf/shared';
+import { createMemoryStore } from '@wf/shared/memory';
 import { FakeClock } from '@wf/shared/testing';
 import { createActions, ExecutionWorker } from '../src/index.js';
 import { refusingStore, type Refusal } from './support/refusing-store.js';

@@ -3,11 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it, type TestContext } from 'node:test';
 import {
   acceptRun,
-  createInProcessBus,
-  createKafkaBus,
-  createMemoryStore,
   DEFAULT_RETRY_POLICY,
-  Metrics,
   partitionKey,
   silentLogger,
   systemClock,
@@ -24,6 +20,10 @@ import {
   type Topics,
   type Workflow,
 } from '@wf/shared';
+import { createMemoryStore } from '@wf/shared/memory';
+import { createInProcessBus } from '@wf/shared/inprocess';
+import { createKafkaBus } from '@wf/shared/kafka';
+import { Metrics } from '@wf/shared/ops';
 import { eventually, kafkaTier } from '@wf/shared/testing';
 import { createRunner, startRunnerService, type RunnerConfig } from '../src/index.js';
 import { refusingStore } from './support/refusing-store.js';

@@ -1,4 +1,6 @@
-import { busSettings, createLogger, loadConfigOrExit, Metrics, openBus, openStore, runServiceProcess, storeSettings, systemClock, topics } from '@wf/shared';
+import { busSettings, createLogger, loadConfigOrExit, storeSettings, systemClock, topics } from '@wf/shared';
+import { openBus, openStore } from '@wf/shared/open';
+import { Metrics, runServiceProcess } from '@wf/shared/ops';
 import { SchedulerEnvSchema, schedulerConfig } from './config.js';
 import { startSchedulerService } from './service.js';
 
@@ -11,7 +13,7 @@ await runServiceProcess({
   logger,
   async start() {
     const store = await openStore(storeSettings(env, { outboxRetentionMs: env.OUTBOX_RETENTION }), logger);
-    const bus = openBus(busSettings(env), logger);
+    const bus = await openBus(busSettings(env), logger);
     const service = await startSchedulerService({
       store,
       bus,

@@ -1,5 +1,6 @@
 import cron, { type ScheduledTask } from 'node-cron';
-import type { Clock, EventPublisher, Logger, Metrics, Store, Topics } from '@wf/shared';
+import type { Clock, EventPublisher, Logger, Store, Topics } from '@wf/shared';
+import type { Metrics } from '@wf/shared/ops';
 import { tickToCron, type SchedulerConfig } from './config.js';
 import { IdempotencyPurge } from './jobs/idempotency-purge.js';
 import { OutboxRelay, DEFAULT_RELAY_OPTIONS } from './jobs/outbox-relay.js';

@@ -1,4 +1,5 @@
-import { startOpsServer, type Bus, type Clock, type Logger, type Metrics, type RunningService, type Store, type Topics } from '@wf/shared';
+import type { Bus, Clock, Logger, Store, Topics } from '@wf/shared';
+import { startOpsServer, type Metrics, type RunningService } from '@wf/shared/ops';
 import type { SchedulerConfig } from './config.js';
 import { createScheduler, type Scheduler } from './scheduler.js';
 

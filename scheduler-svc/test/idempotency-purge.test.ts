@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createMemoryStore, IDEMPOTENCY_WINDOW_MS, silentLogger } from '@wf/shared';
+import { IDEMPOTENCY_WINDOW_MS, silentLogger } from '@wf/shared';
+import { createMemoryStore } from '@wf/shared/memory';
 import { FakeClock } from '@wf/shared/testing';
 import { IdempotencyPurge } from '../src/index.js';
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, mock } from 'node:test';
-import { createMemoryStore, makeEvent, silentLogger, type EventPublisher, type OutboxMessage, type PublishRecord } from '@wf/shared';
+import { makeEvent, silentLogger, type EventPublisher, type OutboxMessage, type PublishRecord } from '@wf/shared';
+import { createMemoryStore } from '@wf/shared/memory';
 import { FakeClock } from '@wf/shared/testing';
 import { DEFAULT_RELAY_OPTIONS, OutboxRelay } from '../src/index.js';
 

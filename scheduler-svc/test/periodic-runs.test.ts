@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it, mock } from 'node:test';
-import { createInProcessBus, createMemoryStore, DEFAULT_RETRY_POLICY, systemClock, DEFAULT_TOPICS, nextRunAfter, silentLogger, type Store, type TriggerSpec, type Workflow } from '@wf/shared';
+import { DEFAULT_RETRY_POLICY, systemClock, DEFAULT_TOPICS, nextRunAfter, silentLogger, type Store, type TriggerSpec, type Workflow } from '@wf/shared';
+import { createMemoryStore } from '@wf/shared/memory';
+import { createInProcessBus } from '@wf/shared/inprocess';
 import { FakeClock } from '@wf/shared/testing';
 import { createScheduler, PeriodicRuns } from '../src/index.js';
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { acceptRun, createMemoryStore, DEFAULT_TOPICS, partitionKey, silentLogger, type Store, type Workflow } from '@wf/shared';
+import { acceptRun, DEFAULT_TOPICS, partitionKey, silentLogger, type Store, type Workflow } from '@wf/shared';
+import { createMemoryStore } from '@wf/shared/memory';
 import { FakeClock } from '@wf/shared/testing';
 import { DueRetries, ExpiredLeases, LostRequests, REQUEUE_PER_TRANSACTION } from '../src/index.js';
 

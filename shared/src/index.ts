@@ -1,3 +1,10 @@
+/*
+ * The core of @wf/shared: domain, ports, application services, and what every layer uses
+ * (errors, validation, configuration, logging, ids). No adapter: each family is its own
+ * entry point (@wf/shared/memory, /postgres, /mongo, /inprocess, /kafka, /http; /open
+ * opens the store and bus that configuration selects; /ops is metrics, health and process
+ * lifecycle), so a service loads only the drivers its composition root wires.
+ */
 export * from './domain/workflow.js';
 export * from './domain/execution.js';
 export * from './domain/user.js';
@@ -18,15 +25,6 @@ export * from './config.js';
 export * from './settings.js';
 export * from './logger.js';
 export * from './ids.js';
-export { createMemoryStore } from './adapters/memory/memory-store.js';
-export { encodeCursor, decodeCursor } from './adapters/cursor.js';
 export { boundStep, DEFAULT_MAX_STEP_OUTPUT_BYTES, type StepBoundOptions, type TruncatedOutput } from './adapters/step-bound.js';
 export * from './app/accept-run.js';
 export * from './app/group-commit.js';
-export * from './ops/index.js';
-export { openStore, openBus } from './adapters/open.js';
-export { createInProcessBus } from './adapters/inprocess/index.js';
-export { createKafkaBus } from './adapters/kafka/index.js';
-export { createAxiosHttpClient, AddressPolicy, type AxiosHttpClientOptions } from './adapters/http/index.js';
-export { createPostgresStore, type PostgresStoreOptions } from './adapters/postgres/index.js';
-export { createMongoStore, type MongoStoreOptions } from './adapters/mongo/index.js';

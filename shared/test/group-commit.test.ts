@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, mock } from 'node:test';
-import { createMemoryStore, GroupCommit, type Repos, type Store, type User } from '../src/index.js';
+import { createMemoryStore } from '../src/adapters/memory/index.js';
+import { GroupCommit, type Repos, type Store, type User } from '../src/index.js';
 
 const user = (n: number): User => ({ userId: `u${n}`, email: `u${n}@example.com`, passwordHash: 'x', createdAt: new Date(0), sessionVersion: 0 });
 

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { createAxiosHttpClient, OutboundRequestRefusedError } from '../src/index.js';
+import { createAxiosHttpClient } from '../src/adapters/http/index.js';
+import { OutboundRequestRefusedError } from '../src/index.js';
 
 describe('axios HttpClient with the SSRF guard', () => {
   let server: Server;

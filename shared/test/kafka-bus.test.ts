@@ -41,7 +41,7 @@ describe('kafka bus: topics', { skip: tier.skip }, () => {
 
   /** Has a bus opened from `env`, as a service opens it, create `topics`. */
   async function ensureTopicsFrom(env: Record<string, string>, topics: string[]): Promise<void> {
-    const bus = openBus(busSettings(CommonEnvSchema.parse({ KAFKA_BROKERS: brokers.join(','), ...env })), logger);
+    const bus = await openBus(busSettings(CommonEnvSchema.parse({ KAFKA_BROKERS: brokers.join(','), ...env })), logger);
     try {
       await bus.ensureTopics(topics);
     } finally {

@@ -1,4 +1,5 @@
-import { createLogger, loadConfigOrExit, runServiceProcess } from '@wf/shared';
+import { createLogger, loadConfigOrExit } from '@wf/shared';
+import { runServiceProcess } from '@wf/shared/ops';
 import { RunnerEnvSchema } from '@wf/runner-svc';
 import { SchedulerEnvSchema } from '@wf/scheduler-svc';
 import { WorkflowsEnvSchema } from '@wf/workflows-svc';

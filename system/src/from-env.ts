@@ -1,8 +1,6 @@
 import {
   busSettings,
   newSecret,
-  openBus,
-  openStore,
   storeSettings,
   systemClock,
   topics,
@@ -10,6 +8,7 @@ import {
   type Logger,
   type Store,
 } from '@wf/shared';
+import { openBus, openStore } from '@wf/shared/open';
 import { runnerConfig, type RunnerEnv } from '@wf/runner-svc';
 import { schedulerConfig, type SchedulerEnv } from '@wf/scheduler-svc';
 import { workflowsConfig, type WorkflowsEnv } from '@wf/workflows-svc';
@@ -45,7 +44,7 @@ export async function startSystemFromEnv(env: SystemEnv, logger: Logger): Promis
   const jwtSecret = env.workflows.JWT_SECRET ?? newSecret();
   if (!env.workflows.JWT_SECRET) logger.warn('JWT_SECRET is not set: generated a random one; tokens will not survive a restart');
   const store = await openStore(storeKind, logger);
-  const bus = openBus(busKind, logger);
+  const bus = await openBus(busKind, logger);
   const system = await startSystem({
     store,
     busFor: () => bus,

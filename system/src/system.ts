@@ -1,13 +1,12 @@
 import {
-  createAxiosHttpClient,
-  Metrics,
   type Bus,
   type Clock,
   type Logger,
-  type RunningService,
   type Store,
   type Topics,
 } from '@wf/shared';
+import { createAxiosHttpClient } from '@wf/shared/http';
+import { Metrics, type RunningService } from '@wf/shared/ops';
 import { startRunnerService, type RunnerConfig } from '@wf/runner-svc';
 import { startSchedulerService, type SchedulerConfig } from '@wf/scheduler-svc';
 import { startWorkflowsService, type WorkflowsConfig } from '@wf/workflows-svc';

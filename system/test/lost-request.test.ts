@@ -4,17 +4,17 @@ import { describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
 import {
   acceptRun,
-  createAxiosHttpClient,
-  createKafkaBus,
-  createMemoryStore,
   DEFAULT_RETRY_POLICY,
-  Metrics,
   silentLogger,
   systemClock,
   type Bus,
   type Topics,
   type Workflow,
 } from '@wf/shared';
+import { createMemoryStore } from '@wf/shared/memory';
+import { createKafkaBus } from '@wf/shared/kafka';
+import { createAxiosHttpClient } from '@wf/shared/http';
+import { Metrics } from '@wf/shared/ops';
 import { eventually, kafkaTier } from '@wf/shared/testing';
 import { startRunnerService } from '@wf/runner-svc';
 import { startSchedulerService } from '@wf/scheduler-svc';

@@ -2,15 +2,13 @@ import {
   busSettings,
   createLogger,
   loadConfigOrExit,
-  Metrics,
   newSecret,
-  openBus,
-  openStore,
-  runServiceProcess,
   storeSettings,
   systemClock,
   topics,
 } from '@wf/shared';
+import { openBus, openStore } from '@wf/shared/open';
+import { Metrics, runServiceProcess } from '@wf/shared/ops';
 import { WorkflowsEnvSchema, workflowsConfig } from './config.js';
 import { startWorkflowsService } from './service.js';
 
@@ -25,7 +23,7 @@ await runServiceProcess({
     const store = await openStore(storeSettings(env), logger);
     // Run events for the dashboard's live stream come from the broker; alone, with no broker, there are none to follow.
     const busKind = busSettings(env);
-    const bus = busKind.kind === 'kafka' ? openBus(busKind, logger) : undefined;
+    const bus = busKind.kind === 'kafka' ? await openBus(busKind, logger) : undefined;
     // Only a memory store may run without JWT_SECRET (the schema enforces it): tokens die with the process anyway.
     if (!env.JWT_SECRET) logger.warn('JWT_SECRET is not set: using a random one; tokens will not survive a restart');
     const service = await startWorkflowsService({

@@ -1,5 +1,6 @@
 import express from 'express';
-import { healthResponse, type Bus, type Clock, type Logger, type Metrics, type ReadinessCheck, type RunningService, type Store, type Topics } from '@wf/shared';
+import type { Bus, Clock, Logger, Store, Topics } from '@wf/shared';
+import { healthResponse, type Metrics, type ReadinessCheck, type RunningService } from '@wf/shared/ops';
 import type { WorkflowsConfig } from './config.js';
 import { createWorkflowsApp } from './http/app.js';
 import { feedFromBus } from './live/bus-changes.js';

@@ -10,13 +10,13 @@ import {
   type Execution,
   type ExecutionRequested,
   type Logger,
-  type Metrics,
   type OutboxMessage,
   type Repos,
   type Step,
   type Store,
   type Topics,
 } from '@wf/shared';
+import type { Metrics } from '@wf/shared/ops';
 import { PermanentActionError, HttpStatusError, type ActionRegistry } from '../actions/index.js';
 import { TemplateError, type TemplateContext } from '../templating.js';
 import { redact } from './redact.js';

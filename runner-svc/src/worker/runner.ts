@@ -8,11 +8,11 @@ import {
   type HandledBatch,
   type HttpClient,
   type Logger,
-  type Metrics,
   type ReceivedEvent,
   type Store,
   type Topics,
 } from '@wf/shared';
+import type { Metrics } from '@wf/shared/ops';
 import { createActions } from '../actions/index.js';
 import type { RunnerConfig } from '../config.js';
 import { DeliveryBudget } from './delivery-budget.js';

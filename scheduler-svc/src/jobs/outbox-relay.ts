@@ -1,4 +1,5 @@
-import type { Clock, EventPublisher, Logger, Metrics, OutboxRepo } from '@wf/shared';
+import type { Clock, EventPublisher, Logger, OutboxRepo } from '@wf/shared';
+import type { Metrics } from '@wf/shared/ops';
 
 export interface OutboxRelayOptions {
   batchSize: number;

@@ -1,4 +1,5 @@
-import { acceptRun, nextRunAfter, WorkflowBusyError, type Clock, type Logger, type Metrics, type Repos, type Store, type Topics, type Workflow } from '@wf/shared';
+import { acceptRun, nextRunAfter, WorkflowBusyError, type Clock, type Logger, type Repos, type Store, type Topics, type Workflow } from '@wf/shared';
+import type { Metrics } from '@wf/shared/ops';
 import { mapConcurrent } from './concurrency.js';
 
 export interface PeriodicRunsOptions {

@@ -2,21 +2,19 @@ import type { Logger } from '../logger.js';
 import type { Bus } from '../ports/bus.js';
 import type { Store } from '../ports/repos.js';
 import type { BusSettings, StoreSettings } from '../settings.js';
-import { createInProcessBus } from './inprocess/index.js';
-import { createKafkaBus } from './kafka/index.js';
-import { createMemoryStore } from './memory/memory-store.js';
-import { createMongoStore } from './mongo/index.js';
-import { createPostgresStore } from './postgres/index.js';
+
+// Each adapter family is imported only when selected, so a service on PostgreSQL never
+// loads mongoose (nor one on the in-process bus kafkajs).
 
 /** Builds the configured store and prepares it (indexes, migrations). */
 export async function openStore(settings: StoreSettings, logger: Logger): Promise<Store> {
   const { maxStepOutputBytes, outboxRetentionMs } = settings;
   const store =
     settings.kind === 'mongo'
-      ? createMongoStore({ url: settings.url, logger, maxStepOutputBytes, ...(outboxRetentionMs === undefined ? {} : { outboxRetentionMs }) })
+      ? (await import('./mongo/index.js')).createMongoStore({ url: settings.url, logger, maxStepOutputBytes, ...(outboxRetentionMs === undefined ? {} : { outboxRetentionMs }) })
       : settings.kind === 'postgres'
-        ? createPostgresStore({ url: settings.url, logger, maxStepOutputBytes })
-        : createMemoryStore({ maxStepOutputBytes });
+        ? (await import('./postgres/index.js')).createPostgresStore({ url: settings.url, logger, maxStepOutputBytes })
+        : (await import('./memory/index.js')).createMemoryStore({ maxStepOutputBytes });
   try {
     await store.init();
   } catch (err) {
@@ -26,8 +24,8 @@ export async function openStore(settings: StoreSettings, logger: Logger): Promis
   return store;
 }
 
-export function openBus(settings: BusSettings, logger: Logger): Bus {
+export async function openBus(settings: BusSettings, logger: Logger): Promise<Bus> {
   return settings.kind === 'kafka'
-    ? createKafkaBus({ brokers: settings.brokers, clientId: settings.clientId, logger, ...(settings.partitions ? { partitions: settings.partitions } : {}) })
-    : createInProcessBus({ logger });
+    ? (await import('./kafka/index.js')).createKafkaBus({ brokers: settings.brokers, clientId: settings.clientId, logger, ...(settings.partitions ? { partitions: settings.partitions } : {}) })
+    : (await import('./inprocess/index.js')).createInProcessBus({ logger });
 }

@@ -1,4 +1,7 @@
-import { createInProcessBus, createKafkaBus, createMemoryStore, newSecret, silentLogger, systemClock, type Bus, type Topics } from '@wf/shared';
+import { newSecret, silentLogger, systemClock, type Bus, type Topics } from '@wf/shared';
+import { createMemoryStore } from '@wf/shared/memory';
+import { createInProcessBus } from '@wf/shared/inprocess';
+import { createKafkaBus } from '@wf/shared/kafka';
 import { startSystem, type RunningSystem } from '../../src/system.js';
 import { ApiClient } from './api-client.js';
 

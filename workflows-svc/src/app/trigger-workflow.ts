@@ -5,12 +5,12 @@ import {
   acceptRun,
   type Clock,
   type ExecutionStatus,
-  type Metrics,
   type Repos,
   type UnitOfWork,
   type Topics,
   type Workflow,
 } from '@wf/shared';
+import type { Metrics } from '@wf/shared/ops';
 import { hookSecretMatches } from './hook-secrets.js';
 import { workflowNotFound } from './workflow-definition.js';
 

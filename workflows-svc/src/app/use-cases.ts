@@ -1,4 +1,5 @@
-import { GroupCommit, type Clock, type Metrics, type Store, type Topics } from '@wf/shared';
+import { GroupCommit, type Clock, type Store, type Topics } from '@wf/shared';
+import type { Metrics } from '@wf/shared/ops';
 import { AuthenticateUser } from './authenticate-user.js';
 import { CreateWorkflow } from './create-workflow.js';
 import { DeleteWorkflow } from './delete-workflow.js';

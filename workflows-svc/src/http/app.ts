@@ -1,4 +1,5 @@
-import type { Clock, Logger, Metrics, ReadinessCheck, Store, Topics } from '@wf/shared';
+import type { Clock, Logger, Store, Topics } from '@wf/shared';
+import type { Metrics, ReadinessCheck } from '@wf/shared/ops';
 import { openApiDocument } from './openapi.js';
 import express from 'express';
 import { createUseCases } from '../app/use-cases.js';

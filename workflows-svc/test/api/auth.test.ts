@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, mock, test } from 'node:test';
-import { createMemoryStore } from '@wf/shared';
+import { createMemoryStore } from '@wf/shared/memory';
 import jwt from 'jsonwebtoken';
 import { KNOWN_USER_TTL_MS } from '../../src/app/authenticate-user.js';
 import { TEST_JWT_SECRET, startApi, type TestApi } from '../support/api.js';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createInProcessBus, DEFAULT_TOPICS, makeEvent, newId, silentLogger } from '@wf/shared';
+import { DEFAULT_TOPICS, makeEvent, newId, silentLogger } from '@wf/shared';
+import { createInProcessBus } from '@wf/shared/inprocess';
 import { feedFromBus } from '../../src/live/bus-changes.js';
 import { ChangeFeed } from '../../src/live/change-feed.js';
 import { manualWorkflow, startApi, type TestApi } from '../support/api.js';

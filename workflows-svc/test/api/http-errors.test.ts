@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createMemoryStore, UnavailableError, type Repos, type Store } from '@wf/shared';
+import { UnavailableError, type Repos, type Store } from '@wf/shared';
+import { createMemoryStore } from '@wf/shared/memory';
 import { manualWorkflow, startApi, type TestApi } from '../support/api.js';
 
 describe('request bodies', () => {

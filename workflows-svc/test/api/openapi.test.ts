@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { createMemoryStore, DEFAULT_TOPICS, loadConfig, silentLogger } from '@wf/shared';
+import { DEFAULT_TOPICS, loadConfig, silentLogger } from '@wf/shared';
+import { createMemoryStore } from '@wf/shared/memory';
 import { FakeClock } from '@wf/shared/testing';
 import { createWorkflowsApp, WorkflowsEnvSchema, workflowsConfig } from '../../src/index.js';
 import { startApi, TEST_JWT_SECRET, type TestApi } from '../support/api.js';

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
-import { createLogger, createMemoryStore, DEFAULT_TOPICS, loadConfig, type Store } from '@wf/shared';
+import { createLogger, DEFAULT_TOPICS, loadConfig, type Store } from '@wf/shared';
+import { createMemoryStore } from '@wf/shared/memory';
 import { FakeClock } from '@wf/shared/testing';
 import { WorkflowsEnvSchema, workflowsConfig, type WorkflowsConfig } from '../../src/config.js';
 import { createWorkflowsApp } from '../../src/http/app.js';

@@ -1,5 +1,7 @@
 import pg from 'pg';
-import { createMemoryStore, createPostgresStore, type Store } from '@wf/shared';
+import type { Store } from '@wf/shared';
+import { createMemoryStore } from '@wf/shared/memory';
+import { createPostgresStore } from '@wf/shared/postgres';
 import { postgresTier } from '@wf/shared/testing';
 
 /** A store an API suite runs on: opened fresh for the suite, disposed of after it. */

@@ -1,4 +1,7 @@
-import type { Execution, OutboxMessage, Step, StoredTrigger, User, Workflow } from '../../index.js';
+import type { Execution, Step } from '../../domain/execution.js';
+import type { OutboxMessage } from '../../domain/outbox.js';
+import type { User } from '../../domain/user.js';
+import type { StoredTrigger, Workflow } from '../../domain/workflow.js';
 import { decodeUserJson, encodeUserJson } from '../user-json.js';
 
 /*

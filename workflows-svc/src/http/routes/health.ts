@@ -1,4 +1,5 @@
-import { healthResponse, type ReadinessCheck, type Store } from '@wf/shared';
+import type { Store } from '@wf/shared';
+import { healthResponse, type ReadinessCheck } from '@wf/shared/ops';
 import { Router, type Response } from 'express';
 
 export interface HealthDeps {
