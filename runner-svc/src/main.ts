@@ -1,6 +1,7 @@
 import {
   busSettings,
   createLogger,
+  GroupCommit,
   loadConfigOrExit,
   storeSettings,
   systemClock,
@@ -25,6 +26,7 @@ await runServiceProcess({
     const bus = await openBus(busSettings(env), logger);
     const service = await startRunnerService({
       store,
+      groupCommit: new GroupCommit(store),
       bus,
       http: createAxiosHttpClient({ ...config.http, logger }),
       clock: systemClock,

@@ -1,10 +1,12 @@
-import type { Bus, Clock, HttpClient, Logger, Store, Topics } from '@wf/shared';
+import type { Bus, Clock, GroupCommit, HttpClient, Logger, Store, Topics } from '@wf/shared';
 import { startOpsServer, type Metrics, type RunningService } from '@wf/shared/ops';
 import type { RunnerConfig } from './config.js';
 import { createRunner } from './worker/runner.js';
 
 export interface RunnerServiceDeps {
   store: Store;
+  /** The store's group commit, for the worker's writes. */
+  groupCommit: GroupCommit;
   bus: Bus;
   http: HttpClient;
   clock: Clock;

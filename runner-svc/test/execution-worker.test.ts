@@ -3,6 +3,7 @@ import { describe, it, mock } from 'node:test';
 import {
   acceptRun,
   DEFAULT_TOPICS,
+  GroupCommit,
   makeEvent,
   OutboundRequestRefusedError,
   silentLogger,
@@ -51,7 +52,7 @@ async function setup(actions: Action[], http: HttpClient, maxRetries = 2, refusa
   await store.workflows.create(wf);
   const execution = await store.uow.run((tx) => acceptRun(tx, wf, { type: 'manual', firedAt: now, payload: { to: 'ada' } }, DEFAULT_TOPICS, now));
   const worker = new ExecutionWorker({
-    store, actions: createActions({ http }), clock, logger: silentLogger, topics: DEFAULT_TOPICS,
+    store, groupCommit: new GroupCommit(store), actions: createActions({ http }), clock, logger: silentLogger, topics: DEFAULT_TOPICS,
     config: { leaseMarginMs: 5_000, random: () => 1 },
   });
   /** Lets the backoff pass and requeues due retries, as the scheduler would. */
@@ -206,7 +207,7 @@ describe('ExecutionWorker with mocked ports', () => {
       uow: { run: mock.fn(async (work: (t: typeof tx) => Promise<unknown>) => work(tx)) },
     } as unknown as Store;
     const worker = new ExecutionWorker({
-      store, actions: createActions({ http: scriptedHttp({}).http }), clock: new FakeClock(), logger: silentLogger,
+      store, groupCommit: new GroupCommit(store), actions: createActions({ http: scriptedHttp({}).http }), clock: new FakeClock(), logger: silentLogger,
       topics: DEFAULT_TOPICS, config: { leaseMarginMs: 1_000 },
     });
     assert.equal(await worker.handle(requested('e1', 1)), 'lost');
@@ -225,7 +226,7 @@ describe('ExecutionWorker with mocked ports', () => {
       uow: { run: uowRun },
     } as unknown as Store;
     const worker = new ExecutionWorker({
-      store, actions: createActions({ http }), clock: new FakeClock(), logger: silentLogger, topics: DEFAULT_TOPICS, config: { leaseMarginMs: 1_000 },
+      store, groupCommit: new GroupCommit(store), actions: createActions({ http }), clock: new FakeClock(), logger: silentLogger, topics: DEFAULT_TOPICS, config: { leaseMarginMs: 1_000 },
     });
     assert.equal(await worker.handle(requested('e1', 1)), 'lost');
     assert.equal(calls.length, 0);
@@ -236,7 +237,7 @@ describe('ExecutionWorker with mocked ports', () => {
     const saveStep = mock.fn(async () => true);
     const store = { executions: { claimForRun: mock.fn(async () => null), saveStep } } as unknown as Store;
     const worker = new ExecutionWorker({
-      store, actions: createActions({ http: scriptedHttp({}).http }), clock: new FakeClock(), logger: silentLogger,
+      store, groupCommit: new GroupCommit(store), actions: createActions({ http: scriptedHttp({}).http }), clock: new FakeClock(), logger: silentLogger,
       topics: DEFAULT_TOPICS, config: { leaseMarginMs: 1_000 },
     });
     assert.equal(await worker.handle(requested('e1', 1)), 'skipped');

@@ -4,6 +4,7 @@ import { describe, it, type TestContext } from 'node:test';
 import {
   acceptRun,
   DEFAULT_RETRY_POLICY,
+  GroupCommit,
   partitionKey,
   silentLogger,
   systemClock,
@@ -107,7 +108,7 @@ for (const { name, skip, open } of buses) {
     async function start(t: TestContext, store: Store, config: RunnerConfig, topics: Topics) {
       const bus = open();
       const runner = await startRunnerService({
-        store, bus, http: noHttp, clock: systemClock, logger: silentLogger, topics, config, metrics: new Metrics({ defaultMetrics: false }),
+        store, groupCommit: new GroupCommit(store), bus, http: noHttp, clock: systemClock, logger: silentLogger, topics, config, metrics: new Metrics({ defaultMetrics: false }),
       });
       t.after(async () => {
         await runner.stop();
@@ -181,7 +182,7 @@ describe('runner lanes', () => {
     const store = createMemoryStore();
     const topics: Topics = { requested: 'requested', result: 'result', deadLetter: 'dead-letter' };
     const { consumer, handle } = handOver();
-    await createRunner({ store, consumer, http, clock: systemClock, logger: silentLogger, topics, config }).start();
+    await createRunner({ store, groupCommit: new GroupCommit(store), consumer, http, clock: systemClock, logger: silentLogger, topics, config }).start();
     const executions = await accept(store, topics, workflows);
     const messages = await store.outbox.claimBatch(new Date(), 60_000, 100);
     const received = messages.map(({ topic, key, event }) => ({ topic, key, event }));

@@ -1,4 +1,5 @@
 import {
+  GroupCommit,
   type Bus,
   type Clock,
   type Logger,
@@ -9,7 +10,7 @@ import { createAxiosHttpClient } from '@wf/shared/http';
 import { Metrics, type RunningService } from '@wf/shared/ops';
 import { startRunnerService, type RunnerConfig } from '@wf/runner-svc';
 import { startSchedulerService, type SchedulerConfig } from '@wf/scheduler-svc';
-import { startWorkflowsService, type WorkflowsConfig } from '@wf/workflows-svc';
+import { createUseCases, JwtAccessTokens, JwtSessionTokens, ScryptPasswordHasher, startWorkflowsService, type WorkflowsConfig } from '@wf/workflows-svc';
 
 export interface SystemOptions {
   store: Store;
@@ -35,8 +36,10 @@ export interface RunningSystem extends RunningService {
  */
 export async function startSystem(options: SystemOptions): Promise<RunningSystem> {
   const { store, clock, logger, topics } = options;
+  // Each service gets its own group commit, as it would in its own process.
   const runner = await startRunnerService({
     store,
+    groupCommit: new GroupCommit(store),
     bus: options.busFor('runner'),
     http: createAxiosHttpClient({ ...options.runner.http, logger }),
     clock,
@@ -54,14 +57,20 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     config: options.scheduler,
     metrics: new Metrics({ service: 'scheduler-svc', defaultMetrics: false }),
   });
+  const metrics = new Metrics({ service: 'workflows-svc' });
+  const tokens = new JwtAccessTokens(options.workflows.jwt, clock);
+  const sessions = new JwtSessionTokens(options.workflows.jwt, clock);
+  const passwords = new ScryptPasswordHasher();
+  const useCases = createUseCases({ store, clock, topics, tokens, sessions, passwords, groupCommit: new GroupCommit(store), metrics });
   const api = await startWorkflowsService({
+    useCases,
     store,
     bus: options.busFor('workflows'),
     clock,
     logger: logger.child({ component: 'api' }),
     topics,
     config: options.workflows,
-    metrics: new Metrics({ service: 'workflows-svc' }),
+    metrics,
   });
   return {
     port: api.port,

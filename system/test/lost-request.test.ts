@@ -5,6 +5,7 @@ import kafkajs from 'kafkajs';
 import {
   acceptRun,
   DEFAULT_RETRY_POLICY,
+  GroupCommit,
   silentLogger,
   systemClock,
   type Bus,
@@ -84,6 +85,7 @@ describe('a lost request on the real Kafka broker', { skip: tier.skip }, () => {
 
     const runner = await startRunnerService({
       store,
+      groupCommit: new GroupCommit(store),
       bus: bus('runner'),
       http: createAxiosHttpClient({ allowHosts: [], allowCidrs: [], maxBodyBytes: 1024 * 1024, logger: silentLogger }),
       clock: systemClock,

@@ -17,7 +17,7 @@ export { TriggerWorkflow, IDEMPOTENCY_WINDOW_MS, type TriggerRequest, type Trigg
 export { RotateHookSecret } from './app/rotate-hook-secret.js';
 export { ListExecutions } from './app/list-executions.js';
 export { GetExecution } from './app/get-execution.js';
-export { JwtAccessTokens } from './auth/jwt-tokens.js';
+export { JwtAccessTokens, JwtSessionTokens } from './auth/jwt-tokens.js';
 export { ScryptPasswordHasher, DEFAULT_SCRYPT_PARAMS, type ScryptParams } from './auth/scrypt-hasher.js';
 export { startWorkflowsService, type WorkflowsService, type WorkflowsServiceDeps } from './service.js';
 export { openApiDocument, type OpenApiOptions } from './http/openapi.js';

@@ -1,6 +1,7 @@
 import {
   busSettings,
   createLogger,
+  GroupCommit,
   loadConfigOrExit,
   newSecret,
   storeSettings,
@@ -9,10 +10,13 @@ import {
 } from '@wf/shared';
 import { openBus, openStore } from '@wf/shared/open';
 import { Metrics, runServiceProcess } from '@wf/shared/ops';
+import { createUseCases } from './app/use-cases.js';
+import { JwtAccessTokens, JwtSessionTokens } from './auth/jwt-tokens.js';
+import { ScryptPasswordHasher } from './auth/scrypt-hasher.js';
 import { WorkflowsEnvSchema, workflowsConfig } from './config.js';
 import { startWorkflowsService } from './service.js';
 
-// The composition root of workflows-svc: configuration, adapters, the HTTP service.
+// The composition root of workflows-svc: configuration, adapters, use cases, the HTTP service.
 const env = loadConfigOrExit(WorkflowsEnvSchema, 'workflows-svc');
 const logger = createLogger({ level: env.LOG_LEVEL, service: 'workflows-svc' });
 
@@ -26,15 +30,14 @@ await runServiceProcess({
     const bus = busKind.kind === 'kafka' ? await openBus(busKind, logger) : undefined;
     // Only a memory store may run without JWT_SECRET (the schema enforces it): tokens die with the process anyway.
     if (!env.JWT_SECRET) logger.warn('JWT_SECRET is not set: using a random one; tokens will not survive a restart');
-    const service = await startWorkflowsService({
-      store,
-      clock: systemClock,
-      logger,
-      topics: topics(env),
-      config: workflowsConfig(env, env.JWT_SECRET ? undefined : newSecret()),
-      metrics: new Metrics({ service: 'workflows-svc' }),
-      ...(bus ? { bus } : {}),
-    });
+    const config = workflowsConfig(env, env.JWT_SECRET ? undefined : newSecret());
+    const metrics = new Metrics({ service: 'workflows-svc' });
+    const tokens = new JwtAccessTokens(config.jwt, systemClock);
+    const sessions = new JwtSessionTokens(config.jwt, systemClock);
+    const groupCommit = new GroupCommit(store);
+    const runTopics = topics(env);
+    const useCases = createUseCases({ store, clock: systemClock, topics: runTopics, tokens, sessions, passwords: new ScryptPasswordHasher(), groupCommit, metrics });
+    const service = await startWorkflowsService({ useCases, store, clock: systemClock, logger, config, metrics, topics: runTopics, ...(bus ? { bus } : {}) });
     return {
       async stop() {
         await service.stop();

@@ -1,20 +1,17 @@
 import express from 'express';
-import type { Bus, Clock, Logger, Store, Topics } from '@wf/shared';
-import { healthResponse, type Metrics, type ReadinessCheck, type RunningService } from '@wf/shared/ops';
-import type { WorkflowsConfig } from './config.js';
-import { createWorkflowsApp } from './http/app.js';
+import type { Bus, Clock, Topics } from '@wf/shared';
+import { healthResponse, type Metrics, type RunningService } from '@wf/shared/ops';
+import { createWorkflowsApp, type WorkflowsAppDeps } from './http/app.js';
 import { feedFromBus } from './live/bus-changes.js';
 import { ChangeFeed } from './live/change-feed.js';
 import { startHttpServer } from './server.js';
 
-export interface WorkflowsServiceDeps {
-  store: Store;
+/** The service feeds `GET /events` itself (from the bus when given), so it takes no feed. */
+export interface WorkflowsServiceDeps extends Omit<WorkflowsAppDeps, 'feed'> {
   clock: Clock;
-  logger: Logger;
-  topics: Topics;
-  config: WorkflowsConfig;
   metrics: Metrics;
-  readiness?: ReadinessCheck;
+  /** The run events' topic names, read from `bus`. */
+  topics: Topics;
   /** Where run events come from for `GET /events`; without one the stream carries only this instance's workflow writes. */
   bus?: Bus;
 }

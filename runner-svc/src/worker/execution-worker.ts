@@ -1,6 +1,5 @@
 import {
   DEFAULT_ACTION_TIMEOUT_MS,
-  GroupCommit,
   makeEvent,
   newId,
   partitionKey,
@@ -9,6 +8,7 @@ import {
   type Clock,
   type Execution,
   type ExecutionRequested,
+  type GroupCommit,
   type Logger,
   type OutboxMessage,
   type Repos,
@@ -25,6 +25,8 @@ export type HandleOutcome = 'completed' | 'pending_retry' | 'failed' | 'skipped'
 
 export interface ExecutionWorkerDeps {
   store: Store;
+  /** The store's group commit: the writes of the executions this worker runs concurrently share transactions under load. */
+  groupCommit: GroupCommit;
   actions: ActionRegistry;
   clock: Clock;
   logger: Logger;
@@ -43,11 +45,10 @@ export interface ExecutionWorkerDeps {
  * request keeps failing.
  */
 export class ExecutionWorker {
-  /** The writes of the executions this worker runs concurrently share transactions under load. */
   private readonly writes: GroupCommit;
 
   constructor(private readonly deps: ExecutionWorkerDeps) {
-    this.writes = new GroupCommit(deps.store);
+    this.writes = deps.groupCommit;
   }
 
   async handle(event: ExecutionRequested): Promise<HandleOutcome> {

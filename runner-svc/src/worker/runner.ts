@@ -5,6 +5,7 @@ import {
   type Clock,
   type EventConsumer,
   type ExecutionRequested,
+  type GroupCommit,
   type HandledBatch,
   type HttpClient,
   type Logger,
@@ -21,6 +22,7 @@ import { Permits } from './permits.js';
 
 export interface RunnerDeps {
   store: Store;
+  groupCommit: GroupCommit;
   consumer: EventConsumer;
   http: HttpClient;
   clock: Clock;
@@ -56,6 +58,7 @@ export function createRunner(deps: RunnerDeps): Runner {
   const { config } = deps;
   const worker = new ExecutionWorker({
     store: deps.store,
+    groupCommit: deps.groupCommit,
     actions: createActions({ http: deps.http }),
     clock: deps.clock,
     logger: deps.logger,

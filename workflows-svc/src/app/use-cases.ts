@@ -1,4 +1,4 @@
-import { GroupCommit, type Clock, type Store, type Topics } from '@wf/shared';
+import type { Clock, GroupCommit, Store, Topics } from '@wf/shared';
 import type { Metrics } from '@wf/shared/ops';
 import { AuthenticateUser } from './authenticate-user.js';
 import { CreateWorkflow } from './create-workflow.js';
@@ -30,13 +30,15 @@ export interface UseCaseDeps {
   tokens: AccessTokens;
   /** The dashboard's cookie sessions. */
   sessions: SessionTokens;
+  /** The store's group commit: concurrent triggers share transactions under load. */
+  groupCommit: GroupCommit;
   metrics?: Metrics;
 }
 
 export type UseCases = ReturnType<typeof createUseCases>;
 
 /** Every use case of the service, wired to the same ports. */
-export function createUseCases({ store, clock, topics, passwords, tokens, sessions, metrics }: UseCaseDeps) {
+export function createUseCases({ store, clock, topics, passwords, tokens, sessions, groupCommit, metrics }: UseCaseDeps) {
   const logIn = new LogIn(store, passwords, tokens);
   return {
     signUp: new SignUp(store, clock, passwords, tokens),
@@ -52,8 +54,7 @@ export function createUseCases({ store, clock, topics, passwords, tokens, sessio
     deleteWorkflow: new DeleteWorkflow(store),
     getWorkflow: new GetWorkflow(store),
     listWorkflows: new ListWorkflows(store),
-    // Concurrent triggers share transactions under load (see GroupCommit).
-    triggerWorkflow: new TriggerWorkflow(new GroupCommit(store), clock, topics, metrics),
+    triggerWorkflow: new TriggerWorkflow(groupCommit, clock, topics, metrics),
     rotateHookSecret: new RotateHookSecret(store, clock),
     listExecutions: new ListExecutions(store),
     getExecution: new GetExecution(store),

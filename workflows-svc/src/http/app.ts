@@ -1,10 +1,8 @@
-import type { Clock, Logger, Store, Topics } from '@wf/shared';
-import type { Metrics, ReadinessCheck } from '@wf/shared/ops';
+import type { Logger, Store } from '@wf/shared';
+import type { ReadinessCheck } from '@wf/shared/ops';
 import { openApiDocument } from './openapi.js';
 import express from 'express';
-import { createUseCases } from '../app/use-cases.js';
-import { JwtAccessTokens, JwtSessionTokens } from '../auth/jwt-tokens.js';
-import { ScryptPasswordHasher } from '../auth/scrypt-hasher.js';
+import type { UseCases } from '../app/use-cases.js';
 import type { WorkflowsConfig } from '../config.js';
 import { ChangeFeed } from '../live/change-feed.js';
 import { authenticate } from './middleware/authenticate.js';
@@ -23,16 +21,15 @@ import { statsRoutes } from './routes/stats.js';
 import { hookRoutes, manualTriggerRoutes } from './routes/triggers.js';
 import { workflowRoutes } from './routes/workflows.js';
 
+/** What the composition root built: the app creates no adapter and no use case itself. */
 export interface WorkflowsAppDeps {
+  useCases: UseCases;
+  /** Pinged by `/readyz`. */
   store: Store;
-  clock: Clock;
   logger: Logger;
-  topics: Topics;
   config: WorkflowsConfig;
   /** Extra readiness for `/readyz` besides the store's ping. */
   readiness?: ReadinessCheck;
-  /** Counts accepted runs, when given. */
-  metrics?: Metrics;
   /** The changes `GET /events` streams; without one, only this app's own workflow writes. */
   feed?: ChangeFeed;
 }
@@ -43,10 +40,7 @@ export interface WorkflowsAppDeps {
  * routes that need no login (hooks, auth), then the token check for everything else,
  * before their bodies are read, so an anonymous client cannot make us parse a megabyte.
  */
-export function createWorkflowsApp({ store, clock, logger, topics, config, readiness, metrics, feed = new ChangeFeed() }: WorkflowsAppDeps): express.Express {
-  const tokens = new JwtAccessTokens(config.jwt, clock);
-  const sessions = new JwtSessionTokens(config.jwt, clock);
-  const useCases = createUseCases({ store, clock, topics, tokens, sessions, passwords: new ScryptPasswordHasher(), ...(metrics ? { metrics } : {}) });
+export function createWorkflowsApp({ useCases, store, logger, config, readiness, feed = new ChangeFeed() }: WorkflowsAppDeps): express.Express {
   const deps = { useCases, config, logger };
 
   const app = express();

@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { DEFAULT_TOPICS, loadConfig, silentLogger } from '@wf/shared';
-import { createMemoryStore } from '@wf/shared/memory';
-import { FakeClock } from '@wf/shared/testing';
-import { createWorkflowsApp, WorkflowsEnvSchema, workflowsConfig } from '../../src/index.js';
-import { startApi, TEST_JWT_SECRET, type TestApi } from '../support/api.js';
+import { composeTestApp, startApi, type TestApi } from '../support/api.js';
 import { openApiContract } from '../support/openapi-contract.js';
 
 interface Layer {
@@ -15,13 +11,7 @@ interface Layer {
 
 /** Every `METHOD /path` the express app really routes, in OpenAPI's `{param}` form. */
 function realRoutes(): Set<string> {
-  const app = createWorkflowsApp({
-    store: createMemoryStore(),
-    clock: new FakeClock(),
-    logger: silentLogger,
-    topics: DEFAULT_TOPICS,
-    config: workflowsConfig(loadConfig(WorkflowsEnvSchema, { JWT_SECRET: TEST_JWT_SECRET })),
-  }) as unknown as { router: { stack: Layer[] } };
+  const app = composeTestApp().app as unknown as { router: { stack: Layer[] } };
   const routes = new Set<string>();
   const walk = (stack: Layer[]) => {
     for (const layer of stack) {

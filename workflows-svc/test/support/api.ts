@@ -1,7 +1,10 @@
 import { Writable } from 'node:stream';
-import { createLogger, DEFAULT_TOPICS, loadConfig, type Store } from '@wf/shared';
+import { createLogger, DEFAULT_TOPICS, GroupCommit, loadConfig, silentLogger, type Logger, type Store } from '@wf/shared';
 import { createMemoryStore } from '@wf/shared/memory';
 import { FakeClock } from '@wf/shared/testing';
+import { createUseCases } from '../../src/app/use-cases.js';
+import { JwtAccessTokens, JwtSessionTokens } from '../../src/auth/jwt-tokens.js';
+import { ScryptPasswordHasher } from '../../src/auth/scrypt-hasher.js';
 import { WorkflowsEnvSchema, workflowsConfig, type WorkflowsConfig } from '../../src/config.js';
 import { createWorkflowsApp } from '../../src/http/app.js';
 import type { ChangeFeed } from '../../src/live/change-feed.js';
@@ -54,10 +57,28 @@ export interface StartOptions {
 
 let users = 0;
 
-/** The app over real HTTP on an ephemeral port, on the memory store and a fake clock. */
-export async function startApi(options: StartOptions = {}): Promise<TestApi> {
+/** The app composed as `main.ts` composes it, on the memory store and a fake clock; not listening. */
+export function composeTestApp(options: StartOptions = {}, logger: Logger = silentLogger) {
   const store = options.store ?? createMemoryStore();
   const clock = new FakeClock('2026-03-01T12:00:00.000Z');
+  const config = workflowsConfig(loadConfig(WorkflowsEnvSchema, { JWT_SECRET: TEST_JWT_SECRET, ...options.env }));
+  const tokens = new JwtAccessTokens(config.jwt, clock);
+  const sessions = new JwtSessionTokens(config.jwt, clock);
+  const groupCommit = new GroupCommit(store);
+  const useCases = createUseCases({ store, clock, topics: DEFAULT_TOPICS, tokens, sessions, passwords: new ScryptPasswordHasher(), groupCommit });
+  const app = createWorkflowsApp({
+    useCases,
+    store,
+    logger,
+    config,
+    ...(options.readiness ? { readiness: options.readiness } : {}),
+    ...(options.feed ? { feed: options.feed } : {}),
+  });
+  return { app, store, clock, config };
+}
+
+/** The app over real HTTP on an ephemeral port, on the memory store and a fake clock. */
+export async function startApi(options: StartOptions = {}): Promise<TestApi> {
   const logs: string[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -66,16 +87,7 @@ export async function startApi(options: StartOptions = {}): Promise<TestApi> {
     },
   });
   const logger = createLogger({ level: 'debug', service: 'workflows-svc-test', destination });
-  const config = workflowsConfig(loadConfig(WorkflowsEnvSchema, { JWT_SECRET: TEST_JWT_SECRET, ...options.env }));
-  const app = createWorkflowsApp({
-    store,
-    clock,
-    logger,
-    topics: DEFAULT_TOPICS,
-    config,
-    ...(options.readiness ? { readiness: options.readiness } : {}),
-    ...(options.feed ? { feed: options.feed } : {}),
-  });
+  const { app, store, clock, config } = composeTestApp(options, logger);
   const server = await startHttpServer(app, 0, logger, { host: '127.0.0.1', graceMs: 1_000 });
   const url = `http://127.0.0.1:${server.port}`;
   const contract = options.uncheckedContract ? undefined : await openApiContract();
