@@ -12,10 +12,9 @@ import {
   type HttpClient,
   type HttpRequest,
   type Store,
-  type Workflow,
 } from '@wf/shared';
 import { createMemoryStore } from '@wf/shared/memory';
-import { FakeClock } from '@wf/shared/testing';
+import { aWorkflow, FakeClock } from '@wf/shared/testing';
 import { createActions, ExecutionWorker } from '../src/index.js';
 import { refusingStore, type Refusal } from './support/refusing-store.js';
 
@@ -43,12 +42,7 @@ async function setup(actions: Action[], http: HttpClient, maxRetries = 2, refusa
   const memory = createMemoryStore();
   const store = refusal ? refusingStore(memory, refusal) : memory;
   const now = clock.now();
-  const wf: Workflow = {
-    workflowId: 'w', ownerId: 'o', name: 'w', enabled: true,
-    trigger: { type: 'manual', status: 'idle' }, actions,
-    retryPolicy: { maxRetries, baseDelayMs: 1_000, maxDelayMs: 8_000 },
-    createdAt: now, updatedAt: now, version: 1,
-  };
+  const wf = aWorkflow({ workflowId: 'w', ownerId: 'o', actions, retryPolicy: { maxRetries, baseDelayMs: 1_000, maxDelayMs: 8_000 }, createdAt: now, updatedAt: now });
   await store.workflows.create(wf);
   const execution = await store.uow.run((tx) => acceptRun(tx, wf, { type: 'manual', firedAt: now, payload: { to: 'ada' } }, DEFAULT_TOPICS, now));
   const worker = new ExecutionWorker({

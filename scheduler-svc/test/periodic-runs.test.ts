@@ -1,26 +1,24 @@
 import assert from 'node:assert/strict';
 import { describe, it, mock } from 'node:test';
-import { DEFAULT_RETRY_POLICY, systemClock, DEFAULT_TOPICS, nextRunAfter, silentLogger, type Store, type TriggerSpec, type Workflow } from '@wf/shared';
+import { systemClock, DEFAULT_TOPICS, nextRunAfter, silentLogger, type Store, type TriggerSpec, type Workflow } from '@wf/shared';
 import { createMemoryStore } from '@wf/shared/memory';
 import { createInProcessBus } from '@wf/shared/inprocess';
-import { FakeClock } from '@wf/shared/testing';
+import { aWorkflow, FakeClock } from '@wf/shared/testing';
 import { createScheduler, PeriodicRuns } from '../src/index.js';
 
 const options = { batchSize: 50, leaseMs: 10_000, concurrency: 4 };
 
 function workflow(id: string, trigger: TriggerSpec, now: Date, owner = 'owner-1'): Workflow {
-  return {
-    workflowId: id,
-    ownerId: owner,
-    name: id,
-    enabled: true,
-    trigger: { ...trigger, status: 'idle', ...(nextRunAfter(trigger, now) ? { nextRunAt: nextRunAfter(trigger, now)! } : {}) },
-    actions: [{ type: 'log', message: 'hi' }],
-    retryPolicy: DEFAULT_RETRY_POLICY,
-    createdAt: now,
-    updatedAt: now,
-    version: 1,
-  };
+  const nextRunAt = nextRunAfter(trigger, now);
+  return aWorkflow({ workflowId: id, ownerId: owner, trigger: { ...trigger, status: 'idle', ...(nextRunAt ? { nextRunAt } : {}) }, createdAt: now, updatedAt: now });
+}
+
+/** A fake clock, a memory store holding one workflow with `trigger`, and the job on them. */
+async function periodicRunsOn(workflowId: string, trigger: TriggerSpec) {
+  const clock = new FakeClock('2026-01-01T00:00:00Z');
+  const store = createMemoryStore();
+  await store.workflows.create(workflow(workflowId, trigger, clock.now()));
+  return { clock, store, job: new PeriodicRuns({ store, clock, logger: silentLogger, topics: DEFAULT_TOPICS }, options) };
 }
 
 async function emittedRuns(store: Store, clock: FakeClock) {
@@ -34,10 +32,7 @@ const finish = async (store: Store, ownerId: string, workflowId: string) => {
 
 describe('PeriodicRuns', () => {
   it('emits once per due time as the clock advances, with the due time recorded', async () => {
-    const clock = new FakeClock('2026-01-01T00:00:00Z');
-    const store = createMemoryStore();
-    await store.workflows.create(workflow('every-second', { type: 'periodic', interval: '1s' }, clock.now()));
-    const job = new PeriodicRuns({ store, clock, logger: silentLogger, topics: DEFAULT_TOPICS }, options);
+    const { clock, store, job } = await periodicRunsOn('every-second', { type: 'periodic', interval: '1s' });
 
     assert.deepEqual(await job.runOnce(), { emitted: 0, skippedBusy: 0, lost: 0, errors: 0 }, 'nothing is due yet');
     for (let i = 1; i <= 3; i++) {
@@ -55,10 +50,7 @@ describe('PeriodicRuns', () => {
   });
 
   it('skips (and counts) a due run while the workflow is busy, but still moves the schedule on', async () => {
-    const clock = new FakeClock('2026-01-01T00:00:00Z');
-    const store = createMemoryStore();
-    await store.workflows.create(workflow('slow', { type: 'periodic', interval: '1s' }, clock.now()));
-    const job = new PeriodicRuns({ store, clock, logger: silentLogger, topics: DEFAULT_TOPICS }, options);
+    const { clock, store, job } = await periodicRunsOn('slow', { type: 'periodic', interval: '1s' });
     clock.advance(1_000);
     assert.equal((await job.runOnce()).emitted, 1);
     clock.advance(1_000);
@@ -70,10 +62,7 @@ describe('PeriodicRuns', () => {
   });
 
   it('runs once, not ten times, after the scheduler was down for ten intervals', async () => {
-    const clock = new FakeClock('2026-01-01T00:00:00Z');
-    const store = createMemoryStore();
-    await store.workflows.create(workflow('w', { type: 'periodic', interval: '1s' }, clock.now()));
-    const job = new PeriodicRuns({ store, clock, logger: silentLogger, topics: DEFAULT_TOPICS }, options);
+    const { clock, store, job } = await periodicRunsOn('w', { type: 'periodic', interval: '1s' });
     clock.advance(10_500);
     assert.equal((await job.runOnce()).emitted, 1);
     await finish(store, 'owner-1', 'w');
@@ -107,10 +96,7 @@ describe('PeriodicRuns', () => {
   });
 
   it('fires a cron trigger at the expression\'s times', async () => {
-    const clock = new FakeClock('2026-01-01T00:00:00Z');
-    const store = createMemoryStore();
-    await store.workflows.create(workflow('quarter', { type: 'cron', cron: '*/15 * * * *' }, clock.now()));
-    const job = new PeriodicRuns({ store, clock, logger: silentLogger, topics: DEFAULT_TOPICS }, options);
+    const { clock, store, job } = await periodicRunsOn('quarter', { type: 'cron', cron: '*/15 * * * *' });
     clock.set('2026-01-01T00:14:59Z');
     assert.equal((await job.runOnce()).emitted, 0);
     clock.set('2026-01-01T00:15:00.200Z');

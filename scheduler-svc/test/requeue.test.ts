@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { acceptRun, DEFAULT_TOPICS, partitionKey, silentLogger, type Store, type Workflow } from '@wf/shared';
+import { acceptRun, DEFAULT_TOPICS, partitionKey, silentLogger, type Store } from '@wf/shared';
 import { createMemoryStore } from '@wf/shared/memory';
-import { FakeClock } from '@wf/shared/testing';
+import { aWorkflow, FakeClock } from '@wf/shared/testing';
 import { DueRetries, ExpiredLeases, LostRequests, REQUEUE_PER_TRANSACTION } from '../src/index.js';
 
 /** Publishes every message the outbox holds, as the relay would. */
@@ -12,62 +12,56 @@ async function relay(store: Store, clock: FakeClock) {
   return messages;
 }
 
+/** Accepts a run of a new workflow `workflowId` in `store`, its message already published. */
 async function acceptedRun(store: Store, clock: FakeClock, workflowId = 'w') {
   const now = clock.now();
-  const wf: Workflow = {
-    workflowId,
-    ownerId: 'o',
-    name: 'w',
-    enabled: true,
-    trigger: { type: 'manual', status: 'idle' },
-    actions: [{ type: 'log', message: 'x' }],
-    retryPolicy: { maxRetries: 2, baseDelayMs: 1_000, maxDelayMs: 5_000 },
-    createdAt: now,
-    updatedAt: now,
-    version: 1,
-  };
+  const wf = aWorkflow({ workflowId, ownerId: 'o', retryPolicy: { maxRetries: 2, baseDelayMs: 1_000, maxDelayMs: 5_000 }, createdAt: now, updatedAt: now });
   await store.workflows.create(wf);
   const execution = await store.uow.run((tx) => acceptRun(tx, wf, { type: 'manual', firedAt: now }, DEFAULT_TOPICS, now));
   await relay(store, clock);
   return execution;
 }
 
+/** A fake clock, a memory store holding one accepted run, and a job's dependencies on them. */
+async function oneAcceptedRun() {
+  const clock = new FakeClock();
+  const store = createMemoryStore();
+  const execution = await acceptedRun(store, clock);
+  return { clock, store, execution, deps: { store, clock, logger: silentLogger, topics: DEFAULT_TOPICS } };
+}
+
 describe('DueRetries', () => {
   it('requeues a pending retry once its time has come: next attempt, workflow busy again, message in the outbox', async () => {
-    const clock = new FakeClock();
-    const store = createMemoryStore();
-    const e = await acceptedRun(store, clock);
-    await store.executions.claimForRun(e.executionId, 1, clock.now(), 10_000);
-    await store.executions.finishAttempt(e.executionId, 1, { status: 'pending_retry', at: clock.now(), retriesLeft: 1, nextAttemptAt: new Date(clock.now().getTime() + 1_000) });
+    const { clock, store, execution, deps } = await oneAcceptedRun();
+    await store.executions.claimForRun(execution.executionId, 1, clock.now(), 10_000);
+    await store.executions.finishAttempt(execution.executionId, 1, { status: 'pending_retry', at: clock.now(), retriesLeft: 1, nextAttemptAt: new Date(clock.now().getTime() + 1_000) });
     await store.workflows.setTriggerStatus('o', 'w', ['busy'], 'pending', clock.now());
-    const job = new DueRetries({ store, clock, logger: silentLogger, topics: DEFAULT_TOPICS }, { batchSize: 10 });
+    const job = new DueRetries(deps, { batchSize: 10 });
 
     clock.advance(999);
     assert.deepEqual(await job.runOnce(), { requeued: 0 }, 'not before nextAttemptAt');
     clock.advance(1);
     assert.deepEqual(await job.runOnce(), { requeued: 1 });
-    const requeued = await store.executions.get(e.executionId);
+    const requeued = await store.executions.get(execution.executionId);
     assert.equal(requeued?.status, 'queued');
     assert.equal(requeued?.attempt, 2);
     assert.equal((await store.workflows.get('o', 'w'))?.trigger.status, 'busy');
     const [msg] = await store.outbox.claimBatch(clock.now(), 1_000, 10);
-    assert.deepEqual(msg?.event.data, { executionId: e.executionId, workflowId: 'w', ownerId: 'o', attempt: 2 });
+    assert.deepEqual(msg?.event.data, { executionId: execution.executionId, workflowId: 'w', ownerId: 'o', attempt: 2 });
     assert.deepEqual(await job.runOnce(), { requeued: 0 }, 'requeued once only');
   });
 });
 
 describe('ExpiredLeases', () => {
   it('hands a run whose runner died back to the queue on the same attempt, after the lease', async () => {
-    const clock = new FakeClock();
-    const store = createMemoryStore();
-    const e = await acceptedRun(store, clock);
-    await store.executions.claimForRun(e.executionId, 1, clock.now(), 5_000);
-    const job = new ExpiredLeases({ store, clock, logger: silentLogger, topics: DEFAULT_TOPICS }, { batchSize: 10 });
+    const { clock, store, execution, deps } = await oneAcceptedRun();
+    await store.executions.claimForRun(execution.executionId, 1, clock.now(), 5_000);
+    const job = new ExpiredLeases(deps, { batchSize: 10 });
     clock.advance(4_999);
     assert.deepEqual(await job.runOnce(), { requeued: 0 }, 'a live lease is respected');
     clock.advance(1);
     assert.deepEqual(await job.runOnce(), { requeued: 1 });
-    const requeued = await store.executions.get(e.executionId);
+    const requeued = await store.executions.get(execution.executionId);
     assert.equal(requeued?.status, 'queued');
     assert.equal(requeued?.attempt, 1);
     assert.equal((await store.outbox.backlog(clock.now())).count, 1);

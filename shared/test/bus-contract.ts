@@ -345,23 +345,14 @@ export function describeBusContract(name: string, open: () => Promise<BusHarness
       const events = Array.from({ length: 6 }, (_, i) => requested('wf-a', i + 1));
       await publish('wf-a', ...events);
 
-      let openGate = () => {};
-      const gate = new Promise<void>((resolve) => (openGate = resolve));
-      const one = new Recorder();
-      await consume(
-        group,
-        async (batch) => {
-          await one.handler(batch);
-          await gate;
-        },
-        { maxBatchSize: 1 },
-      );
+      const one = new HoldingRecorder();
+      await consume(group, one.handler, { maxBatchSize: 1 });
       await eventually('the first member to hold a batch', () => one.events.length >= 1);
       const two = new Recorder();
       // On Kafka the join completes only once the first member rejoins, after its batch: start it, let it begin, then open the gate.
       const joining = consume(group, two.handler, { maxBatchSize: 1 });
       await sleep(300);
-      openGate();
+      one.release();
       await joining;
 
       await eventually('all 6 events', () => one.events.length + two.events.length >= events.length);
@@ -440,24 +431,15 @@ export function describeBusContract(name: string, open: () => Promise<BusHarness
       const [inHand, next] = [requested('wf-a', 1), requested('wf-a', 2)];
       await publish('wf-a', inHand, next);
 
-      let openGate = () => {};
-      const gate = new Promise<void>((resolve) => (openGate = resolve));
-      const seen = new Recorder();
-      const consumer = await consume(
-        group,
-        async (batch) => {
-          await seen.handler(batch);
-          await gate;
-        },
-        { maxBatchSize: 1 },
-      );
+      const seen = new HoldingRecorder();
+      const consumer = await consume(group, seen.handler, { maxBatchSize: 1 });
       await eventually('the handler to be called', () => seen.events.length >= 1);
 
       let stopped = false;
       const stopping = consumer.stop().then(() => (stopped = true));
       await sleep(200); // long enough for a stop() that does not wait to be seen
       assert.equal(stopped, false, 'stop() waits for the handler call in progress');
-      openGate();
+      seen.release();
       await within('stop() after the handler returned', waitMs / 2, stopping);
       assert.deepEqual(seen.ids(), [inHand.id], 'nothing more is handed over once stopping');
 
@@ -534,6 +516,16 @@ class Recorder {
   ids(): string[] {
     return this.events.map((e) => e.event.id);
   }
+}
+
+/** A recorder whose handler, once it has recorded a batch, holds it until `release()`. */
+class HoldingRecorder extends Recorder {
+  release: () => void = () => {};
+  private readonly released = new Promise<void>((resolve) => (this.release = resolve));
+  override readonly handler: BatchHandler = async (batch) => {
+    this.batches.push([...batch]);
+    await this.released;
+  };
 }
 
 const ids = (events: readonly EventEnvelope[]) => events.map((e) => e.id);

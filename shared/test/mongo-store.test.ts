@@ -12,7 +12,7 @@ import { toExecution, toExecutionDoc, type ExecutionDoc } from '../src/adapters/
 import { connectionOptions } from '../src/adapters/mongo/mongo-store.js';
 import { DEFAULT_MAX_STEP_OUTPUT_BYTES } from '../src/adapters/step-bound.js';
 import type { Store } from '../src/ports/repos.js';
-import { mongoTier } from '../src/testing/index.js';
+import { aWorkflow, mongoTier } from '../src/testing/index.js';
 import { describeStoreContract } from './contract/store-contract.js';
 
 /*
@@ -257,19 +257,7 @@ describe('mongo store: what only MongoDB has', { skip: tier.skip }, () => {
 
   it('matches nothing for an undefined key, as the memory store does', async () => {
     const ownerId = `owner-${randomUUID()}`;
-    const T0 = new Date('2026-01-01T00:00:00Z');
-    await store.workflows.create({
-      workflowId: 'w',
-      ownerId,
-      name: 'w',
-      enabled: true,
-      trigger: { type: 'manual', status: 'idle' },
-      actions: [{ type: 'log', message: 'm' }],
-      retryPolicy: DEFAULT_RETRY_POLICY,
-      createdAt: T0,
-      updatedAt: T0,
-      version: 1,
-    });
+    await store.workflows.create(aWorkflow({ workflowId: 'w', ownerId }));
     const missing = undefined as unknown as string;
     assert.equal(await store.workflows.get(missing, 'w'), null);
     assert.deepEqual((await store.workflows.list(missing, { limit: 10 })).items, []);

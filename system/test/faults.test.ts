@@ -6,7 +6,7 @@ import { kafkaTier, postgresTier } from '@wf/shared/testing';
 import { ApiClient, eventually, type ExecutionView } from './support/api-client.js';
 import { FlakyServer } from '@wf/shared/testing';
 import { LocalBroker } from './support/local-broker.js';
-import { freePort, ServiceProcess } from './support/processes.js';
+import { freePort, ServiceProcess, serviceEnv } from './support/processes.js';
 
 const postgres = postgresTier();
 const kafka = kafkaTier(); // the Kafka tier must be on; these tests then run a broker of their own
@@ -54,17 +54,7 @@ describe('faults (multi-process, PostgreSQL, a Kafka broker of their own)', { sk
     await admin.end();
     const url = new URL(postgres.url!);
     url.pathname = `/${database}`;
-    env = {
-      DATABASE_URL: url.toString(),
-      KAFKA_BROKERS: broker.brokers,
-      KAFKA_CLIENT_ID: `faults-${suffix}`,
-      RUNNER_GROUP_ID: `faults-runner-${suffix}`,
-      JWT_SECRET: randomBytes(32).toString('hex'),
-      SCHEDULER_TICK: '1s',
-      RUNNER_LEASE_MARGIN_MS: '2000',
-      HTTP_ALLOW_CIDRS: '127.0.0.1/32',
-      LOG_LEVEL: 'warn',
-    };
+    env = serviceEnv('faults', suffix, { DATABASE_URL: url.toString(), KAFKA_BROKERS: broker.brokers });
     db = new pg.Client({ connectionString: env.DATABASE_URL });
     const api0 = await start('workflows-svc');
     await db.connect();

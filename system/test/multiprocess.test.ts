@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { kafkaTier } from '@wf/shared/testing';
 import { ApiClient, eventually } from './support/api-client.js';
-import { FlakyServer } from '@wf/shared/testing';
-import { freePort, ServiceProcess } from './support/processes.js';
+import { FlakyServer, kafkaTier } from '@wf/shared/testing';
+import { freePort, ServiceProcess, serviceEnv } from './support/processes.js';
 import { mongoStore, postgresStore, type DurableStore } from './support/stores.js';
 
 const kafka = kafkaTier();
@@ -36,20 +35,13 @@ function describeEndToEnd(store: DurableStore): void {
 
     before(async () => {
       await flaky.start();
-      env = {
+      env = serviceEnv('mp', suffix, {
         ...(await store.provision(database)),
         KAFKA_BROKERS: kafka.url!,
-        KAFKA_CLIENT_ID: `mp-${suffix}`,
         TOPIC_EXECUTION_REQUESTED: `mp.requested.${suffix}`,
         TOPIC_EXECUTION_RESULT: `mp.result.${suffix}`,
         TOPIC_DEAD_LETTER: `mp.dlq.${suffix}`,
-        RUNNER_GROUP_ID: `mp-runner-${suffix}`,
-        JWT_SECRET: randomBytes(32).toString('hex'),
-        SCHEDULER_TICK: '1s',
-        RUNNER_LEASE_MARGIN_MS: '2000',
-        HTTP_ALLOW_CIDRS: '127.0.0.1/32',
-        LOG_LEVEL: 'warn',
-      };
+      });
       workflows = await (await service('workflows-svc')).start();
       scheduler = await (await service('scheduler-svc')).start();
       runner = await (await service('runner-svc')).start();

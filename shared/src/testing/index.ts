@@ -1,4 +1,6 @@
 export { FakeClock } from './fake-clock.js';
+export { aWorkflow, FIXTURE_TIME } from './fixtures.js';
+export { startForSuite } from './suite.js';
 export { kafkaTier, postgresTier, mongoTier, browserTier, startTierServers, type Tier, type TierServerOptions, type TierServers } from './tiers.js';
 export type { TestServer } from './containers.js';
 export { eventually } from './eventually.js';

@@ -18,25 +18,13 @@ import {
   type Store,
   type Workflow,
 } from '../../src/index.js';
+import { encodeCursor } from '../../src/adapters/cursor.js';
+import { aWorkflow } from '../../src/testing/index.js';
 
 const T0 = new Date('2026-01-01T00:00:00.000Z');
 const at = (ms: number) => new Date(T0.getTime() + ms);
 
-function workflow(ownerId: string, workflowId: string, extra: Partial<Workflow> = {}): Workflow {
-  return {
-    workflowId,
-    ownerId,
-    name: workflowId,
-    enabled: true,
-    trigger: { type: 'manual', status: 'idle' },
-    actions: [{ type: 'log', message: 'hello' }],
-    retryPolicy: DEFAULT_RETRY_POLICY,
-    createdAt: T0,
-    updatedAt: T0,
-    version: 1,
-    ...extra,
-  };
-}
+const workflow = (ownerId: string, workflowId: string, extra: Partial<Workflow> = {}): Workflow => aWorkflow({ ownerId, workflowId, ...extra });
 
 function execution(ownerId: string, workflowId: string, extra: Partial<Execution> = {}): Execution {
   return {
@@ -268,6 +256,14 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         assert.deepEqual(page2.items.map((e) => e.executionId), [made[1], made[0]].map((e) => e!.executionId));
         assert.equal(page2.nextCursor, undefined);
         assert.deepEqual((await store.executions.listByWorkflow(owner(), 'w', { limit: 3 })).items, []);
+      });
+
+      it('refuses an execution cursor it did not issue', async () => {
+        const o = owner();
+        await store.executions.insert(execution(o, 'w'));
+        for (const forged of ['!!not-a-cursor', encodeCursor('no-separator'), encodeCursor('yesterday:some-id')]) {
+          await assert.rejects(store.executions.listByWorkflow(o, 'w', { limit: 2, cursor: forged }), ValidationError, forged);
+        }
       });
 
       it('lists an owner\'s runs across workflows, newest first, filtered by workflow, status and creation time', async () => {

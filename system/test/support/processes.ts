@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +19,24 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * The environment the service processes of one test run share, on top of `env` (store and
+ * broker): the run's own Kafka client and runner group, a one-second scheduler tick, short
+ * leases, the flaky server on 127.0.0.1 reachable by http-request actions, quiet logs.
+ */
+export function serviceEnv(run: string, suffix: string, env: Record<string, string>): Record<string, string> {
+  return {
+    ...env,
+    KAFKA_CLIENT_ID: `${run}-${suffix}`,
+    RUNNER_GROUP_ID: `${run}-runner-${suffix}`,
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    SCHEDULER_TICK: '1s',
+    RUNNER_LEASE_MARGIN_MS: '2000',
+    HTTP_ALLOW_CIDRS: '127.0.0.1/32',
+    LOG_LEVEL: 'warn',
+  };
 }
 
 /** One service as its own OS process, started the way production starts it. */

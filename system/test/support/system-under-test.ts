@@ -1,7 +1,10 @@
-import { newSecret, silentLogger, systemClock, type Bus, type Topics } from '@wf/shared';
+import { loadConfig, newSecret, silentLogger, systemClock, type Bus, type Topics } from '@wf/shared';
 import { createMemoryStore } from '@wf/shared/memory';
 import { createInProcessBus } from '@wf/shared/inprocess';
 import { createKafkaBus } from '@wf/shared/kafka';
+import { RunnerEnvSchema, runnerConfig } from '@wf/runner-svc';
+import { SchedulerEnvSchema, schedulerConfig } from '@wf/scheduler-svc';
+import { WorkflowsEnvSchema, workflowsConfig } from '@wf/workflows-svc';
 import { startSystem, type RunningSystem } from '../../src/system.js';
 import { ApiClient } from './api-client.js';
 
@@ -29,6 +32,35 @@ export async function startTestSystem(options: { brokers?: string[]; httpAllowCi
     buses.push(bus);
     return bus;
   };
+  // Configured the way the services are: environment variables through their schemas.
+  const env = {
+    PORT: '0',
+    JWT_SECRET: newSecret(),
+    LOGIN_RATE_WINDOW: '1m',
+    LOGIN_RATE_LIMIT_PER_EMAIL: '0',
+    LOGIN_RATE_LIMIT_PER_IP: '0',
+    LOGIN_SLOWDOWN_AFTER: '0',
+    LOGIN_SLOWDOWN_MAX_DELAY_MS: '0',
+    SIGNUP_RATE_WINDOW: '1m',
+    SIGNUP_RATE_LIMIT_PER_IP: '0',
+    SIGNUP_RATE_LIMIT_PER_EMAIL: '0',
+    TRIGGER_RATE_LIMIT_PER_USER: '0',
+    TRIGGER_RATE_LIMIT_PER_WORKFLOW: '0',
+    SCHEDULER_TICK: '1s',
+    SCHEDULER_BATCH_SIZE: '100',
+    SCHEDULER_CONCURRENCY: '8',
+    SCHEDULER_LEASE_MS: '10000',
+    SCHEDULER_REQUEUE_QUEUED_AFTER: '5m',
+    OUTBOX_BATCH_SIZE: '200',
+    OUTBOX_LOCK_MS: '10000',
+    OUTBOX_RETENTION: '1h',
+    RUNNER_GROUP_ID: `e2e-runner-${suffix}`,
+    RUNNER_CONCURRENCY: '8',
+    RUNNER_BATCH_SIZE: '50',
+    RUNNER_LEASE_MARGIN_MS: '5000',
+    RUNNER_MAX_DELIVERIES: '5',
+    HTTP_ALLOW_CIDRS: (options.httpAllowCidrs ?? ['127.0.0.1/32']).join(','),
+  };
   const store = createMemoryStore();
   const system = await startSystem({
     store,
@@ -36,36 +68,9 @@ export async function startTestSystem(options: { brokers?: string[]; httpAllowCi
     clock: systemClock,
     logger: silentLogger,
     topics,
-    workflows: {
-      port: 0,
-      jwt: { secret: newSecret(), expiresInSeconds: 3600 },
-      trustProxy: 0,
-      rateLimits: {
-        loginPerEmailAndIp: { windowMs: 60_000, limit: 0 },
-        loginPerIp: { windowMs: 60_000, limit: 0 },
-        signupPerIp: { windowMs: 60_000, limit: 0 },
-        signupPerEmail: { windowMs: 60_000, limit: 0 },
-        triggerPerUser: { windowMs: 60_000, limit: 0 },
-        triggerPerWorkflow: { windowMs: 60_000, limit: 0 },
-      },
-      loginSlowdown: { windowMs: 60_000, after: 0, maxDelayMs: 0 },
-    },
-    scheduler: {
-      tick: '1s',
-      batchSize: 100,
-      concurrency: 8,
-      leaseMs: 10_000,
-      requeueQueuedAfterMs: 300_000,
-      outbox: { batchSize: 200, lockMs: 10_000, retentionMs: 3_600_000 },
-    },
-    runner: {
-      groupId: `e2e-runner-${suffix}`,
-      concurrency: 8,
-      batchSize: 50,
-      leaseMarginMs: 5_000,
-      maxDeliveries: 5,
-      http: { allowHosts: [], allowCidrs: options.httpAllowCidrs ?? ['127.0.0.1/32'], maxBodyBytes: 1024 * 1024 },
-    },
+    workflows: workflowsConfig(loadConfig(WorkflowsEnvSchema, env)),
+    scheduler: schedulerConfig(loadConfig(SchedulerEnvSchema, env)),
+    runner: runnerConfig(loadConfig(RunnerEnvSchema, env)),
   });
   const api = await new ApiClient(`http://127.0.0.1:${system.port}`).signUp();
   return {

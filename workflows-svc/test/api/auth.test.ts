@@ -1,18 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, mock, test } from 'node:test';
+import { describe, mock, test } from 'node:test';
 import { createMemoryStore } from '@wf/shared/memory';
 import jwt from 'jsonwebtoken';
+import { startForSuite } from '@wf/shared/testing';
 import { KNOWN_USER_TTL_MS } from '../../src/app/authenticate-user.js';
-import { TEST_JWT_SECRET, startApi, type TestApi } from '../support/api.js';
+import { TEST_JWT_SECRET, startApi, startApiForSuite, type TestApi } from '../support/api.js';
 
 const PASSWORD = 'correct horse battery';
 
 describe('auth', () => {
   let api: TestApi;
-  before(async () => {
-    api = await startApi();
-  });
-  after(() => api.close());
+  startForSuite(() => startApi(), (started) => (api = started));
 
   test('signup: 201 with userId, email (normalized) and a token that opens the API', async () => {
     const res = await api.call('POST', '/auth/signup', { body: { email: 'Ada@Example.com', password: PASSWORD } });
@@ -76,11 +74,7 @@ describe('auth', () => {
 describe('bearer tokens', () => {
   let api: TestApi;
   let userId: string;
-  before(async () => {
-    api = await startApi();
-    userId = (await api.user()).userId;
-  });
-  after(() => api.close());
+  startApiForSuite((suite) => ({ api, userId } = suite));
 
   const nowSeconds = () => Math.floor(api.clock.now().getTime() / 1000);
   const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');

@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { DEFAULT_RETRY_POLICY, type Execution } from '@wf/shared';
-import { manualWorkflow, startApi, type TestApi } from '../support/api.js';
+import { startForSuite } from '@wf/shared/testing';
+import { manualWorkflow, startApi, startApiForSuite, type TestApi } from '../support/api.js';
 
 /** A run as the runner leaves it, created `agoMs` before the fake clock's now. */
 function run(api: TestApi, ownerId: string, workflowId: string, agoMs: number, status: Execution['status'], durationMs = 100): Execution {
@@ -32,10 +33,9 @@ function run(api: TestApi, ownerId: string, workflowId: string, agoMs: number, s
 describe('the dashboard\'s queries: overview stats, outcome strips, runs across workflows', () => {
   let api: TestApi;
   let token: string;
-  before(async () => {
-    api = await startApi();
-    let userId: string;
-    ({ token, userId } = await api.user());
+  startApiForSuite(async (suite) => {
+    ({ api, token } = suite);
+    const { userId } = suite;
     const other = await api.user();
     const runs = [
       run(api, userId, 'alpha', 30_000, 'completed', 100),
@@ -46,7 +46,6 @@ describe('the dashboard\'s queries: overview stats, outcome strips, runs across 
     ];
     for (const e of runs) await api.store.executions.insert(e);
   });
-  after(() => api.close());
 
   test('GET /stats: the hour by minute and the day by quarter hour, aggregated by the store', async () => {
     const res = await api.call('GET', '/stats', { token });
@@ -108,14 +107,12 @@ describe('the dashboard\'s queries: overview stats, outcome strips, runs across 
 describe('GET /workflows?prefix=: the workflows table\'s search', () => {
   let api: TestApi;
   let token: string;
-  before(async () => {
-    api = await startApi();
-    ({ token } = await api.user());
+  startApiForSuite(async (suite) => {
+    ({ api, token } = suite);
     for (const id of ['report-daily', 'report-weekly', 'reminder', 'sync']) {
       assert.equal((await api.call('POST', '/workflows', { token, body: manualWorkflow(id) })).status, 201);
     }
   });
-  after(() => api.close());
 
   test('lists the ids that start with the prefix, paginated', async () => {
     const first = await api.call('GET', '/workflows?prefix=re&limit=2', { token });
@@ -130,15 +127,17 @@ describe('GET /workflows?prefix=: the workflows table\'s search', () => {
 
 describe('the dashboard\'s static files', () => {
   let api: TestApi;
-  before(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'wf-web-'));
-    mkdirSync(join(dir, 'assets'));
-    writeFileSync(join(dir, 'index.html'), '<!doctype html><title>dashboard</title><script type="module" src="/assets/index-abc123.js"></script>');
-    writeFileSync(join(dir, 'assets', 'index-abc123.js'), 'console.log(1)');
-    writeFileSync(join(dir, 'favicon.svg'), '<svg/>');
-    api = await startApi({ env: { WEB_ROOT: dir }, uncheckedContract: true }); // pages, not API answers
-  });
-  after(() => api.close());
+  startForSuite(
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'wf-web-'));
+      mkdirSync(join(dir, 'assets'));
+      writeFileSync(join(dir, 'index.html'), '<!doctype html><title>dashboard</title><script type="module" src="/assets/index-abc123.js"></script>');
+      writeFileSync(join(dir, 'assets', 'index-abc123.js'), 'console.log(1)');
+      writeFileSync(join(dir, 'favicon.svg'), '<svg/>');
+      return startApi({ env: { WEB_ROOT: dir }, uncheckedContract: true }); // pages, not API answers
+    },
+    (started) => (api = started),
+  );
 
   const html = { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } };
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { DEFAULT_TOPICS, makeEvent, newId, silentLogger } from '@wf/shared';
 import { createInProcessBus } from '@wf/shared/inprocess';
+import { startForSuite } from '@wf/shared/testing';
 import { feedFromBus } from '../../src/live/bus-changes.js';
 import { ChangeFeed } from '../../src/live/change-feed.js';
 import { manualWorkflow, startApi, type TestApi } from '../support/api.js';
@@ -61,12 +62,14 @@ describe('GET /events: each user\'s own changes, live, resumable', () => {
   const feed = new ChangeFeed({ replayCapacity: 3 });
   let alice: { token: string; userId: string };
   let bob: { token: string; userId: string };
-  before(async () => {
-    api = await startApi({ feed });
-    alice = await api.user();
-    bob = await api.user();
-  });
-  after(() => api.close());
+  startForSuite(
+    () => startApi({ feed }),
+    async (started) => {
+      api = started;
+      alice = await api.user();
+      bob = await api.user();
+    },
+  );
 
   test('needs a login', async () => {
     assert.equal((await api.call('GET', '/events')).status, 401);

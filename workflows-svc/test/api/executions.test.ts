@@ -1,16 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { manualWorkflow, startApi, type TestApi } from '../support/api.js';
+import { describe, test } from 'node:test';
+import { manualWorkflow, startApiForSuite, type TestApi } from '../support/api.js';
 
 describe('execution history', () => {
   let api: TestApi;
   let token: string;
   let userId: string;
-  before(async () => {
-    api = await startApi();
-    ({ token, userId } = await api.user());
-  });
-  after(() => api.close());
+  startApiForSuite((suite) => ({ api, token, userId } = suite));
 
   /** Triggers and, as a runner would, finishes the run so the next trigger is accepted. */
   const runOnce = async (workflowId: string, payload?: object) => {

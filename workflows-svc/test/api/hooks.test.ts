@@ -1,16 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { startApi, webhookWorkflow, type TestApi } from '../support/api.js';
+import { describe, test } from 'node:test';
+import { startApi, startApiForSuite, webhookWorkflow, type TestApi } from '../support/api.js';
 
 describe('webhooks', () => {
   let api: TestApi;
   let token: string;
   let userId: string;
-  before(async () => {
-    api = await startApi();
-    ({ token, userId } = await api.user());
-  });
-  after(() => api.close());
+  startApiForSuite((suite) => ({ api, token, userId } = suite));
 
   const createHook = async (workflowId: string) => {
     const res = await api.call('POST', '/workflows', { token, body: webhookWorkflow(workflowId) });

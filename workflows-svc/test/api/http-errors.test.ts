@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { UnavailableError, type Repos, type Store } from '@wf/shared';
 import { createMemoryStore } from '@wf/shared/memory';
-import { manualWorkflow, startApi, type TestApi } from '../support/api.js';
+import { manualWorkflow, startApi, startApiForSuite, type TestApi } from '../support/api.js';
 
 describe('request bodies', () => {
   let api: TestApi;
   let token: string;
-  before(async () => {
-    api = await startApi();
-    token = (await api.user()).token;
-  });
-  after(() => api.close());
+  startApiForSuite((suite) => ({ api, token } = suite));
 
   const post = (raw: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
     api.call('POST', '/workflows', { token, raw, headers });
@@ -77,11 +73,7 @@ describe('request bodies', () => {
 describe('routing and headers', () => {
   let api: TestApi;
   let token: string;
-  before(async () => {
-    api = await startApi();
-    token = (await api.user()).token;
-  });
-  after(() => api.close());
+  startApiForSuite((suite) => ({ api, token } = suite));
 
   test('an unknown route is a JSON 404 (401 first without a token)', async () => {
     const res = await api.call('GET', '/nope', { token });

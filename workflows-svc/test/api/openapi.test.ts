@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
+import { startForSuite } from '@wf/shared/testing';
 import { composeTestApp, startApi, type TestApi } from '../support/api.js';
 import { openApiContract } from '../support/openapi-contract.js';
 
@@ -43,13 +44,12 @@ describe('OpenAPI document', () => {
     paths: Record<string, Record<string, Operation>>;
     components: { schemas: Record<string, unknown> };
   };
-  before(async () => {
-    api = await startApi();
+  startForSuite(() => startApi(), async (started) => {
+    api = started;
     const res = await api.call('GET', '/openapi.json');
     assert.equal(res.status, 200);
     doc = res.body;
   });
-  after(() => api.close());
 
   it('is OpenAPI 3.1 and documents exactly the routes the app serves', () => {
     assert.equal(doc.openapi, '3.1.0');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { manualWorkflow, startApi, type TestApi } from '../support/api.js';
+import { describe, test } from 'node:test';
+import { manualWorkflow, startApiForSuite, type TestApi } from '../support/api.js';
 
 /** The `name=value` part of the session cookie a response set. */
 const sessionCookieOf = (headers: Headers) => {
@@ -12,11 +12,7 @@ const sessionCookieOf = (headers: Headers) => {
 describe('dashboard sessions (HttpOnly cookie beside the bearer API)', () => {
   let api: TestApi;
   let email: string;
-  before(async () => {
-    api = await startApi();
-    ({ email } = await api.user());
-  });
-  after(() => api.close());
+  startApiForSuite((suite) => ({ api, email } = suite));
 
   const logIn = async () => {
     const res = await api.call('POST', '/auth/session', { body: { email, password: 'correct horse battery' } });

@@ -1,16 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { SEED_WORKFLOW, manualWorkflow, startApi, type TestApi } from '../support/api.js';
+import { describe, test } from 'node:test';
+import { SEED_WORKFLOW, manualWorkflow, startApi, startApiForSuite, type TestApi } from '../support/api.js';
 
 describe('manual trigger', () => {
   let api: TestApi;
   let token: string;
   let userId: string;
-  before(async () => {
-    api = await startApi();
-    ({ token, userId } = await api.user());
-  });
-  after(() => api.close());
+  startApiForSuite((suite) => ({ api, token, userId } = suite));
 
   const create = async (body: object) => assert.equal((await api.call('POST', '/workflows', { token, body })).status, 201);
   const backlog = async () => (await api.store.outbox.backlog(api.clock.now())).count;

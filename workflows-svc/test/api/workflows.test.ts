@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { SEED_WORKFLOW, manualWorkflow, startApi, webhookWorkflow, type TestApi } from '../support/api.js';
+import { describe, test } from 'node:test';
+import { SEED_WORKFLOW, manualWorkflow, startApiForSuite, webhookWorkflow, type TestApi } from '../support/api.js';
 
 const paths = (res: { body: { error: { details?: Array<{ path: string }> } } }) => (res.body.error.details ?? []).map((d) => d.path);
 
 describe('workflows CRUD', () => {
   let api: TestApi;
   let token: string;
-  before(async () => {
-    api = await startApi({ env: { PUBLIC_BASE_URL: 'https://hooks.example.com/' } });
-    token = (await api.user()).token;
-  });
-  after(() => api.close());
+  startApiForSuite((suite) => ({ api, token } = suite), { env: { PUBLIC_BASE_URL: 'https://hooks.example.com/' } });
 
   test('POST accepts the seed payload verbatim: 201 with defaults, status and next run', async () => {
     const res = await api.call('POST', '/workflows', { token, body: SEED_WORKFLOW });
@@ -153,11 +149,7 @@ describe('workflows CRUD', () => {
 describe('updating workflows', () => {
   let api: TestApi;
   let token: string;
-  before(async () => {
-    api = await startApi();
-    token = (await api.user()).token;
-  });
-  after(() => api.close());
+  startApiForSuite((suite) => ({ api, token } = suite));
 
   const create = async (body: object) => {
     const res = await api.call('POST', '/workflows', { token, body });

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { createLogger, DEFAULT_TOPICS, GroupCommit, loadConfig, silentLogger, type Logger, type Store } from '@wf/shared';
 import { createMemoryStore } from '@wf/shared/memory';
-import { FakeClock } from '@wf/shared/testing';
+import { FakeClock, startForSuite } from '@wf/shared/testing';
 import { createUseCases } from '../../src/app/use-cases.js';
 import { JwtAccessTokens, JwtSessionTokens } from '../../src/auth/jwt-tokens.js';
 import { ScryptPasswordHasher } from '../../src/auth/scrypt-hasher.js';
@@ -121,6 +121,25 @@ export async function startApi(options: StartOptions = {}): Promise<TestApi> {
   };
 
   return { url, store, clock, config, logs, call, user, close: () => server.close() };
+}
+
+export interface ApiSuite {
+  api: TestApi;
+  /** The signed-up user's. */
+  token: string;
+  userId: string;
+  email: string;
+}
+
+/**
+ * For a `describe` block: the API started before its tests with one user signed up, and
+ * closed after them. `use` receives both, to keep in the suite's own variables.
+ */
+export function startApiForSuite(use: (suite: ApiSuite) => unknown, options: StartOptions = {}): void {
+  startForSuite(async () => {
+    const api = await startApi(options);
+    return { api, ...(await api.user()), close: () => api.close() };
+  }, use);
 }
 
 /** The seed's periodic workflow, verbatim. */

@@ -1,5 +1,5 @@
 import { mock, type Mock } from 'node:test';
-import { DEFAULT_RETRY_POLICY, type Repos, type Store, type Workflow } from '@wf/shared';
+import type { Repos, Store } from '@wf/shared';
 
 /** Every repo method as a `mock.fn`; each resolves to null ("nothing there") until a test says otherwise. */
 export type MockRepos = { [R in keyof Repos]: { [M in keyof Repos[R]]: Repos[R][M] extends (...args: never[]) => unknown ? Mock<Repos[R][M]> : never } };
@@ -63,20 +63,3 @@ export const WRITES = [
   'idempotency.put',
   'users.create',
 ];
-
-export function aWorkflow(overrides: Partial<Workflow> = {}): Workflow {
-  const at = new Date('2026-01-01T00:00:00.000Z');
-  return {
-    workflowId: 'wf-1',
-    ownerId: 'owner-1',
-    name: 'wf-1',
-    enabled: true,
-    trigger: { type: 'manual', status: 'idle' },
-    actions: [{ type: 'log', message: 'hi' }],
-    retryPolicy: DEFAULT_RETRY_POLICY,
-    createdAt: at,
-    updatedAt: at,
-    version: 1,
-    ...overrides,
-  };
-}

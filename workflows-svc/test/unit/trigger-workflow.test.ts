@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ConflictError, DEFAULT_TOPICS, NotFoundError, WorkflowBusyError, type Execution, type OutboxMessage } from '@wf/shared';
-import { FakeClock } from '@wf/shared/testing';
+import { aWorkflow, FakeClock } from '@wf/shared/testing';
 import { hashHookSecret } from '../../src/app/hook-secrets.js';
 import { IDEMPOTENCY_WINDOW_MS, TriggerWorkflow } from '../../src/app/trigger-workflow.js';
-import { WRITES, aWorkflow, callsTo, mockStore } from '../support/mock-store.js';
+import { WRITES, callsTo, mockStore } from '../support/mock-store.js';
 
 const NOW = '2026-02-01T10:00:00.000Z';
 

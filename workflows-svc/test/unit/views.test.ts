@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { Execution } from '@wf/shared';
 import { loggablePath } from '../../src/http/middleware/request-context.js';
 import { executionSummaryView, executionView, workflowView } from '../../src/http/views.js';
-import { aWorkflow } from '../support/mock-store.js';
+import { aWorkflow } from '@wf/shared/testing';
 
 const at = new Date('2026-02-01T10:00:00.000Z');
 

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ConflictError, DEFAULT_RETRY_POLICY, NotFoundError, ValidationError, type Workflow } from '@wf/shared';
-import { FakeClock } from '@wf/shared/testing';
+import { aWorkflow, FakeClock } from '@wf/shared/testing';
 import { CreateWorkflow } from '../../src/app/create-workflow.js';
 import { DeleteWorkflow } from '../../src/app/delete-workflow.js';
 import { hashHookSecret } from '../../src/app/hook-secrets.js';
 import { PatchWorkflow } from '../../src/app/patch-workflow.js';
 import { ReplaceWorkflow } from '../../src/app/replace-workflow.js';
 import { RotateHookSecret } from '../../src/app/rotate-hook-secret.js';
-import { WRITES, aWorkflow, callsTo, mockStore } from '../support/mock-store.js';
+import { WRITES, callsTo, mockStore } from '../support/mock-store.js';
 
 const NOW = '2026-02-01T10:00:00.000Z';
 const clock = () => new FakeClock(NOW);

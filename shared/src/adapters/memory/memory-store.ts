@@ -15,7 +15,7 @@ import type {
   UserRepo,
   WorkflowRepo,
 } from '../../ports/repos.js';
-import { decodeCursor, encodeCursor, executionSortKey, parseExecutionCursor } from '../cursor.js';
+import { decodeCursor, decodeExecutionCursor, executionSortKey, toPage } from '../cursor.js';
 import { boundError, boundStep, DEFAULT_MAX_STEP_OUTPUT_BYTES, type StepBoundOptions } from '../step-bound.js';
 import { AsyncMutex } from './mutex.js';
 
@@ -59,12 +59,9 @@ function del<K, V>(journal: Journal | null, map: Map<K, V>, k: K): void {
   map.delete(k);
 }
 
-function paginate<T>(sorted: T[], page: PageRequest, cursorOf: (t: T) => string, after: (t: T, cursor: string) => boolean): Page<T> {
-  const cursor = page.cursor ? decodeCursor(page.cursor) : undefined;
-  const start = cursor === undefined ? sorted : sorted.filter((t) => after(t, cursor));
-  const items = start.slice(0, page.limit);
-  const last = items.at(-1);
-  return start.length > page.limit && last ? { items, nextCursor: encodeCursor(cursorOf(last)) } : { items };
+function paginate<T, C>(sorted: T[], page: PageRequest, decode: (cursor: string) => C, after: (t: T, cursor: C) => boolean, sortKey: (t: T) => string): Page<T> {
+  const cursor = page.cursor ? decode(page.cursor) : undefined;
+  return toPage(cursor === undefined ? sorted : sorted.filter((t) => after(t, cursor)), page.limit, sortKey);
 }
 
 const hookInUse = () => new ConflictError('hook id already in use', undefined, 'hook_conflict');
@@ -97,7 +94,7 @@ function makeRepos(s: State, j: Journal | null, maxStepOutputBytes: number): Rep
       const mine = [...s.workflows.values()]
         .filter((w) => w.ownerId === ownerId && (idPrefix === undefined || w.workflowId.startsWith(idPrefix)))
         .sort((a, b) => (a.workflowId < b.workflowId ? -1 : a.workflowId > b.workflowId ? 1 : 0));
-      const result = paginate(mine, page, (w) => w.workflowId, (w, c) => w.workflowId > c);
+      const result = paginate(mine, page, decodeCursor, (w, c) => w.workflowId > c, (w) => w.workflowId);
       return { ...result, items: result.items.map(clone) };
     },
     async replace(wf, expectedVersion) {
@@ -190,7 +187,6 @@ function makeRepos(s: State, j: Journal | null, maxStepOutputBytes: number): Rep
   };
 
   const listRuns: ExecutionRepo['listRuns'] = async (ownerId, filter, page) => {
-    if (page.cursor) parseExecutionCursor(page.cursor); // a malformed cursor is the same 400 as in the durable stores
     const statuses = filter.statuses ? new Set(filter.statuses) : undefined;
     const mine = [...s.executions.values()]
       .filter(
@@ -202,7 +198,7 @@ function makeRepos(s: State, j: Journal | null, maxStepOutputBytes: number): Rep
           (filter.createdBefore === undefined || e.createdAt.getTime() < filter.createdBefore.getTime()),
       )
       .sort(newestFirstOrder);
-    const result = paginate(mine, page, executionSortKey, (e, c) => executionSortKey(e) < c);
+    const result = paginate(mine, page, decodeExecutionCursor, (e, c) => executionSortKey(e) < executionSortKey(c), executionSortKey);
     return { ...result, items: result.items.map(clone) };
   };
 

@@ -4,8 +4,8 @@ import { ConflictError, NotFoundError } from '../../errors.js';
 import type { ExecutionStatus, Step } from '../../domain/execution.js';
 import { emptyStatusCounts, type StatusCounts } from '../../domain/run-stats.js';
 import type { StoredTrigger } from '../../domain/workflow.js';
-import type { ExecutionRepo, IdempotencyRepo, OutboxRepo, Page, Repos, UserRepo, WorkflowRepo } from '../../ports/repos.js';
-import { decodeCursor, encodeCursor, executionSortKey, parseExecutionCursor } from '../cursor.js';
+import type { ExecutionRepo, IdempotencyRepo, OutboxRepo, Repos, UserRepo, WorkflowRepo } from '../../ports/repos.js';
+import { decodeCursor, decodeExecutionCursor, executionSortKey, toPage } from '../cursor.js';
 import { boundError } from '../step-bound.js';
 import { collidedOn, unique } from './errors.js';
 import {
@@ -57,13 +57,6 @@ async function claimInBatch<D extends { _id: unknown; claimToken?: string }>(
   const docs = await model.find({ _id: { $in: ids }, claimToken } as QueryFilter<D>, null, opts).batchSize(ids.length).lean<D[]>();
   const byId = new Map(docs.map((d) => [String(d._id), d]));
   return ids.flatMap((id) => byId.get(String(id)) ?? []);
-}
-
-/** `limit + 1` rows in, one page out: the same shape and cursor rule as the memory store. */
-function toPage<T>(rows: T[], limit: number, sortKey: (t: T) => string): Page<T> {
-  const items = rows.slice(0, limit);
-  const last = items.at(-1);
-  return rows.length > limit && last ? { items, nextCursor: encodeCursor(sortKey(last)) } : { items };
 }
 
 type KeysOfUnion<T> = T extends unknown ? keyof T : never;
@@ -185,7 +178,7 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
   const running = (executionId: string, attempt: number) => ({ _id: executionId, attempt, status: 'running' as const });
 
   const listRuns: ExecutionRepo['listRuns'] = async (ownerId, filter, page) => {
-    const after = page.cursor ? parseExecutionCursor(page.cursor) : undefined;
+    const after = page.cursor ? decodeExecutionCursor(page.cursor) : undefined;
     const createdAt = {
       ...(filter.createdFrom ? { $gte: filter.createdFrom } : {}),
       ...(filter.createdBefore ? { $lt: filter.createdBefore } : {}),

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { ConflictError, NotFoundError, UnavailableError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import type { Execution, ExecutionStatus, Step } from '../../domain/execution.js';
+import type { ExecutionStatus, Step } from '../../domain/execution.js';
 import { emptyStatusCounts, type RecentRun, type StatusCounts } from '../../domain/run-stats.js';
-import type { ExecutionRepo, IdempotencyRepo, OutboxRepo, Page, PageRequest, Repos, Store, UserRepo, WorkflowRepo } from '../../ports/repos.js';
-import { decodeCursor, encodeCursor, executionSortKey, parseExecutionCursor } from '../cursor.js';
+import type { ExecutionRepo, IdempotencyRepo, OutboxRepo, PageRequest, Repos, Store, UserRepo, WorkflowRepo } from '../../ports/repos.js';
+import { decodeCursor, decodeExecutionCursor, executionSortKey, toPage } from '../cursor.js';
 import { boundError, boundStep, DEFAULT_MAX_STEP_OUTPUT_BYTES, type StepBoundOptions } from '../step-bound.js';
 import { encodeUserJson } from '../user-json.js';
 import { MIGRATIONS } from './migrations.js';
@@ -73,15 +73,8 @@ function statementName(text: string): string {
 /** A page cursor of the newest-first run lists: `<createdAt ms>:<executionId>`, or nulls for the first page. */
 function executionCursor(page: PageRequest): [Date | null, string | null] {
   if (!page.cursor) return [null, null];
-  const { createdAt, executionId } = parseExecutionCursor(page.cursor);
+  const { createdAt, executionId } = decodeExecutionCursor(page.cursor);
   return [createdAt, executionId];
-}
-
-/** `rows` fetched with one more than `limit`, as a page whose cursor follows its last item. */
-function executionPage(rows: ExecutionRow[], limit: number): Page<Execution> {
-  const items = rows.slice(0, limit).map(toExecution);
-  const last = items.at(-1);
-  return rows.length > limit && last ? { items, nextCursor: encodeCursor(executionSortKey(last)) } : { items };
 }
 
 async function q<R extends pg.QueryResultRow>(db: Queryable, text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
@@ -141,9 +134,7 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
            AND ($4::text IS NULL OR starts_with(workflow_id, $4)) ORDER BY workflow_id LIMIT $3`,
         [ownerId, after, page.limit + 1, idPrefix ?? null],
       );
-      const items = rows.slice(0, page.limit).map(toWorkflow);
-      const last = items.at(-1);
-      return rows.length > page.limit && last ? { items, nextCursor: encodeCursor(last.workflowId) } : { items };
+      return toPage(rows.map(toWorkflow), page.limit, (w) => w.workflowId);
     },
     async replace(w, expectedVersion) {
       // trigger_status and lease_until are the runs' state, not the definition's: never rewound here.
@@ -221,7 +212,7 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
          ORDER BY created_at DESC, execution_id DESC LIMIT $5`,
         [ownerId, workflowId, ms, id, page.limit + 1],
       );
-      return executionPage(rows, page.limit);
+      return toPage(rows.map(toExecution), page.limit, executionSortKey);
     },
     async listRuns(ownerId, filter, page) {
       const [ms, id] = executionCursor(page);
@@ -237,7 +228,7 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
          ORDER BY created_at DESC, execution_id DESC LIMIT $8`,
         [ownerId, filter.workflowId ?? null, filter.statuses ?? null, filter.createdFrom ?? null, filter.createdBefore ?? null, ms, id, page.limit + 1],
       );
-      return executionPage(rows, page.limit);
+      return toPage(rows.map(toExecution), page.limit, executionSortKey);
     },
     async recentRuns(ownerId, workflowIds, perWorkflow) {
       // Per workflow, the newest runs straight off the history index.
