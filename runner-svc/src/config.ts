@@ -24,13 +24,13 @@ export interface RunnerConfig {
   http: { allowHosts: string[]; allowCidrs: string[]; maxBodyBytes: number };
 }
 
-export function runnerConfig(e: RunnerEnv): RunnerConfig {
+export function runnerConfig(variables: RunnerEnv): RunnerConfig {
   return {
-    groupId: e.RUNNER_GROUP_ID,
-    concurrency: e.RUNNER_CONCURRENCY,
-    batchSize: e.RUNNER_BATCH_SIZE,
-    leaseMarginMs: e.RUNNER_LEASE_MARGIN_MS,
-    maxDeliveries: e.RUNNER_MAX_DELIVERIES,
-    http: { allowHosts: e.HTTP_ALLOW_HOSTS ?? [], allowCidrs: e.HTTP_ALLOW_CIDRS ?? [], maxBodyBytes: e.HTTP_MAX_BODY_BYTES },
+    groupId: variables.RUNNER_GROUP_ID,
+    concurrency: variables.RUNNER_CONCURRENCY,
+    batchSize: variables.RUNNER_BATCH_SIZE,
+    leaseMarginMs: variables.RUNNER_LEASE_MARGIN_MS,
+    maxDeliveries: variables.RUNNER_MAX_DELIVERIES,
+    http: { allowHosts: variables.HTTP_ALLOW_HOSTS ?? [], allowCidrs: variables.HTTP_ALLOW_CIDRS ?? [], maxBodyBytes: variables.HTTP_MAX_BODY_BYTES },
   };
 }

@@ -11,9 +11,9 @@ export function tickToCron(tick: string): string {
 
 const Tick = z
   .preprocess((v) => (v === '' ? undefined : v), z.string().default('5s'))
-  .refine((v) => {
+  .refine((tick) => {
     try {
-      tickToCron(v);
+      tickToCron(tick);
       return true;
     } catch {
       return false;
@@ -49,13 +49,13 @@ export interface SchedulerConfig {
   outbox: { batchSize: number; lockMs: number; retentionMs: number };
 }
 
-export function schedulerConfig(e: SchedulerEnv): SchedulerConfig {
+export function schedulerConfig(variables: SchedulerEnv): SchedulerConfig {
   return {
-    tick: e.SCHEDULER_TICK,
-    batchSize: e.SCHEDULER_BATCH_SIZE,
-    concurrency: e.SCHEDULER_CONCURRENCY,
-    leaseMs: e.SCHEDULER_LEASE_MS,
-    requeueQueuedAfterMs: e.SCHEDULER_REQUEUE_QUEUED_AFTER,
-    outbox: { batchSize: e.OUTBOX_BATCH_SIZE, lockMs: e.OUTBOX_LOCK_MS, retentionMs: e.OUTBOX_RETENTION },
+    tick: variables.SCHEDULER_TICK,
+    batchSize: variables.SCHEDULER_BATCH_SIZE,
+    concurrency: variables.SCHEDULER_CONCURRENCY,
+    leaseMs: variables.SCHEDULER_LEASE_MS,
+    requeueQueuedAfterMs: variables.SCHEDULER_REQUEUE_QUEUED_AFTER,
+    outbox: { batchSize: variables.OUTBOX_BATCH_SIZE, lockMs: variables.OUTBOX_LOCK_MS, retentionMs: variables.OUTBOX_RETENTION },
   };
 }

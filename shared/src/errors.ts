@@ -90,13 +90,13 @@ export function toErrorBody(err: AppError): ErrorBody {
 
 /** Turns zod issues into field issues with dotted paths. */
 export function zodIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: string; code?: string; keys?: string[] }>): FieldIssue[] {
-  return issues.flatMap((i) => {
+  return issues.flatMap((issue) => {
     // An unknown field is named by its own path, not its parent's.
-    const paths = i.code === 'unrecognized_keys' && i.keys?.length ? i.keys.map((k) => [...i.path, k]) : [i.path];
+    const paths = issue.code === 'unrecognized_keys' && issue.keys?.length ? issue.keys.map((key) => [...issue.path, key]) : [issue.path];
     return paths.map((path) => ({
       path: path.map(String).join('.') || '(root)',
-      message: i.code === 'unrecognized_keys' ? 'is not a known field' : i.message,
-      ...(i.code ? { code: i.code } : {}),
+      message: issue.code === 'unrecognized_keys' ? 'is not a known field' : issue.message,
+      ...(issue.code ? { code: issue.code } : {}),
     }));
   });
 }

@@ -26,7 +26,7 @@ describe('GroupCommit', () => {
     const commit = new GroupCommit(store);
     await commit.run((tx) => tx.users.create(user(1)));
     assert.equal(transactions.mock.callCount(), 1);
-    await commit.statement((repos) => repos.users.create(user(2)));
+    await commit.runSingleWrite((repos) => repos.users.create(user(2)));
     assert.equal(transactions.mock.callCount(), 1, 'a single statement needs no transaction');
     assert.ok(await store.users.findById('u1'));
     assert.ok(await store.users.findById('u2'));
@@ -74,7 +74,7 @@ describe('GroupCommit', () => {
     const { store } = counted();
     const commit = new GroupCommit(store, { maxInFlight: 1 });
     await store.users.create(user(9));
-    const parts = [commit.statement((r) => r.users.create(user(5))), commit.statement((r) => r.users.create(user(9))), commit.statement((r) => r.users.create(user(6)))];
+    const parts = [commit.runSingleWrite((r) => r.users.create(user(5))), commit.runSingleWrite((r) => r.users.create(user(9))), commit.runSingleWrite((r) => r.users.create(user(6)))];
     const settled = await Promise.allSettled(parts);
     assert.deepEqual(
       settled.map((s) => s.status),

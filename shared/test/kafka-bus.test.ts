@@ -4,7 +4,7 @@ import { describe, it, type TestContext } from 'node:test';
 import kafkajs, { type Admin } from 'kafkajs';
 import { createKafkaBus, DEFAULT_TOPIC_PARTITIONS } from '../src/adapters/kafka/index.js';
 import { openBus } from '../src/adapters/open.js';
-import { busSettings, CommonEnvSchema } from '../src/settings.js';
+import { busSettings, CommonEnvSchema } from '../src/common-config.js';
 import { createLogger, silentLogger } from '../src/logger.js';
 import { kafkaTier } from '../src/testing/index.js';
 import { describeBusContract, type RawRecord } from './bus-contract.js';

@@ -389,7 +389,7 @@ function durationMs(d: string): number {
 
 /** The variables a service's config declares: keys of its zod schema and of the common one. */
 function declaredVariables(service: string): string {
-  return read(`${service}/src/config.ts`) + read('shared/src/settings.ts');
+  return read(`${service}/src/config.ts`) + read('shared/src/common-config.ts');
 }
 const declares = (source: string, variable: string) => new RegExp(`^\\s*${escapeRe(variable)}\\s*:`, 'm').test(source);
 
@@ -501,7 +501,7 @@ describe('docker-compose.yaml', () => {
       const env = service.environment ?? {};
       const variables = declaredVariables(s.name);
       for (const variable of Object.keys(env)) {
-        assert.ok(declares(variables, variable), `compose sets ${variable} for ${s.name}, but neither ${s.name}/src/config.ts nor shared/src/settings.ts reads it`);
+        assert.ok(declares(variables, variable), `compose sets ${variable} for ${s.name}, but neither ${s.name}/src/config.ts nor shared/src/common-config.ts reads it`);
       }
       for (const required of ['MONGO_URL', 'KAFKA_BROKERS', s.portVar]) assert.ok(required in env, `compose sets ${required} for ${s.name}`);
       assert.equal(String(env[s.portVar]), String(s.port));

@@ -69,8 +69,8 @@ export const WorkflowsEnvSchema = CommonEnvSchema.extend({
   TRIGGER_RATE_LIMIT_PER_USER: int(0, 1_000_000, 6_000),
   /** Manual (per workflow) and webhook (per hook) triggers per window. */
   TRIGGER_RATE_LIMIT_PER_WORKFLOW: int(0, 1_000_000, 1_200),
-}).superRefine((e, ctx) => {
-  if (e.JWT_SECRET !== undefined || usesMemoryStore(e)) return;
+}).superRefine((variables, ctx) => {
+  if (variables.JWT_SECRET !== undefined || usesMemoryStore(variables)) return;
   ctx.addIssue({
     code: 'custom',
     path: ['JWT_SECRET'],
@@ -79,9 +79,9 @@ export const WorkflowsEnvSchema = CommonEnvSchema.extend({
 });
 export type WorkflowsEnv = z.infer<typeof WorkflowsEnvSchema>;
 
-function usesMemoryStore(e: z.infer<typeof CommonEnvSchema>): boolean {
+function usesMemoryStore(variables: z.infer<typeof CommonEnvSchema>): boolean {
   try {
-    return storeSettings(e).kind === 'memory';
+    return storeSettings(variables).kind === 'memory';
   } catch {
     return false; // a misconfigured durable store: the store's own check names the variable
   }
@@ -124,28 +124,28 @@ export interface LoginSlowdown {
  * Shapes validated variables into the app's configuration. `generatedJwtSecret` is the
  * embedded mode's stand-in for an unset `JWT_SECRET`; the caller generates it and says so.
  */
-export function workflowsConfig(e: WorkflowsEnv, generatedJwtSecret?: string): WorkflowsConfig {
-  const secret = e.JWT_SECRET ?? generatedJwtSecret;
+export function workflowsConfig(variables: WorkflowsEnv, generatedJwtSecret?: string): WorkflowsConfig {
+  const secret = variables.JWT_SECRET ?? generatedJwtSecret;
   if (secret === undefined) throw new ConfigError(['JWT_SECRET'], 'JWT_SECRET: required (or generate one for the embedded mode)');
   if (Buffer.byteLength(secret, 'utf8') < MIN_JWT_SECRET_BYTES) {
     throw new ConfigError(['JWT_SECRET'], `JWT_SECRET: must be at least ${MIN_JWT_SECRET_BYTES} bytes`);
   }
-  const login = e.LOGIN_RATE_WINDOW;
-  const trigger = e.TRIGGER_RATE_WINDOW;
+  const login = variables.LOGIN_RATE_WINDOW;
+  const trigger = variables.TRIGGER_RATE_WINDOW;
   return {
-    port: e.PORT,
-    jwt: { secret, expiresInSeconds: Math.floor(e.JWT_EXPIRES_IN / 1000) },
-    ...(e.PUBLIC_BASE_URL ? { publicBaseUrl: e.PUBLIC_BASE_URL } : {}),
-    trustProxy: e.TRUST_PROXY,
-    webRoot: e.WEB_ROOT ?? DEFAULT_WEB_ROOT,
+    port: variables.PORT,
+    jwt: { secret, expiresInSeconds: Math.floor(variables.JWT_EXPIRES_IN / 1000) },
+    ...(variables.PUBLIC_BASE_URL ? { publicBaseUrl: variables.PUBLIC_BASE_URL } : {}),
+    trustProxy: variables.TRUST_PROXY,
+    webRoot: variables.WEB_ROOT ?? DEFAULT_WEB_ROOT,
     rateLimits: {
-      loginPerEmailAndIp: { windowMs: login, limit: e.LOGIN_RATE_LIMIT_PER_EMAIL },
-      loginPerIp: { windowMs: login, limit: e.LOGIN_RATE_LIMIT_PER_IP },
-      signupPerIp: { windowMs: e.SIGNUP_RATE_WINDOW, limit: e.SIGNUP_RATE_LIMIT_PER_IP },
-      signupPerEmail: { windowMs: e.SIGNUP_RATE_WINDOW, limit: e.SIGNUP_RATE_LIMIT_PER_EMAIL },
-      triggerPerUser: { windowMs: trigger, limit: e.TRIGGER_RATE_LIMIT_PER_USER },
-      triggerPerWorkflow: { windowMs: trigger, limit: e.TRIGGER_RATE_LIMIT_PER_WORKFLOW },
+      loginPerEmailAndIp: { windowMs: login, limit: variables.LOGIN_RATE_LIMIT_PER_EMAIL },
+      loginPerIp: { windowMs: login, limit: variables.LOGIN_RATE_LIMIT_PER_IP },
+      signupPerIp: { windowMs: variables.SIGNUP_RATE_WINDOW, limit: variables.SIGNUP_RATE_LIMIT_PER_IP },
+      signupPerEmail: { windowMs: variables.SIGNUP_RATE_WINDOW, limit: variables.SIGNUP_RATE_LIMIT_PER_EMAIL },
+      triggerPerUser: { windowMs: trigger, limit: variables.TRIGGER_RATE_LIMIT_PER_USER },
+      triggerPerWorkflow: { windowMs: trigger, limit: variables.TRIGGER_RATE_LIMIT_PER_WORKFLOW },
     },
-    loginSlowdown: { windowMs: login, after: e.LOGIN_SLOWDOWN_AFTER, maxDelayMs: e.LOGIN_SLOWDOWN_MAX_DELAY_MS },
+    loginSlowdown: { windowMs: login, after: variables.LOGIN_SLOWDOWN_AFTER, maxDelayMs: variables.LOGIN_SLOWDOWN_MAX_DELAY_MS },
   };
 }

@@ -56,7 +56,7 @@ export class ExecutionWorker {
     const { executionId, attempt } = event.data;
     const log = this.logFor(event);
     const firstLease = this.leaseMs(undefined);
-    const execution = await this.writes.statement((r) => r.executions.claimForRun(executionId, attempt, clock.now(), firstLease));
+    const execution = await this.writes.runSingleWrite((r) => r.executions.claimForRun(executionId, attempt, clock.now(), firstLease));
     if (!execution) {
       log.debug('execution not claimable (finished, running elsewhere, or a stale attempt); skipped');
       return 'skipped';
@@ -107,7 +107,7 @@ export class ExecutionWorker {
    */
   private async releaseClaim(executionId: string, attempt: number, log: Logger): Promise<void> {
     try {
-      await this.writes.statement((r) => r.executions.renewLease(executionId, attempt, this.deps.clock.now()));
+      await this.writes.runSingleWrite((r) => r.executions.renewLease(executionId, attempt, this.deps.clock.now()));
     } catch (err) {
       log.warn({ err }, 'could not give the claim back; the run waits for its lease to expire');
     }
@@ -138,7 +138,7 @@ export class ExecutionWorker {
   }
 
   private saveStep(executionId: string, attempt: number, step: Step, leaseUntil: Date): Promise<boolean> {
-    return this.writes.statement((r) => r.executions.saveStep(executionId, attempt, step, leaseUntil));
+    return this.writes.runSingleWrite((r) => r.executions.saveStep(executionId, attempt, step, leaseUntil));
   }
 
   /** The lease that covers running `action` from `from` (or only the margin, with no action). */
@@ -240,21 +240,21 @@ export class ExecutionWorker {
   }
 }
 
-function templateContext(e: Execution): TemplateContext {
+function templateContext(execution: Execution): TemplateContext {
   return {
-    trigger: { type: e.trigger.type, payload: e.trigger.payload ?? {} },
-    steps: e.steps.map((s) => ({ status: s.status, output: s.output })),
-    execution: { id: e.executionId, attempt: e.attempt },
-    workflow: { id: e.workflowId },
+    trigger: { type: execution.trigger.type, payload: execution.trigger.payload ?? {} },
+    steps: execution.steps.map((s) => ({ status: s.status, output: s.output })),
+    execution: { id: execution.executionId, attempt: execution.attempt },
+    workflow: { id: execution.workflowId },
   };
 }
 
-function resultMessage(e: Execution, status: 'completed' | 'pending_retry' | 'failed', at: Date, topics: Topics, error?: string): OutboxMessage {
+function resultMessage(execution: Execution, status: 'completed' | 'pending_retry' | 'failed', at: Date, topics: Topics, error?: string): OutboxMessage {
   const data = {
-    executionId: e.executionId,
-    workflowId: e.workflowId,
-    ownerId: e.ownerId,
-    attempt: e.attempt,
+    executionId: execution.executionId,
+    workflowId: execution.workflowId,
+    ownerId: execution.ownerId,
+    attempt: execution.attempt,
     status,
     finishedAt: at.toISOString(),
     ...(error ? { error } : {}),
@@ -262,7 +262,7 @@ function resultMessage(e: Execution, status: 'completed' | 'pending_retry' | 'fa
   return {
     id: newId(),
     topic: topics.result,
-    key: partitionKey(e.ownerId, e.workflowId),
+    key: partitionKey(execution.ownerId, execution.workflowId),
     event: status === 'completed' ? makeEvent('ExecutionCompleted', data, newId(), at) : makeEvent('ExecutionFailed', data, newId(), at),
     createdAt: at,
     attempts: 0,

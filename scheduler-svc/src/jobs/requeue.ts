@@ -41,7 +41,7 @@ abstract class RequeueJob {
         return claimed;
       });
       requeued += batch.length;
-      for (const e of batch) this.deps.logger.info({ executionId: e.executionId, attempt: e.attempt, job: this.constructor.name }, 'execution requeued');
+      for (const execution of batch) this.deps.logger.info({ executionId: execution.executionId, attempt: execution.attempt, job: this.constructor.name }, 'execution requeued');
       if (batch.length < limit) return { requeued };
     }
   }
@@ -52,8 +52,8 @@ export class DueRetries extends RequeueJob {
   protected claim(tx: Repos, now: Date, limit: number) {
     return tx.executions.requeueDueRetries(now, limit);
   }
-  protected async onRequeued(tx: Repos, e: Execution, now: Date) {
-    await tx.workflows.setTriggerStatus(e.ownerId, e.workflowId, ['pending'], 'busy', now);
+  protected async onRequeued(tx: Repos, execution: Execution, now: Date) {
+    await tx.workflows.setTriggerStatus(execution.ownerId, execution.workflowId, ['pending'], 'busy', now);
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { Bus } from '../ports/bus.js';
 import type { Store } from '../ports/repos.js';
-import type { BusSettings, StoreSettings } from '../settings.js';
+import type { BusSettings, StoreSettings } from '../common-config.js';
 
 // Each adapter family is imported only when selected, so a service on PostgreSQL never
 // loads mongoose (nor one on the in-process bus kafkajs).

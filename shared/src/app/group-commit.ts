@@ -9,8 +9,8 @@ export interface GroupCommitOptions {
 
 interface Part {
   work: (tx: Repos) => Promise<unknown>;
-  /** One statement, atomic on its own: run alone, it needs no transaction. */
-  statement: boolean;
+  /** One write, atomic on its own: run alone, it needs no transaction. */
+  singleWrite: boolean;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -47,13 +47,13 @@ export class GroupCommit implements UnitOfWork {
   }
 
   /** One write that is atomic by itself (a compare-and-set update, an insert): grouped when others wait, else run directly. */
-  statement<T>(work: (repos: Repos) => Promise<T>): Promise<T> {
+  runSingleWrite<T>(work: (repos: Repos) => Promise<T>): Promise<T> {
     return this.submit(work, true);
   }
 
-  private submit<T>(work: (tx: Repos) => Promise<T>, statement: boolean): Promise<T> {
+  private submit<T>(work: (tx: Repos) => Promise<T>, singleWrite: boolean): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, statement, resolve: resolve as (value: unknown) => void, reject });
+      this.queue.push({ work, singleWrite, resolve: resolve as (value: unknown) => void, reject });
       this.pump();
     });
   }
@@ -88,7 +88,7 @@ export class GroupCommit implements UnitOfWork {
     }
     for (const part of group) {
       try {
-        part.resolve(part.statement ? await part.work(this.store) : await this.store.uow.run(part.work));
+        part.resolve(part.singleWrite ? await part.work(this.store) : await this.store.uow.run(part.work));
       } catch (err) {
         part.reject(err);
       }

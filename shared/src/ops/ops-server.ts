@@ -69,8 +69,8 @@ export async function startOpsServer(port: number, options: HealthOptions & { lo
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     healthResponse(path, options, () => stopping)
       .then((answer) => {
-        const r = answer ?? json(404, { error: { code: 'not_found', message: 'not found' } });
-        res.writeHead(r.status, { 'content-type': r.contentType }).end(r.body);
+        const response = answer ?? json(404, { error: { code: 'not_found', message: 'not found' } });
+        res.writeHead(response.status, { 'content-type': response.contentType }).end(response.body);
       })
       .catch((err: unknown) => {
         options.logger.error({ err }, 'ops endpoint failed');

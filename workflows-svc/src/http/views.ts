@@ -19,32 +19,32 @@ import type {
 function opt<K extends string, V>(name: K, value: V | undefined): Partial<Record<K, V>> {
   return value === undefined ? {} : ({ [name]: value } as Record<K, V>);
 }
-const optDate = <K extends string>(name: K, d: Date | undefined) => opt(name, d?.toISOString());
+const optDate = <K extends string>(name: K, date: Date | undefined) => opt(name, date?.toISOString());
 
 export function hookView(hookId: string, origin: string, secret?: string): HookResponseBody {
   return { hookId, url: `${origin}/hooks/${encodeURIComponent(hookId)}`, ...opt('secret', secret) };
 }
 
-function triggerView(t: StoredTrigger): WorkflowResponseBody['trigger'] {
-  const state = { status: t.status, ...optDate('nextRunAt', t.nextRunAt) };
-  switch (t.type) {
+function triggerView(trigger: StoredTrigger): WorkflowResponseBody['trigger'] {
+  const state = { status: trigger.status, ...optDate('nextRunAt', trigger.nextRunAt) };
+  switch (trigger.type) {
     case 'periodic':
-      return { type: t.type, interval: t.interval, ...state };
+      return { type: trigger.type, interval: trigger.interval, ...state };
     case 'cron':
-      return { type: t.type, cron: t.cron, ...opt('timezone', t.timezone), ...state };
+      return { type: trigger.type, cron: trigger.cron, ...opt('timezone', trigger.timezone), ...state };
     default:
-      return { type: t.type, ...state };
+      return { type: trigger.type, ...state };
   }
 }
 
 export function workflowView(wf: Workflow, origin: string, hookSecret?: string): WorkflowResponseBody {
-  const t = wf.trigger;
+  const trigger = wf.trigger;
   return {
     workflowId: wf.workflowId,
     name: wf.name,
     enabled: wf.enabled,
-    trigger: triggerView(t),
-    ...(t.type === 'webhook' && t.hookId ? { hook: hookView(t.hookId, origin, hookSecret) } : {}),
+    trigger: triggerView(trigger),
+    ...(trigger.type === 'webhook' && trigger.hookId ? { hook: hookView(trigger.hookId, origin, hookSecret) } : {}),
     actions: wf.actions,
     retryPolicy: wf.retryPolicy,
     version: wf.version,
@@ -53,45 +53,45 @@ export function workflowView(wf: Workflow, origin: string, hookSecret?: string):
   };
 }
 
-function stepView(s: Step): ExecutionResponseBody['steps'][number] {
+function stepView(step: Step): ExecutionResponseBody['steps'][number] {
   return {
-    index: s.index,
-    type: s.type,
-    status: s.status,
-    ...opt('attempt', s.attempt),
-    ...opt('output', s.output),
-    ...opt('error', s.error),
-    ...optDate('startedAt', s.startedAt),
-    ...optDate('finishedAt', s.finishedAt),
+    index: step.index,
+    type: step.type,
+    status: step.status,
+    ...opt('attempt', step.attempt),
+    ...opt('output', step.output),
+    ...opt('error', step.error),
+    ...optDate('startedAt', step.startedAt),
+    ...optDate('finishedAt', step.finishedAt),
   };
 }
 
 /** An execution in a list: everything but the per-step detail and the payload, which can be large. */
-export function executionSummaryView(e: Execution): ExecutionSummaryResponseBody {
+export function executionSummaryView(execution: Execution): ExecutionSummaryResponseBody {
   return {
-    executionId: e.executionId,
-    workflowId: e.workflowId,
-    workflowVersion: e.workflowVersion,
-    status: e.status,
-    attempt: e.attempt,
-    retriesLeft: e.retriesLeft,
-    ...optDate('nextAttemptAt', e.nextAttemptAt),
-    trigger: { type: e.trigger.type, firedAt: e.trigger.firedAt.toISOString(), ...optDate('scheduledFor', e.trigger.scheduledFor) },
-    ...opt('error', e.error),
-    createdAt: e.createdAt.toISOString(),
-    updatedAt: e.updatedAt.toISOString(),
-    ...optDate('startedAt', e.startedAt),
-    ...optDate('finishedAt', e.finishedAt),
+    executionId: execution.executionId,
+    workflowId: execution.workflowId,
+    workflowVersion: execution.workflowVersion,
+    status: execution.status,
+    attempt: execution.attempt,
+    retriesLeft: execution.retriesLeft,
+    ...optDate('nextAttemptAt', execution.nextAttemptAt),
+    trigger: { type: execution.trigger.type, firedAt: execution.trigger.firedAt.toISOString(), ...optDate('scheduledFor', execution.trigger.scheduledFor) },
+    ...opt('error', execution.error),
+    createdAt: execution.createdAt.toISOString(),
+    updatedAt: execution.updatedAt.toISOString(),
+    ...optDate('startedAt', execution.startedAt),
+    ...optDate('finishedAt', execution.finishedAt),
   };
 }
 
 /** One execution in full: the summary plus the trigger payload and every step. */
-export function executionView(e: Execution): ExecutionResponseBody {
-  const summary = executionSummaryView(e);
+export function executionView(execution: Execution): ExecutionResponseBody {
+  const summary = executionSummaryView(execution);
   return {
     ...summary,
-    trigger: { ...summary.trigger, ...opt('payload', e.trigger.payload) },
-    steps: e.steps.map(stepView),
+    trigger: { ...summary.trigger, ...opt('payload', execution.trigger.payload) },
+    steps: execution.steps.map(stepView),
   };
 }
 

@@ -25,8 +25,8 @@ export function duplicateKey(err: unknown): DuplicateKey | undefined {
 /** Does `dup` name this index (by name, or by its only key field)? */
 export const collidedOn = (dup: DuplicateKey, index: string, field: string): boolean => dup.index === index || dup.fields.includes(field);
 
-/** Runs a write; a duplicate-key error becomes the error `conflict` builds for that index. */
-export async function unique<T>(write: () => Promise<T>, conflict: (dup: DuplicateKey) => Error): Promise<T> {
+/** Runs a write; if it collides on a unique index, throws the error `conflict` builds for that index instead. */
+export async function throwIfDuplicate<T>(write: () => Promise<T>, conflict: (dup: DuplicateKey) => Error): Promise<T> {
   try {
     return await write();
   } catch (err) {

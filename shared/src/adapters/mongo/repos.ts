@@ -7,7 +7,7 @@ import type { StoredTrigger } from '../../domain/workflow.js';
 import type { ExecutionRepo, IdempotencyRepo, OutboxRepo, Repos, UserRepo, WorkflowRepo } from '../../ports/repos.js';
 import { decodeCursor, decodeExecutionCursor, executionSortKey, toPage } from '../cursor.js';
 import { boundError } from '../step-bound.js';
-import { collidedOn, unique } from './errors.js';
+import { collidedOn, throwIfDuplicate } from './errors.js';
 import {
   INDEX,
   toExecution,
@@ -91,7 +91,7 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
 
   const workflows: WorkflowRepo = {
     async create(wf) {
-      await unique(
+      await throwIfDuplicate(
         () => m.Workflow.insertOne(toWorkflowDoc(wf), opts),
         (dup) => (collidedOn(dup, INDEX.hookId, 'trigger.hookId') ? hookInUse() : new ConflictError(`workflow "${wf.workflowId}" already exists`, undefined, 'workflow_exists')),
       );
@@ -121,7 +121,7 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
         if (value === undefined) $unset[`trigger.${field}`] = '';
         else $set[`trigger.${field}`] = value;
       }
-      const result = await unique(() => m.Workflow.updateOne({ ownerId, workflowId, version: expectedVersion }, { $set, $unset }, opts), hookInUse);
+      const result = await throwIfDuplicate(() => m.Workflow.updateOne({ ownerId, workflowId, version: expectedVersion }, { $set, $unset }, opts), hookInUse);
       if (result.matchedCount > 0) return;
       const current = await m.Workflow.findOne({ ownerId, workflowId }, { version: 1 }, opts).lean<Pick<WorkflowDoc, 'version'>>();
       if (!current) throw new NotFoundError(`workflow "${workflowId}" not found`);
@@ -201,7 +201,7 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
 
   const executions: ExecutionRepo = {
     async insert(e) {
-      await unique(
+      await throwIfDuplicate(
         () => m.Execution.insertOne(toExecutionDoc(e, limits.maxStepOutputBytes), opts),
         () => new ConflictError(`execution ${e.executionId} already exists`),
       );
@@ -384,7 +384,7 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
 
   const outbox: OutboxRepo = {
     async add(message) {
-      await unique(
+      await throwIfDuplicate(
         () => m.Outbox.insertOne(toOutboxDoc(message), opts),
         () => new ConflictError(`outbox message ${message.id} already exists`),
       );
@@ -432,7 +432,7 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
 
   const users: UserRepo = {
     async create(user) {
-      await unique(
+      await throwIfDuplicate(
         () => m.User.insertOne(toUserDoc(user), opts),
         (dup) => (collidedOn(dup, INDEX.email, 'email') ? new ConflictError('email is already registered', undefined, 'email_taken') : new ConflictError(`user ${user.userId} already exists`)),
       );
@@ -459,7 +459,7 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
     async put(ownerId, key, executionId, at, notBefore) {
       // Overwrites an expired entry. A live one does not match the filter, so the upsert tries
       // to insert a second {ownerId, key}: the unique index refuses it, and so do we.
-      await unique(
+      await throwIfDuplicate(
         () => m.Idempotency.updateOne({ ownerId, key, createdAt: { $lt: notBefore } }, { $set: { executionId, createdAt: at } }, { ...opts, upsert: true }),
         () => new ConflictError('idempotency key in use', undefined, 'idempotency_conflict'),
       );

@@ -16,9 +16,9 @@ export function healthRoutes({ store, readiness }: HealthDeps): Router {
   const router = Router();
   const options = { checks: { store: () => store.ping(), ...(readiness ? { readiness } : {}) } };
   const answer = async (path: string, res: Response) => {
-    const r = await healthResponse(path, options);
-    if (!r) throw new Error(`no health answer for ${path}`);
-    res.status(r.status).type(r.contentType).set('Cache-Control', 'no-store').send(r.body);
+    const response = await healthResponse(path, options);
+    if (!response) throw new Error(`no health answer for ${path}`);
+    res.status(response.status).type(response.contentType).set('Cache-Control', 'no-store').send(response.body);
   };
   router.get('/healthz', (_req, res) => answer('/healthz', res));
   router.get('/readyz', (_req, res) => answer('/readyz', res));

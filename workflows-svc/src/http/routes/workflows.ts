@@ -42,13 +42,11 @@ export function workflowRoutes({ useCases, config }: RouteDeps): Router {
   });
 
   router.put('/workflows/:workflowId', async (req, res) => {
-    const t = target(req);
-    send(req, res, 200, await useCases.replaceWorkflow.execute(t, parseOrThrow(ReplaceWorkflowBody, req.body)));
+    send(req, res, 200, await useCases.replaceWorkflow.execute(target(req), parseOrThrow(ReplaceWorkflowBody, req.body)));
   });
 
   router.patch('/workflows/:workflowId', async (req, res) => {
-    const t = target(req);
-    send(req, res, 200, await useCases.patchWorkflow.execute(t, parseOrThrow(PatchWorkflowBody, req.body)));
+    send(req, res, 200, await useCases.patchWorkflow.execute(target(req), parseOrThrow(PatchWorkflowBody, req.body)));
   });
 
   router.delete('/workflows/:workflowId', async (req, res) => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { env } from './config.js';
+import { env } from './load-config.js';
 import { DEFAULT_TOPICS, type Topics } from './domain/events.js';
 import { DEFAULT_MAX_STEP_OUTPUT_BYTES } from './adapters/step-bound.js';
 
@@ -35,25 +35,25 @@ export type StoreSettings = ({ kind: 'memory' } | { kind: 'mongo'; url: string }
 export type BusSettings = { kind: 'in-process' } | { kind: 'kafka'; brokers: string[]; clientId: string; partitions?: number };
 
 /** Which store: `STORE` if given, else the one whose URL is set, else memory. */
-export function storeSettings(e: CommonEnv, scheduler: { outboxRetentionMs?: number } = {}): StoreSettings {
-  const kind = e.STORE ?? (e.MONGO_URL ? 'mongo' : e.DATABASE_URL ? 'postgres' : 'memory');
-  const limits: StoreLimits = { maxStepOutputBytes: e.STEP_OUTPUT_MAX_BYTES, ...scheduler };
+export function storeSettings(variables: CommonEnv, scheduler: { outboxRetentionMs?: number } = {}): StoreSettings {
+  const kind = variables.STORE ?? (variables.MONGO_URL ? 'mongo' : variables.DATABASE_URL ? 'postgres' : 'memory');
+  const limits: StoreLimits = { maxStepOutputBytes: variables.STEP_OUTPUT_MAX_BYTES, ...scheduler };
   if (kind === 'mongo') {
-    if (!e.MONGO_URL) throw new Error('MONGO_URL: required when STORE=mongo');
-    return { kind, url: e.MONGO_URL, ...limits };
+    if (!variables.MONGO_URL) throw new Error('MONGO_URL: required when STORE=mongo');
+    return { kind, url: variables.MONGO_URL, ...limits };
   }
   if (kind === 'postgres') {
-    if (!e.DATABASE_URL) throw new Error('DATABASE_URL: required when STORE=postgres');
-    return { kind, url: e.DATABASE_URL, ...limits };
+    if (!variables.DATABASE_URL) throw new Error('DATABASE_URL: required when STORE=postgres');
+    return { kind, url: variables.DATABASE_URL, ...limits };
   }
   return { kind: 'memory', ...limits };
 }
 
-export function busSettings(e: CommonEnv): BusSettings {
-  if (!e.KAFKA_BROKERS) return { kind: 'in-process' };
-  return { kind: 'kafka', brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID, ...(e.KAFKA_PARTITIONS ? { partitions: e.KAFKA_PARTITIONS } : {}) };
+export function busSettings(variables: CommonEnv): BusSettings {
+  if (!variables.KAFKA_BROKERS) return { kind: 'in-process' };
+  return { kind: 'kafka', brokers: variables.KAFKA_BROKERS, clientId: variables.KAFKA_CLIENT_ID, ...(variables.KAFKA_PARTITIONS ? { partitions: variables.KAFKA_PARTITIONS } : {}) };
 }
 
-export function topics(e: CommonEnv): Topics {
-  return { requested: e.TOPIC_EXECUTION_REQUESTED, result: e.TOPIC_EXECUTION_RESULT, deadLetter: e.TOPIC_DEAD_LETTER };
+export function topics(variables: CommonEnv): Topics {
+  return { requested: variables.TOPIC_EXECUTION_REQUESTED, result: variables.TOPIC_EXECUTION_RESULT, deadLetter: variables.TOPIC_DEAD_LETTER };
 }
