@@ -96,8 +96,8 @@ describe('ExecutionWorker on the memory store', () => {
     assert.equal((e?.steps[0]?.output as { headers: Record<string, string> }).headers['set-cookie'], '[redacted]');
     assert.equal((await store.workflows.get('o', 'w'))?.trigger.status, 'idle');
     assert.deepEqual((await results(store)).map((ev) => [ev.type, (ev.data as { status: string }).status]), [
-      ['ExecutionFailed', 'pending_retry'],
-      ['ExecutionFailed', 'pending_retry'],
+      ['ExecutionRetryScheduled', 'pending_retry'],
+      ['ExecutionRetryScheduled', 'pending_retry'],
       ['ExecutionCompleted', 'completed'],
     ]);
   });
@@ -106,8 +106,14 @@ describe('ExecutionWorker on the memory store', () => {
     const { http } = scriptedHttp({ 'https://api.test/x': [500, 500] });
     const { store, worker, execution, retry } = await setup([{ type: 'http-request', url: 'https://api.test/x', method: 'GET' }], http, 1);
     assert.equal(await worker.handle(requested(execution.executionId, 1)), 'pending_retry');
+    const nextAttemptAt = (await store.executions.get(execution.executionId))?.nextAttemptAt;
     await retry();
     assert.equal(await worker.handle(requested(execution.executionId, 2)), 'failed');
+    const [retryScheduled, failed] = await results(store);
+    assert.equal(retryScheduled?.type, 'ExecutionRetryScheduled');
+    assert.equal(retryScheduled.data.nextAttemptAt, nextAttemptAt?.toISOString(), 'says when the next attempt runs');
+    assert.equal(failed?.type, 'ExecutionFailed');
+    assert.equal(failed.data.status, 'failed');
     const e = await store.executions.get(execution.executionId);
     assert.equal(e?.status, 'failed');
     assert.match(e?.error ?? '', /step 0 \(http-request\) failed: HTTP 500/);

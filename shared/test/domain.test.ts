@@ -85,4 +85,12 @@ describe('event envelopes', () => {
     assert.equal(bad.ok, false);
     assert.match(bad.ok ? '' : bad.reason, /data\.attempt/);
   });
+
+  it('tells a scheduled retry, with its time, from a final failure', () => {
+    const data = { executionId: 'e', workflowId: 'w', ownerId: 'o', attempt: 1, status: 'pending_retry' as const, finishedAt: new Date(0).toISOString() };
+    const retry = makeEvent('ExecutionRetryScheduled', { ...data, nextAttemptAt: new Date(1_000).toISOString() }, 'id-2', new Date(0));
+    assert.deepEqual(decodeEvent(JSON.stringify(retry)), { ok: true, event: retry });
+    const undated = decodeEvent(JSON.stringify({ ...retry, data }));
+    assert.match(undated.ok ? '' : undated.reason, /data\.nextAttemptAt/);
+  });
 });

@@ -230,7 +230,7 @@ export class ExecutionWorker {
     const retriesLeft = outcome === 'pending_retry' ? execution.retriesLeft - 1 : execution.retriesLeft;
     if (!(await tx.executions.finishAttempt(executionId, attempt, { status: outcome, at, retriesLeft, ...details }))) return false;
     await tx.workflows.setTriggerStatus(ownerId, workflowId, ['busy', 'pending'], outcome === 'pending_retry' ? 'pending' : 'idle', at);
-    await tx.outbox.add(resultMessage(execution, outcome, at, this.deps.topics, details.error));
+    await tx.outbox.add(resultMessage(execution, outcome, at, this.deps.topics, details.error, details.nextAttemptAt));
     return true;
   }
 
@@ -249,7 +249,15 @@ function templateContext(execution: Execution): TemplateContext {
   };
 }
 
-function resultMessage(execution: Execution, status: 'completed' | 'pending_retry' | 'failed', at: Date, topics: Topics, error?: string): OutboxMessage {
+/** The attempt's outcome on the result topic; `nextAttemptAt` is set exactly when a retry is scheduled. */
+function resultMessage(
+  execution: Execution,
+  status: 'completed' | 'pending_retry' | 'failed',
+  at: Date,
+  topics: Topics,
+  error?: string,
+  nextAttemptAt?: Date,
+): OutboxMessage {
   const data = {
     executionId: execution.executionId,
     workflowId: execution.workflowId,
@@ -263,7 +271,12 @@ function resultMessage(execution: Execution, status: 'completed' | 'pending_retr
     id: newId(),
     topic: topics.result,
     key: partitionKey(execution.ownerId, execution.workflowId),
-    event: status === 'completed' ? makeEvent('ExecutionCompleted', data, newId(), at) : makeEvent('ExecutionFailed', data, newId(), at),
+    event:
+      status === 'completed'
+        ? makeEvent('ExecutionCompleted', data, newId(), at)
+        : nextAttemptAt
+          ? makeEvent('ExecutionRetryScheduled', { ...data, nextAttemptAt: nextAttemptAt.toISOString() }, newId(), at)
+          : makeEvent('ExecutionFailed', data, newId(), at),
     createdAt: at,
     attempts: 0,
   };

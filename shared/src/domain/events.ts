@@ -27,15 +27,20 @@ const envelope = <T extends string, D extends z.ZodType>(type: T, data: D) =>
 
 export const ExecutionRequestedSchema = envelope('ExecutionRequested', ExecutionRequestedData);
 export const ExecutionCompletedSchema = envelope('ExecutionCompleted', ExecutionResultData);
+/** An attempt failed and another one is scheduled: not a failure of the run yet. */
+export const ExecutionRetryScheduledSchema = envelope('ExecutionRetryScheduled', ExecutionResultData.extend({ nextAttemptAt: z.iso.datetime() }));
+/** The run failed for good: no retries left, or a failure retrying cannot fix. */
 export const ExecutionFailedSchema = envelope('ExecutionFailed', ExecutionResultData);
 export const EventEnvelopeSchema = z.discriminatedUnion('type', [
   ExecutionRequestedSchema,
   ExecutionCompletedSchema,
+  ExecutionRetryScheduledSchema,
   ExecutionFailedSchema,
 ]);
 
 export type ExecutionRequested = z.infer<typeof ExecutionRequestedSchema>;
 export type ExecutionCompleted = z.infer<typeof ExecutionCompletedSchema>;
+export type ExecutionRetryScheduled = z.infer<typeof ExecutionRetryScheduledSchema>;
 export type ExecutionFailed = z.infer<typeof ExecutionFailedSchema>;
 export type EventEnvelope = z.infer<typeof EventEnvelopeSchema>;
 export type EventType = EventEnvelope['type'];
