@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { describe, it, type TestContext } from 'node:test';
 import {
   acceptRun,
-  DEFAULT_RETRY_POLICY,
   GroupCommit,
   partitionKey,
   silentLogger,
@@ -25,7 +24,7 @@ import { createMemoryStore } from '@wf/shared/memory';
 import { createInProcessBus } from '@wf/shared/inprocess';
 import { createKafkaBus } from '@wf/shared/kafka';
 import { Metrics } from '@wf/shared/ops';
-import { eventually, kafkaTier } from '@wf/shared/testing';
+import { aWorkflow, eventually, kafkaTier } from '@wf/shared/testing';
 import { createRunner, startRunnerService, type RunnerConfig } from '../src/index.js';
 import { refusingStore } from './support/refusing-store.js';
 
@@ -47,12 +46,9 @@ function runnerConfig(overrides: Partial<RunnerConfig> = {}): RunnerConfig {
   };
 }
 
-function workflow(ownerId: string, workflowId: string, actions: Action[] = [LOG]): Workflow {
+function workflow(ownerId: string, workflowId: string, actions: Action[] = [LOG]) {
   const now = new Date();
-  return {
-    workflowId, ownerId, name: workflowId, enabled: true, trigger: { type: 'manual', status: 'idle' }, actions,
-    retryPolicy: DEFAULT_RETRY_POLICY, createdAt: now, updatedAt: now, version: 1,
-  };
+  return aWorkflow({ ownerId, workflowId, actions, createdAt: now, updatedAt: now });
 }
 
 /** Creates each workflow and accepts one run of it, as a trigger does. */

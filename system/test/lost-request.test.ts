@@ -4,19 +4,17 @@ import { describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
 import {
   acceptRun,
-  DEFAULT_RETRY_POLICY,
   GroupCommit,
   silentLogger,
   systemClock,
   type Bus,
   type Topics,
-  type Workflow,
 } from '@wf/shared';
 import { createMemoryStore } from '@wf/shared/memory';
 import { createKafkaBus } from '@wf/shared/kafka';
 import { createAxiosHttpClient } from '@wf/shared/http';
 import { Metrics } from '@wf/shared/ops';
-import { eventually, kafkaTier } from '@wf/shared/testing';
+import { aWorkflow, eventually, kafkaTier } from '@wf/shared/testing';
 import { startRunnerService } from '@wf/runner-svc';
 import { startSchedulerService } from '@wf/scheduler-svc';
 
@@ -69,10 +67,7 @@ describe('a lost request on the real Kafka broker', { skip: tier.skip }, () => {
     stops.push(() => scheduler.stop());
 
     const now = new Date();
-    const wf: Workflow = {
-      workflowId: 'lost', ownerId: 'o', name: 'lost', enabled: true, trigger: { type: 'manual', status: 'idle' },
-      actions: [{ type: 'log', message: 'found' }], retryPolicy: DEFAULT_RETRY_POLICY, createdAt: now, updatedAt: now, version: 1,
-    };
+    const wf = aWorkflow({ workflowId: 'lost', ownerId: 'o', actions: [{ type: 'log', message: 'found' }], createdAt: now, updatedAt: now });
     await store.workflows.create(wf);
     const { executionId } = await store.uow.run((tx) => acceptRun(tx, wf, { type: 'manual', firedAt: now }, topics, now));
 
