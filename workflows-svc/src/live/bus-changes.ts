@@ -2,7 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { newId, type Bus, type EventConsumer, type EventEnvelope, type Logger, type Topics } from '@wf/shared';
 import type { ChangeFeed, RunChange } from './change-feed.js';
 
-/** What a run event on the bus means to the people watching it. */
+/**
+ * What a run event on the bus means to the people watching it: a request is a queued run;
+ * a result (completed, retry scheduled, failed for good) carries the status the run now has.
+ */
 export function runChangeOf(event: EventEnvelope): RunChange {
   const { ownerId, workflowId, executionId, attempt } = event.data;
   return { kind: 'run', ownerId, workflowId, executionId, attempt, status: event.type === 'ExecutionRequested' ? 'queued' : event.data.status };

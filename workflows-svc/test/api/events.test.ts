@@ -140,7 +140,11 @@ describe('live feed from the bus', () => {
       while (seen.length === 0 && Date.now() < deadline) {
         await bus.publisher.publish([
           { topic: DEFAULT_TOPICS.requested, key: 'w', event: makeEvent('ExecutionRequested', { executionId: 'e', workflowId: 'w', ownerId: 'owner-1', attempt: 2 }, newId(), new Date()) },
-          { topic: DEFAULT_TOPICS.result, key: 'w', event: makeEvent('ExecutionFailed', { executionId: 'e', workflowId: 'w', ownerId: 'owner-1', attempt: 2, status: 'pending_retry', finishedAt: at }, newId(), new Date()) },
+          {
+            topic: DEFAULT_TOPICS.result,
+            key: 'w',
+            event: makeEvent('ExecutionRetryScheduled', { executionId: 'e', workflowId: 'w', ownerId: 'owner-1', attempt: 2, status: 'pending_retry', finishedAt: at, nextAttemptAt: at }, newId(), new Date()),
+          },
         ]);
         await new Promise((r) => setTimeout(r, 50));
       }
