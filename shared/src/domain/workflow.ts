@@ -66,6 +66,17 @@ export type StoredTrigger = TriggerSpec & {
   secretHash?: string;
 };
 
+type KeysOfUnion<T> = T extends unknown ? keyof T : never;
+/** Every field a user defines a trigger with (the compiler checks the list is complete). */
+const TRIGGER_SPEC_FIELD: Record<KeysOfUnion<TriggerSpec>, true> = { type: true, interval: true, cron: true, timezone: true };
+export const TRIGGER_SPEC_FIELDS = Object.keys(TRIGGER_SPEC_FIELD) as KeysOfUnion<TriggerSpec>[];
+
+/** Do two triggers define the same thing? Then they fall due at the same times, and a stored one keeps its `nextRunAt`. */
+export function sameTriggerSpec(a: TriggerSpec, b: TriggerSpec): boolean {
+  const field = (t: TriggerSpec, f: KeysOfUnion<TriggerSpec>) => (t as Partial<Record<KeysOfUnion<TriggerSpec>, unknown>>)[f];
+  return TRIGGER_SPEC_FIELDS.every((f) => field(a, f) === field(b, f));
+}
+
 const LogActionSchema = z.strictObject({
   type: z.literal('log'),
   message: z.string().min(1).max(10_000),

@@ -28,8 +28,11 @@ export interface WorkflowRepo {
   /**
    * Replaces the definition when the stored version equals `expectedVersion`; the stored
    * document gets `workflow.version`. `trigger.status` and `trigger.leaseUntil` are kept as
-   * stored (they belong to the runs, and a replace must never rewind them). Throws `ConflictError` on a version mismatch and
-   * `NotFoundError` when it is gone.
+   * stored (they belong to the runs, and a replace must never rewind them), and so is
+   * `trigger.nextRunAt` while the trigger spec (type, interval, cron, timezone) is unchanged:
+   * the scheduler advances it without a version bump, so the copy given may be older, and
+   * writing it back would make a due time fire twice. A changed spec takes the given
+   * `nextRunAt`. Throws `ConflictError` on a version mismatch and `NotFoundError` when it is gone.
    */
   replace(workflow: Workflow, expectedVersion: number): Promise<void>;
   delete(ownerId: string, workflowId: string): Promise<boolean>;

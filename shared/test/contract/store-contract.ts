@@ -171,6 +171,40 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         assert.equal(read?.trigger.status, 'busy');
       });
 
+      it('never rewinds a schedule the scheduler advanced: a replace keeps nextRunAt unless the schedule itself changed', async () => {
+        const o = owner();
+        const t = (s: number) => new Date(Date.UTC(2000, 0, 1, 0, 0, s));
+        const periodic = (interval: string, nextRunAt: Date) => ({ type: 'periodic' as const, interval, status: 'idle' as const, nextRunAt });
+        await store.workflows.create(workflow(o, 'w', { trigger: periodic('10s', t(10)) }));
+
+        // An edit read the workflow, the scheduler emitted the due run and advanced it, then the edit wrote its copy back.
+        const stale = (await store.workflows.get(o, 'w'))!;
+        assert.equal(await store.workflows.advanceSchedule(o, 'w', t(10), t(20)), true);
+        await store.workflows.replace({ ...stale, name: 'edited', version: 2 }, 1);
+        let read = await store.workflows.get(o, 'w');
+        assert.equal(read?.name, 'edited');
+        assert.equal(read?.trigger.nextRunAt?.getTime(), t(20).getTime(), 'the due time already emitted is not due again');
+
+        // The same inside a unit of work, with the advance committed between its read and its write.
+        let advanced = false;
+        await store.uow.run(async (tx) => {
+          const current = (await tx.workflows.get(o, 'w'))!;
+          if (!advanced) {
+            advanced = true;
+            assert.equal(await store.workflows.advanceSchedule(o, 'w', t(20), t(30)), true);
+          }
+          await tx.workflows.replace({ ...current, name: 'edited again', version: current.version + 1 }, current.version);
+        });
+        read = await store.workflows.get(o, 'w');
+        assert.equal(read?.name, 'edited again');
+        assert.equal(read?.trigger.nextRunAt?.getTime(), t(30).getTime());
+
+        // A new schedule is the edit's to set.
+        await store.workflows.replace({ ...read!, trigger: periodic('1h', t(3_600)), version: read!.version + 1 }, read!.version);
+        read = await store.workflows.get(o, 'w');
+        assert.deepEqual(read?.trigger, periodic('1h', t(3_600)));
+      });
+
       it('sets the trigger status only from the expected statuses', async () => {
         const o = owner();
         await store.workflows.create(workflow(o, 'w'));

@@ -1,4 +1,4 @@
-import { isScheduled, nextRunAfter, type StoredTrigger, type TriggerSpec } from '@wf/shared';
+import { isScheduled, nextRunAfter, sameTriggerSpec, type StoredTrigger, type TriggerSpec } from '@wf/shared';
 import { newHook } from './hook-secrets.js';
 
 /** The user-facing part of a stored trigger, for comparing definitions. */
@@ -15,13 +15,6 @@ export function triggerSpecOf(trigger: StoredTrigger): TriggerSpec {
   }
 }
 
-function sameSpec(a: TriggerSpec, b: TriggerSpec): boolean {
-  if (a.type !== b.type) return false;
-  if (a.type === 'periodic' && b.type === 'periodic') return a.interval === b.interval;
-  if (a.type === 'cron' && b.type === 'cron') return a.cron === b.cron && a.timezone === b.timezone;
-  return true;
-}
-
 export interface BuiltTrigger {
   trigger: StoredTrigger;
   /** Set when a new hook was created: the only time its secret is shown. */
@@ -35,7 +28,7 @@ export interface BuiltTrigger {
  * webhook keeps its hook while it stays a webhook and gets a new one when it becomes one.
  */
 export function buildTrigger(spec: TriggerSpec, previous: StoredTrigger | undefined, now: Date): BuiltTrigger {
-  const unchanged = previous !== undefined && sameSpec(triggerSpecOf(previous), spec);
+  const unchanged = previous !== undefined && sameTriggerSpec(previous, spec);
   const trigger: StoredTrigger = { ...spec, status: previous?.status ?? 'idle' };
 
   if (unchanged) {

@@ -3,7 +3,7 @@ import type { Execution, ExecutionStatus, Step } from '../../domain/execution.js
 import type { OutboxMessage } from '../../domain/outbox.js';
 import type { User } from '../../domain/user.js';
 import { emptyStatusCounts, nearestRank, type RecentRun, type StatusCounts } from '../../domain/run-stats.js';
-import type { Workflow } from '../../domain/workflow.js';
+import { sameTriggerSpec, type StoredTrigger, type Workflow } from '../../domain/workflow.js';
 import type {
   ExecutionRepo,
   IdempotencyRepo,
@@ -108,10 +108,15 @@ function makeRepos(s: State, j: Journal | null, maxStepOutputBytes: number): Rep
       if (newHook && newHook !== current.trigger.hookId && s.hooks.has(newHook)) throw hookInUse();
       if (current.trigger.hookId && current.trigger.hookId !== newHook) del(j, s.hooks, current.trigger.hookId);
       if (newHook) put(j, s.hooks, newHook, k);
-      // Runtime state belongs to the runs, not the definition: a replace never rewinds it.
-      const trigger = { ...clone(wf.trigger), status: current.trigger.status };
-      delete trigger.leaseUntil;
-      if (current.trigger.leaseUntil) trigger.leaseUntil = current.trigger.leaseUntil;
+      // Runtime state belongs to the runs and the scheduler, not the definition: a replace never
+      // rewinds it. The due time is the scheduler's while the schedule stays the same.
+      const trigger: StoredTrigger = { ...clone(wf.trigger), status: current.trigger.status };
+      const keep = (field: 'leaseUntil' | 'nextRunAt') => {
+        delete trigger[field];
+        if (current.trigger[field]) trigger[field] = current.trigger[field];
+      };
+      keep('leaseUntil');
+      if (sameTriggerSpec(current.trigger, wf.trigger)) keep('nextRunAt');
       put(j, s.workflows, k, { ...clone(wf), trigger });
     },
     async delete(ownerId, workflowId) {

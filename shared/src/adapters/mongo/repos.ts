@@ -3,7 +3,7 @@ import type { ClientSession, Model, QueryFilter, UpdateQuery } from 'mongoose';
 import { ConflictError, NotFoundError } from '../../errors.js';
 import type { ExecutionStatus, Step } from '../../domain/execution.js';
 import { emptyStatusCounts, type StatusCounts } from '../../domain/run-stats.js';
-import type { StoredTrigger } from '../../domain/workflow.js';
+import { TRIGGER_SPEC_FIELDS, type StoredTrigger } from '../../domain/workflow.js';
 import type { ExecutionRepo, IdempotencyRepo, OutboxRepo, Repos, UserRepo, WorkflowRepo } from '../../ports/repos.js';
 import { decodeCursor, decodeExecutionCursor, executionSortKey, toPage } from '../cursor.js';
 import { boundError } from '../step-bound.js';
@@ -113,15 +113,29 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
     },
     async replace(wf, expectedVersion) {
       const { ownerId, workflowId, trigger, ...definition } = toWorkflowDoc(wf);
+      const given = trigger as Partial<Record<TriggerDefinitionField, unknown>>;
       // Field by field, so trigger.status and trigger.leaseUntil stay as stored: they belong to the runs.
-      const $set: Record<string, unknown> = { ...definition };
-      const $unset: Record<string, ''> = {};
-      for (const field of Object.keys(TRIGGER_DEFINITION) as TriggerDefinitionField[]) {
-        const value = (trigger as Partial<Record<TriggerDefinitionField, unknown>>)[field];
-        if (value === undefined) $unset[`trigger.${field}`] = '';
-        else $set[`trigger.${field}`] = value;
-      }
-      const result = await throwIfDuplicate(() => m.Workflow.updateOne({ ownerId, workflowId, version: expectedVersion }, { $set, $unset }, opts), hookInUse);
+      const update = (fields: TriggerDefinitionField[]) => {
+        const $set: Record<string, unknown> = { ...definition };
+        const $unset: Record<string, ''> = {};
+        for (const field of fields) {
+          if (given[field] === undefined) $unset[`trigger.${field}`] = '';
+          else $set[`trigger.${field}`] = given[field];
+        }
+        return { $set, $unset };
+      };
+      const definitionFields = Object.keys(TRIGGER_DEFINITION) as TriggerDefinitionField[];
+      const stored = { ownerId, workflowId, version: expectedVersion };
+      // While the schedule stays the same, nextRunAt stays as stored too: the scheduler advances it
+      // without a version bump, so the copy given may predate it. The spec only changes with the
+      // version, so if this first write misses on the spec alone, the second finds a new schedule.
+      // (`null` matches an absent field.)
+      const sameSpec = Object.fromEntries(TRIGGER_SPEC_FIELDS.map((field) => [`trigger.${field}`, given[field] ?? null]));
+      let result = await throwIfDuplicate(
+        () => m.Workflow.updateOne({ ...stored, ...sameSpec }, update(definitionFields.filter((f) => f !== 'nextRunAt')), opts),
+        hookInUse,
+      );
+      if (result.matchedCount === 0) result = await throwIfDuplicate(() => m.Workflow.updateOne(stored, update(definitionFields), opts), hookInUse);
       if (result.matchedCount > 0) return;
       const current = await m.Workflow.findOne({ ownerId, workflowId }, { version: 1 }, opts).lean<Pick<WorkflowDoc, 'version'>>();
       if (!current) throw new NotFoundError(`workflow "${workflowId}" not found`);

@@ -137,8 +137,12 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
       return toPage(rows.map(toWorkflow), page.limit, (w) => w.workflowId);
     },
     async replace(w, expectedVersion) {
-      // trigger_status and lease_until are the runs' state, not the definition's: never rewound here.
-      const { rowCount } = await q(db, `UPDATE workflows SET name=$3, enabled=$4, trigger_spec=$5, next_run_at=$6, hook_id=$7, secret_hash=$8,
+      // trigger_status and lease_until are the runs' state, not the definition's: never rewound
+      // here. Nor is next_run_at while the schedule stays the same: the scheduler advances it
+      // without a version bump, so the copy given may predate it. SET reads the row this UPDATE
+      // writes (under READ COMMITTED, the latest committed one), so no advance is lost.
+      const { rowCount } = await q(db, `UPDATE workflows SET name=$3, enabled=$4, trigger_spec=$5,
+                   next_run_at = CASE WHEN trigger_spec = $5::jsonb THEN next_run_at ELSE $6 END, hook_id=$7, secret_hash=$8,
                    actions=$9, retry_policy=$10, updated_at=$11, version=$12 WHERE owner_id=$1 AND workflow_id=$2 AND version=$13`, [
         w.ownerId, w.workflowId, w.name, w.enabled, json(triggerSpec(w.trigger)), w.trigger.nextRunAt ?? null,
         w.trigger.hookId ?? null, w.trigger.secretHash ?? null, json(encodeUserJson(w.actions)), json(w.retryPolicy),
