@@ -7,6 +7,7 @@ import {
   makeEvent,
   OutboundRequestRefusedError,
   silentLogger,
+  WorkflowBusyError,
   type Action,
   type ExecutionRequested,
   type HttpClient,
@@ -54,10 +55,10 @@ async function setup(actions: Action[], http: HttpClient, maxRetries = 2, refusa
     const e = await store.executions.get(execution.executionId);
     clock.set(e!.nextAttemptAt!);
     const [requeued] = await store.uow.run((tx) => tx.executions.requeueDueRetries(clock.now(), 10));
-    await store.workflows.setTriggerStatus('o', 'w', ['pending'], 'busy', clock.now());
+    await store.workflows.setTriggerStatus('o', 'w', execution.executionId, ['pending'], 'busy', clock.now());
     return requeued!.attempt;
   };
-  return { store, clock, worker, execution, retry };
+  return { store, clock, worker, wf, execution, retry };
 }
 
 const results = async (store: Store) =>
@@ -180,6 +181,21 @@ describe('ExecutionWorker on the memory store', () => {
     assert.equal(await worker.giveUp(event, 'again'), false);
     assert.equal((await store.executions.get(execution.executionId))?.error, 'handling the request failed on 5 deliveries');
     assert.equal((await store.outbox.backlog(clock.now())).count, outbox, 'nothing more announced');
+  });
+
+  it('releases only the trigger its run took: a workflow deleted and recreated meanwhile stays busy with its own run', async () => {
+    const { store, clock, worker, wf, execution } = await setup([{ type: 'log', message: 'hi' }], scriptedHttp({}).http);
+    assert.equal(await store.workflows.delete('o', 'w'), true);
+    await store.workflows.create(wf);
+    const now = clock.now();
+    const second = await store.uow.run((tx) => acceptRun(tx, wf, { type: 'manual', firedAt: now }, DEFAULT_TOPICS, now));
+
+    assert.equal(await worker.handle(requested(execution.executionId, 1)), 'completed', 'the old run still finishes');
+    assert.equal((await store.workflows.get('o', 'w'))?.trigger.status, 'busy', 'the recreated workflow is still held by its own run');
+    await assert.rejects(store.uow.run((tx) => acceptRun(tx, wf, { type: 'manual', firedAt: now }, DEFAULT_TOPICS, now)), WorkflowBusyError, 'no second run overlaps it');
+
+    assert.equal(await worker.handle(requested(second.executionId, 1)), 'completed');
+    assert.equal((await store.workflows.get('o', 'w'))?.trigger.status, 'idle', 'its own run releases it');
   });
 
   it('skips a redelivered or duplicated request for a run that is finished or on another attempt', async () => {

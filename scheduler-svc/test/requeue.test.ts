@@ -35,7 +35,7 @@ describe('DueRetries', () => {
     const { clock, store, execution, deps } = await oneAcceptedRun();
     await store.executions.claimForRun(execution.executionId, 1, clock.now(), 10_000);
     await store.executions.finishAttempt(execution.executionId, 1, { status: 'pending_retry', at: clock.now(), retriesLeft: 1, nextAttemptAt: new Date(clock.now().getTime() + 1_000) });
-    await store.workflows.setTriggerStatus('o', 'w', ['busy'], 'pending', clock.now());
+    await store.workflows.setTriggerStatus('o', 'w', execution.executionId, ['busy'], 'pending', clock.now());
     const job = new DueRetries(deps, { batchSize: 10 });
 
     clock.advance(999);

@@ -229,7 +229,8 @@ export class ExecutionWorker {
     const { ownerId, workflowId, executionId, attempt } = execution;
     const retriesLeft = outcome === 'pending_retry' ? execution.retriesLeft - 1 : execution.retriesLeft;
     if (!(await tx.executions.finishAttempt(executionId, attempt, { status: outcome, at, retriesLeft, ...details }))) return false;
-    await tx.workflows.setTriggerStatus(ownerId, workflowId, ['busy', 'pending'], outcome === 'pending_retry' ? 'pending' : 'idle', at);
+    // Only while this run holds the trigger: a workflow deleted and recreated meanwhile is another run's.
+    await tx.workflows.setTriggerStatus(ownerId, workflowId, executionId, ['busy', 'pending'], outcome === 'pending_retry' ? 'pending' : 'idle', at);
     await tx.outbox.add(resultMessage(execution, outcome, at, this.deps.topics, details.error, details.nextAttemptAt));
     return true;
   }

@@ -53,7 +53,7 @@ export class DueRetries extends RequeueJob {
     return tx.executions.requeueDueRetries(now, limit);
   }
   protected async onRequeued(tx: Repos, execution: Execution, now: Date) {
-    await tx.workflows.setTriggerStatus(execution.ownerId, execution.workflowId, ['pending'], 'busy', now);
+    await tx.workflows.setTriggerStatus(execution.ownerId, execution.workflowId, execution.executionId, ['pending'], 'busy', now);
   }
 }
 

@@ -51,9 +51,9 @@ export class WorkflowBusyError extends ConflictError {
 
 /**
  * Accepts a run of `workflow`, inside the caller's unit of work: flips `trigger.status`
- * from idle to busy (compare-and-set, so two callers cannot both win), inserts the queued
- * execution and its `ExecutionRequested` outbox message. Throws `WorkflowBusyError` and
- * writes nothing when the workflow is not idle.
+ * from idle to busy, held by the new execution (compare-and-set, so two callers cannot both
+ * win), inserts the queued execution and its `ExecutionRequested` outbox message. Throws
+ * `WorkflowBusyError` and writes nothing when the workflow is not idle.
  */
 export async function acceptRun(
   tx: Repos,
@@ -63,12 +63,12 @@ export async function acceptRun(
   at: Date,
   idempotencyKey?: string,
 ): Promise<Execution> {
-  const claimed = await tx.workflows.setTriggerStatus(workflow.ownerId, workflow.workflowId, ['idle'], 'busy', at);
+  const execution = newExecution(workflow, trigger, at, idempotencyKey);
+  const claimed = await tx.workflows.setTriggerStatus(workflow.ownerId, workflow.workflowId, execution.executionId, ['idle'], 'busy', at);
   if (!claimed) {
     const current = await tx.workflows.get(workflow.ownerId, workflow.workflowId);
     throw new WorkflowBusyError(workflow.workflowId, current?.trigger.status ?? 'gone');
   }
-  const execution = newExecution(workflow, trigger, at, idempotencyKey);
   await tx.executions.insert(execution);
   await tx.outbox.add(executionRequestedMessage(execution, topics, at));
   return execution;

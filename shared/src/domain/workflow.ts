@@ -57,6 +57,8 @@ export type TriggerType = TriggerSpec['type'];
 /** The trigger as stored: the user's spec plus the state the system keeps about it. */
 export type StoredTrigger = TriggerSpec & {
   status: TriggerStatus;
+  /** The run that holds the trigger while it is busy or pending: only that run moves it on. */
+  executionId?: string;
   /** Next due time of a periodic or cron trigger. */
   nextRunAt?: Date;
   /** Until when a scheduler holds the claim on this workflow's due run. */

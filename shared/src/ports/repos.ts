@@ -38,10 +38,15 @@ export interface WorkflowRepo {
   delete(ownerId: string, workflowId: string): Promise<boolean>;
   findByHookId(hookId: string): Promise<Workflow | null>;
   /**
-   * Compare-and-set of `trigger.status`: succeeds only when the current status is one of
-   * `from`. Returns false when the workflow is missing or in another status.
+   * Compare-and-set of `trigger.status` on behalf of the run `executionId`: succeeds only when
+   * the current status is one of `from` and the trigger is free or held by that run. Going
+   * busy or pending, the run holds the trigger (`trigger.executionId`); going idle releases
+   * it. So a run only ever moves its own trigger, never that of a workflow deleted and
+   * recreated under the same id while it ran. (A busy trigger without a holder, written before
+   * holders were recorded, counts as free.) Returns false when the workflow is missing, in
+   * another status, or held by another run.
    */
-  setTriggerStatus(ownerId: string, workflowId: string, from: readonly TriggerStatus[], to: TriggerStatus, at: Date): Promise<boolean>;
+  setTriggerStatus(ownerId: string, workflowId: string, executionId: string, from: readonly TriggerStatus[], to: TriggerStatus, at: Date): Promise<boolean>;
   /**
    * Atomically claims up to `limit` enabled scheduled workflows whose `nextRunAt <= now`
    * and whose lease (if any) has expired: sets `leaseUntil = now + leaseMs`. Two callers

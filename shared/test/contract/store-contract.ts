@@ -161,14 +161,15 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         await assert.rejects(store.workflows.replace(workflow(o, 'w', { version: 2, trigger: { type: 'webhook', status: 'idle', hookId, secretHash: 'h' } }), 1), collision);
       });
 
-      it('keeps the runtime trigger status on replace, so an edit never rewinds a running workflow', async () => {
+      it('keeps the runtime trigger status and its holder on replace, so an edit never rewinds a running workflow', async () => {
         const o = owner();
         await store.workflows.create(workflow(o, 'w'));
-        assert.equal(await store.workflows.setTriggerStatus(o, 'w', ['idle'], 'busy', at(1)), true);
+        assert.equal(await store.workflows.setTriggerStatus(o, 'w', 'run-1', ['idle'], 'busy', at(1)), true);
         await store.workflows.replace(workflow(o, 'w', { version: 2, name: 'edited' }), 1);
         const read = await store.workflows.get(o, 'w');
         assert.equal(read?.name, 'edited');
         assert.equal(read?.trigger.status, 'busy');
+        assert.equal(read?.trigger.executionId, 'run-1');
       });
 
       it('never rewinds a schedule the scheduler advanced: a replace keeps nextRunAt unless the schedule itself changed', async () => {
@@ -208,12 +209,41 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       it('sets the trigger status only from the expected statuses', async () => {
         const o = owner();
         await store.workflows.create(workflow(o, 'w'));
-        assert.equal(await store.workflows.setTriggerStatus(o, 'w', ['busy'], 'idle', at(1)), false);
-        assert.equal(await store.workflows.setTriggerStatus(o, 'w', ['idle'], 'busy', at(1)), true);
-        assert.equal(await store.workflows.setTriggerStatus(o, 'w', ['idle'], 'busy', at(2)), false);
-        assert.equal(await store.workflows.setTriggerStatus(o, 'w', ['busy', 'pending'], 'pending', at(3)), true);
+        assert.equal(await store.workflows.setTriggerStatus(o, 'w', 'run-1', ['busy'], 'idle', at(1)), false);
+        assert.equal(await store.workflows.setTriggerStatus(o, 'w', 'run-1', ['idle'], 'busy', at(1)), true);
+        assert.equal(await store.workflows.setTriggerStatus(o, 'w', 'run-1', ['idle'], 'busy', at(2)), false);
+        assert.equal(await store.workflows.setTriggerStatus(o, 'w', 'run-1', ['busy', 'pending'], 'pending', at(3)), true);
         assert.equal((await store.workflows.get(o, 'w'))?.trigger.status, 'pending');
-        assert.equal(await store.workflows.setTriggerStatus(o, 'nope', ['idle'], 'busy', at(4)), false);
+        assert.equal(await store.workflows.setTriggerStatus(o, 'nope', 'run-1', ['idle'], 'busy', at(4)), false);
+      });
+
+      it('lets only the run holding the trigger move it, so a run never frees a workflow recreated under the same id', async () => {
+        const o = owner();
+        const accept = async () => {
+          const wf = (await store.workflows.get(o, 'w'))!;
+          return store.uow.run((tx) => acceptRun(tx, wf, { type: 'manual', firedAt: at(1) }, DEFAULT_TOPICS, at(1)));
+        };
+        await store.workflows.create(workflow(o, 'w'));
+        const old = await accept();
+        assert.equal((await store.workflows.get(o, 'w'))?.trigger.executionId, old.executionId, 'the accepted run holds the trigger');
+        assert.equal(await store.workflows.setTriggerStatus(o, 'w', 'another-run', ['busy'], 'idle', at(2)), false, 'held by another run');
+
+        // Deleted while its run goes, recreated under the same id, triggered again.
+        assert.equal(await store.workflows.delete(o, 'w'), true);
+        await store.workflows.create(workflow(o, 'w'));
+        const current = await accept();
+        assert.equal(await store.workflows.setTriggerStatus(o, 'w', old.executionId, ['busy', 'pending'], 'idle', at(3)), false, 'the old run finishing');
+        assert.equal(await store.workflows.setTriggerStatus(o, 'w', old.executionId, ['pending'], 'busy', at(3)), false, 'the old run retrying');
+        let read = await store.workflows.get(o, 'w');
+        assert.deepEqual([read?.trigger.status, read?.trigger.executionId], ['busy', current.executionId]);
+
+        assert.equal(await store.workflows.setTriggerStatus(o, 'w', current.executionId, ['busy'], 'pending', at(4)), true, 'waiting for a retry, still held');
+        read = await store.workflows.get(o, 'w');
+        assert.deepEqual([read?.trigger.status, read?.trigger.executionId], ['pending', current.executionId]);
+        assert.equal(await store.workflows.setTriggerStatus(o, 'w', current.executionId, ['pending'], 'idle', at(5)), true);
+        read = await store.workflows.get(o, 'w');
+        assert.deepEqual([read?.trigger.status, read?.trigger.executionId], ['idle', undefined], 'released');
+        assert.equal(await store.workflows.setTriggerStatus(o, 'w', 'another-run', ['idle'], 'busy', at(6)), true, 'a free trigger is anyone\'s');
       });
 
       it('claims due scheduled workflows under a lease, and advances the schedule by compare-and-set', async () => {
@@ -679,7 +709,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         const e = await store.uow.run((tx) => acceptRun(tx, wf, { type: 'manual', firedAt: at(1) }, DEFAULT_TOPICS, at(1)));
         assert.equal((await store.executions.get(e.executionId))?.status, 'queued');
 
-        await store.workflows.setTriggerStatus(o, 'w', ['busy'], 'idle', at(2));
+        await store.workflows.setTriggerStatus(o, 'w', e.executionId, ['busy'], 'idle', at(2));
         const key = `boom-${randomUUID()}`;
         let inserted: string | undefined;
         await assert.rejects(

@@ -4,7 +4,8 @@ import type { UpdateTarget } from './update-workflow.js';
 
 /**
  * Deletes the definition. Its executions stay as history (reachable by executionId); a run
- * in flight finishes, and its status update then finds no workflow, which is harmless.
+ * in flight finishes, and its status update then finds no workflow, or one recreated under
+ * the same id and held by another run: either way it changes nothing.
  */
 export class DeleteWorkflow {
   constructor(private readonly store: Store) {}

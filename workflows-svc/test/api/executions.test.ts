@@ -12,7 +12,7 @@ describe('execution history', () => {
   const runOnce = async (workflowId: string, payload?: object) => {
     const res = await api.call('POST', `/workflows/${workflowId}/trigger`, { token, ...(payload ? { body: payload } : {}) });
     assert.equal(res.status, 202);
-    await api.store.workflows.setTriggerStatus(userId, workflowId, ['busy'], 'idle', api.clock.now());
+    await api.store.workflows.setTriggerStatus(userId, workflowId, res.body.executionId, ['busy'], 'idle', api.clock.now());
     api.clock.advance(1_000);
     return res.body.executionId as string;
   };

@@ -13,7 +13,7 @@ describe('webhooks', () => {
     assert.equal(res.status, 201);
     return res.body.hook as { hookId: string; url: string; secret: string };
   };
-  const idle = (workflowId: string) => api.store.workflows.setTriggerStatus(userId, workflowId, ['busy'], 'idle', api.clock.now());
+  const idle = (workflowId: string, executionId: string) => api.store.workflows.setTriggerStatus(userId, workflowId, executionId, ['busy'], 'idle', api.clock.now());
   const backlog = async () => (await api.store.outbox.backlog(api.clock.now())).count;
 
   test('without PUBLIC_BASE_URL the hook URL uses the request’s origin', async () => {
@@ -107,7 +107,7 @@ describe('webhooks', () => {
     assert.equal(old.status, 404);
     const fresh = await api.call('POST', `/hooks/${hook.hookId}`, { headers: { 'x-hook-secret': rotated.body.secret } });
     assert.equal(fresh.status, 202);
-    await idle('rotating');
+    await idle('rotating', fresh.body.executionId);
     const byPath = await api.call('POST', `/hooks/${hook.hookId}/${rotated.body.secret}`);
     assert.equal(byPath.status, 202);
     const read = await api.call('GET', '/workflows/rotating', { token });

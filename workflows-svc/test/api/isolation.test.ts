@@ -15,7 +15,7 @@ test('another user’s workflows and executions are 404 on every route, and noth
     await api.call('POST', '/workflows', { token: alice.token, body: webhookWorkflow('alice-hook') });
     const run = await api.call('POST', '/workflows/alice-wf/trigger', { token: alice.token, headers: { 'idempotency-key': 'alice-key' } });
     assert.equal(run.status, 202);
-    await api.store.workflows.setTriggerStatus(alice.userId, 'alice-wf', ['busy'], 'idle', api.clock.now());
+    await api.store.workflows.setTriggerStatus(alice.userId, 'alice-wf', run.body.executionId, ['busy'], 'idle', api.clock.now());
 
     const snapshot = async () => ({
       workflows: (await api.call('GET', '/workflows', { token: alice.token })).body,

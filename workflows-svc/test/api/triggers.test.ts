@@ -33,7 +33,8 @@ describe('manual trigger', () => {
 
   test('while busy or pending: 409 workflow_busy with the status, and nothing created', async () => {
     await create(manualWorkflow('busy-one'));
-    assert.equal((await api.call('POST', '/workflows/busy-one/trigger', { token })).status, 202);
+    const running = await api.call('POST', '/workflows/busy-one/trigger', { token });
+    assert.equal(running.status, 202);
     const executions = (await api.store.executions.listByWorkflow(userId, 'busy-one', { limit: 100 })).items.length;
     const queued = await backlog();
 
@@ -42,7 +43,7 @@ describe('manual trigger', () => {
     assert.equal(busy.body.error.code, 'workflow_busy');
     assert.deepEqual(busy.body.error.details, { triggerStatus: 'busy' });
 
-    await api.store.workflows.setTriggerStatus(userId, 'busy-one', ['busy'], 'pending', api.clock.now());
+    await api.store.workflows.setTriggerStatus(userId, 'busy-one', running.body.executionId, ['busy'], 'pending', api.clock.now());
     const pending = await api.call('POST', '/workflows/busy-one/trigger', { token });
     assert.equal(pending.status, 409);
     assert.deepEqual(pending.body.error.details, { triggerStatus: 'pending' });
@@ -111,7 +112,7 @@ describe('manual trigger', () => {
       await later.call('POST', '/workflows', { token: user.token, body: manualWorkflow('idem-old') });
       const headers = { 'idempotency-key': 'k-24h' };
       const first = await later.call('POST', '/workflows/idem-old/trigger', { token: user.token, headers });
-      await later.store.workflows.setTriggerStatus(user.userId, 'idem-old', ['busy'], 'idle', later.clock.now());
+      await later.store.workflows.setTriggerStatus(user.userId, 'idem-old', first.body.executionId, ['busy'], 'idle', later.clock.now());
 
       later.clock.advance(24 * 3600_000 - 1);
       const login = async () =>

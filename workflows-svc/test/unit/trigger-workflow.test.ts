@@ -27,7 +27,7 @@ describe('TriggerWorkflow', () => {
 
     assert.equal(uowRun.mock.callCount(), 1);
     assert.deepEqual(callsTo(direct, WRITES), [], 'nothing is written outside the unit of work');
-    assert.deepEqual(tx.workflows.setTriggerStatus.mock.calls[0]?.arguments, ['owner-1', 'wf-1', ['idle'], 'busy', new Date(NOW)]);
+    assert.deepEqual(tx.workflows.setTriggerStatus.mock.calls[0]?.arguments, ['owner-1', 'wf-1', result.executionId, ['idle'], 'busy', new Date(NOW)]);
     const execution = tx.executions.insert.mock.calls[0]?.arguments[0] as Execution;
     assert.equal(execution.status, 'queued');
     assert.equal(execution.executionId, result.executionId);

@@ -110,13 +110,10 @@ function makeRepos(s: State, j: Journal | null, maxStepOutputBytes: number): Rep
       if (newHook) put(j, s.hooks, newHook, k);
       // Runtime state belongs to the runs and the scheduler, not the definition: a replace never
       // rewinds it. The due time is the scheduler's while the schedule stays the same.
-      const trigger: StoredTrigger = { ...clone(wf.trigger), status: current.trigger.status };
-      const keep = (field: 'leaseUntil' | 'nextRunAt') => {
-        delete trigger[field];
-        if (current.trigger[field]) trigger[field] = current.trigger[field];
-      };
-      keep('leaseUntil');
-      if (sameTriggerSpec(current.trigger, wf.trigger)) keep('nextRunAt');
+      const { executionId: _e, leaseUntil: _l, nextRunAt: given, ...definition } = clone(wf.trigger);
+      const { status, executionId, leaseUntil } = current.trigger;
+      const nextRunAt = sameTriggerSpec(current.trigger, wf.trigger) ? current.trigger.nextRunAt : given;
+      const trigger = { ...definition, status, ...(executionId ? { executionId } : {}), ...(leaseUntil ? { leaseUntil } : {}), ...(nextRunAt ? { nextRunAt } : {}) } as StoredTrigger;
       put(j, s.workflows, k, { ...clone(wf), trigger });
     },
     async delete(ownerId, workflowId) {
@@ -132,11 +129,14 @@ function makeRepos(s: State, j: Journal | null, maxStepOutputBytes: number): Rep
       const wf = k ? s.workflows.get(k) : undefined;
       return wf ? clone(wf) : null;
     },
-    async setTriggerStatus(ownerId, workflowId, from, to, at) {
+    async setTriggerStatus(ownerId, workflowId, executionId, from, to, at) {
       const k = key(ownerId, workflowId);
       const wf = s.workflows.get(k);
-      if (!wf || !from.includes(wf.trigger.status)) return false;
-      put(j, s.workflows, k, { ...wf, trigger: { ...wf.trigger, status: to }, updatedAt: at });
+      const holder = wf?.trigger.executionId;
+      if (!wf || !from.includes(wf.trigger.status) || (holder !== undefined && holder !== executionId)) return false;
+      const trigger: StoredTrigger = { ...wf.trigger, status: to, executionId };
+      if (to === 'idle') delete trigger.executionId;
+      put(j, s.workflows, k, { ...wf, trigger, updatedAt: at });
       return true;
     },
     async nextDueAt(after) {

@@ -60,7 +60,7 @@ async function claimInBatch<D extends { _id: unknown; claimToken?: string }>(
 }
 
 type KeysOfUnion<T> = T extends unknown ? keyof T : never;
-type TriggerDefinitionField = Exclude<KeysOfUnion<StoredTrigger>, 'status' | 'leaseUntil'>;
+type TriggerDefinitionField = Exclude<KeysOfUnion<StoredTrigger>, 'status' | 'executionId' | 'leaseUntil'>;
 /** Every trigger field a replace writes: all but the runs' own state (the compiler checks the list). */
 const TRIGGER_DEFINITION: Record<TriggerDefinitionField, true> = {
   type: true,
@@ -114,7 +114,7 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
     async replace(wf, expectedVersion) {
       const { ownerId, workflowId, trigger, ...definition } = toWorkflowDoc(wf);
       const given = trigger as Partial<Record<TriggerDefinitionField, unknown>>;
-      // Field by field, so trigger.status and trigger.leaseUntil stay as stored: they belong to the runs.
+      // Field by field, so trigger.status, .executionId and .leaseUntil stay as stored: they belong to the runs.
       const update = (fields: TriggerDefinitionField[]) => {
         const $set: Record<string, unknown> = { ...definition };
         const $unset: Record<string, ''> = {};
@@ -148,10 +148,13 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
       const doc = await m.Workflow.findOne({ 'trigger.hookId': hookId }, null, opts).lean<WorkflowDoc>();
       return doc ? toWorkflow(doc) : null;
     },
-    async setTriggerStatus(ownerId, workflowId, from, to, at) {
+    async setTriggerStatus(ownerId, workflowId, executionId, from, to, at) {
       const result = await m.Workflow.updateOne(
-        { ownerId, workflowId, 'trigger.status': { $in: [...from] } },
-        { $set: { 'trigger.status': to, updatedAt: at } },
+        // Free (no holder: `null` matches an absent field) or held by this run.
+        { ownerId, workflowId, 'trigger.status': { $in: [...from] }, 'trigger.executionId': { $in: [executionId, null] } },
+        to === 'idle'
+          ? { $set: { 'trigger.status': to, updatedAt: at }, $unset: { 'trigger.executionId': '' } }
+          : { $set: { 'trigger.status': to, 'trigger.executionId': executionId, updatedAt: at } },
         opts,
       );
       return result.matchedCount > 0;

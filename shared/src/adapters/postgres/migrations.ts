@@ -98,4 +98,6 @@ export const MIGRATIONS: readonly string[] = [
   // first (lists across workflows, the overview's time window) read this index.
   `ALTER TABLE users ADD COLUMN session_version integer NOT NULL DEFAULT 0;
    CREATE INDEX executions_owner_created_idx ON executions (owner_id, created_at DESC, execution_id DESC);`,
+  // The run holding a busy or pending trigger: only that run moves it on (see setTriggerStatus).
+  `ALTER TABLE workflows ADD COLUMN trigger_execution_id text;`,
 ];

@@ -115,11 +115,11 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
 
   const workflows: WorkflowRepo = {
     async create(w) {
-      await q(db, `INSERT INTO workflows (owner_id, workflow_id, name, enabled, trigger_spec, trigger_status, next_run_at, lease_until, hook_id, secret_hash, actions, retry_policy, created_at, updated_at, version)
-                   VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`, [
+      await q(db, `INSERT INTO workflows (owner_id, workflow_id, name, enabled, trigger_spec, trigger_status, next_run_at, lease_until, hook_id, secret_hash, actions, retry_policy, created_at, updated_at, version, trigger_execution_id)
+                   VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`, [
         w.ownerId, w.workflowId, w.name, w.enabled, json(triggerSpec(w.trigger)), w.trigger.status, w.trigger.nextRunAt ?? null,
         w.trigger.leaseUntil ?? null, w.trigger.hookId ?? null, w.trigger.secretHash ?? null, json(encodeUserJson(w.actions)), json(w.retryPolicy),
-        w.createdAt, w.updatedAt, w.version,
+        w.createdAt, w.updatedAt, w.version, w.trigger.executionId ?? null,
       ]);
     },
     async get(ownerId, workflowId) {
@@ -137,7 +137,7 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
       return toPage(rows.map(toWorkflow), page.limit, (w) => w.workflowId);
     },
     async replace(w, expectedVersion) {
-      // trigger_status and lease_until are the runs' state, not the definition's: never rewound
+      // trigger_status, trigger_execution_id and lease_until are the runs' state, not the definition's: never rewound
       // here. Nor is next_run_at while the schedule stays the same: the scheduler advances it
       // without a version bump, so the copy given may predate it. SET reads the row this UPDATE
       // writes (under READ COMMITTED, the latest committed one), so no advance is lost.
@@ -161,8 +161,13 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
       const { rows } = await q<WorkflowRow>(db, 'SELECT * FROM workflows WHERE hook_id = $1', [hookId]);
       return rows[0] ? toWorkflow(rows[0]) : null;
     },
-    async setTriggerStatus(ownerId, workflowId, from, to, at) {
-      const { rowCount } = await q(db, 'UPDATE workflows SET trigger_status=$3, updated_at=$5 WHERE owner_id=$1 AND workflow_id=$2 AND trigger_status = ANY($4::text[])', [ownerId, workflowId, to, from, at]);
+    async setTriggerStatus(ownerId, workflowId, executionId, from, to, at) {
+      const { rowCount } = await q(
+        db,
+        `UPDATE workflows SET trigger_status=$4, trigger_execution_id = CASE WHEN $4 = 'idle' THEN NULL ELSE $3 END, updated_at=$6
+         WHERE owner_id=$1 AND workflow_id=$2 AND trigger_status = ANY($5::text[]) AND (trigger_execution_id IS NULL OR trigger_execution_id = $3)`,
+        [ownerId, workflowId, executionId, to, from, at],
+      );
       return (rowCount ?? 0) > 0;
     },
     async claimDueScheduled(now, leaseMs, limit) {

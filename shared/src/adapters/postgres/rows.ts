@@ -17,6 +17,7 @@ export interface WorkflowRow {
   enabled: boolean;
   trigger_spec: Record<string, unknown>;
   trigger_status: StoredTrigger['status'];
+  trigger_execution_id: string | null;
   next_run_at: Date | null;
   lease_until: Date | null;
   hook_id: string | null;
@@ -83,6 +84,7 @@ export function toWorkflow(r: WorkflowRow): Workflow {
   const trigger = {
     ...r.trigger_spec,
     status: r.trigger_status,
+    ...opt('executionId', r.trigger_execution_id),
     ...opt('nextRunAt', r.next_run_at),
     ...opt('leaseUntil', r.lease_until),
     ...opt('hookId', r.hook_id),
@@ -104,7 +106,7 @@ export function toWorkflow(r: WorkflowRow): Workflow {
 
 /** The trigger as the user wrote it: what is not state kept in columns of its own. */
 export function triggerSpec(t: StoredTrigger): Record<string, unknown> {
-  const { status: _s, nextRunAt: _n, leaseUntil: _l, hookId: _h, secretHash: _x, ...spec } = t;
+  const { status: _s, executionId: _e, nextRunAt: _n, leaseUntil: _l, hookId: _h, secretHash: _x, ...spec } = t;
   return spec;
 }
 
