@@ -10,9 +10,9 @@ describe('IdempotencyPurge', () => {
     const clock = new FakeClock();
     const store = createMemoryStore();
     const start = clock.now();
-    for (let i = 0; i < 5; i++) await store.idempotency.put('o', `old-${i}`, `e${i}`, start, new Date(0));
+    for (let i = 0; i < 5; i++) await store.idempotency.putIfAbsent('o', `old-${i}`, `e${i}`, start, new Date(0));
     clock.advance(IDEMPOTENCY_WINDOW_MS);
-    await store.idempotency.put('o', 'fresh', 'e-fresh', clock.now(), new Date(0));
+    await store.idempotency.putIfAbsent('o', 'fresh', 'e-fresh', clock.now(), new Date(0));
     const purge = new IdempotencyPurge({ idempotency: store.idempotency, clock, logger: silentLogger }, { everyMs: 60_000, batchSize: 2 });
 
     assert.equal(await purge.runOnce(), 0, 'a key exactly at the window edge still counts');

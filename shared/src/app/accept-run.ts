@@ -23,9 +23,15 @@ export function executionRequestedMessage(execution: Execution, topics: Topics, 
   };
 }
 
-export function newExecution(workflow: Workflow, trigger: ExecutionTrigger, at: Date, idempotencyKey?: string): Execution {
+/** A run requested with an `Idempotency-Key`: the key, and the executionId already recorded for it. */
+export interface IdempotentRun {
+  key: string;
+  executionId: string;
+}
+
+export function newExecution(workflow: Workflow, trigger: ExecutionTrigger, at: Date, idempotent?: IdempotentRun): Execution {
   return {
-    executionId: newId(),
+    executionId: idempotent?.executionId ?? newId(),
     workflowId: workflow.workflowId,
     ownerId: workflow.ownerId,
     workflowVersion: workflow.version,
@@ -36,7 +42,7 @@ export function newExecution(workflow: Workflow, trigger: ExecutionTrigger, at: 
     attempt: 1,
     retriesLeft: workflow.retryPolicy.maxRetries,
     steps: workflow.actions.map((a, index) => ({ index, type: a.type, status: 'pending' })),
-    ...(idempotencyKey ? { idempotencyKey } : {}),
+    ...(idempotent ? { idempotencyKey: idempotent.key } : {}),
     createdAt: at,
     updatedAt: at,
   };
@@ -61,9 +67,9 @@ export async function acceptRun(
   trigger: ExecutionTrigger,
   topics: Topics,
   at: Date,
-  idempotencyKey?: string,
+  idempotent?: IdempotentRun,
 ): Promise<Execution> {
-  const execution = newExecution(workflow, trigger, at, idempotencyKey);
+  const execution = newExecution(workflow, trigger, at, idempotent);
   const claimed = await tx.workflows.setTriggerStatus(workflow.ownerId, workflow.workflowId, execution.executionId, ['idle'], 'busy', at);
   if (!claimed) {
     const current = await tx.workflows.get(workflow.ownerId, workflow.workflowId);

@@ -162,10 +162,14 @@ export interface IdempotencyRepo {
   /** The executionId recorded for this key at or after `notBefore`, if any. */
   find(ownerId: string, key: string, notBefore: Date): Promise<string | null>;
   /**
-   * Records the key (replacing an entry older than `notBefore`). Throws `ConflictError`
-   * when a live entry exists (a concurrent request won).
+   * Records the key for `executionId` (replacing an entry older than `notBefore`) unless a
+   * live entry exists, and returns the executionId the key stands for: `executionId` when it
+   * was recorded, the live entry's otherwise. Of concurrent units of work recording the same
+   * key, one records it and every other gets that one's executionId once it commits (it waits
+   * for it, or is retried): none fails for the race. Call it before any other write of the
+   * unit of work, so that a loser holds nothing while it waits.
    */
-  put(ownerId: string, key: string, executionId: string, at: Date, notBefore: Date): Promise<void>;
+  putIfAbsent(ownerId: string, key: string, executionId: string, at: Date, notBefore: Date): Promise<string>;
   /** Deletes up to `limit` keys recorded before `before`; returns how many. */
   purgeExpired(before: Date, limit: number): Promise<number>;
 }

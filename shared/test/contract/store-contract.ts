@@ -679,12 +679,13 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
 
       it('remembers an idempotency key for the window, and lets an expired one be reused', async () => {
         const o = owner();
-        await store.idempotency.put(o, 'k', 'e1', at(0), at(-1));
+        assert.equal(await store.idempotency.putIfAbsent(o, 'k', 'e1', at(0), at(-1)), 'e1');
         assert.equal(await store.idempotency.find(o, 'k', at(-1)), 'e1');
         assert.equal(await store.idempotency.find(owner(), 'k', at(-1)), null, 'per owner');
-        await assert.rejects(store.idempotency.put(o, 'k', 'e2', at(10), at(-1)), ConflictError);
+        assert.equal(await store.idempotency.putIfAbsent(o, 'k', 'e2', at(10), at(-1)), 'e1', 'a live entry stands');
+        assert.equal(await store.idempotency.find(o, 'k', at(-1)), 'e1');
         assert.equal(await store.idempotency.find(o, 'k', at(1)), null, 'outside the window');
-        await store.idempotency.put(o, 'k', 'e3', at(20), at(1));
+        assert.equal(await store.idempotency.putIfAbsent(o, 'k', 'e3', at(20), at(1)), 'e3', 'an expired entry is replaced');
         assert.equal(await store.idempotency.find(o, 'k', at(1)), 'e3');
       });
 
@@ -692,12 +693,30 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         // 1970: older than every key another test records.
         const t = (s: number) => new Date(Date.UTC(1970, 0, 1, 0, 0, s));
         const o = owner();
-        for (const [k, s] of [['a', 1], ['b', 2], ['c', 3], ['live', 10]] as const) await store.idempotency.put(o, k, `e-${k}`, t(s), t(0));
+        for (const [k, s] of [['a', 1], ['b', 2], ['c', 3], ['live', 10]] as const) await store.idempotency.putIfAbsent(o, k, `e-${k}`, t(s), t(0));
         assert.equal(await store.idempotency.purgeExpired(t(5), 2), 2);
         assert.equal(await store.idempotency.purgeExpired(t(5), 2), 1);
         assert.equal(await store.idempotency.purgeExpired(t(5), 2), 0);
         for (const k of ['a', 'b', 'c']) assert.equal(await store.idempotency.find(o, k, t(0)), null, `${k} is gone`);
         assert.equal(await store.idempotency.find(o, 'live', t(0)), 'e-live');
+      });
+
+      it('records a key once among concurrent units of work, and every one of them gets that run', async () => {
+        const o = owner();
+        await store.workflows.create(workflow(o, 'w'));
+        const wf = (await store.workflows.get(o, 'w'))!;
+        // What a trigger request does: record the key first, then accept the run only if the key is its own.
+        const request = () =>
+          store.uow.run(async (tx) => {
+            const mine = randomUUID();
+            const recorded = await tx.idempotency.putIfAbsent(o, 'k', mine, at(1), at(0));
+            if (recorded === mine) await acceptRun(tx, wf, { type: 'manual', firedAt: at(1) }, DEFAULT_TOPICS, at(1), { key: 'k', executionId: mine });
+            return recorded;
+          });
+        const answers = await Promise.all(Array.from({ length: 6 }, request));
+        assert.equal(new Set(answers).size, 1, 'one run for every request');
+        const runs = await store.executions.listByWorkflow(o, 'w', { limit: 10 });
+        assert.deepEqual(runs.items.map((e) => [e.executionId, e.idempotencyKey]), [[answers[0], 'k']]);
       });
     });
 
@@ -715,7 +734,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         await assert.rejects(
           store.uow.run(async (tx) => {
             inserted = (await acceptRun(tx, wf, { type: 'manual', firedAt: at(3) }, DEFAULT_TOPICS, at(3))).executionId;
-            await tx.idempotency.put(o, key, inserted, at(3), at(0));
+            await tx.idempotency.putIfAbsent(o, key, inserted, at(3), at(0));
             throw new Error('boom');
           }),
           /boom/,

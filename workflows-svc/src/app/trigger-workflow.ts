@@ -3,7 +3,9 @@ import {
   IDEMPOTENCY_WINDOW_MS,
   NotFoundError,
   acceptRun,
+  newId,
   type Clock,
+  type IdempotentRun,
   type ExecutionStatus,
   type Repos,
   type UnitOfWork,
@@ -40,9 +42,13 @@ export const hookNotFound = () => new NotFoundError('hook not found');
 
 /**
  * Accepts a run of a workflow, for a manual trigger or a webhook call. One unit of work
- * does all of it, so it either happens completely or not at all: find the workflow, replay
- * an idempotent retry, refuse a disabled or busy workflow, then `acceptRun` (status →
- * busy, queued execution, outbox message) and remember the idempotency key.
+ * does all of it, so it either happens completely or not at all: find the workflow, record
+ * the idempotency key (or replay the run it already stands for), refuse a disabled or busy
+ * workflow, then `acceptRun` (status → busy, queued execution, outbox message).
+ *
+ * The key is recorded first, before anything else is written: a concurrent retry with the
+ * same key then waits for this one's outcome and replays its run, instead of finding the
+ * workflow busy and answering 409.
  *
  * Any trigger type may be run by hand: running a periodic workflow now is useful, and the
  * busy check keeps it from overlapping a scheduled run.
@@ -68,9 +74,11 @@ export class TriggerWorkflow {
       const key = request.idempotencyKey;
       const notBefore = new Date(now.getTime() - IDEMPOTENCY_WINDOW_MS);
 
+      let idempotent: IdempotentRun | undefined;
       if (key !== undefined) {
-        const replay = await this.replay(tx, workflow, key, notBefore);
-        if (replay) return replay;
+        idempotent = { key, executionId: newId() };
+        const recorded = await tx.idempotency.putIfAbsent(workflow.ownerId, key, idempotent.executionId, now, notBefore);
+        if (recorded !== idempotent.executionId) return this.replay(tx, workflow, recorded);
       }
       if (!workflow.enabled) {
         throw new ConflictError(`workflow "${workflow.workflowId}" is disabled`, undefined, 'workflow_disabled');
@@ -80,8 +88,7 @@ export class TriggerWorkflow {
         firedAt: now,
         ...(request.payload === undefined ? {} : { payload: request.payload }),
       };
-      const execution = await acceptRun(tx, workflow, trigger, this.topics, now, key);
-      if (key !== undefined) await tx.idempotency.put(workflow.ownerId, key, execution.executionId, now, notBefore);
+      const execution = await acceptRun(tx, workflow, trigger, this.topics, now, idempotent);
       return { executionId: execution.executionId, status: execution.status, replayed: false };
     });
   }
@@ -104,9 +111,7 @@ export class TriggerWorkflow {
    * Keys are per owner (the hook's owner for webhook calls). A key first used for another
    * workflow is a client bug; answering with that other run would be wrong, so it is a 409.
    */
-  private async replay(tx: Repos, workflow: Workflow, key: string, notBefore: Date): Promise<TriggerResult | null> {
-    const executionId = await tx.idempotency.find(workflow.ownerId, key, notBefore);
-    if (executionId === null) return null;
+  private async replay(tx: Repos, workflow: Workflow, executionId: string): Promise<TriggerResult> {
     const first = await tx.executions.get(executionId);
     if (first && first.workflowId !== workflow.workflowId) {
       throw new ConflictError('Idempotency-Key was already used for another workflow', { workflowId: first.workflowId }, 'idempotency_key_reused');

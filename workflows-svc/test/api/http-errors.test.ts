@@ -184,14 +184,11 @@ describe('store failures', () => {
     }
   });
 
-  test('nothing half-written: a failure after acceptRun rolls back execution, outbox and status', async () => {
+  test('nothing half-written: a failure at the last write rolls back the key, execution, outbox and status', async () => {
     let fail: Error | undefined;
     const store = storeWith((base) => ({
       uow: uowWith(base, (tx) => ({
-        idempotency: {
-          ...tx.idempotency,
-          put: async (...args) => (fail ? Promise.reject(fail) : tx.idempotency.put(...args)),
-        },
+        outbox: { ...tx.outbox, add: async (...args) => (fail ? Promise.reject(fail) : tx.outbox.add(...args)) },
       })),
     }));
     const api = await startApi({ store, uncheckedContract: true }); // it provokes a 500 (a bug), which the document does not promise

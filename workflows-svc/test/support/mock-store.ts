@@ -9,7 +9,7 @@ const METHODS: { [R in keyof Repos]: ReadonlyArray<keyof Repos[R]> } = {
   executions: ['insert', 'get', 'listByWorkflow', 'listRuns', 'recentRuns', 'runStats', 'claimForRun', 'renewLease', 'saveStep', 'finishAttempt', 'requeueDueRetries', 'requeueExpiredLeases', 'countByStatus'],
   outbox: ['add', 'claimBatch', 'markPublished', 'markFailed', 'purgePublished', 'backlog'],
   users: ['create', 'findByEmail', 'findById', 'revokeSessions'],
-  idempotency: ['find', 'put'],
+  idempotency: ['find', 'putIfAbsent'],
 };
 
 export function mockRepos(): MockRepos {
@@ -60,6 +60,6 @@ export const WRITES = [
   'workflows.setTriggerStatus',
   'executions.insert',
   'outbox.add',
-  'idempotency.put',
+  'idempotency.putIfAbsent',
   'users.create',
 ];

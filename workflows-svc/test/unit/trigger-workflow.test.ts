@@ -16,12 +16,16 @@ function setup() {
 }
 
 const owned = { kind: 'owned', ownerId: 'owner-1', workflowId: 'wf-1' } as const;
+const NOT_BEFORE = new Date(Date.parse(NOW) - IDEMPOTENCY_WINDOW_MS);
 
 describe('TriggerWorkflow', () => {
-  test('accepts a run in one unit of work: status busy, queued execution, outbox message, idempotency key', async () => {
+  test('accepts a run in one unit of work: idempotency key first, then status busy, queued execution, outbox message', async () => {
     const { tx, direct, uowRun, useCase } = setup();
+    const writes: string[] = [];
     tx.workflows.get.mock.mockImplementation(async () => aWorkflow());
-    tx.workflows.setTriggerStatus.mock.mockImplementation(async () => true);
+    tx.idempotency.putIfAbsent.mock.mockImplementation(async (_owner, _key, executionId) => (writes.push('key'), executionId));
+    tx.workflows.setTriggerStatus.mock.mockImplementation(async () => (writes.push('status'), true));
+    tx.executions.insert.mock.mockImplementation(async () => void writes.push('execution'));
 
     const result = await useCase.execute({ target: owned, payload: { orderId: 7 }, idempotencyKey: 'key-1' });
 
@@ -38,13 +42,9 @@ describe('TriggerWorkflow', () => {
     assert.equal(message.key, 'owner-1:wf-1', 'keyed by owner and workflow');
     assert.equal(message.event.type, 'ExecutionRequested');
     assert.equal(message.event.data.executionId, result.executionId);
-    assert.deepEqual(tx.idempotency.put.mock.calls[0]?.arguments, [
-      'owner-1',
-      'key-1',
-      result.executionId,
-      new Date(NOW),
-      new Date(Date.parse(NOW) - IDEMPOTENCY_WINDOW_MS),
-    ]);
+    assert.deepEqual(tx.idempotency.putIfAbsent.mock.calls[0]?.arguments, ['owner-1', 'key-1', result.executionId, new Date(NOW), NOT_BEFORE]);
+    // A concurrent retry with the same key then waits on the key, before touching the workflow.
+    assert.deepEqual(writes, ['key', 'status', 'execution']);
     assert.deepEqual(result, { executionId: execution.executionId, status: 'queued', replayed: false });
   });
 
@@ -54,14 +54,15 @@ describe('TriggerWorkflow', () => {
     tx.workflows.setTriggerStatus.mock.mockImplementation(async () => true);
     await useCase.execute({ target: owned });
     assert.equal(tx.idempotency.find.mock.callCount(), 0);
-    assert.equal(tx.idempotency.put.mock.callCount(), 0);
+    assert.equal(tx.idempotency.putIfAbsent.mock.callCount(), 0);
     const execution = tx.executions.insert.mock.calls[0]?.arguments[0] as Execution;
     assert.equal('payload' in execution.trigger, false);
   });
 
-  test('a busy workflow: WorkflowBusyError with the current status, and no execution, message or key', async () => {
+  test('a busy workflow: WorkflowBusyError with the current status, and no execution or message (the key goes with the unit of work)', async () => {
     const { tx, useCase } = setup();
     tx.workflows.get.mock.mockImplementation(async () => aWorkflow({ trigger: { type: 'manual', status: 'pending' } }));
+    tx.idempotency.putIfAbsent.mock.mockImplementation(async (_owner, _key, executionId) => executionId);
     tx.workflows.setTriggerStatus.mock.mockImplementation(async () => false);
 
     await assert.rejects(useCase.execute({ target: owned, idempotencyKey: 'k' }), (err) => {
@@ -70,30 +71,30 @@ describe('TriggerWorkflow', () => {
       assert.deepEqual(err.details, { triggerStatus: 'pending' });
       return true;
     });
-    assert.deepEqual(callsTo(tx, WRITES), ['workflows.setTriggerStatus']);
+    assert.deepEqual(callsTo(tx, WRITES), ['workflows.setTriggerStatus', 'idempotency.putIfAbsent']);
   });
 
-  test('a replayed key answers with the first run and writes nothing', async () => {
+  test('a replayed key answers with the first run and writes nothing else', async () => {
     const { tx, useCase } = setup();
     tx.workflows.get.mock.mockImplementation(async () => aWorkflow({ trigger: { type: 'manual', status: 'busy' } }));
-    tx.idempotency.find.mock.mockImplementation(async () => 'exec-first');
+    tx.idempotency.putIfAbsent.mock.mockImplementation(async () => 'exec-first');
     tx.executions.get.mock.mockImplementation(async () => ({ executionId: 'exec-first', workflowId: 'wf-1', status: 'running' }) as Execution);
 
     const result = await useCase.execute({ target: owned, idempotencyKey: 'key-1' });
 
     assert.deepEqual(result, { executionId: 'exec-first', status: 'running', replayed: true });
-    assert.deepEqual(tx.idempotency.find.mock.calls[0]?.arguments, ['owner-1', 'key-1', new Date(Date.parse(NOW) - IDEMPOTENCY_WINDOW_MS)]);
-    assert.deepEqual(callsTo(tx, WRITES), []);
+    assert.deepEqual(tx.idempotency.putIfAbsent.mock.calls[0]?.arguments.filter((_, i) => i !== 2), ['owner-1', 'key-1', new Date(NOW), NOT_BEFORE]);
+    assert.deepEqual(callsTo(tx, WRITES), ['idempotency.putIfAbsent'], 'which found the first run and recorded nothing');
   });
 
   test('a key first used for another workflow of the same owner is a 409, not that other run', async () => {
     const { tx, useCase } = setup();
     tx.workflows.get.mock.mockImplementation(async () => aWorkflow());
-    tx.idempotency.find.mock.mockImplementation(async () => 'exec-other');
+    tx.idempotency.putIfAbsent.mock.mockImplementation(async () => 'exec-other');
     tx.executions.get.mock.mockImplementation(async () => ({ executionId: 'exec-other', workflowId: 'wf-2', status: 'queued' }) as Execution);
 
     await assert.rejects(useCase.execute({ target: owned, idempotencyKey: 'key-1' }), { code: 'idempotency_key_reused', status: 409 });
-    assert.deepEqual(callsTo(tx, WRITES), []);
+    assert.deepEqual(callsTo(tx, WRITES), ['idempotency.putIfAbsent'], 'which found the other run and recorded nothing');
   });
 
   test('a disabled workflow is refused with workflow_disabled and nothing written', async () => {
@@ -118,6 +119,7 @@ describe('TriggerWorkflow', () => {
     test('the right secret runs the hook owner’s workflow as a webhook run, keyed by that owner', async () => {
       const { tx, useCase } = setup();
       tx.workflows.findByHookId.mock.mockImplementation(async () => hooked('s3cret'));
+      tx.idempotency.putIfAbsent.mock.mockImplementation(async (_owner, _key, executionId) => executionId);
       tx.workflows.setTriggerStatus.mock.mockImplementation(async () => true);
 
       await useCase.execute({ target: { kind: 'hook', hookId: 'h1', secret: 's3cret' }, payload: { a: 1 }, idempotencyKey: 'k' });
@@ -126,8 +128,7 @@ describe('TriggerWorkflow', () => {
       const execution = tx.executions.insert.mock.calls[0]?.arguments[0] as Execution;
       assert.equal(execution.trigger.type, 'webhook');
       assert.equal(execution.ownerId, 'hook-owner');
-      assert.equal(tx.idempotency.find.mock.calls[0]?.arguments[0], 'hook-owner');
-      assert.equal(tx.idempotency.put.mock.calls[0]?.arguments[0], 'hook-owner');
+      assert.equal(tx.idempotency.putIfAbsent.mock.calls[0]?.arguments[0], 'hook-owner');
     });
 
     test('a wrong secret and an unknown hook are the same not-found, with nothing written', async () => {
@@ -139,7 +140,7 @@ describe('TriggerWorkflow', () => {
       assert.ok(unknown instanceof NotFoundError);
       assert.equal(wrong.message, unknown.message);
       assert.deepEqual(callsTo(tx, WRITES), []);
-      assert.equal(tx.idempotency.find.mock.callCount(), 0, 'a failed secret check does not reach the idempotency records');
+      assert.equal(tx.idempotency.putIfAbsent.mock.callCount(), 0, 'a failed secret check does not reach the idempotency records');
     });
   });
 });

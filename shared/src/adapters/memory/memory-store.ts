@@ -418,10 +418,11 @@ function makeRepos(s: State, j: Journal | null, maxStepOutputBytes: number): Rep
       const entry = s.idempotency.get(key(ownerId, k));
       return entry && entry.at.getTime() >= notBefore.getTime() ? entry.executionId : null;
     },
-    async put(ownerId, k, executionId, at, notBefore) {
+    async putIfAbsent(ownerId, k, executionId, at, notBefore) {
       const entry = s.idempotency.get(key(ownerId, k));
-      if (entry && entry.at.getTime() >= notBefore.getTime()) throw new ConflictError('idempotency key in use', undefined, 'idempotency_conflict');
+      if (entry && entry.at.getTime() >= notBefore.getTime()) return entry.executionId;
       put(j, s.idempotency, key(ownerId, k), { executionId, at });
+      return executionId;
     },
     async purgeExpired(before, limit) {
       let purged = 0;

@@ -7,7 +7,7 @@ import { TRIGGER_SPEC_FIELDS, type StoredTrigger } from '../../domain/workflow.j
 import type { ExecutionRepo, IdempotencyRepo, OutboxRepo, Repos, UserRepo, WorkflowRepo } from '../../ports/repos.js';
 import { decodeCursor, decodeExecutionCursor, executionSortKey, toPage } from '../cursor.js';
 import { boundError } from '../step-bound.js';
-import { collidedOn, throwIfDuplicate } from './errors.js';
+import { collidedOn, duplicateKey, throwIfDuplicate } from './errors.js';
 import {
   INDEX,
   toExecution,
@@ -468,18 +468,27 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
     },
   };
 
+  const findKey = async (ownerId: string, key: string, notBefore: Date) => {
+    const doc = await m.Idempotency.findOne({ ownerId, key, createdAt: { $gte: notBefore } }, { executionId: 1 }, opts).lean<Pick<IdempotencyDoc, 'executionId'>>();
+    return doc ? doc.executionId : null;
+  };
   const idempotency: IdempotencyRepo = {
-    async find(ownerId, key, notBefore) {
-      const doc = await m.Idempotency.findOne({ ownerId, key, createdAt: { $gte: notBefore } }, { executionId: 1 }, opts).lean<Pick<IdempotencyDoc, 'executionId'>>();
-      return doc ? doc.executionId : null;
-    },
-    async put(ownerId, key, executionId, at, notBefore) {
-      // Overwrites an expired entry. A live one does not match the filter, so the upsert tries
-      // to insert a second {ownerId, key}: the unique index refuses it, and so do we.
-      await throwIfDuplicate(
-        () => m.Idempotency.updateOne({ ownerId, key, createdAt: { $lt: notBefore } }, { $set: { executionId, createdAt: at } }, { ...opts, upsert: true }),
-        () => new ConflictError('idempotency key in use', undefined, 'idempotency_conflict'),
-      );
+    find: findKey,
+    async putIfAbsent(ownerId, key, executionId, at, notBefore) {
+      const live = await findKey(ownerId, key, notBefore);
+      if (live !== null) return live;
+      try {
+        // Inserts, or overwrites an expired entry. In a transaction, a concurrent one's entry for
+        // the same key is a write conflict: withTransaction runs the work again, and the read
+        // above then finds the winner's entry.
+        await m.Idempotency.updateOne({ ownerId, key, createdAt: { $lt: notBefore } }, { $set: { executionId, createdAt: at } }, { ...opts, upsert: true });
+        return executionId;
+      } catch (err) {
+        // Outside a transaction: the unique index refused a second entry written since the read.
+        const winner = duplicateKey(err) ? await findKey(ownerId, key, notBefore) : null;
+        if (winner === null) throw err;
+        return winner;
+      }
     },
     async purgeExpired(before, limit) {
       if (limit <= 0) return 0; // a MongoDB limit of 0 means "no limit"
