@@ -62,7 +62,7 @@ async function setup(actions: Action[], http: HttpClient, maxRetries = 2, refusa
 }
 
 const results = async (store: Store) =>
-  (await store.outbox.claimBatch(new Date('2100-01-01'), 1, 100)).filter((m) => m.topic === DEFAULT_TOPICS.result).map((m) => m.event);
+  (await store.outbox.claimBatch(new Date('2100-01-01'), 1, 100)).messages.filter((m) => m.topic === DEFAULT_TOPICS.result).map((m) => m.event);
 
 describe('ExecutionWorker on the memory store', () => {
   it('retries with exponential backoff, resumes at the failed step, and completes on attempt 3', async () => {

@@ -26,6 +26,25 @@ function flakyPublisher(failures: number) {
   return { publisher, published };
 }
 
+/** A publisher whose one publish waits until the test ends it (`release`), failing it if given an error. */
+function gatedPublisher() {
+  const published: PublishRecord[] = [];
+  let begin!: () => void;
+  let end!: (err?: Error) => void;
+  const started = new Promise<void>((resolve) => (begin = resolve));
+  const publisher: EventPublisher = {
+    publish: async (records) => {
+      begin();
+      const err = await new Promise<Error | undefined>((resolve) => (end = resolve));
+      if (err) throw err;
+      published.push(...records);
+    },
+    publishRaw: async () => {},
+    close: async () => {},
+  };
+  return { publisher, published, started, release: (err?: Error) => end(err) };
+}
+
 describe('OutboxRelay', () => {
   it('marks messages published only after the broker acknowledged, and keeps them pending on failure', async () => {
     const clock = new FakeClock();
@@ -47,15 +66,41 @@ describe('OutboxRelay', () => {
   it('records the attempt and the error of a failed publish', async () => {
     const clock = new FakeClock();
     const outbox = {
-      claimBatch: mock.fn(async () => [message(1, clock.now())]),
-      markPublished: mock.fn(async () => {}),
-      markFailed: mock.fn(async () => {}),
+      claimBatch: mock.fn(async () => ({ lockToken: 'lock-1', messages: [message(1, clock.now())] })),
+      markPublished: mock.fn(async () => 0),
+      markFailed: mock.fn(async () => 1),
     };
     const { publisher } = flakyPublisher(1);
     const relay = new OutboxRelay({ outbox: outbox as never, publisher, clock, logger: silentLogger });
     await relay.runOnce();
     assert.equal(outbox.markPublished.mock.callCount(), 0);
-    assert.deepEqual(outbox.markFailed.mock.calls[0]?.arguments, [['m1'], 'broker down']);
+    assert.deepEqual(outbox.markFailed.mock.calls[0]?.arguments, ['lock-1', ['m1'], 'broker down'], 'as the holder of its claim');
+  });
+
+  it('a relay whose lock expired mid-publish leaves the batch to the relay that claimed it since', async () => {
+    const clock = new FakeClock();
+    const store = createMemoryStore();
+    for (let i = 0; i < 3; i++) await store.outbox.add(message(i, clock.now()));
+    const relay = (publisher: EventPublisher) =>
+      new OutboxRelay({ outbox: store.outbox, publisher, clock, logger: silentLogger }, { ...DEFAULT_RELAY_OPTIONS, lockMs: 1_000 });
+
+    const slow = gatedPublisher();
+    const first = relay(slow.publisher).runOnce();
+    await slow.started;
+    clock.advance(1_000);
+    const fast = gatedPublisher();
+    const second = relay(fast.publisher).runOnce();
+    await fast.started;
+
+    slow.release(new Error('timed out'));
+    assert.deepEqual(await first, { published: 0, failed: 3 });
+    const third = flakyPublisher(0);
+    assert.deepEqual(await relay(third.publisher).runOnce(), { published: 0, failed: 0 }, 'the first relay’s failure did not unlock the second’s claim');
+    fast.release();
+    assert.deepEqual(await second, { published: 3, failed: 0 });
+    assert.equal((await store.outbox.backlog(clock.now())).count, 0);
+    assert.deepEqual(fast.published.map((r) => r.event.id), ['ev0', 'ev1', 'ev2']);
+    assert.equal(third.published.length, 0);
   });
 
   it('drains continuously once started and stops promptly', async () => {

@@ -22,7 +22,7 @@ async function periodicRunsOn(workflowId: string, trigger: TriggerSpec) {
 }
 
 async function emittedRuns(store: Store, clock: FakeClock) {
-  const messages = await store.outbox.claimBatch(clock.now(), 1, 100_000);
+  const { messages } = await store.outbox.claimBatch(clock.now(), 1, 100_000);
   return messages.map((m) => m.event.data as { executionId: string; workflowId: string });
 }
 

@@ -7,8 +7,8 @@ import { DueRetries, ExpiredLeases, LostRequests, REQUEUE_PER_TRANSACTION } from
 
 /** Publishes every message the outbox holds, as the relay would. */
 async function relay(store: Store, clock: FakeClock) {
-  const messages = await store.outbox.claimBatch(clock.now(), 1_000, 100);
-  await store.outbox.markPublished(messages.map((m) => m.id), clock.now());
+  const { lockToken, messages } = await store.outbox.claimBatch(clock.now(), 1_000, 100);
+  await store.outbox.markPublished(lockToken, messages.map((m) => m.id), clock.now());
   return messages;
 }
 
@@ -46,7 +46,7 @@ describe('DueRetries', () => {
     assert.equal(requeued?.status, 'queued');
     assert.equal(requeued?.attempt, 2);
     assert.equal((await store.workflows.get('o', 'w'))?.trigger.status, 'busy');
-    const [msg] = await store.outbox.claimBatch(clock.now(), 1_000, 10);
+    const [msg] = (await store.outbox.claimBatch(clock.now(), 1_000, 10)).messages;
     assert.deepEqual(msg?.event.data, { executionId: execution.executionId, workflowId: 'w', ownerId: 'o', attempt: 2 });
     assert.deepEqual(await job.runOnce(), { requeued: 0 }, 'requeued once only');
   });

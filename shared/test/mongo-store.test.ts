@@ -210,7 +210,7 @@ describe('mongo store: what only MongoDB has', { skip: tier.skip }, () => {
       await store.workflows.create({ workflowId: `w${i}`, ownerId, name: 'w', enabled: true, trigger: { type: 'periodic', interval: '1s', status: 'idle', nextRunAt: past }, actions: [{ type: 'log', message: 'm' }], retryPolicy: DEFAULT_RETRY_POLICY, createdAt: past, updatedAt: past, version: 1 });
     }
     let claimed: { key: string }[] = [];
-    assert.ok((await operationsOn('outbox', async () => (claimed = await store.outbox.claimBatch(now, 60_000, 1_000)))) <= 3);
+    assert.ok((await operationsOn('outbox', async () => (claimed = (await store.outbox.claimBatch(now, 60_000, 1_000)).messages))) <= 3);
     assert.equal(claimed.filter((m) => m.key === ownerId).length, 40);
     let requeued: { ownerId: string }[] = [];
     assert.ok((await operationsOn('executions', async () => (requeued = await store.executions.requeueDueRetries(now, 1_000)))) <= 3);

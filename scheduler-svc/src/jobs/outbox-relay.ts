@@ -46,7 +46,7 @@ export class OutboxRelay {
   /** One pass: returns how many messages were published (0 when idle or on failure). */
   async runOnce(): Promise<{ published: number; failed: number }> {
     const { outbox, publisher, clock, logger, metrics } = this.deps;
-    const batch = await outbox.claimBatch(clock.now(), this.options.lockMs, this.options.batchSize);
+    const { lockToken, messages: batch } = await outbox.claimBatch(clock.now(), this.options.lockMs, this.options.batchSize);
     if (batch.length === 0) return { published: 0, failed: 0 };
     const ids = batch.map((m) => m.id);
     try {
@@ -55,10 +55,15 @@ export class OutboxRelay {
       const message = err instanceof Error ? err.message : String(err);
       logger.warn({ err, count: batch.length }, 'outbox publish failed; will retry');
       metrics?.outboxPublishFailures.inc();
-      await outbox.markFailed(ids, message);
+      // Only what this relay still holds: past the lock, another relay may have claimed some.
+      await outbox.markFailed(lockToken, ids, message);
       return { published: 0, failed: batch.length };
     }
-    await outbox.markPublished(ids, clock.now());
+    const marked = await outbox.markPublished(lockToken, ids, clock.now());
+    if (marked < batch.length) {
+      // Harmless (consumers are idempotent) but wasteful: the lock is shorter than a publish takes.
+      logger.warn({ count: batch.length - marked, lockMs: this.options.lockMs }, 'outbox lock expired mid-publish: another relay claimed these messages and publishes them again');
+    }
     metrics?.outboxPublished.inc(batch.length);
     return { published: batch.length, failed: 0 };
   }

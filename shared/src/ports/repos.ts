@@ -132,16 +132,31 @@ export interface ExecutionRepo {
   countByStatus(): Promise<Record<ExecutionStatus, number>>;
 }
 
+/** Messages a relay claimed, and the token that proves it still holds them. */
+export interface OutboxBatch {
+  lockToken: string;
+  messages: OutboxMessage[];
+}
+
 export interface OutboxRepo {
   add(message: OutboxMessage): Promise<void>;
   /**
    * Claims up to `limit` unpublished messages, in the order they were added, whose lock (if any) has
-   * expired, locking them until `now + lockMs` so two relays do not publish the same batch.
+   * expired, locking them until `now + lockMs` under a new lock token, so two relays do not
+   * publish the same batch.
    */
-  claimBatch(now: Date, lockMs: number, limit: number): Promise<OutboxMessage[]>;
-  markPublished(ids: readonly string[], at: Date): Promise<void>;
-  /** Releases the lock, counts the attempt and keeps the error; the message stays pending. */
-  markFailed(ids: readonly string[], error: string): Promise<void>;
+  claimBatch(now: Date, lockMs: number, limit: number): Promise<OutboxBatch>;
+  /**
+   * Marks published those of `ids` still locked by `lockToken` (even past the lock's expiry, as
+   * long as no other relay claimed them since); returns how many. A relay whose lock expired
+   * mid-publish thus never touches what another relay claimed in the meantime.
+   */
+  markPublished(lockToken: string, ids: readonly string[], at: Date): Promise<number>;
+  /**
+   * For those of `ids` still locked by `lockToken`: releases the lock, counts the attempt and
+   * keeps the error; the message stays pending. Returns how many.
+   */
+  markFailed(lockToken: string, ids: readonly string[], error: string): Promise<number>;
   /** Deletes up to `limit` messages published before `before`; returns how many. */
   purgePublished(before: Date, limit: number): Promise<number>;
   /** Unpublished count and the age of the oldest unpublished message, read from an index of the unpublished ones only. */

@@ -13,6 +13,7 @@ import {
   WorkflowBusyError,
   type Execution,
   type HttpRequestAction,
+  type OutboxBatch,
   type OutboxMessage,
   type Step,
   type Store,
@@ -539,7 +540,8 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         assert.equal((await store.executions.get(lost.executionId))?.updatedAt.getTime(), now.getTime());
         assert.deepEqual(ids(await requeue(at(99_999), at(100_001))), ids([recent]), 'the others not again before as long has passed again');
 
-        await store.outbox.markPublished([unsentRequest.id], at(1));
+        const relayed = await store.outbox.claimBatch(far, 1, 100_000);
+        assert.equal(await store.outbox.markPublished(relayed.lockToken, [unsentRequest.id], at(1)), 1);
         assert.deepEqual(ids(await requeue(queuedBefore, now)), ids([unsent]), 'once its request is published');
         assert.deepEqual(ids(await requeue(now, at(200_000))), ids([lost, unsent, retried]), 'and again after another age');
         assert.equal((await store.executions.get(running.executionId))?.status, 'running');
@@ -641,19 +643,47 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         assert.ok(backlog.count >= 3);
         assert.ok(backlog.oldestAgeMs >= now.getTime() - msgs[0]!.createdAt.getTime());
 
-        const claimed = (await store.outbox.claimBatch(now, 60_000, 100_000)).filter((m) => m.key === key);
+        const mine = (batch: OutboxBatch) => batch.messages.filter((m) => m.key === key);
+        const first = await store.outbox.claimBatch(now, 60_000, 100_000);
+        const claimed = mine(first);
         assert.deepEqual(claimed.map((m) => m.id), msgs.map((m) => m.id), 'in the order they were added');
         assert.deepEqual(claimed[0]?.event, msgs[0]?.event);
-        assert.deepEqual((await store.outbox.claimBatch(now, 60_000, 100_000)).filter((m) => m.key === key), [], 'locked');
+        assert.deepEqual(mine(await store.outbox.claimBatch(now, 60_000, 100_000)), [], 'locked');
 
-        await store.outbox.markFailed([msgs[0]!.id], 'broker down');
-        await store.outbox.markPublished([msgs[1]!.id], now);
-        const retried = (await store.outbox.claimBatch(now, 60_000, 100_000)).filter((m) => m.key === key);
-        assert.deepEqual(retried.map((m) => [m.id, m.attempts, m.lastError]), [[msgs[0]!.id, 1, 'broker down']], 'a failed message is unlocked; a published one is gone');
-        await store.outbox.markPublished([msgs[0]!.id, msgs[2]!.id], now);
-        const lockExpired = (await store.outbox.claimBatch(new Date('2101-01-01T00:00:00Z'), 60_000, 100_000)).filter((m) => m.key === key);
+        assert.equal(await store.outbox.markFailed(first.lockToken, [msgs[0]!.id], 'broker down'), 1);
+        assert.equal(await store.outbox.markPublished(first.lockToken, [msgs[1]!.id], now), 1);
+        const second = await store.outbox.claimBatch(now, 60_000, 100_000);
+        assert.deepEqual(mine(second).map((m) => [m.id, m.attempts, m.lastError]), [[msgs[0]!.id, 1, 'broker down']], 'a failed message is unlocked; a published one is gone');
+        assert.equal(await store.outbox.markPublished(second.lockToken, [msgs[0]!.id], now), 1);
+        assert.equal(await store.outbox.markPublished(first.lockToken, [msgs[2]!.id], now), 1, 'a lock past its time still holds what nobody claimed since');
+        const lockExpired = mine(await store.outbox.claimBatch(new Date('2101-01-01T00:00:00Z'), 60_000, 100_000));
         assert.deepEqual(lockExpired, [], 'published messages are never claimed again');
         assert.ok((await store.outbox.purgePublished(new Date('2200-01-01T00:00:00Z'), 100_000)) >= 0);
+      });
+
+      it('lets a relay whose lock expired mid-publish touch nothing another relay claimed since', async () => {
+        const key = `k-${randomUUID()}`;
+        const msgs = [0, 1].map((i) => outboxMessage(key, new Date(Date.UTC(1998, 0, 1, 0, 0, i))));
+        for (const m of msgs) await store.outbox.add(m);
+        const ids = msgs.map((m) => m.id);
+        const mine = (batch: OutboxBatch) => batch.messages.filter((m) => m.key === key).map((m) => m.id);
+        const t = (s: number) => new Date(Date.UTC(2100, 0, 1, 0, 0, s));
+
+        const slow = await store.outbox.claimBatch(t(0), 10_000, 100_000);
+        assert.deepEqual(mine(slow), ids);
+        // The first relay's lock runs out while it publishes; the second claims the same messages.
+        const fast = await store.outbox.claimBatch(t(10), 10_000, 100_000);
+        assert.deepEqual(mine(fast), ids);
+
+        assert.equal(await store.outbox.markFailed(slow.lockToken, ids, 'timed out'), 0, 'the first relay fails nothing');
+        assert.equal(await store.outbox.markPublished(slow.lockToken, ids, t(11)), 0, 'nor marks anything published');
+        assert.deepEqual(mine(await store.outbox.claimBatch(t(12), 10_000, 100_000)), [], 'the second relay still holds them');
+
+        assert.equal(await store.outbox.markFailed(fast.lockToken, [ids[0]!], 'broker down'), 1);
+        assert.equal(await store.outbox.markPublished(fast.lockToken, [ids[1]!], t(13)), 1);
+        const retry = await store.outbox.claimBatch(t(14), 10_000, 100_000);
+        assert.deepEqual(retry.messages.filter((m) => m.key === key).map((m) => [m.id, m.attempts]), [[ids[0], 1]], 'one attempt counted, by the relay that held it');
+        assert.equal(await store.outbox.markPublished(retry.lockToken, [ids[0]!], t(15)), 1);
       });
     });
 

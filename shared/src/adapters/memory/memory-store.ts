@@ -15,6 +15,7 @@ import type {
   UserRepo,
   WorkflowRepo,
 } from '../../ports/repos.js';
+import { newId } from '../../ids.js';
 import { decodeCursor, decodeExecutionCursor, executionSortKey, toPage } from '../cursor.js';
 import { boundError, boundStep, DEFAULT_MAX_STEP_OUTPUT_BYTES, type StepBoundOptions } from '../step-bound.js';
 import { AsyncMutex } from './mutex.js';
@@ -23,12 +24,14 @@ const clone = <T>(value: T): T => structuredClone(value);
 const key = (ownerId: string, id: string) => `${ownerId}\u0000${id}`;
 const time = (d: Date | undefined) => (d ? d.getTime() : Number.NEGATIVE_INFINITY);
 
+type LockedOutboxMessage = OutboxMessage & { lockToken?: string };
+
 class State {
   readonly workflows = new Map<string, Workflow>();
   readonly hooks = new Map<string, string>(); // hookId -> workflow key
   readonly executions = new Map<string, Execution>();
   readonly executionsByStatus = new Map<ExecutionStatus, number>(); // kept with every write: a count never walks the executions
-  readonly outbox = new Map<string, OutboxMessage>(); // unpublished only, in insertion order
+  readonly outbox = new Map<string, LockedOutboxMessage>(); // unpublished only, in insertion order
   readonly users = new Map<string, User>();
   readonly emails = new Map<string, string>(); // email -> userId
   readonly idempotency = new Map<string, { executionId: string; at: Date }>();
@@ -354,28 +357,33 @@ function makeRepos(s: State, j: Journal | null, maxStepOutputBytes: number): Rep
     },
     async claimBatch(now, lockMs, limit) {
       const lockedUntil = new Date(now.getTime() + lockMs);
-      const claimed: OutboxMessage[] = [];
+      const lockToken = newId();
+      const messages: OutboxMessage[] = [];
       for (const m of s.outbox.values()) {
-        if (claimed.length >= limit) break;
+        if (messages.length >= limit) break;
         if (time(m.lockedUntil) > now.getTime()) continue;
-        const locked = { ...m, lockedUntil };
-        put(j, s.outbox, m.id, locked);
-        claimed.push(clone(locked));
+        const { lockToken: _previous, ...message } = m;
+        put(j, s.outbox, m.id, { ...message, lockedUntil, lockToken });
+        messages.push(clone({ ...message, lockedUntil }));
       }
-      return claimed;
+      return { lockToken, messages };
     },
-    async markPublished(ids) {
+    async markPublished(lockToken, ids) {
+      const held = ids.filter((id) => s.outbox.get(id)?.lockToken === lockToken);
       // Published messages are of no further use to anyone; the durable stores purge them later.
-      for (const id of ids) if (s.outbox.has(id)) del(j, s.outbox, id);
+      for (const id of held) del(j, s.outbox, id);
+      return held.length;
     },
-    async markFailed(ids, error) {
+    async markFailed(lockToken, ids, error) {
+      let released = 0;
       for (const id of ids) {
         const m = s.outbox.get(id);
-        if (!m) continue;
-        const next: OutboxMessage = { ...m, attempts: m.attempts + 1, lastError: error };
-        delete next.lockedUntil;
-        put(j, s.outbox, id, next);
+        if (m?.lockToken !== lockToken) continue;
+        const { lockedUntil: _until, lockToken: _token, ...unlocked } = m;
+        put(j, s.outbox, id, { ...unlocked, attempts: m.attempts + 1, lastError: error });
+        released += 1;
       }
+      return released;
     },
     async purgePublished() {
       return 0; // markPublished already dropped them

@@ -12,7 +12,8 @@ import { decodeUserJson, encodeUserJson } from '../user-json.js';
  * primary index and no second unique index is needed; workflows and idempotency keys have
  * compound natural keys, kept as unique indexes, and an ObjectId `_id` that nobody reads.
  * User JSON (actions, trigger payloads, step outputs) is JSON text: see ../user-json.ts.
- * `claimToken` marks the documents one batch claim took, so that it can read them back.
+ * `claimToken` marks the documents one batch claim took, so that it can read them back; on the
+ * outbox it is also the lock token that markPublished and markFailed check (OutboxRepo.claimBatch).
  */
 export type WorkflowDoc = Omit<Workflow, 'actions'> & { _id: mongoose.Types.ObjectId; actions: string; claimToken?: string };
 export type StepDoc = Omit<Step, 'output'> & { output?: string };

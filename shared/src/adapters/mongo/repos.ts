@@ -39,19 +39,20 @@ type SessionOption = { session?: ClientSession };
  * re-checks the filter on each document as it writes it, so of two concurrent claimers only
  * one takes a document) stamping them with a token of this claim, then reads back the ones that
  * carry the token, in candidate order. A candidate taken by someone else in between is left out.
+ * The token stays on the documents until another claim takes them (the outbox uses it as its lock token).
  */
 async function claimInBatch<D extends { _id: unknown; claimToken?: string }>(
   model: Model<D>,
   query: { filter: QueryFilter<D>; sort: Record<string, 1 | -1>; limit: number },
   update: UpdateQuery<D>,
   opts: SessionOption,
+  claimToken: string = randomUUID(),
 ): Promise<D[]> {
   if (query.limit <= 0) return []; // a MongoDB limit of 0 means "no limit"
   // batchSize: the whole batch in the first reply (up to 16 MiB), not 101 documents and a getMore.
   const candidates = await model.find(query.filter, { _id: 1 }, opts).sort(query.sort).limit(query.limit).batchSize(query.limit).lean<Pick<D, '_id'>[]>();
   if (candidates.length === 0) return [];
   const ids = candidates.map((c) => c._id);
-  const claimToken = randomUUID();
   const taken = { $and: [query.filter, { _id: { $in: ids } }] } as QueryFilter<D>;
   await model.updateMany(taken, { ...update, $set: { ...update.$set, claimToken } }, opts);
   const docs = await model.find({ _id: { $in: ids }, claimToken } as QueryFilter<D>, null, opts).batchSize(ids.length).lean<D[]>();
@@ -407,28 +408,33 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
       );
     },
     async claimBatch(now, lockMs, limit) {
+      // The claim's token is the lock token: it stays on the messages until another claim takes them.
+      const lockToken = randomUUID();
       const claimed = await claimInBatch(
         m.Outbox,
         // In the order added: by createdAt (the writers' clocks), then id for a stable order.
         { filter: { published: false, lockedUntil: notAfter(now) }, sort: { createdAt: 1, _id: 1 }, limit },
         { $set: { lockedUntil: new Date(now.getTime() + lockMs) } },
         opts,
+        lockToken,
       );
-      return claimed.map(toOutbox);
+      return { lockToken, messages: claimed.map(toOutbox) };
     },
-    async markPublished(ids, at) {
-      await m.Outbox.updateMany(
-        { _id: { $in: [...ids] }, published: false },
-        { $set: { published: true, publishedAt: at }, $unset: { lockedUntil: '' } },
+    async markPublished(lockToken, ids, at) {
+      const result = await m.Outbox.updateMany(
+        { _id: { $in: [...ids] }, claimToken: lockToken, published: false },
+        { $set: { published: true, publishedAt: at }, $unset: { lockedUntil: '', claimToken: '' } },
         opts,
       );
+      return result.matchedCount;
     },
-    async markFailed(ids, error) {
-      await m.Outbox.updateMany(
-        { _id: { $in: [...ids] }, published: false },
-        { $inc: { attempts: 1 }, $set: { lastError: error }, $unset: { lockedUntil: '' } },
+    async markFailed(lockToken, ids, error) {
+      const result = await m.Outbox.updateMany(
+        { _id: { $in: [...ids] }, claimToken: lockToken, published: false },
+        { $inc: { attempts: 1 }, $set: { lastError: error }, $unset: { lockedUntil: '', claimToken: '' } },
         opts,
       );
+      return result.matchedCount;
     },
     async purgePublished(before, limit) {
       if (limit <= 0) return 0; // a MongoDB limit of 0 means "no limit"

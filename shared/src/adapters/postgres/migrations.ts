@@ -100,4 +100,6 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX executions_owner_created_idx ON executions (owner_id, created_at DESC, execution_id DESC);`,
   // The run holding a busy or pending trigger: only that run moves it on (see setTriggerStatus).
   `ALTER TABLE workflows ADD COLUMN trigger_execution_id text;`,
+  // Which relay's claim holds an outbox row: only that relay marks it published or failed.
+  `ALTER TABLE outbox ADD COLUMN lock_token text;`,
 ];

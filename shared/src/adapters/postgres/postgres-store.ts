@@ -5,6 +5,7 @@ import type { Logger } from '../../logger.js';
 import type { ExecutionStatus, Step } from '../../domain/execution.js';
 import { emptyStatusCounts, type RecentRun, type StatusCounts } from '../../domain/run-stats.js';
 import type { ExecutionRepo, IdempotencyRepo, OutboxRepo, PageRequest, Repos, Store, UserRepo, WorkflowRepo } from '../../ports/repos.js';
+import { newId } from '../../ids.js';
 import { decodeCursor, decodeExecutionCursor, executionSortKey, toPage } from '../cursor.js';
 import { boundError, boundStep, DEFAULT_MAX_STEP_OUTPUT_BYTES, type StepBoundOptions } from '../step-bound.js';
 import { encodeUserJson } from '../user-json.js';
@@ -402,21 +403,32 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
       );
     },
     async claimBatch(now, lockMs, limit) {
+      const lockToken = newId();
       const { rows } = await q<OutboxRow>(
         db,
-        `UPDATE outbox SET locked_until=$2 WHERE id IN (
+        `UPDATE outbox SET locked_until=$2, lock_token=$4 WHERE id IN (
            SELECT id FROM outbox WHERE published_at IS NULL AND (locked_until IS NULL OR locked_until <= $1)
            ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED)
          RETURNING *`,
-        [now, new Date(now.getTime() + lockMs), limit],
+        [now, new Date(now.getTime() + lockMs), limit, lockToken],
       );
-      return rows.sort((a, b) => Number(a.seq) - Number(b.seq)).map(toOutbox);
+      return { lockToken, messages: rows.sort((a, b) => Number(a.seq) - Number(b.seq)).map(toOutbox) };
     },
-    async markPublished(ids, at) {
-      await q(db, 'UPDATE outbox SET published_at=$2, locked_until=NULL WHERE id = ANY($1::text[])', [ids, at]);
+    async markPublished(lockToken, ids, at) {
+      const { rowCount } = await q(
+        db,
+        'UPDATE outbox SET published_at=$3, locked_until=NULL, lock_token=NULL WHERE id = ANY($2::text[]) AND lock_token=$1 AND published_at IS NULL',
+        [lockToken, ids, at],
+      );
+      return rowCount ?? 0;
     },
-    async markFailed(ids, error) {
-      await q(db, 'UPDATE outbox SET attempts=attempts+1, last_error=$2, locked_until=NULL WHERE id = ANY($1::text[]) AND published_at IS NULL', [ids, error]);
+    async markFailed(lockToken, ids, error) {
+      const { rowCount } = await q(
+        db,
+        'UPDATE outbox SET attempts=attempts+1, last_error=$3, locked_until=NULL, lock_token=NULL WHERE id = ANY($2::text[]) AND lock_token=$1 AND published_at IS NULL',
+        [lockToken, ids, error],
+      );
+      return rowCount ?? 0;
     },
     async purgePublished(before, limit) {
       const { rowCount } = await q(db, 'DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE published_at < $1 LIMIT $2)', [before, limit]);

@@ -65,6 +65,7 @@ export interface OutboxRow {
   attempts: number;
   last_error: string | null;
   locked_until: Date | null;
+  lock_token: string | null;
 }
 
 export interface UserRow {
