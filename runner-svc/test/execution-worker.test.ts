@@ -40,7 +40,7 @@ function scriptedHttp(script: Record<string, (number | Error)[]>) {
 
 async function setup(actions: Action[], http: HttpClient, maxRetries = 2, refusal?: Refusal) {
   const clock = new FakeClock('2026-01-01T00:00:00Z');
-  const memory = createMemoryStore();
+  const memory = createMemoryStore({ clock });
   const store = refusal ? refusingStore(memory, refusal) : memory;
   const now = clock.now();
   const wf = aWorkflow({ workflowId: 'w', ownerId: 'o', actions, retryPolicy: { maxRetries, baseDelayMs: 1_000, maxDelayMs: 8_000 }, createdAt: now, updatedAt: now });
@@ -54,7 +54,7 @@ async function setup(actions: Action[], http: HttpClient, maxRetries = 2, refusa
   const retry = async () => {
     const e = await store.executions.get(execution.executionId);
     clock.set(e!.nextAttemptAt!);
-    const [requeued] = await store.uow.run((tx) => tx.executions.requeueDueRetries(clock.now(), 10));
+    const [requeued] = await store.uow.run((tx) => tx.executions.requeueDueRetries(10));
     await store.workflows.setTriggerStatus('o', 'w', execution.executionId, ['pending'], 'busy', clock.now());
     return requeued!.attempt;
   };
@@ -62,7 +62,7 @@ async function setup(actions: Action[], http: HttpClient, maxRetries = 2, refusa
 }
 
 const results = async (store: Store) =>
-  (await store.outbox.claimBatch(new Date('2100-01-01'), 1, 100)).messages.filter((m) => m.topic === DEFAULT_TOPICS.result).map((m) => m.event);
+  (await store.outbox.claimBatch(0, 100)).messages.filter((m) => m.topic === DEFAULT_TOPICS.result).map((m) => m.event);
 
 describe('ExecutionWorker on the memory store', () => {
   it('retries with exponential backoff, resumes at the failed step, and completes on attempt 3', async () => {

@@ -63,7 +63,7 @@ async function accept(store: Store, topics: Topics, workflows: Workflow[]): Prom
 
 /** Publishes what the outbox holds, in the order it was added, as the relay does. */
 async function relay(store: Store, bus: Bus): Promise<void> {
-  const { lockToken, messages } = await store.outbox.claimBatch(new Date(), 60_000, 1_000);
+  const { lockToken, messages } = await store.outbox.claimBatch(60_000, 1_000);
   await bus.publisher.publish(messages.map(({ topic, key, event }) => ({ topic, key, event })));
   await store.outbox.markPublished(lockToken, messages.map((m) => m.id), new Date());
 }
@@ -135,7 +135,7 @@ for (const { name, skip, open } of buses) {
       assert.equal(failed?.error, 'handling the request failed on 5 deliveries; last error: the execution would exceed the size limit of a document');
       assert.equal(refused, 5, 'delivered five times, then given up');
       assert.equal((await store.workflows.get('o', 'w0'))?.trigger.status, 'idle', 'its workflow can run again');
-      const results = (await memory.outbox.claimBatch(new Date(), 60_000, 100)).messages.filter((m) => m.event.data.executionId === doomed);
+      const results = (await memory.outbox.claimBatch(60_000, 100)).messages.filter((m) => m.event.data.executionId === doomed);
       assert.deepEqual(results.map((m) => [m.topic, m.event.type]), [[topics.result, 'ExecutionFailed']], 'its failure is announced like any other');
 
       await eventually(async () => deadLetters.length > 0, 20_000, 'the dead letter');
@@ -180,7 +180,7 @@ describe('runner lanes', () => {
     const { consumer, handle } = handOver();
     await createRunner({ store, groupCommit: new GroupCommit(store), consumer, http, clock: systemClock, logger: silentLogger, topics, config }).start();
     const executions = await accept(store, topics, workflows);
-    const { messages } = await store.outbox.claimBatch(new Date(), 60_000, 100);
+    const { messages } = await store.outbox.claimBatch(60_000, 100);
     const received = messages.map(({ topic, key, event }) => ({ topic, key, event }));
     return { store, handle, executions, received };
   }

@@ -49,7 +49,7 @@ const MAX_SLEEP_MS = 1_000;
 export function createScheduler(deps: SchedulerDeps): Scheduler {
   const { store, clock, logger, topics, config, metrics } = deps;
   const periodic = new PeriodicRuns(
-    { store, clock, logger, topics, ...(metrics ? { metrics } : {}) },
+    { store, logger, topics, ...(metrics ? { metrics } : {}) },
     { batchSize: config.batchSize, leaseMs: config.leaseMs, concurrency: config.concurrency },
   );
   const retries = new DueRetries({ store, clock, logger, topics }, { batchSize: config.batchSize });
@@ -97,8 +97,9 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       let delay = MAX_SLEEP_MS;
       try {
         await runPeriodic();
-        const next = await store.workflows.nextDueAt(periodic.claimedUpTo ?? clock.now());
-        if (next) delay = Math.min(MAX_SLEEP_MS, Math.max(MIN_WAKE_MS, next.getTime() - clock.now().getTime()));
+        const next = await store.workflows.nextDueAt(periodic.claimedUpTo ?? (await store.now()));
+        // By the store's clock, as the due times are.
+        if (next) delay = Math.min(MAX_SLEEP_MS, Math.max(MIN_WAKE_MS, next.getTime() - (await store.now()).getTime()));
       } catch (err) {
         logger.error({ err }, 'emitting due runs failed');
       }

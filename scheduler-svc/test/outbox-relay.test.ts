@@ -48,7 +48,7 @@ function gatedPublisher() {
 describe('OutboxRelay', () => {
   it('marks messages published only after the broker acknowledged, and keeps them pending on failure', async () => {
     const clock = new FakeClock();
-    const store = createMemoryStore();
+    const store = createMemoryStore({ clock });
     for (let i = 0; i < 5; i++) await store.outbox.add(message(i, clock.now()));
     const { publisher, published } = flakyPublisher(2);
     const relay = new OutboxRelay({ outbox: store.outbox, publisher, clock, logger: silentLogger }, { ...DEFAULT_RELAY_OPTIONS, batchSize: 3 });
@@ -79,7 +79,7 @@ describe('OutboxRelay', () => {
 
   it('a relay whose lock expired mid-publish leaves the batch to the relay that claimed it since', async () => {
     const clock = new FakeClock();
-    const store = createMemoryStore();
+    const store = createMemoryStore({ clock });
     for (let i = 0; i < 3; i++) await store.outbox.add(message(i, clock.now()));
     const relay = (publisher: EventPublisher) =>
       new OutboxRelay({ outbox: store.outbox, publisher, clock, logger: silentLogger }, { ...DEFAULT_RELAY_OPTIONS, lockMs: 1_000 });
@@ -105,7 +105,7 @@ describe('OutboxRelay', () => {
 
   it('drains continuously once started and stops promptly', async () => {
     const clock = new FakeClock();
-    const store = createMemoryStore();
+    const store = createMemoryStore({ clock });
     const { publisher, published } = flakyPublisher(0);
     const relay = new OutboxRelay({ outbox: store.outbox, publisher, clock, logger: silentLogger }, { ...DEFAULT_RELAY_OPTIONS, batchSize: 10 });
     relay.start();

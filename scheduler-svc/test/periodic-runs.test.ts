@@ -16,13 +16,13 @@ function workflow(id: string, trigger: TriggerSpec, now: Date, owner = 'owner-1'
 /** A fake clock, a memory store holding one workflow with `trigger`, and the job on them. */
 async function periodicRunsOn(workflowId: string, trigger: TriggerSpec) {
   const clock = new FakeClock('2026-01-01T00:00:00Z');
-  const store = createMemoryStore();
+  const store = createMemoryStore({ clock });
   await store.workflows.create(workflow(workflowId, trigger, clock.now()));
-  return { clock, store, job: new PeriodicRuns({ store, clock, logger: silentLogger, topics: DEFAULT_TOPICS }, options) };
+  return { clock, store, job: new PeriodicRuns({ store, logger: silentLogger, topics: DEFAULT_TOPICS }, options) };
 }
 
-async function emittedRuns(store: Store, clock: FakeClock) {
-  const { messages } = await store.outbox.claimBatch(clock.now(), 1, 100_000);
+async function emittedRuns(store: Store) {
+  const { messages } = await store.outbox.claimBatch(0, 100_000);
   return messages.map((m) => m.event.data as { executionId: string; workflowId: string });
 }
 
@@ -49,7 +49,7 @@ describe('PeriodicRuns', () => {
       runs.items.map((e) => e.trigger.scheduledFor?.toISOString()).sort(),
       ['2026-01-01T00:00:01.000Z', '2026-01-01T00:00:02.000Z', '2026-01-01T00:00:03.000Z'],
     );
-    assert.equal((await emittedRuns(store, clock)).length, 3);
+    assert.equal((await emittedRuns(store)).length, 3);
   });
 
   it('skips (and counts) a due run while the workflow is busy, but still moves the schedule on', async () => {
@@ -75,10 +75,10 @@ describe('PeriodicRuns', () => {
 
   it('two schedulers racing on one store never emit the same due run twice', async () => {
     const clock = new FakeClock('2026-01-01T00:00:00Z');
-    const store = createMemoryStore();
+    const store = createMemoryStore({ clock });
     for (let i = 0; i < 200; i++) await store.workflows.create(workflow(`w${i}`, { type: 'periodic', interval: '1s' }, clock.now()));
-    const a = new PeriodicRuns({ store, clock, logger: silentLogger, topics: DEFAULT_TOPICS }, { ...options, batchSize: 7 });
-    const b = new PeriodicRuns({ store, clock, logger: silentLogger, topics: DEFAULT_TOPICS }, { ...options, batchSize: 11 });
+    const a = new PeriodicRuns({ store, logger: silentLogger, topics: DEFAULT_TOPICS }, { ...options, batchSize: 7 });
+    const b = new PeriodicRuns({ store, logger: silentLogger, topics: DEFAULT_TOPICS }, { ...options, batchSize: 11 });
     let emitted = 0;
     for (let tick = 1; tick <= 5; tick++) {
       clock.advance(1_000);
@@ -108,6 +108,17 @@ describe('PeriodicRuns', () => {
     assert.equal(wf?.trigger.nextRunAt?.toISOString(), '2026-01-01T00:30:00.000Z');
   });
 
+  it('moves a cron schedule past a due time that came between reading the store\'s clock and claiming', async () => {
+    const clock = new FakeClock('2026-01-01T00:14:59.999Z');
+    const store = createMemoryStore({ clock });
+    await store.workflows.create(workflow('quarter', { type: 'cron', cron: '*/15 * * * *' }, clock.now()));
+    // The store's clock ticks past the due time right after the scheduler read it.
+    const racing: Store = { ...store, now: async () => store.now().finally(() => clock.set('2026-01-01T00:15:00.001Z')) };
+    const job = new PeriodicRuns({ store: racing, logger: silentLogger, topics: DEFAULT_TOPICS }, options);
+    assert.equal((await job.runOnce()).emitted, 1);
+    assert.equal((await store.workflows.get('owner-1', 'quarter'))?.trigger.nextRunAt?.toISOString(), '2026-01-01T00:30:00.000Z', 'not the due time just emitted');
+  });
+
   it('writes nothing when another scheduler already moved the schedule (lost claim)', async () => {
     const clock = new FakeClock('2026-01-01T00:00:10Z');
     const wf = workflow('w', { type: 'periodic', interval: '10s' }, new Date('2026-01-01T00:00:00Z'));
@@ -117,10 +128,11 @@ describe('PeriodicRuns', () => {
       outbox: { add: mock.fn(async () => {}) },
     };
     const store = {
+      now: async () => clock.now(),
       workflows: { claimDueScheduled: mock.fn(async () => [wf]) },
       uow: { run: mock.fn(async (work: (t: unknown) => Promise<unknown>) => work(tx)) },
     } as unknown as Store;
-    const report = await new PeriodicRuns({ store, clock, logger: silentLogger, topics: DEFAULT_TOPICS }, options).runOnce();
+    const report = await new PeriodicRuns({ store, logger: silentLogger, topics: DEFAULT_TOPICS }, options).runOnce();
     assert.deepEqual(report, { emitted: 0, skippedBusy: 0, lost: 1, errors: 0 });
     assert.equal(tx.workflows.setTriggerStatus.mock.callCount(), 0);
     assert.equal(tx.executions.insert.mock.callCount(), 0);
@@ -129,7 +141,7 @@ describe('PeriodicRuns', () => {
 
   it('writes the runs due together in one unit of work, and retries a failed group one workflow at a time', async () => {
     const clock = new FakeClock('2026-01-01T00:00:00Z');
-    const store = createMemoryStore();
+    const store = createMemoryStore({ clock });
     for (const id of ['a', 'b', 'bad', 'c']) await store.workflows.create(workflow(id, { type: 'periodic', interval: '1s' }, clock.now()));
     // A store whose unit of work fails whenever it writes the run of workflow "bad".
     const units = mock.fn();
@@ -154,10 +166,10 @@ describe('PeriodicRuns', () => {
       },
     };
     clock.advance(1_000);
-    const report = await new PeriodicRuns({ store: failing, clock, logger: silentLogger, topics: DEFAULT_TOPICS }, { ...options, groupSize: 10 }).runOnce();
+    const report = await new PeriodicRuns({ store: failing, logger: silentLogger, topics: DEFAULT_TOPICS }, { ...options, groupSize: 10 }).runOnce();
     assert.deepEqual(report, { emitted: 3, skippedBusy: 0, lost: 0, errors: 1 });
     assert.equal(units.mock.callCount(), 1 + 4, 'one unit of work for the group, then one per workflow');
-    assert.deepEqual((await emittedRuns(store, clock)).map((r) => r.workflowId).sort(), ['a', 'b', 'c']);
+    assert.deepEqual((await emittedRuns(store)).map((r) => r.workflowId).sort(), ['a', 'b', 'c']);
     const bad = await store.workflows.get('owner-1', 'bad');
     assert.equal(bad?.trigger.status, 'idle', 'nothing of the failed run was written');
     assert.equal(bad?.trigger.nextRunAt?.getTime(), clock.now().getTime(), 'its due time stays, for the next pass');

@@ -7,7 +7,7 @@ import { DueRetries, ExpiredLeases, LostRequests, REQUEUE_PER_TRANSACTION } from
 
 /** Publishes every message the outbox holds, as the relay would. */
 async function relay(store: Store, clock: FakeClock) {
-  const { lockToken, messages } = await store.outbox.claimBatch(clock.now(), 1_000, 100);
+  const { lockToken, messages } = await store.outbox.claimBatch(1_000, 100);
   await store.outbox.markPublished(lockToken, messages.map((m) => m.id), clock.now());
   return messages;
 }
@@ -25,7 +25,7 @@ async function acceptedRun(store: Store, clock: FakeClock, workflowId = 'w') {
 /** A fake clock, a memory store holding one accepted run, and a job's dependencies on them. */
 async function oneAcceptedRun() {
   const clock = new FakeClock();
-  const store = createMemoryStore();
+  const store = createMemoryStore({ clock });
   const execution = await acceptedRun(store, clock);
   return { clock, store, execution, deps: { store, clock, logger: silentLogger, topics: DEFAULT_TOPICS } };
 }
@@ -33,7 +33,7 @@ async function oneAcceptedRun() {
 describe('DueRetries', () => {
   it('requeues a pending retry once its time has come: next attempt, workflow busy again, message in the outbox', async () => {
     const { clock, store, execution, deps } = await oneAcceptedRun();
-    await store.executions.claimForRun(execution.executionId, 1, clock.now(), 10_000);
+    await store.executions.claimForRun(execution.executionId, 1, 10_000);
     await store.executions.finishAttempt(execution.executionId, 1, { status: 'pending_retry', at: clock.now(), retriesLeft: 1, nextAttemptAt: new Date(clock.now().getTime() + 1_000) });
     await store.workflows.setTriggerStatus('o', 'w', execution.executionId, ['busy'], 'pending', clock.now());
     const job = new DueRetries(deps, { batchSize: 10 });
@@ -46,7 +46,7 @@ describe('DueRetries', () => {
     assert.equal(requeued?.status, 'queued');
     assert.equal(requeued?.attempt, 2);
     assert.equal((await store.workflows.get('o', 'w'))?.trigger.status, 'busy');
-    const [msg] = (await store.outbox.claimBatch(clock.now(), 1_000, 10)).messages;
+    const [msg] = (await store.outbox.claimBatch(1_000, 10)).messages;
     assert.deepEqual(msg?.event.data, { executionId: execution.executionId, workflowId: 'w', ownerId: 'o', attempt: 2 });
     assert.deepEqual(await job.runOnce(), { requeued: 0 }, 'requeued once only');
   });
@@ -55,7 +55,7 @@ describe('DueRetries', () => {
 describe('ExpiredLeases', () => {
   it('hands a run whose runner died back to the queue on the same attempt, after the lease', async () => {
     const { clock, store, execution, deps } = await oneAcceptedRun();
-    await store.executions.claimForRun(execution.executionId, 1, clock.now(), 5_000);
+    await store.executions.claimForRun(execution.executionId, 1, 5_000);
     const job = new ExpiredLeases(deps, { batchSize: 10 });
     clock.advance(4_999);
     assert.deepEqual(await job.runOnce(), { requeued: 0 }, 'a live lease is respected');
@@ -72,11 +72,11 @@ describe('ExpiredLeases', () => {
 describe('requeue jobs and transactions', () => {
   it('requeue in small units of work, so one write conflict never redoes a whole batch', async () => {
     const clock = new FakeClock();
-    const store = createMemoryStore();
+    const store = createMemoryStore({ clock });
     const n = 2 * REQUEUE_PER_TRANSACTION + 3;
     for (let i = 0; i < n; i++) {
       const e = await acceptedRun(store, clock, `w${i}`);
-      await store.executions.claimForRun(e.executionId, 1, clock.now(), 1_000);
+      await store.executions.claimForRun(e.executionId, 1, 1_000);
       if (i % 2) await store.executions.finishAttempt(e.executionId, 1, { status: 'pending_retry', at: clock.now(), retriesLeft: 1, nextAttemptAt: clock.now() });
     }
     clock.advance(1_000);
@@ -108,7 +108,7 @@ describe('LostRequests', () => {
 
   it('sends the request of a run still queued long after it was relayed again, same attempt and key, once per age', async () => {
     const clock = new FakeClock();
-    const store = createMemoryStore();
+    const store = createMemoryStore({ clock });
     const e = await acceptedRun(store, clock); // accepted and relayed now
     const lost = job(store, clock);
 
@@ -132,7 +132,7 @@ describe('LostRequests', () => {
 
   it('leaves a run whose request is still in the outbox to the relay, and a run a runner took', async () => {
     const clock = new FakeClock();
-    const store = createMemoryStore();
+    const store = createMemoryStore({ clock });
     const e = await acceptedRun(store, clock);
     const lost = job(store, clock);
     clock.advance(AGE);
@@ -141,7 +141,7 @@ describe('LostRequests', () => {
     assert.deepEqual(await lost.runOnce(), { requeued: 0 });
 
     await relay(store, clock);
-    await store.executions.claimForRun(e.executionId, 1, clock.now(), 10 * AGE);
+    await store.executions.claimForRun(e.executionId, 1, 10 * AGE);
     clock.advance(2 * AGE);
     assert.deepEqual(await lost.runOnce(), { requeued: 0 }, 'running');
   });

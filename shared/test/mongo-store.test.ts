@@ -203,28 +203,27 @@ describe('mongo store: what only MongoDB has', { skip: tier.skip }, () => {
   it('claims a batch in three round trips, however many documents it takes', async () => {
     const ownerId = `owner-${randomUUID()}`;
     const past = new Date('1995-01-01T00:00:00Z');
-    const now = new Date('2100-01-01T00:00:00Z');
     for (let i = 0; i < 40; i++) {
       await store.outbox.add({ id: randomUUID(), topic: 't', key: ownerId, event: { id: randomUUID(), type: 'ExecutionRequested', version: 1, occurredAt: past.toISOString(), data: { executionId: 'e', workflowId: 'w', ownerId, attempt: 1 } }, createdAt: past, attempts: 0 });
       await store.executions.insert(execution({ ownerId, status: 'pending_retry', nextAttemptAt: past }));
       await store.workflows.create({ workflowId: `w${i}`, ownerId, name: 'w', enabled: true, trigger: { type: 'periodic', interval: '1s', status: 'idle', nextRunAt: past }, actions: [{ type: 'log', message: 'm' }], retryPolicy: DEFAULT_RETRY_POLICY, createdAt: past, updatedAt: past, version: 1 });
     }
     let claimed: { key: string }[] = [];
-    assert.ok((await operationsOn('outbox', async () => (claimed = (await store.outbox.claimBatch(now, 60_000, 1_000)).messages))) <= 3);
+    assert.ok((await operationsOn('outbox', async () => (claimed = (await store.outbox.claimBatch(60_000, 1_000)).messages))) <= 3);
     assert.equal(claimed.filter((m) => m.key === ownerId).length, 40);
     let requeued: { ownerId: string }[] = [];
-    assert.ok((await operationsOn('executions', async () => (requeued = await store.executions.requeueDueRetries(now, 1_000)))) <= 3);
+    assert.ok((await operationsOn('executions', async () => (requeued = await store.executions.requeueDueRetries(1_000)))) <= 3);
     assert.equal(requeued.filter((e) => e.ownerId === ownerId).length, 40);
     let due: { ownerId: string }[] = [];
-    assert.ok((await operationsOn('workflows', async () => (due = await store.workflows.claimDueScheduled(now, 60_000, 1_000)))) <= 3);
+    assert.ok((await operationsOn('workflows', async () => (due = await store.workflows.claimDueScheduled(60_000, 1_000)))) <= 3);
     assert.equal(due.filter((w) => w.ownerId === ownerId).length, 40);
   });
 
   it('answers the claim queries and the metrics scrape from partial indexes only', async () => {
     const before = { workflows: await indexOps('workflows'), outbox: await indexOps('outbox'), executions: await indexOps('executions') };
-    await store.workflows.claimDueScheduled(new Date('1990-01-01T00:00:00Z'), 1_000, 10);
-    await store.outbox.claimBatch(new Date('1990-01-01T00:00:00Z'), 1_000, 10);
-    await store.executions.requeueDueRetries(new Date('1990-01-01T00:00:00Z'), 10);
+    await store.workflows.claimDueScheduled(1_000, 10);
+    await store.outbox.claimBatch(1_000, 10);
+    await store.executions.requeueDueRetries(10);
     const afterClaims = { workflows: await indexOps('workflows'), outbox: await indexOps('outbox'), executions: await indexOps('executions') };
     await store.executions.countByStatus();
     await store.outbox.backlog(new Date());
@@ -243,9 +242,9 @@ describe('mongo store: what only MongoDB has', { skip: tier.skip }, () => {
     const odd = { 'a.b': 1, $schema: 'https://json-schema.org/draft/2020-12/schema', nested: { $ref: '#/x', $id: 'y' } };
     const e = execution({ trigger: { type: 'webhook', firedAt: T0, payload: odd } });
     await store.executions.insert(e);
-    await store.executions.claimForRun(e.executionId, 1, T0, 60_000);
+    await store.executions.claimForRun(e.executionId, 1, 60_000);
     const step = { index: 0, type: 'log' as const, status: 'succeeded' as const, attempt: 1, output: odd, startedAt: T0, finishedAt: T0 };
-    assert.equal(await store.executions.saveStep(e.executionId, 1, step, T0), true);
+    assert.equal(await store.executions.saveStep(e.executionId, 1, step, 60_000), true);
     const raw = await collection('executions').findOne({ _id: e.executionId as unknown as mongoose.mongo.ObjectId });
     assert.equal(typeof raw?.trigger.payload, 'string');
     assert.equal(typeof raw?.steps[0].output, 'string');

@@ -52,11 +52,10 @@ export class ExecutionWorker {
   }
 
   async handle(event: ExecutionRequested): Promise<HandleOutcome> {
-    const { clock } = this.deps;
     const { executionId, attempt } = event.data;
     const log = this.logFor(event);
     const firstLease = this.leaseMs(undefined);
-    const execution = await this.writes.runSingleWrite((r) => r.executions.claimForRun(executionId, attempt, clock.now(), firstLease));
+    const execution = await this.writes.runSingleWrite((r) => r.executions.claimForRun(executionId, attempt, firstLease));
     if (!execution) {
       log.debug('execution not claimable (finished, running elsewhere, or a stale attempt); skipped');
       return 'skipped';
@@ -82,7 +81,7 @@ export class ExecutionWorker {
     const log = this.logFor(event);
     const now = clock.now();
     const failed = await this.writes.run(async (tx) => {
-      const execution = await tx.executions.claimForRun(executionId, attempt, now, this.leaseMs(undefined));
+      const execution = await tx.executions.claimForRun(executionId, attempt, this.leaseMs(undefined));
       return execution ? this.endAttempt(tx, execution, 'failed', now, { error: reason }) : false;
     });
     if (failed) {
@@ -100,21 +99,21 @@ export class ExecutionWorker {
   }
 
   /**
-   * After a failure, makes the lease end now: the redelivery of this request then takes the
-   * run over at once, instead of skipping it as held by a live lease and leaving it until the
-   * lease expires. Nothing of this attempt runs here any more when this is called. (Like every
+   * After a failure, makes the lease end now (a lease of 0 ms): the redelivery of this request
+   * then takes the run over at once, instead of skipping it as held by a live lease and leaving
+   * it until the lease expires. Nothing of this attempt runs here any more when this is called. (Like every
    * write of the worker, it trusts the lease: a lease has no holder to compare with.)
    */
   private async releaseClaim(executionId: string, attempt: number, log: Logger): Promise<void> {
     try {
-      await this.writes.runSingleWrite((r) => r.executions.renewLease(executionId, attempt, this.deps.clock.now()));
+      await this.writes.runSingleWrite((r) => r.executions.renewLease(executionId, attempt, 0));
     } catch (err) {
       log.warn({ err }, 'could not give the claim back; the run waits for its lease to expire');
     }
   }
 
   private async run(execution: Execution, log: Logger): Promise<HandleOutcome> {
-    const { clock, config } = this.deps;
+    const { config } = this.deps;
     const { executionId, attempt } = execution;
     // A retry resumes at the first step that has not succeeded. Every step but the last one
     // run is saved as soon as it ends (so a step that succeeded never runs again); the last
@@ -128,7 +127,7 @@ export class ExecutionWorker {
       const { permanent, ...step } = result;
       execution.steps[index] = step;
       if (n === todo.length - 1 || step.status === 'failed') last = step;
-      else if (!(await this.saveStep(executionId, attempt, step, this.leaseAfter(clock.now(), undefined)))) return this.lost(log);
+      else if (!(await this.saveStep(executionId, attempt, step, config.leaseMarginMs))) return this.lost(log);
       if (step.status === 'failed') {
         failure = { error: `step ${index} (${action.type}) failed: ${step.error ?? 'unknown error'}`, permanent };
         break;
@@ -137,15 +136,12 @@ export class ExecutionWorker {
     return this.finish(execution, last, failure, log, config.random);
   }
 
-  private saveStep(executionId: string, attempt: number, step: Step, leaseUntil: Date): Promise<boolean> {
-    return this.writes.runSingleWrite((r) => r.executions.saveStep(executionId, attempt, step, leaseUntil));
+  /** Saves `step`, the lease then running `leaseMs` from the store's clock. */
+  private saveStep(executionId: string, attempt: number, step: Step, leaseMs: number): Promise<boolean> {
+    return this.writes.runSingleWrite((r) => r.executions.saveStep(executionId, attempt, step, leaseMs));
   }
 
-  /** The lease that covers running `action` from `from` (or only the margin, with no action). */
-  private leaseAfter(from: Date, action: Action | undefined): Date {
-    return new Date(from.getTime() + (action ? this.leaseMs(action) : this.deps.config.leaseMarginMs));
-  }
-
+  /** The lease that covers running `action` (or the first claim, before any action). */
   private leaseMs(action: Action | undefined): number {
     const timeout = action?.type === 'http-request' ? (action.timeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS) : DEFAULT_ACTION_TIMEOUT_MS;
     return timeout + this.deps.config.leaseMarginMs;
@@ -157,7 +153,7 @@ export class ExecutionWorker {
     const executor = actions[action.type] as { instant?: boolean; run(a: Action, c: unknown): Promise<unknown> };
     const startedAt = clock.now();
     const running: Step = { index, type: action.type, status: 'running', attempt: execution.attempt, startedAt };
-    if (!executor.instant && !(await this.saveStep(execution.executionId, execution.attempt, running, this.leaseAfter(startedAt, action)))) {
+    if (!executor.instant && !(await this.saveStep(execution.executionId, execution.attempt, running, this.leaseMs(action)))) {
       return 'lost';
     }
 

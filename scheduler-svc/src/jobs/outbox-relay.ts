@@ -46,7 +46,7 @@ export class OutboxRelay {
   /** One pass: returns how many messages were published (0 when idle or on failure). */
   async runOnce(): Promise<{ published: number; failed: number }> {
     const { outbox, publisher, clock, logger, metrics } = this.deps;
-    const { lockToken, messages: batch } = await outbox.claimBatch(clock.now(), this.options.lockMs, this.options.batchSize);
+    const { lockToken, messages: batch } = await outbox.claimBatch(this.options.lockMs, this.options.batchSize);
     if (batch.length === 0) return { published: 0, failed: 0 };
     const ids = batch.map((m) => m.id);
     try {

@@ -1,4 +1,4 @@
-import { acceptRun, nextRunAfter, WorkflowBusyError, type Clock, type Logger, type Repos, type Store, type Topics, type Workflow } from '@wf/shared';
+import { acceptRun, nextRunAfter, WorkflowBusyError, type Logger, type Repos, type Store, type Topics, type Workflow } from '@wf/shared';
 import type { Metrics } from '@wf/shared/ops';
 import { mapConcurrent } from './concurrency.js';
 
@@ -35,11 +35,11 @@ const DEFAULT_GROUP_SIZE = 50;
  */
 export class PeriodicRuns {
   constructor(
-    private readonly deps: { store: Store; clock: Clock; logger: Logger; topics: Topics; metrics?: Metrics },
+    private readonly deps: { store: Store; logger: Logger; topics: Topics; metrics?: Metrics },
     private readonly options: PeriodicRunsOptions,
   ) {}
 
-  /** The time of the last claim: everything due up to it has been taken; what falls due after is the next pass's. */
+  /** Store time just before the last claim: everything due up to it has been taken; what falls due after is the next pass's. */
   claimedUpTo: Date | undefined;
 
   /** Emits everything due now. */
@@ -47,19 +47,19 @@ export class PeriodicRuns {
     const report: PeriodicRunsReport = { emitted: 0, skippedBusy: 0, lost: 0, errors: 0 };
     const groupSize = this.options.groupSize ?? DEFAULT_GROUP_SIZE;
     for (;;) {
-      const now = this.deps.clock.now();
+      // Due times are the store's (see ports/repos.ts): computed from its clock, not this process's.
+      const now = await this.deps.store.now();
       this.claimedUpTo = now;
-      const claimed = await this.deps.store.workflows.claimDueScheduled(now, this.options.leaseMs, this.options.batchSize);
+      const claimed = await this.deps.store.workflows.claimDueScheduled(this.options.leaseMs, this.options.batchSize);
       const groups = Array.from({ length: Math.ceil(claimed.length / groupSize) }, (_, i) => claimed.slice(i * groupSize, (i + 1) * groupSize));
       await mapConcurrent(groups, this.options.concurrency, async (group) => {
-        for (const [wf, outcome] of await this.emitGroup(group)) this.record(report, wf, outcome);
+        for (const [wf, outcome] of await this.emitGroup(group, now)) this.record(report, wf, outcome, now);
       });
       if (claimed.length < this.options.batchSize) return report;
     }
   }
 
-  private async emitGroup(group: Workflow[]): Promise<[Workflow, Outcome | Error][]> {
-    const now = this.deps.clock.now();
+  private async emitGroup(group: Workflow[], now: Date): Promise<[Workflow, Outcome | Error][]> {
     try {
       return await this.deps.store.uow.run(async (tx) => {
         const outcomes: [Workflow, Outcome][] = [];
@@ -84,7 +84,8 @@ export class PeriodicRuns {
   private async emit(tx: Repos, wf: Workflow, now: Date): Promise<Outcome> {
     const dueAt = wf.trigger.nextRunAt;
     if (!dueAt) return 'lost';
-    const next = nextRunAfter(wf.trigger, now, dueAt);
+    // Strictly after the due time, even if `now` (read before the claim) is not yet past it.
+    const next = nextRunAfter(wf.trigger, now > dueAt ? now : dueAt, dueAt);
     if (!(await tx.workflows.advanceSchedule(wf.ownerId, wf.workflowId, dueAt, next))) return 'lost';
     try {
       await acceptRun(tx, wf, { type: wf.trigger.type === 'cron' ? 'cron' : 'periodic', firedAt: now, scheduledFor: dueAt }, this.deps.topics, now);
@@ -96,8 +97,8 @@ export class PeriodicRuns {
     }
   }
 
-  private record(report: PeriodicRunsReport, wf: Workflow, outcome: Outcome | Error): void {
-    const { logger, metrics, clock } = this.deps;
+  private record(report: PeriodicRunsReport, wf: Workflow, outcome: Outcome | Error, now: Date): void {
+    const { logger, metrics } = this.deps;
     if (outcome instanceof Error) {
       report.errors += 1;
       logger.error({ err: outcome, workflowId: wf.workflowId, ownerId: wf.ownerId }, 'failed to emit a due run');
@@ -107,7 +108,7 @@ export class PeriodicRuns {
     metrics?.scheduledRuns.inc({ outcome: outcome === 'skippedBusy' ? 'skipped_busy' : outcome });
     if (outcome === 'emitted') metrics?.executionsAccepted.inc({ trigger: wf.trigger.type === 'cron' ? 'cron' : 'periodic' });
     const dueAt = wf.trigger.nextRunAt;
-    if (outcome === 'emitted' && dueAt) metrics?.schedulerLateness.observe(Math.max(0, clock.now().getTime() - dueAt.getTime()) / 1000);
+    if (outcome === 'emitted' && dueAt) metrics?.schedulerLateness.observe(Math.max(0, now.getTime() - dueAt.getTime()) / 1000);
     if (outcome === 'skippedBusy') logger.info({ workflowId: wf.workflowId, dueAt }, 'due run skipped: workflow still busy');
   }
 }

@@ -24,7 +24,7 @@ abstract class RequeueJob {
     protected readonly options: { batchSize: number },
   ) {}
 
-  protected abstract claim(tx: Repos, now: Date, limit: number): Promise<Execution[]>;
+  protected abstract claim(tx: Repos, limit: number): Promise<Execution[]>;
   protected abstract onRequeued(tx: Repos, execution: Execution, now: Date): Promise<void>;
 
   async runOnce(): Promise<RequeueReport> {
@@ -33,7 +33,7 @@ abstract class RequeueJob {
     for (;;) {
       const now = this.deps.clock.now();
       const batch = await this.deps.store.uow.run(async (tx) => {
-        const claimed = await this.claim(tx, now, limit);
+        const claimed = await this.claim(tx, limit);
         for (const execution of claimed) {
           await this.onRequeued(tx, execution, now);
           await tx.outbox.add(executionRequestedMessage(execution, this.deps.topics, now));
@@ -49,8 +49,8 @@ abstract class RequeueJob {
 
 /** Failed runs whose backoff has elapsed: the next attempt is queued, the workflow is busy again. */
 export class DueRetries extends RequeueJob {
-  protected claim(tx: Repos, now: Date, limit: number) {
-    return tx.executions.requeueDueRetries(now, limit);
+  protected claim(tx: Repos, limit: number) {
+    return tx.executions.requeueDueRetries(limit);
   }
   protected async onRequeued(tx: Repos, execution: Execution, now: Date) {
     await tx.workflows.setTriggerStatus(execution.ownerId, execution.workflowId, execution.executionId, ['pending'], 'busy', now);
@@ -59,8 +59,8 @@ export class DueRetries extends RequeueJob {
 
 /** Runs whose runner died (lease expired): queued again on the same attempt; the workflow stays busy. */
 export class ExpiredLeases extends RequeueJob {
-  protected claim(tx: Repos, now: Date, limit: number) {
-    return tx.executions.requeueExpiredLeases(now, limit);
+  protected claim(tx: Repos, limit: number) {
+    return tx.executions.requeueExpiredLeases(limit);
   }
   protected async onRequeued() {}
 }
@@ -78,8 +78,8 @@ export class LostRequests extends RequeueJob {
   constructor(deps: RequeueJobDeps, protected override readonly options: { batchSize: number; queuedForMs: number }) {
     super(deps, options);
   }
-  protected claim(tx: Repos, now: Date, limit: number) {
-    return tx.executions.requeueStaleQueued(new Date(now.getTime() - this.options.queuedForMs), now, limit);
+  protected claim(tx: Repos, limit: number) {
+    return tx.executions.requeueStaleQueued(this.options.queuedForMs, limit);
   }
   protected async onRequeued() {}
 }

@@ -15,6 +15,19 @@ export interface PageRequest {
   cursor?: string;
 }
 
+/*
+ * Time. Leases, locks and due times are judged by the store's clock ("store time" below),
+ * never by the caller's: processes whose clocks disagree still agree on when a lease ends, so
+ * a scheduler whose clock runs ahead cannot hand a live run to a second runner, nor a relay
+ * take another's batch. The methods that set or compare them take durations, not instants.
+ * PostgreSQL reads statement_timestamp(), MongoDB the server's clock, the memory store the
+ * clock it was created with; all to the millisecond.
+ * Instants a caller passes (`at`, `nextRunAt`, `nextAttemptAt`, `notBefore`, `before`) are
+ * recorded and compared as given: a due time computed on a skewed clock falls due early or
+ * late by the skew, which never runs anything twice. Callers that compute due times take
+ * "now" from `Store.now()`.
+ */
+
 /**
  * Workflows by owner. Writes that lose a race throw `ConflictError`; reads return copies,
  * so mutating a returned object never changes the store.
@@ -48,11 +61,11 @@ export interface WorkflowRepo {
    */
   setTriggerStatus(ownerId: string, workflowId: string, executionId: string, from: readonly TriggerStatus[], to: TriggerStatus, at: Date): Promise<boolean>;
   /**
-   * Atomically claims up to `limit` enabled scheduled workflows whose `nextRunAt <= now`
-   * and whose lease (if any) has expired: sets `leaseUntil = now + leaseMs`. Two callers
-   * never get the same workflow while its lease lasts.
+   * Atomically claims up to `limit` enabled scheduled workflows whose `nextRunAt` has come
+   * and whose lease (if any) has expired, by store time: sets `leaseUntil` to store time +
+   * `leaseMs`. Two callers never get the same workflow while its lease lasts.
    */
-  claimDueScheduled(now: Date, leaseMs: number, limit: number): Promise<Workflow[]>;
+  claimDueScheduled(leaseMs: number, limit: number): Promise<Workflow[]>;
   /**
    * Ends a claim: sets `nextRunAt` and clears the lease, only if `nextRunAt` still equals
    * `dueAt` (the value the claim saw). Returns false if another writer moved it.
@@ -83,14 +96,15 @@ export interface ExecutionRepo {
   runStats(ownerId: string, query: RunStatsQuery): Promise<RunStats>;
   /**
    * Takes an execution for running: succeeds when it is `queued` on `attempt`, or
-   * `running` on `attempt` with an expired lease (its runner died). Sets `running`,
-   * `leaseUntil`, `startedAt` (first time only). Returns the updated execution, or null.
+   * `running` on `attempt` with a lease expired by store time (its runner died). Sets
+   * `running`, `leaseUntil` (store time + `leaseMs`), `startedAt` (first time only) and
+   * `updatedAt` (store time). Returns the updated execution, or null.
    */
-  claimForRun(executionId: string, attempt: number, now: Date, leaseMs: number): Promise<Execution | null>;
-  /** Extends the lease of a `running` execution; false if it is no longer running on `attempt`. */
-  renewLease(executionId: string, attempt: number, leaseUntil: Date): Promise<boolean>;
-  /** Records one step while `running` on `attempt`; false if the run was taken away. */
-  saveStep(executionId: string, attempt: number, step: Step, leaseUntil: Date): Promise<boolean>;
+  claimForRun(executionId: string, attempt: number, leaseMs: number): Promise<Execution | null>;
+  /** Sets the lease of a `running` execution to store time + `leaseMs`; false if it is no longer running on `attempt`. */
+  renewLease(executionId: string, attempt: number, leaseMs: number): Promise<boolean>;
+  /** Records one step while `running` on `attempt`, with the lease as in `renewLease`; false if the run was taken away. */
+  saveStep(executionId: string, attempt: number, step: Step, leaseMs: number): Promise<boolean>;
   /**
    * Moves `running` on `attempt` to a new status with the given fields (`pending_retry`
    * with `nextAttemptAt`, `completed`, `failed`), recording `step` (the attempt's last) in
@@ -102,27 +116,29 @@ export interface ExecutionRepo {
     update: { status: Exclude<ExecutionStatus, 'queued' | 'running'>; at: Date; nextAttemptAt?: Date; error?: string; retriesLeft: number; step?: Step },
   ): Promise<boolean>;
   /**
-   * Claims up to `limit` executions that are `pending_retry` with `nextAttemptAt <= now`
-   * and moves each to `queued` on the next attempt. Returns them as updated.
+   * Claims up to `limit` executions that are `pending_retry` with `nextAttemptAt` come by
+   * store time and moves each to `queued` on the next attempt. Returns them as updated.
    */
-  requeueDueRetries(now: Date, limit: number): Promise<Execution[]>;
+  requeueDueRetries(limit: number): Promise<Execution[]>;
   /**
-   * Claims up to `limit` executions that are `running` with a lease older than `now`
+   * Claims up to `limit` executions that are `running` with a lease expired by store time
    * (their runner died) and moves them back to `queued` on the same attempt.
    */
-  requeueExpiredLeases(now: Date, limit: number): Promise<Execution[]>;
+  requeueExpiredLeases(limit: number): Promise<Execution[]>;
   /**
-   * Claims up to `limit` executions `queued` since `queuedBefore` or earlier of which no
-   * message for the current attempt (its `ExecutionRequested`) is still waiting in the
-   * outbox: the relay sent the request, yet no runner took the run, so the message was lost
-   * on the way (topic recreated, retention, consumer group reset). A queued execution's
-   * `updatedAt` is when its request was last written (accepted, requeued, re-published:
-   * nothing else writes a queued run); this sets it to `now`, so that a run is claimed again
-   * only once as long has passed again. Returns them as updated, the longest waiting taken
+   * Claims up to `limit` executions `queued` for `queuedForMs` or longer by store time, of
+   * which no message for the current attempt (its `ExecutionRequested`) is still waiting in
+   * the outbox: the relay sent the request, yet no runner took the run, so the message was
+   * lost on the way (topic recreated, retention, consumer group reset). A queued execution's
+   * `updatedAt` is when its request was last written (accepted, by the accepting process's
+   * clock; requeued or re-published, by store time: nothing else writes a queued run); this
+   * sets it to store time, so that a run is claimed again only once as long has passed again.
+   * (A clock that was off when the run was accepted makes that first wait longer or shorter;
+   * a request sent twice is skipped by the runner that finds the run taken.) Returns them as updated, the longest waiting taken
    * first; the caller writes their new requests in the same unit of work. A request still in
    * the outbox is left to the relay.
    */
-  requeueStaleQueued(queuedBefore: Date, now: Date, limit: number): Promise<Execution[]>;
+  requeueStaleQueued(queuedForMs: number, limit: number): Promise<Execution[]>;
   /**
    * Counts by status, for metrics, without reading the history: every status but `completed`
    * exactly, each counted on an index of only the executions in it; `completed` (the bulk of
@@ -141,11 +157,11 @@ export interface OutboxBatch {
 export interface OutboxRepo {
   add(message: OutboxMessage): Promise<void>;
   /**
-   * Claims up to `limit` unpublished messages, in the order they were added, whose lock (if any) has
-   * expired, locking them until `now + lockMs` under a new lock token, so two relays do not
-   * publish the same batch.
+   * Claims up to `limit` unpublished messages, in the order they were added, whose lock (if
+   * any) has expired by store time, locking them until store time + `lockMs` under a new
+   * lock token, so two relays do not publish the same batch.
    */
-  claimBatch(now: Date, lockMs: number, limit: number): Promise<OutboxBatch>;
+  claimBatch(lockMs: number, limit: number): Promise<OutboxBatch>;
   /**
    * Marks published those of `ids` still locked by `lockToken` (even past the lock's expiry, as
    * long as no other relay claimed them since); returns how many. A relay whose lock expired
@@ -206,6 +222,8 @@ export interface UnitOfWork {
 export interface Store extends Repos {
   readonly kind: 'memory' | 'mongo' | 'postgres';
   uow: UnitOfWork;
+  /** Store time (see Time, above): what leases and due times are judged by. */
+  now(): Promise<Date>;
   /** Creates indexes / applies migrations. Idempotent. */
   init(): Promise<void>;
   /** Throws `UnavailableError` when the database cannot be reached. */

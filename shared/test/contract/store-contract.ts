@@ -82,12 +82,17 @@ const jsonBytes = (v: unknown) => Buffer.byteLength(JSON.stringify(v), 'utf8');
  * The repository contract: the exact semantics every store adapter must have, checked
  * against memory always and against each durable store when its server is reachable. Every
  * test uses its own random owner, so the suite can share a database with other runs. Times
- * are fixed, far in the past or the future as needed, so nothing depends on the wall clock.
+ * the caller gives are fixed, far in the past or the future as needed; leases and locks run
+ * on the store's clock, so those tests read it (`store.now()`) and expire a lease by taking
+ * one of 0 ms, never by waiting.
  */
 export function describeStoreContract(name: string, open: () => Promise<Store>, options: { skip?: string } = {}): void {
   describe(`store contract: ${name}`, { skip: options.skip }, () => {
     let store: Store;
     const owner = () => `owner-${randomUUID()}`;
+    /** Asserts `lease` is `ms` after a store time between `from` and `to`. */
+    const assertLease = (lease: Date | undefined, ms: number, from: Date, to: Date, message?: string) =>
+      assert.ok(lease && lease.getTime() - ms >= from.getTime() && lease.getTime() - ms <= to.getTime(), message ?? `lease ${lease?.toISOString()} is ${ms} ms after the store's time`);
     before(async () => {
       store = await open();
       await store.init();
@@ -256,15 +261,16 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         await store.workflows.create(due('late', 0));
         await store.workflows.create(due('later', 500));
         await store.workflows.create(due('disabled', 0, false));
-        await store.workflows.create(due('future', 10_000));
-        const now = new Date(past.getTime() + 1_000);
-        const claimed = (await store.workflows.claimDueScheduled(now, 5_000, 1_000)).filter((w) => w.ownerId === o);
-        assert.deepEqual(claimed.map((w) => w.workflowId), ['late', 'later'], 'due and enabled only, oldest first');
-        assert.ok(claimed.every((w) => w.trigger.leaseUntil?.getTime() === now.getTime() + 5_000));
-        const again = (await store.workflows.claimDueScheduled(now, 5_000, 1_000)).filter((w) => w.ownerId === o);
-        assert.deepEqual(again, [], 'a live lease keeps a second claimer off');
-        const afterLease = (await store.workflows.claimDueScheduled(new Date(now.getTime() + 5_000), 5_000, 1_000)).filter((w) => w.ownerId === o);
-        assert.deepEqual(afterLease.map((w) => w.workflowId).sort(), ['late', 'later'], 'an expired lease can be claimed again');
+        await store.workflows.create(due('future', Date.UTC(9999, 0, 1) - past.getTime()));
+        const claim = async (leaseMs: number) => (await store.workflows.claimDueScheduled(leaseMs, 1_000)).filter((w) => w.ownerId === o);
+        const from = await store.now();
+        const expired = await claim(0);
+        assert.deepEqual(expired.map((w) => w.workflowId), ['late', 'later'], 'due and enabled only, oldest first');
+        for (const w of expired) assertLease(w.trigger.leaseUntil, 0, from, await store.now());
+        const claimed = await claim(60_000);
+        assert.deepEqual(claimed.map((w) => w.workflowId), ['late', 'later'], 'an expired lease can be claimed again');
+        for (const w of claimed) assertLease(w.trigger.leaseUntil, 60_000, from, await store.now());
+        assert.deepEqual(await claim(60_000), [], 'a live lease keeps a second claimer off');
 
         const dueAt = new Date(past.getTime());
         assert.equal(await store.workflows.advanceSchedule(o, 'late', new Date(dueAt.getTime() + 1), at(0)), false, 'wrong dueAt');
@@ -296,8 +302,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         for (let i = 0; i < 30; i++) {
           await store.workflows.create(workflow(o, `w${i}`, { trigger: { type: 'periodic', interval: '1s', status: 'idle', nextRunAt: past } }));
         }
-        const now = new Date('2000-01-01T00:00:01Z');
-        const batches = await Promise.all([1, 2, 3].map(() => store.workflows.claimDueScheduled(now, 60_000, 1_000)));
+        const batches = await Promise.all([1, 2, 3].map(() => store.workflows.claimDueScheduled(60_000, 1_000)));
         const mine = batches.flat().filter((w) => w.ownerId === o).map((w) => w.workflowId);
         assert.equal(mine.length, 30);
         assert.equal(new Set(mine).size, 30);
@@ -435,50 +440,60 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       it('claims a queued run for its attempt only, once; takes over a running one only after its lease', async () => {
         const e = execution(owner(), 'w');
         await store.executions.insert(e);
-        assert.equal(await store.executions.claimForRun(e.executionId, 2, at(1), 1_000), null, 'wrong attempt');
-        const claimed = await store.executions.claimForRun(e.executionId, 1, at(1), 1_000);
+        assert.equal(await store.executions.claimForRun(e.executionId, 2, 60_000), null, 'wrong attempt');
+        const from = await store.now();
+        const claimed = await store.executions.claimForRun(e.executionId, 1, 60_000);
+        const to = await store.now();
         assert.equal(claimed?.status, 'running');
-        assert.equal(claimed?.startedAt?.getTime(), at(1).getTime());
-        assert.equal(claimed?.leaseUntil?.getTime(), at(1_001).getTime());
-        assert.equal(await store.executions.claimForRun(e.executionId, 1, at(500), 1_000), null, 'live lease');
-        const takeover = await store.executions.claimForRun(e.executionId, 1, at(1_001), 1_000);
-        assert.equal(takeover?.startedAt?.getTime(), at(1).getTime(), 'startedAt is kept from the first claim');
-        assert.equal(await store.executions.claimForRun(randomUUID(), 1, at(1), 1_000), null);
+        assertLease(claimed?.startedAt, 0, from, to, 'started at the store\'s time');
+        assert.equal(claimed?.leaseUntil?.getTime(), claimed!.startedAt!.getTime() + 60_000);
+        assert.equal(claimed?.updatedAt.getTime(), claimed?.startedAt?.getTime());
+        assert.equal(await store.executions.claimForRun(e.executionId, 1, 60_000), null, 'live lease');
+        assert.equal(await store.executions.renewLease(e.executionId, 1, 0), true, 'a lease of 0 ms has run out by the next statement');
+        const takeover = await store.executions.claimForRun(e.executionId, 1, 60_000);
+        assert.equal(takeover?.startedAt?.getTime(), claimed?.startedAt?.getTime(), 'startedAt is kept from the first claim');
+        assert.equal(await store.executions.claimForRun(randomUUID(), 1, 60_000), null);
       });
 
       it('saves steps and renews the lease only while running on the attempt', async () => {
         const e = execution(owner(), 'w');
         await store.executions.insert(e);
         const step = { index: 0, type: 'log' as const, status: 'succeeded' as const, attempt: 1, output: { message: 'hi' }, startedAt: at(1), finishedAt: at(2) };
-        assert.equal(await store.executions.saveStep(e.executionId, 1, step, at(10)), false, 'not running yet');
-        await store.executions.claimForRun(e.executionId, 1, at(0), 1_000);
-        assert.equal(await store.executions.saveStep(e.executionId, 1, step, at(5_000)), true);
-        assert.equal(await store.executions.renewLease(e.executionId, 1, at(9_000)), true);
-        assert.equal(await store.executions.renewLease(e.executionId, 2, at(9_000)), false);
-        const read = await store.executions.get(e.executionId);
+        assert.equal(await store.executions.saveStep(e.executionId, 1, step, 5_000), false, 'not running yet');
+        await store.executions.claimForRun(e.executionId, 1, 1_000);
+        let from = await store.now();
+        assert.equal(await store.executions.saveStep(e.executionId, 1, step, 5_000), true);
+        let read = await store.executions.get(e.executionId);
         assert.deepEqual(read?.steps[0], step);
-        assert.equal(read?.leaseUntil?.getTime(), at(9_000).getTime());
+        assertLease(read?.leaseUntil, 5_000, from, await store.now());
+        from = await store.now();
+        assert.equal(await store.executions.renewLease(e.executionId, 1, 9_000), true);
+        assertLease((await store.executions.get(e.executionId))?.leaseUntil, 9_000, from, await store.now());
+        assert.equal(await store.executions.renewLease(e.executionId, 2, 9_000), false);
+        read = await store.executions.get(e.executionId);
+        assert.equal(read?.attempt, 1);
       });
 
       it('finishes an attempt by compare-and-set, setting and clearing the right fields', async () => {
         const e = execution(owner(), 'w');
         await store.executions.insert(e);
-        await store.executions.claimForRun(e.executionId, 1, at(0), 1_000);
-        assert.equal(await store.executions.finishAttempt(e.executionId, 1, { status: 'pending_retry', at: at(10), nextAttemptAt: at(2_000), error: 'boom', retriesLeft: 2 }), true);
+        await store.executions.claimForRun(e.executionId, 1, 1_000);
+        const due = new Date('2000-01-01T00:00:02Z');
+        assert.equal(await store.executions.finishAttempt(e.executionId, 1, { status: 'pending_retry', at: at(10), nextAttemptAt: due, error: 'boom', retriesLeft: 2 }), true);
         let read = await store.executions.get(e.executionId);
         assert.equal(read?.status, 'pending_retry');
-        assert.equal(read?.nextAttemptAt?.getTime(), at(2_000).getTime());
+        assert.equal(read?.nextAttemptAt?.getTime(), due.getTime());
         assert.equal(read?.error, 'boom');
         assert.equal(read?.retriesLeft, 2);
         assert.equal(read?.leaseUntil, undefined);
         assert.equal(read?.finishedAt, undefined, 'a waiting retry is not finished');
         assert.equal(await store.executions.finishAttempt(e.executionId, 1, { status: 'failed', at: at(11), retriesLeft: 2 }), false, 'not running');
 
-        const [requeued] = await store.uow.run((tx) => tx.executions.requeueDueRetries(at(2_000), 10_000).then((all) => all.filter((x) => x.executionId === e.executionId)));
+        const [requeued] = await store.uow.run((tx) => tx.executions.requeueDueRetries(10_000).then((all) => all.filter((x) => x.executionId === e.executionId)));
         assert.equal(requeued?.status, 'queued');
         assert.equal(requeued?.attempt, 2);
         assert.equal(requeued?.nextAttemptAt, undefined);
-        await store.executions.claimForRun(e.executionId, 2, at(2_001), 1_000);
+        await store.executions.claimForRun(e.executionId, 2, 1_000);
         const last = { index: 0, type: 'log' as const, status: 'succeeded' as const, attempt: 2, output: { message: 'hi' }, startedAt: at(2_100), finishedAt: at(2_400) };
         assert.equal(await store.executions.finishAttempt(e.executionId, 2, { status: 'completed', at: at(2_500), retriesLeft: 2, step: last }), true);
         read = await store.executions.get(e.executionId);
@@ -490,7 +505,6 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
 
       it('requeues due retries and expired leases once each, never to two concurrent callers', async () => {
         const o = owner();
-        const far = new Date('2100-01-01T00:00:00Z');
         const retries: Execution[] = [];
         for (let i = 0; i < 10; i++) {
           const e = execution(o, 'w', { status: 'pending_retry', nextAttemptAt: new Date('2000-01-01T00:00:00Z') });
@@ -499,51 +513,55 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         }
         const notYet = execution(o, 'w', { status: 'pending_retry', nextAttemptAt: new Date('2200-01-01T00:00:00Z') });
         await store.executions.insert(notYet);
-        const got = (await Promise.all([1, 2].map(() => store.uow.run((tx) => tx.executions.requeueDueRetries(far, 10_000))))).flat().filter((e) => e.ownerId === o);
+        const got = (await Promise.all([1, 2].map(() => store.uow.run((tx) => tx.executions.requeueDueRetries(10_000))))).flat().filter((e) => e.ownerId === o);
         assert.equal(got.length, 10);
         assert.equal(new Set(got.map((e) => e.executionId)).size, 10);
         assert.equal((await store.executions.get(notYet.executionId))?.status, 'pending_retry');
 
         const stuck = execution(o, 'w', { status: 'running', leaseUntil: new Date('2000-01-01T00:00:00Z'), attempt: 2 });
+        const live = execution(o, 'w', { status: 'running', leaseUntil: new Date('2200-01-01T00:00:00Z') });
         await store.executions.insert(stuck);
-        const recovered = (await store.uow.run((tx) => tx.executions.requeueExpiredLeases(far, 10_000))).filter((e) => e.ownerId === o);
-        assert.deepEqual(recovered.map((e) => [e.executionId, e.status, e.attempt]), [[stuck.executionId, 'queued', 2]]);
+        await store.executions.insert(live);
+        const recovered = (await store.uow.run((tx) => tx.executions.requeueExpiredLeases(10_000))).filter((e) => e.ownerId === o);
+        assert.deepEqual(recovered.map((e) => [e.executionId, e.status, e.attempt]), [[stuck.executionId, 'queued', 2]], 'only the lease that ran out');
         assert.equal((await store.executions.get(stuck.executionId))?.leaseUntil, undefined);
+        assert.equal((await store.executions.get(live.executionId))?.status, 'running');
       });
 
       it('requeues runs queued too long whose request left the outbox, once per age, never to two concurrent callers', async () => {
         const o = owner();
-        const [queuedBefore, now] = [at(30_000), at(100_000)];
-        const far = new Date('2100-01-01T00:00:00Z');
-        // A queued run's updatedAt is when its request was written.
-        const lost = execution(o, 'w', { updatedAt: at(0) });
-        const recent = execution(o, 'w', { updatedAt: at(30_001) });
-        const unsent = execution(o, 'w', { updatedAt: at(0) }); // its request still waits in the outbox
-        const retried = execution(o, 'w', { updatedAt: at(0), attempt: 2 }); // attempt 1's request waits; its own was sent
-        const running = execution(o, 'w', { status: 'running', updatedAt: at(0), leaseUntil: far });
-        const waiting = execution(o, 'w', { status: 'pending_retry', updatedAt: at(0), nextAttemptAt: far });
+        const AGE = 60_000;
+        const [old, far] = [new Date('2000-01-01T00:00:00Z'), new Date('2100-01-01T00:00:00Z')];
+        // A queued run's updatedAt is when its request was written; `recent`'s, later than any age.
+        const lost = execution(o, 'w', { updatedAt: old });
+        const recent = execution(o, 'w', { updatedAt: far });
+        const unsent = execution(o, 'w', { updatedAt: old }); // its request still waits in the outbox
+        const retried = execution(o, 'w', { updatedAt: old, attempt: 2 }); // attempt 1's request waits; its own was sent
+        const running = execution(o, 'w', { status: 'running', updatedAt: old, leaseUntil: far });
+        const waiting = execution(o, 'w', { status: 'pending_retry', updatedAt: old, nextAttemptAt: far });
         for (const e of [lost, recent, unsent, retried, running, waiting]) await store.executions.insert(e);
-        const unsentRequest = executionRequestedMessage(unsent, DEFAULT_TOPICS, at(0));
+        const unsentRequest = executionRequestedMessage(unsent, DEFAULT_TOPICS, old);
         await store.outbox.add(unsentRequest);
-        await store.outbox.add(executionRequestedMessage({ ...retried, attempt: 1 }, DEFAULT_TOPICS, at(0)));
-        const requeue = (before: Date, at: Date) =>
-          store.uow.run((tx) => tx.executions.requeueStaleQueued(before, at, 10_000)).then((all) => all.filter((e) => e.ownerId === o));
+        await store.outbox.add(executionRequestedMessage({ ...retried, attempt: 1 }, DEFAULT_TOPICS, old));
+        const requeue = (queuedForMs: number) =>
+          store.uow.run((tx) => tx.executions.requeueStaleQueued(queuedForMs, 10_000)).then((all) => all.filter((e) => e.ownerId === o));
         const ids = (es: Execution[]) => es.map((e) => e.executionId).sort();
 
-        const [one, two] = await Promise.all([requeue(queuedBefore, now), requeue(queuedBefore, now)]);
+        const from = await store.now();
+        const [one, two] = await Promise.all([requeue(AGE), requeue(AGE)]);
+        const to = await store.now();
         assert.deepEqual(ids([...one, ...two]), ids([lost, retried]), 'each once, to one of the two callers');
         for (const e of [...one, ...two]) {
           assert.equal(e.status, 'queued');
-          assert.equal(e.updatedAt.getTime(), now.getTime(), 'marked as sent again now');
+          assertLease(e.updatedAt, 0, from, to, 'marked as sent again at the store\'s time');
         }
         assert.equal((await store.executions.get(retried.executionId))?.attempt, 2, 'on the same attempt');
-        assert.equal((await store.executions.get(lost.executionId))?.updatedAt.getTime(), now.getTime());
-        assert.deepEqual(ids(await requeue(at(99_999), at(100_001))), ids([recent]), 'the others not again before as long has passed again');
+        assert.deepEqual(ids(await requeue(AGE)), [], 'not again before as long has passed again');
 
-        const relayed = await store.outbox.claimBatch(far, 1, 100_000);
+        const relayed = await store.outbox.claimBatch(0, 100_000);
         assert.equal(await store.outbox.markPublished(relayed.lockToken, [unsentRequest.id], at(1)), 1);
-        assert.deepEqual(ids(await requeue(queuedBefore, now)), ids([unsent]), 'once its request is published');
-        assert.deepEqual(ids(await requeue(now, at(200_000))), ids([lost, unsent, retried]), 'and again after another age');
+        assert.deepEqual(ids(await requeue(AGE)), ids([unsent]), 'once its request is published');
+        assert.deepEqual(ids(await requeue(0)), ids([lost, unsent, retried]), 'and again after another age (here none)');
         assert.equal((await store.executions.get(running.executionId))?.status, 'running');
         assert.equal((await store.executions.get(waiting.executionId))?.status, 'pending_retry');
       });
@@ -588,9 +606,9 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
 
         const e = execution(o, 'w', { actions, trigger: { type: 'webhook', firedAt: T0, payload: USER_JSON }, steps: [0, 1].map((index) => ({ index, type: 'http-request', status: 'pending' })) });
         await store.executions.insert(e);
-        await store.executions.claimForRun(e.executionId, 1, at(0), 60_000);
+        await store.executions.claimForRun(e.executionId, 1, 60_000);
         const step = (index: number): Step => ({ index, type: 'http-request', status: 'succeeded', attempt: 1, output: USER_JSON, startedAt: at(1), finishedAt: at(2) });
-        assert.equal(await store.executions.saveStep(e.executionId, 1, step(0), at(10_000)), true);
+        assert.equal(await store.executions.saveStep(e.executionId, 1, step(0), 60_000), true);
         assert.equal(await store.executions.finishAttempt(e.executionId, 1, { status: 'completed', at: at(3), retriesLeft: 3, step: step(1) }), true);
         const read = (await store.executions.listByWorkflow(o, 'w', { limit: 1 })).items[0]!;
         sameJson(read.trigger.payload, 'trigger payload');
@@ -605,11 +623,11 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         const huge = { body: 'x'.repeat(4 * limit), accents: 'é'.repeat(limit), quotes: '"'.repeat(limit) };
         const e = execution(owner(), 'w', { steps: [0, 1, 2].map((index) => ({ index, type: 'log', status: 'pending' })) });
         await store.executions.insert(e);
-        await store.executions.claimForRun(e.executionId, 1, at(0), 60_000);
+        await store.executions.claimForRun(e.executionId, 1, 60_000);
         const step = (index: number, extra: Partial<Step>): Step => ({ index, type: 'log', status: 'succeeded', attempt: 1, startedAt: at(1), finishedAt: at(2), ...extra });
         const fits = { text: 'y'.repeat(limit - 100) };
-        assert.equal(await store.executions.saveStep(e.executionId, 1, step(0, { output: huge }), at(10_000)), true);
-        assert.equal(await store.executions.saveStep(e.executionId, 1, step(1, { output: fits }), at(10_000)), true);
+        assert.equal(await store.executions.saveStep(e.executionId, 1, step(0, { output: huge }), 60_000), true);
+        assert.equal(await store.executions.saveStep(e.executionId, 1, step(1, { output: fits }), 60_000), true);
         const error = `boom ${'€'.repeat(limit)}`;
         assert.equal(await store.executions.finishAttempt(e.executionId, 1, { status: 'failed', at: at(3), retriesLeft: 0, error, step: step(2, { status: 'failed', output: huge, error }) }), true);
 
@@ -635,8 +653,8 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       it('claims in the order added under a lock, marks published or failed, and reports the backlog', async () => {
         // A store of its own is not available here, so work with the messages this test adds.
         const key = `k-${randomUUID()}`;
-        const msgs = [0, 1, 2].map((i) => outboxMessage(key, new Date(Date.UTC(1999, 0, 1, 0, 0, i))));
-        for (const m of msgs) await store.outbox.add(m);
+        const msgs = [0, 1, 2, 3].map((i) => outboxMessage(key, new Date(Date.UTC(1999, 0, 1, 0, 0, i))));
+        for (const m of msgs.slice(0, 3)) await store.outbox.add(m);
         await assert.rejects(store.outbox.add(msgs[0]!), ConflictError);
         const now = new Date('2100-01-01T00:00:00Z');
         const backlog = await store.outbox.backlog(now);
@@ -644,20 +662,26 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         assert.ok(backlog.oldestAgeMs >= now.getTime() - msgs[0]!.createdAt.getTime());
 
         const mine = (batch: OutboxBatch) => batch.messages.filter((m) => m.key === key);
-        const first = await store.outbox.claimBatch(now, 60_000, 100_000);
+        const from = await store.now();
+        const first = await store.outbox.claimBatch(60_000, 100_000);
         const claimed = mine(first);
-        assert.deepEqual(claimed.map((m) => m.id), msgs.map((m) => m.id), 'in the order they were added');
+        assert.deepEqual(claimed.map((m) => m.id), msgs.slice(0, 3).map((m) => m.id), 'in the order they were added');
         assert.deepEqual(claimed[0]?.event, msgs[0]?.event);
-        assert.deepEqual(mine(await store.outbox.claimBatch(now, 60_000, 100_000)), [], 'locked');
+        for (const m of claimed) assertLease(m.lockedUntil, 60_000, from, await store.now());
+        assert.deepEqual(mine(await store.outbox.claimBatch(60_000, 100_000)), [], 'locked');
 
         assert.equal(await store.outbox.markFailed(first.lockToken, [msgs[0]!.id], 'broker down'), 1);
         assert.equal(await store.outbox.markPublished(first.lockToken, [msgs[1]!.id], now), 1);
-        const second = await store.outbox.claimBatch(now, 60_000, 100_000);
+        const second = await store.outbox.claimBatch(60_000, 100_000);
         assert.deepEqual(mine(second).map((m) => [m.id, m.attempts, m.lastError]), [[msgs[0]!.id, 1, 'broker down']], 'a failed message is unlocked; a published one is gone');
         assert.equal(await store.outbox.markPublished(second.lockToken, [msgs[0]!.id], now), 1);
-        assert.equal(await store.outbox.markPublished(first.lockToken, [msgs[2]!.id], now), 1, 'a lock past its time still holds what nobody claimed since');
-        const lockExpired = mine(await store.outbox.claimBatch(new Date('2101-01-01T00:00:00Z'), 60_000, 100_000));
-        assert.deepEqual(lockExpired, [], 'published messages are never claimed again');
+        assert.equal(await store.outbox.markPublished(first.lockToken, [msgs[2]!.id], now), 1, 'the rest of the first claim is still its own');
+
+        await store.outbox.add(msgs[3]!);
+        const expiring = await store.outbox.claimBatch(0, 100_000);
+        assert.deepEqual(mine(expiring).map((m) => m.id), [msgs[3]!.id]);
+        assert.equal(await store.outbox.markPublished(expiring.lockToken, [msgs[3]!.id], now), 1, 'a lock past its time still holds what nobody claimed since');
+        assert.deepEqual(mine(await store.outbox.claimBatch(60_000, 100_000)), [], 'published messages are never claimed again');
         assert.ok((await store.outbox.purgePublished(new Date('2200-01-01T00:00:00Z'), 100_000)) >= 0);
       });
 
@@ -669,19 +693,19 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         const mine = (batch: OutboxBatch) => batch.messages.filter((m) => m.key === key).map((m) => m.id);
         const t = (s: number) => new Date(Date.UTC(2100, 0, 1, 0, 0, s));
 
-        const slow = await store.outbox.claimBatch(t(0), 10_000, 100_000);
+        // The first relay's lock (0 ms) runs out while it publishes; the second claims the same messages.
+        const slow = await store.outbox.claimBatch(0, 100_000);
         assert.deepEqual(mine(slow), ids);
-        // The first relay's lock runs out while it publishes; the second claims the same messages.
-        const fast = await store.outbox.claimBatch(t(10), 10_000, 100_000);
+        const fast = await store.outbox.claimBatch(60_000, 100_000);
         assert.deepEqual(mine(fast), ids);
 
         assert.equal(await store.outbox.markFailed(slow.lockToken, ids, 'timed out'), 0, 'the first relay fails nothing');
         assert.equal(await store.outbox.markPublished(slow.lockToken, ids, t(11)), 0, 'nor marks anything published');
-        assert.deepEqual(mine(await store.outbox.claimBatch(t(12), 10_000, 100_000)), [], 'the second relay still holds them');
+        assert.deepEqual(mine(await store.outbox.claimBatch(60_000, 100_000)), [], 'the second relay still holds them');
 
         assert.equal(await store.outbox.markFailed(fast.lockToken, [ids[0]!], 'broker down'), 1);
         assert.equal(await store.outbox.markPublished(fast.lockToken, [ids[1]!], t(13)), 1);
-        const retry = await store.outbox.claimBatch(t(14), 10_000, 100_000);
+        const retry = await store.outbox.claimBatch(60_000, 100_000);
         assert.deepEqual(retry.messages.filter((m) => m.key === key).map((m) => [m.id, m.attempts]), [[ids[0], 1]], 'one attempt counted, by the relay that held it');
         assert.equal(await store.outbox.markPublished(retry.lockToken, [ids[0]!], t(15)), 1);
       });

@@ -50,9 +50,9 @@ describe('execution history', () => {
     const executionId = await runOnce('detail', { orderId: 1 });
     // Play the runner: first step succeeded, second failed, retry scheduled.
     const t = api.clock.now();
-    await api.store.executions.claimForRun(executionId, 1, t, 30_000);
-    await api.store.executions.saveStep(executionId, 1, { index: 0, type: 'log', status: 'succeeded', attempt: 1, output: { logged: 'one' }, startedAt: t, finishedAt: t }, t);
-    await api.store.executions.saveStep(executionId, 1, { index: 1, type: 'http-request', status: 'failed', attempt: 1, error: 'HTTP 503', startedAt: t, finishedAt: t }, t);
+    await api.store.executions.claimForRun(executionId, 1, 30_000);
+    await api.store.executions.saveStep(executionId, 1, { index: 0, type: 'log', status: 'succeeded', attempt: 1, output: { logged: 'one' }, startedAt: t, finishedAt: t }, 30_000);
+    await api.store.executions.saveStep(executionId, 1, { index: 1, type: 'http-request', status: 'failed', attempt: 1, error: 'HTTP 503', startedAt: t, finishedAt: t }, 30_000);
     const retryAt = new Date(t.getTime() + 2_000);
     await api.store.executions.finishAttempt(executionId, 1, { status: 'pending_retry', at: t, nextAttemptAt: retryAt, error: 'HTTP 503', retriesLeft: 2 });
 

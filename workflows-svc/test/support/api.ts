@@ -59,8 +59,8 @@ let users = 0;
 
 /** The app composed as `main.ts` composes it, on the memory store and a fake clock; not listening. */
 export function composeTestApp(options: StartOptions = {}, logger: Logger = silentLogger) {
-  const store = options.store ?? createMemoryStore();
   const clock = new FakeClock('2026-03-01T12:00:00.000Z');
+  const store = options.store ?? createMemoryStore({ clock });
   const config = workflowsConfig(loadConfig(WorkflowsEnvSchema, { JWT_SECRET: TEST_JWT_SECRET, ...options.env }));
   const tokens = new JwtAccessTokens(config.jwt, clock);
   const sessions = new JwtSessionTokens(config.jwt, clock);

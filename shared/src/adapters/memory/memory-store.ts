@@ -16,6 +16,7 @@ import type {
   WorkflowRepo,
 } from '../../ports/repos.js';
 import { newId } from '../../ids.js';
+import { systemClock, type Clock } from '../../ports/clock.js';
 import { decodeCursor, decodeExecutionCursor, executionSortKey, toPage } from '../cursor.js';
 import { boundError, boundStep, DEFAULT_MAX_STEP_OUTPUT_BYTES, type StepBoundOptions } from '../step-bound.js';
 import { AsyncMutex } from './mutex.js';
@@ -78,8 +79,10 @@ const recentRun = (e: Execution): RecentRun => ({
   ...(e.finishedAt ? { finishedAt: e.finishedAt } : {}),
 });
 
-function makeRepos(s: State, j: Journal | null, maxStepOutputBytes: number): Repos {
+function makeRepos(s: State, j: Journal | null, clock: Clock, maxStepOutputBytes: number): Repos {
   const stored = (step: Step) => clone(boundStep(step, maxStepOutputBytes));
+  /** A lease or lock of `ms` from `now`, by default this store's clock's. */
+  const leaseFrom = (ms: number, now = clock.now()) => new Date(now.getTime() + ms);
 
   const workflows: WorkflowRepo = {
     async create(wf) {
@@ -150,7 +153,8 @@ function makeRepos(s: State, j: Journal | null, maxStepOutputBytes: number): Rep
       }
       return earliest ? new Date(earliest) : null;
     },
-    async claimDueScheduled(now, leaseMs, limit) {
+    async claimDueScheduled(leaseMs, limit) {
+      const now = clock.now();
       const due = [...s.workflows.entries()]
         .filter(
           ([, w]) =>
@@ -161,7 +165,7 @@ function makeRepos(s: State, j: Journal | null, maxStepOutputBytes: number): Rep
         )
         .sort(([, a], [, b]) => time(a.trigger.nextRunAt) - time(b.trigger.nextRunAt))
         .slice(0, limit);
-      const leaseUntil = new Date(now.getTime() + leaseMs);
+      const leaseUntil = leaseFrom(leaseMs, now);
       return due.map(([k, w]) => {
         const claimed = { ...w, trigger: { ...w.trigger, leaseUntil } };
         put(j, s.workflows, k, claimed);
@@ -274,7 +278,8 @@ function makeRepos(s: State, j: Journal | null, maxStepOutputBytes: number): Rep
         waitingForRetry: [...s.executions.values()].filter((e) => e.ownerId === ownerId && e.status === 'pending_retry').length,
       };
     },
-    async claimForRun(executionId, attempt, now, leaseMs) {
+    async claimForRun(executionId, attempt, leaseMs) {
+      const now = clock.now();
       const e = s.executions.get(executionId);
       if (!e || e.attempt !== attempt) return null;
       const takeable = e.status === 'queued' || (e.status === 'running' && time(e.leaseUntil) <= now.getTime());
@@ -282,24 +287,24 @@ function makeRepos(s: State, j: Journal | null, maxStepOutputBytes: number): Rep
       return clone(
         update(e, {
           status: 'running',
-          leaseUntil: new Date(now.getTime() + leaseMs),
+          leaseUntil: leaseFrom(leaseMs, now),
           startedAt: e.startedAt ?? now,
           updatedAt: now,
         }),
       );
     },
-    async renewLease(executionId, attempt, leaseUntil) {
+    async renewLease(executionId, attempt, leaseMs) {
       const e = s.executions.get(executionId);
       if (!e || e.status !== 'running' || e.attempt !== attempt) return false;
-      update(e, { leaseUntil });
+      update(e, { leaseUntil: leaseFrom(leaseMs) });
       return true;
     },
-    async saveStep(executionId, attempt, step: Step, leaseUntil) {
+    async saveStep(executionId, attempt, step: Step, leaseMs) {
       const e = s.executions.get(executionId);
       if (!e || e.status !== 'running' || e.attempt !== attempt) return false;
       const steps = e.steps.slice();
       steps[step.index] = stored(step);
-      update(e, { steps, leaseUntil, updatedAt: step.finishedAt ?? step.startedAt ?? e.updatedAt });
+      update(e, { steps, leaseUntil: leaseFrom(leaseMs), updatedAt: step.finishedAt ?? step.startedAt ?? e.updatedAt });
       return true;
     },
     async finishAttempt(executionId, attempt, u) {
@@ -320,21 +325,25 @@ function makeRepos(s: State, j: Journal | null, maxStepOutputBytes: number): Rep
       update(e, changes, remove);
       return true;
     },
-    async requeueDueRetries(now, limit) {
+    async requeueDueRetries(limit) {
+      const now = clock.now();
       const due = [...s.executions.values()]
         .filter((e) => e.status === 'pending_retry' && time(e.nextAttemptAt) <= now.getTime())
         .sort((a, b) => time(a.nextAttemptAt) - time(b.nextAttemptAt))
         .slice(0, limit);
       return due.map((e) => clone(update(e, { status: 'queued', attempt: e.attempt + 1, updatedAt: now }, ['nextAttemptAt'])));
     },
-    async requeueExpiredLeases(now, limit) {
+    async requeueExpiredLeases(limit) {
+      const now = clock.now();
       const stuck = [...s.executions.values()]
         .filter((e) => e.status === 'running' && time(e.leaseUntil) <= now.getTime())
         .sort((a, b) => time(a.leaseUntil) - time(b.leaseUntil))
         .slice(0, limit);
       return stuck.map((e) => clone(update(e, { status: 'queued', updatedAt: now }, ['leaseUntil'])));
     },
-    async requeueStaleQueued(queuedBefore, now, limit) {
+    async requeueStaleQueued(queuedForMs, limit) {
+      const now = clock.now();
+      const queuedBefore = new Date(now.getTime() - queuedForMs);
       const unsent = new Set<string>(); // the outbox holds unpublished messages only
       for (const { event } of s.outbox.values()) unsent.add(`${event.data.executionId}#${event.data.attempt}`);
       const stale = [...s.executions.values()]
@@ -355,8 +364,9 @@ function makeRepos(s: State, j: Journal | null, maxStepOutputBytes: number): Rep
       if (s.outbox.has(m.id)) throw new ConflictError(`outbox message ${m.id} already exists`);
       put(j, s.outbox, m.id, clone(m));
     },
-    async claimBatch(now, lockMs, limit) {
-      const lockedUntil = new Date(now.getTime() + lockMs);
+    async claimBatch(lockMs, limit) {
+      const now = clock.now();
+      const lockedUntil = leaseFrom(lockMs, now);
       const lockToken = newId();
       const messages: OutboxMessage[] = [];
       for (const m of s.outbox.values()) {
@@ -462,16 +472,22 @@ function locked(repos: Repos, mutex: AsyncMutex): Repos {
   };
 }
 
+export interface MemoryStoreOptions extends StepBoundOptions {
+  /** The store's clock, by which leases, locks and due times are judged (see ports/repos.ts); a test's fake clock. Default: the system clock. */
+  clock?: Clock;
+}
+
 /**
  * The in-memory store: the same semantics as the durable ones, for unit tests and the
  * embedded mode. Operations are serialized; a unit of work holds the lock for its whole
  * duration and rolls every write back if it throws.
  */
-export function createMemoryStore(options: StepBoundOptions = {}): Store {
+export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
+  const clock = options.clock ?? systemClock;
   const state = new State();
   const mutex = new AsyncMutex();
   const maxStepOutputBytes = options.maxStepOutputBytes ?? DEFAULT_MAX_STEP_OUTPUT_BYTES;
-  const repos = locked(makeRepos(state, null, maxStepOutputBytes), mutex);
+  const repos = locked(makeRepos(state, null, clock, maxStepOutputBytes), mutex);
   return {
     kind: 'memory',
     ...repos,
@@ -480,12 +496,15 @@ export function createMemoryStore(options: StepBoundOptions = {}): Store {
         mutex.run(async () => {
           const journal = new Journal();
           try {
-            return await work(makeRepos(state, journal, maxStepOutputBytes));
+            return await work(makeRepos(state, journal, clock, maxStepOutputBytes));
           } catch (err) {
             journal.rollback();
             throw err;
           }
         }),
+    },
+    async now() {
+      return clock.now();
     },
     async init() {},
     async ping() {},

@@ -120,8 +120,14 @@ export function createMongoStore(options: MongoStoreOptions): Store {
     if (!conn.db) throw new UnavailableError('the database is unreachable');
     return conn.db;
   };
+  /** Store time: the server's clock, as `hello` reports it (see createRepos for why not `$$NOW`). */
+  const serverNow = async (): Promise<Date> => {
+    const { localTime } = await (await db()).admin().command({ hello: 1 });
+    if (!(localTime instanceof Date)) throw new Error('the MongoDB server did not report its time (hello.localTime)');
+    return localTime;
+  };
   const limits = { maxStepOutputBytes: options.maxStepOutputBytes ?? DEFAULT_MAX_STEP_OUTPUT_BYTES };
-  const repos = createRepos(models, limits);
+  const repos = createRepos(models, limits, serverNow);
 
   return {
     kind: 'mongo',
@@ -137,7 +143,7 @@ export function createMongoStore(options: MongoStoreOptions): Store {
           const giveUpAt = Date.now() + TRANSACTION_RETRY_BUDGET_MS;
           return conn.transaction((session) => {
             if (Date.now() > giveUpAt) throw new UnavailableError('the database did not complete the transaction in time');
-            return work(createRepos(models, limits, session));
+            return work(createRepos(models, limits, serverNow, session));
           }, TRANSACTION_OPTIONS);
         }),
     },
@@ -159,6 +165,7 @@ export function createMongoStore(options: MongoStoreOptions): Store {
       });
       logger?.info({ db: conn.name }, 'mongo store ready (indexes ensured)');
     },
+    now: () => unavailableOnError(serverNow),
     async ping() {
       await unavailableOnError(async () => {
         await withTimeout(PING_TIMEOUT_MS, db().then((d) => d.admin().ping()), `the database did not answer a ping within ${PING_TIMEOUT_MS} ms`);

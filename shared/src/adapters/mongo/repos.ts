@@ -84,11 +84,20 @@ const COUNTED: Record<Exclude<ExecutionStatus, 'completed'>, true> = { queued: t
  * session's transaction; without one, each operation stands alone. Errors other than
  * duplicate keys are left as the driver threw them: inside a transaction `withTransaction`
  * needs their labels to decide on a retry, and the store maps them at its boundary.
+ *
+ * `serverNow` is store time (see ports/repos.ts): each operation that judges or sets a lease,
+ * lock or due time reads it once and uses it as a constant. Not `$$NOW`: the claims' range
+ * filters must bound their partial indexes, which `$expr` does not do, and saveStep sets an
+ * array element, which an update pipeline cannot express. The cost is one `hello` round trip
+ * per such operation, and the time read is that much older than the write: leases end that
+ * much sooner, by milliseconds against margins of seconds.
  */
-export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, session?: ClientSession): Repos {
+export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, serverNow: () => Promise<Date>, session?: ClientSession): Repos {
   const opts: SessionOption = session ? { session } : {};
   const claim = { ...opts, returnDocument: 'after' as const };
   const stepDoc = (step: Step) => toStepDoc(step, limits.maxStepOutputBytes);
+  /** A lease or lock of `ms` from store time. */
+  const leaseFrom = async (ms: number) => new Date((await serverNow()).getTime() + ms);
 
   const workflows: WorkflowRepo = {
     async create(wf) {
@@ -160,7 +169,8 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
       );
       return result.matchedCount > 0;
     },
-    async claimDueScheduled(now, leaseMs, limit) {
+    async claimDueScheduled(leaseMs, limit) {
+      const now = await serverNow();
       const claimed = await claimInBatch(
         m.Workflow,
         {
@@ -314,7 +324,8 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
         waitingForRetry,
       };
     },
-    async claimForRun(executionId, attempt, now, leaseMs) {
+    async claimForRun(executionId, attempt, leaseMs) {
+      const now = await serverNow();
       const doc = await m.Execution.findOneAndUpdate(
         { _id: executionId, attempt, $or: [{ status: 'queued' }, { status: 'running', leaseUntil: notAfter(now) }] },
         // A pipeline, so `startedAt` is set on the first claim only, in the same atomic write.
@@ -323,12 +334,12 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
       ).lean<ExecutionDoc>();
       return doc ? toExecution(doc) : null;
     },
-    async renewLease(executionId, attempt, leaseUntil) {
-      return (await m.Execution.updateOne(running(executionId, attempt), { $set: { leaseUntil } }, opts)).matchedCount > 0;
+    async renewLease(executionId, attempt, leaseMs) {
+      return (await m.Execution.updateOne(running(executionId, attempt), { $set: { leaseUntil: await leaseFrom(leaseMs) } }, opts)).matchedCount > 0;
     },
-    async saveStep(executionId, attempt, step, leaseUntil) {
+    async saveStep(executionId, attempt, step, leaseMs) {
       const at = step.finishedAt ?? step.startedAt;
-      const $set = { [`steps.${step.index}`]: stepDoc(step), leaseUntil, ...(at ? { updatedAt: at } : {}) };
+      const $set = { [`steps.${step.index}`]: stepDoc(step), leaseUntil: await leaseFrom(leaseMs), ...(at ? { updatedAt: at } : {}) };
       return (await m.Execution.updateOne(running(executionId, attempt), { $set }, opts)).matchedCount > 0;
     },
     async finishAttempt(executionId, attempt, u) {
@@ -342,7 +353,8 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
       if (u.step) $set[`steps.${u.step.index}`] = stepDoc(u.step);
       return (await m.Execution.updateOne(running(executionId, attempt), { $set, $unset }, opts)).matchedCount > 0;
     },
-    async requeueDueRetries(now, limit) {
+    async requeueDueRetries(limit) {
+      const now = await serverNow();
       const requeued = await claimInBatch(
         m.Execution,
         { filter: { status: 'pending_retry', nextAttemptAt: notAfter(now) }, sort: { nextAttemptAt: 1 }, limit },
@@ -351,7 +363,8 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
       );
       return requeued.map(toExecution);
     },
-    async requeueExpiredLeases(now, limit) {
+    async requeueExpiredLeases(limit) {
+      const now = await serverNow();
       const requeued = await claimInBatch(
         m.Execution,
         { filter: { status: 'running', leaseUntil: notAfter(now) }, sort: { leaseUntil: 1 }, limit },
@@ -360,7 +373,9 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
       );
       return requeued.map(toExecution);
     },
-    async requeueStaleQueued(queuedBefore, now, limit) {
+    async requeueStaleQueued(queuedForMs, limit) {
+      const now = await serverNow();
+      const queuedBefore = new Date(now.getTime() - queuedForMs);
       // A run requeued meanwhile (another attempt, or back from a dead runner) has a new
       // updatedAt, so staleness alone is the compare-and-set of the claim.
       const stale = { status: 'queued' as const, updatedAt: { $lte: queuedBefore } };
@@ -407,7 +422,8 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
         () => new ConflictError(`outbox message ${message.id} already exists`),
       );
     },
-    async claimBatch(now, lockMs, limit) {
+    async claimBatch(lockMs, limit) {
+      const now = await serverNow();
       // The claim's token is the lock token: it stays on the messages until another claim takes them.
       const lockToken = randomUUID();
       const claimed = await claimInBatch(

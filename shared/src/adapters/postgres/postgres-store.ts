@@ -111,6 +111,15 @@ export const SCRAPE_SQL = {
   backlog: 'SELECT count(*) AS n, min(created_at) AS oldest FROM outbox WHERE published_at IS NULL',
 } as const;
 
+/**
+ * Store time (see ports/repos.ts): the database's clock at the start of the statement, to the
+ * millisecond like the other stores. Stable within a statement, so the claims' range
+ * conditions on it still use their indexes (clock_timestamp() is volatile and would not).
+ */
+const NOW = `date_trunc('milliseconds', statement_timestamp())`;
+/** Store time plus the milliseconds in parameter `param` (`-$1`: minus them). */
+const NOW_PLUS = (param: string) => `(${NOW} + ${param}::double precision * interval '1 millisecond')`;
+
 function repos(db: Queryable, maxStepOutputBytes: number): Repos {
   const storedStep = (step: Step) => stepToRow(boundStep(step, maxStepOutputBytes));
 
@@ -171,15 +180,15 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
       );
       return (rowCount ?? 0) > 0;
     },
-    async claimDueScheduled(now, leaseMs, limit) {
+    async claimDueScheduled(leaseMs, limit) {
       const { rows } = await q<WorkflowRow>(
         db,
-        `UPDATE workflows SET lease_until = $2 WHERE (owner_id, workflow_id) IN (
+        `UPDATE workflows SET lease_until = ${NOW_PLUS('$1')} WHERE (owner_id, workflow_id) IN (
            SELECT owner_id, workflow_id FROM workflows
-           WHERE enabled AND next_run_at IS NOT NULL AND next_run_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)
-           ORDER BY next_run_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+           WHERE enabled AND next_run_at IS NOT NULL AND next_run_at <= ${NOW} AND (lease_until IS NULL OR lease_until <= ${NOW})
+           ORDER BY next_run_at LIMIT $2 FOR UPDATE SKIP LOCKED)
          RETURNING *`,
-        [now, new Date(now.getTime() + leaseMs), limit],
+        [leaseMs, limit],
       );
       return rows.map(toWorkflow).sort((a, b) => a.trigger.nextRunAt!.getTime() - b.trigger.nextRunAt!.getTime());
     },
@@ -307,26 +316,26 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
         waitingForRetry: waitingRows.rows[0]?.n ?? 0,
       };
     },
-    async claimForRun(executionId, attempt, now, leaseMs) {
+    async claimForRun(executionId, attempt, leaseMs) {
       const { rows } = await q<ExecutionRow>(
         db,
-        `UPDATE executions SET status='running', lease_until=$4, started_at=COALESCE(started_at, $3), updated_at=$3
-         WHERE execution_id=$1 AND attempt=$2 AND (status='queued' OR (status='running' AND lease_until <= $3)) RETURNING *`,
-        [executionId, attempt, now, new Date(now.getTime() + leaseMs)],
+        `UPDATE executions SET status='running', lease_until=${NOW_PLUS('$3')}, started_at=COALESCE(started_at, ${NOW}), updated_at=${NOW}
+         WHERE execution_id=$1 AND attempt=$2 AND (status='queued' OR (status='running' AND lease_until <= ${NOW})) RETURNING *`,
+        [executionId, attempt, leaseMs],
       );
       return rows[0] ? toExecution(rows[0]) : null;
     },
-    async renewLease(executionId, attempt, leaseUntil) {
-      const { rowCount } = await q(db, `UPDATE executions SET lease_until=$3 WHERE execution_id=$1 AND attempt=$2 AND status='running'`, [executionId, attempt, leaseUntil]);
+    async renewLease(executionId, attempt, leaseMs) {
+      const { rowCount } = await q(db, `UPDATE executions SET lease_until=${NOW_PLUS('$3')} WHERE execution_id=$1 AND attempt=$2 AND status='running'`, [executionId, attempt, leaseMs]);
       return (rowCount ?? 0) > 0;
     },
-    async saveStep(executionId, attempt, step, leaseUntil) {
+    async saveStep(executionId, attempt, step, leaseMs) {
       const at = step.finishedAt ?? step.startedAt ?? null;
       const { rowCount } = await q(
         db,
-        `UPDATE executions SET steps = jsonb_set(steps, ARRAY[$3::text], $4::jsonb), lease_until=$5, updated_at=COALESCE($6, updated_at)
+        `UPDATE executions SET steps = jsonb_set(steps, ARRAY[$3::text], $4::jsonb), lease_until=${NOW_PLUS('$5')}, updated_at=COALESCE($6, updated_at)
          WHERE execution_id=$1 AND attempt=$2 AND status='running'`,
-        [executionId, attempt, String(step.index), json(storedStep(step)), leaseUntil, at],
+        [executionId, attempt, String(step.index), json(storedStep(step)), leaseMs, at],
       );
       return (rowCount ?? 0) > 0;
     },
@@ -345,42 +354,42 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
       );
       return (rowCount ?? 0) > 0;
     },
-    async requeueDueRetries(now, limit) {
+    async requeueDueRetries(limit) {
       const { rows } = await q<ExecutionRow>(
         db,
-        `UPDATE executions SET status='queued', attempt=attempt+1, next_attempt_at=NULL, updated_at=$1 WHERE execution_id IN (
-           SELECT execution_id FROM executions WHERE status='pending_retry' AND next_attempt_at <= $1
-           ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+        `UPDATE executions SET status='queued', attempt=attempt+1, next_attempt_at=NULL, updated_at=${NOW} WHERE execution_id IN (
+           SELECT execution_id FROM executions WHERE status='pending_retry' AND next_attempt_at <= ${NOW}
+           ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
          RETURNING *`,
-        [now, limit],
+        [limit],
       );
       return rows.map(toExecution);
     },
-    async requeueExpiredLeases(now, limit) {
+    async requeueExpiredLeases(limit) {
       const { rows } = await q<ExecutionRow>(
         db,
-        `UPDATE executions SET status='queued', lease_until=NULL, updated_at=$1 WHERE execution_id IN (
-           SELECT execution_id FROM executions WHERE status='running' AND lease_until <= $1
-           ORDER BY lease_until LIMIT $2 FOR UPDATE SKIP LOCKED)
+        `UPDATE executions SET status='queued', lease_until=NULL, updated_at=${NOW} WHERE execution_id IN (
+           SELECT execution_id FROM executions WHERE status='running' AND lease_until <= ${NOW}
+           ORDER BY lease_until LIMIT $1 FOR UPDATE SKIP LOCKED)
          RETURNING *`,
-        [now, limit],
+        [limit],
       );
       return rows.map(toExecution);
     },
-    async requeueStaleQueued(queuedBefore, now, limit) {
+    async requeueStaleQueued(queuedForMs, limit) {
       // Both lookups are index probes: queued runs by age, then each one's request among the
       // unpublished outbox rows (outbox_unpublished_execution_idx). A filter on the event type
       // as well would lose that: the planner, with no statistics for it, would scan them all.
       const { rows } = await q<ExecutionRow>(
         db,
-        `UPDATE executions SET updated_at=$2 WHERE execution_id IN (
+        `UPDATE executions SET updated_at=${NOW} WHERE execution_id IN (
            SELECT e.execution_id FROM executions e
-           WHERE e.status='queued' AND e.updated_at <= $1
+           WHERE e.status='queued' AND e.updated_at <= ${NOW_PLUS('-$1')}
              AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.published_at IS NULL
                AND o.event->'data'->>'executionId' = e.execution_id AND (o.event->'data'->>'attempt')::int = e.attempt)
-           ORDER BY e.updated_at LIMIT $3 FOR UPDATE OF e SKIP LOCKED)
+           ORDER BY e.updated_at LIMIT $2 FOR UPDATE OF e SKIP LOCKED)
          RETURNING *`,
-        [queuedBefore, now, limit],
+        [queuedForMs, limit],
       );
       return rows.map(toExecution);
     },
@@ -402,15 +411,15 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
         },
       );
     },
-    async claimBatch(now, lockMs, limit) {
+    async claimBatch(lockMs, limit) {
       const lockToken = newId();
       const { rows } = await q<OutboxRow>(
         db,
-        `UPDATE outbox SET locked_until=$2, lock_token=$4 WHERE id IN (
-           SELECT id FROM outbox WHERE published_at IS NULL AND (locked_until IS NULL OR locked_until <= $1)
-           ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED)
+        `UPDATE outbox SET locked_until=${NOW_PLUS('$1')}, lock_token=$3 WHERE id IN (
+           SELECT id FROM outbox WHERE published_at IS NULL AND (locked_until IS NULL OR locked_until <= ${NOW})
+           ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED)
          RETURNING *`,
-        [now, new Date(now.getTime() + lockMs), limit, lockToken],
+        [lockMs, limit, lockToken],
       );
       return { lockToken, messages: rows.sort((a, b) => Number(a.seq) - Number(b.seq)).map(toOutbox) };
     },
@@ -576,6 +585,10 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       } finally {
         client.release();
       }
+    },
+    async now() {
+      const { rows } = await q<{ now: Date }>(pool, `SELECT ${NOW} AS now`);
+      return rows[0]!.now;
     },
     async ping() {
       await q(pool, 'SELECT 1');
