@@ -119,7 +119,13 @@ function makeRepos(s: State, j: Journal | null, clock: Clock, maxStepOutputBytes
       const { executionId: _e, leaseUntil: _l, nextRunAt: given, ...definition } = clone(wf.trigger);
       const { status, executionId, leaseUntil } = current.trigger;
       const nextRunAt = sameTriggerSpec(current.trigger, wf.trigger) ? current.trigger.nextRunAt : given;
-      const trigger = { ...definition, status, ...(executionId ? { executionId } : {}), ...(leaseUntil ? { leaseUntil } : {}), ...(nextRunAt ? { nextRunAt } : {}) } as StoredTrigger;
+      const trigger = {
+        ...definition,
+        status,
+        ...(executionId ? { executionId } : {}),
+        ...(leaseUntil ? { leaseUntil } : {}),
+        ...(nextRunAt ? { nextRunAt } : {}),
+      } as StoredTrigger;
       put(j, s.workflows, k, { ...clone(wf), trigger });
     },
     async delete(ownerId, workflowId) {
