@@ -76,6 +76,36 @@ describe('kafka bus: topics', { skip: tier.skip }, () => {
   });
 });
 
+describe('kafka bus: consumer groups', { skip: tier.skip }, () => {
+  it('deletes a group of its own when its member stops, and leaves a shared group in place', async (t) => {
+    const bus = createKafkaBus({ brokers, clientId: 'bus-groups', logger });
+    const admin = new kafkajs.Kafka({ brokers, clientId: 'bus-groups-admin', logLevel: kafkajs.logLevel.NOTHING }).admin();
+    await admin.connect();
+    const suffix = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+    const topic = `bus-groups.${suffix}`;
+    const [own, shared] = [`bus-groups-own-${suffix}`, `bus-groups-shared-${suffix}`];
+    t.after(async () => {
+      await admin.deleteGroups([shared]).catch(() => undefined);
+      await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+      await admin.disconnect();
+      await bus.close();
+    });
+    await bus.ensureTopics([topic]);
+    const observer = bus.createConsumer({ groupId: own, deadLetterTopic: null, startFrom: 'latest', deleteGroupOnStop: true });
+    const worker = bus.createConsumer({ groupId: shared, deadLetterTopic: null });
+    await observer.start([topic], async () => {});
+    await worker.start([topic], async () => {});
+    const groups = async () => new Set((await admin.listGroups()).groups.map((g) => g.groupId));
+    assert.ok((await groups()).has(own), 'the observer joined its group');
+
+    await observer.stop();
+    await worker.stop();
+    const after = await groups();
+    assert.equal(after.has(own), false, 'the observer\'s own group is gone');
+    assert.ok(after.has(shared), 'a shared group keeps its offsets for the next member');
+  });
+});
+
 /**
  * The topic's offsets, once every partition has a leader. A topic created moments ago (a
  * dead-letter topic nobody has written to) may still be electing one, and the broker then

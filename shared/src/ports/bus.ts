@@ -54,6 +54,12 @@ export interface ConsumerOptions {
    * before it first joined are its work too) or `latest` (an observer of what happens from now on).
    */
   startFrom?: 'earliest' | 'latest';
+  /**
+   * The group is this member's alone (an observer with a per-instance name, which nobody
+   * resumes): stop() deletes it, so that restarts do not leave empty groups behind. A
+   * member that dies without stop() leaves its group until the broker expires it.
+   */
+  deleteGroupOnStop?: boolean;
   /** Most events handed to one handler call. */
   maxBatchSize?: number;
   /**

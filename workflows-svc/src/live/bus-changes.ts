@@ -26,7 +26,12 @@ export function feedFromBus(bus: Bus, topics: Topics, feed: ChangeFeed, logger: 
   let consumer: EventConsumer | undefined;
   const running = (async () => {
     while (!stopping.signal.aborted) {
-      const candidate = bus.createConsumer({ groupId: `workflows-svc-live-${newId()}`, deadLetterTopic: null, startFrom: 'latest' });
+      const candidate = bus.createConsumer({
+        groupId: `workflows-svc-live-${newId()}`,
+        deadLetterTopic: null,
+        startFrom: 'latest',
+        deleteGroupOnStop: true, // named per instance: nobody resumes it
+      });
       try {
         await candidate.start([topics.requested, topics.result], async (events) => {
           for (const { event } of events) feed.publish(runChangeOf(event));

@@ -29,6 +29,14 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
   const admin = new LazyAdmin(kafka);
   const probeAdmin = new LazyAdmin(probe);
   const consumers = new Set<EventConsumer>();
+  /** Best effort: a group left behind costs the broker a little metadata until it expires. */
+  const deleteGroup = async (groupId: string): Promise<void> => {
+    try {
+      await (await admin.connected()).deleteGroups([groupId]);
+    } catch (err) {
+      logger.warn({ err, groupId }, 'could not delete the consumer group; the broker expires it after offsets.retention.minutes');
+    }
+  };
   const partitions = options.partitions ?? DEFAULT_TOPIC_PARTITIONS;
   const replicationFactor = options.replicationFactor ?? 1;
 
@@ -38,14 +46,20 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
 
     createConsumer(consumerOptions: ConsumerOptions): EventConsumer {
       const consumer = new KafkaEventConsumer(kafka, publisher, consumerOptions, tuning, logger);
-      consumers.add(consumer);
-      return {
-        start: (topics, handler) => consumer.start(topics, handler),
+      let started = false;
+      const member: EventConsumer = {
+        start: async (topics, handler) => {
+          await consumer.start(topics, handler);
+          started = true;
+        },
         stop: async () => {
-          consumers.delete(consumer);
+          consumers.delete(member);
           await consumer.stop();
+          if (started && consumerOptions.deleteGroupOnStop) await deleteGroup(consumerOptions.groupId);
         },
       };
+      consumers.add(member);
+      return member;
     },
 
     async ensureTopics(topics) {
