@@ -31,7 +31,12 @@ export async function startRunnerService(deps: RunnerServiceDeps): Promise<Runne
     maxBatchSize: config.batchSize,
     // Every partition it holds at once: the runner's own limit on executions in flight (`concurrency`) applies across them.
     concurrentPartitions: config.concurrency,
-    ...(metrics ? { onLag: ({ topic, partition, messages }) => metrics.consumerLag.set({ topic, partition: String(partition) }, messages) } : {}),
+    ...(metrics
+      ? {
+          onLag: ({ topic, partition, messages }) => metrics.consumerLag.set({ topic, partition: String(partition) }, messages),
+          onDeadLetter: ({ topic, cause }) => metrics.deadLettered.inc({ topic, cause }),
+        }
+      : {}),
   });
   const runner = createRunner({ ...deps, consumer });
   await runner.start();

@@ -251,12 +251,17 @@ export function describeBusContract(name: string, open: () => Promise<BusHarness
       const DELIVERIES = 3; // the handler fails twice on `doomed`, then gives up on it
       let deliveries = 0;
       const acknowledged = new Recorder();
-      const first = await consume(group, async (batch) => {
-        const giveUp = batch.find((e) => e.event.id === doomed.id);
-        if (giveUp && ++deliveries < DELIVERIES) throw new Error(`handling failed (${deliveries})`);
-        await acknowledged.handler(batch.filter((e) => e !== giveUp));
-        return { deadLetters: giveUp ? [{ event: giveUp, reason: `gave up after ${deliveries} deliveries` }] : [] };
-      });
+      const told: unknown[] = [];
+      const first = await consume(
+        group,
+        async (batch) => {
+          const giveUp = batch.find((e) => e.event.id === doomed.id);
+          if (giveUp && ++deliveries < DELIVERIES) throw new Error(`handling failed (${deliveries})`);
+          await acknowledged.handler(batch.filter((e) => e !== giveUp));
+          return { deadLetters: giveUp ? [{ event: giveUp, reason: `gave up after ${deliveries} deliveries` }] : [] };
+        },
+        { onDeadLetter: (deadLettered) => told.push(deadLettered) },
+      );
 
       await eventually('the other events', () => acknowledged.ids().includes(after.id));
       await first.stop(); // lets the call in hand finish: its dead letter is published and the batch acknowledged
@@ -265,6 +270,7 @@ export function describeBusContract(name: string, open: () => Promise<BusHarness
       const [original] = (await harness.readRaw(topic)).filter((r) => r.headers[EVENT_HEADERS.id] === doomed.id);
       assert.ok(original);
       await assertDeadLettered(original, 'gave up after 3 deliveries');
+      assert.deepEqual(told, [{ topic, cause: 'given_up' }], 'the consumer tells of the dead letter once, with its cause (the metric)');
       await assertOnlyNewEventsFor(group); // acknowledged with the rest
     });
 
@@ -307,7 +313,8 @@ export function describeBusContract(name: string, open: () => Promise<BusHarness
       it(`dead-letters ${invalid.label}, and delivers the valid events around it`, testOptions, async (t) => {
         const { bus, topic, publish, consume, newGroup, harness, assertDeadLettered } = await setup(t);
         const received = new Recorder();
-        await consume(newGroup(), received.handler);
+        const told: unknown[] = [];
+        await consume(newGroup(), received.handler, { onDeadLetter: (deadLettered) => told.push(deadLettered) });
         // One key, so all three sit on one partition, the invalid message between the valid events.
         const [before, after] = [requested('wf-a', 1), requested('wf-a', 2)];
         await publish('wf-a', before);
@@ -319,6 +326,7 @@ export function describeBusContract(name: string, open: () => Promise<BusHarness
         const [original] = (await harness.readRaw(topic)).filter((r) => r.value === invalid.value);
         assert.ok(original, 'the invalid message is on the topic');
         await assertDeadLettered(original, invalid.reason);
+        assert.deepEqual(told, [{ topic, cause: 'invalid' }]);
       });
     }
 

@@ -83,7 +83,8 @@ export class Metrics {
 
   readonly deadLettered = new Counter({
     name: 'wf_dead_lettered_total',
-    help: 'Messages that failed validation and went to the dead-letter topic',
+    help: 'Messages that went to the dead-letter topic, by topic read and cause (invalid: failed validation; given_up: handling failed on every delivery)',
+    labelNames: ['topic', 'cause'] as const,
     registers: [this.registry],
   });
 

@@ -41,6 +41,9 @@ export interface EventConsumer {
   stop(): Promise<void>;
 }
 
+/** Why a message went to the dead-letter topic. */
+export type DeadLetterCause = 'invalid' | 'given_up';
+
 export interface ConsumerOptions {
   groupId: string;
   /**
@@ -69,6 +72,12 @@ export interface ConsumerOptions {
    * the work is spread thin over many partitions.
    */
   concurrentPartitions?: number;
+  /**
+   * Told of each message that went to the dead-letter topic, once it is there: `invalid`
+   * (it failed validation) or `given_up` (the handler gave up on it). Not called when the
+   * group has no dead-letter topic.
+   */
+  onDeadLetter?: (deadLettered: { topic: string; cause: DeadLetterCause }) => void;
   /** Told, for each batch fetched, how many messages of its partition were not yet consumed when it started (for a lag metric). */
   onLag?: (lag: { topic: string; partition: number; messages: number }) => void;
 }

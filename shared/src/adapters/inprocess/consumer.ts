@@ -72,9 +72,11 @@ export class InProcessConsumer implements EventConsumer {
           handler,
           maxBatchSize: this.maxBatchSize,
           logger: this.logger,
-          deadLetter: async (message, headers) => {
-            const topic = this.options.deadLetterTopic;
-            if (topic !== null) await this.publisher.publishRaw(topic, message.key, message.value ?? '', headers);
+          deadLetter: async (message, headers, cause) => {
+            const deadLetterTopic = this.options.deadLetterTopic;
+            if (deadLetterTopic === null) return;
+            await this.publisher.publishRaw(deadLetterTopic, message.key, message.value ?? '', headers);
+            this.options.onDeadLetter?.({ topic, cause });
           },
           acknowledge: async (offset) => {
             state.committed = Number(offset) + 1;

@@ -2,7 +2,7 @@
 // so the in-process bus imports it too and the two cannot drift apart.
 import { decodeEvent } from '../../domain/events.js';
 import type { Logger } from '../../logger.js';
-import type { BatchHandler, HandledBatch, ReceivedEvent } from '../../ports/bus.js';
+import type { BatchHandler, DeadLetterCause, HandledBatch, ReceivedEvent } from '../../ports/bus.js';
 
 /** Most events per handler call when `ConsumerOptions.maxBatchSize` is not given. */
 export const DEFAULT_MAX_BATCH_SIZE = 50;
@@ -68,7 +68,7 @@ export interface BatchRun {
   maxBatchSize: number;
   logger: Logger;
   /** Publishes a message to the dead-letter topic; resolves once it is durable. */
-  deadLetter(message: FetchedMessage, headers: Record<string, string>): Promise<void>;
+  deadLetter(message: FetchedMessage, headers: Record<string, string>, cause: DeadLetterCause): Promise<void>;
   /** Marks every offset up to and including `offset` as consumed (resolve + commit). */
   acknowledge(offset: string): Promise<void>;
   /** Called before every step: false stops early, leaving the rest for redelivery. */
@@ -95,14 +95,14 @@ export class BatchStepError extends Error {
  */
 export async function consumeBatch(batch: FetchedBatch, run: BatchRun): Promise<void> {
   const { topic, partition } = batch;
-  const deadLetter = async (message: FetchedMessage, reason: string) => {
+  const deadLetter = async (message: FetchedMessage, reason: string, cause: DeadLetterCause) => {
     try {
       await run.deadLetter(message, {
         [DEAD_LETTER_HEADERS.reason]: reason,
         [DEAD_LETTER_HEADERS.originalTopic]: topic,
         [DEAD_LETTER_HEADERS.originalPartition]: String(partition),
         [DEAD_LETTER_HEADERS.originalOffset]: message.offset,
-      });
+      }, cause);
     } catch (err) {
       throw new BatchStepError('dead-letter', { topic, partition, firstOffset: message.offset, lastOffset: message.offset }, err);
     }
@@ -122,13 +122,13 @@ export async function consumeBatch(batch: FetchedBatch, run: BatchRun): Promise<
         const message = step.messages[step.events.indexOf(event)];
         if (!message) throw new Error('a handler may dead-letter only events it was handed in that call');
         run.logger.warn({ topic, partition, offset: message.offset, key: message.key, reason }, 'the handler gave up on an event; dead-lettering it');
-        await deadLetter(message, reason);
+        await deadLetter(message, reason, 'given_up');
       }
       await run.acknowledge(step.lastOffset);
     } else {
       const { message, reason } = step;
       run.logger.warn({ topic, partition, offset: message.offset, key: message.key, reason }, 'invalid message; dead-lettering it');
-      await deadLetter(message, reason);
+      await deadLetter(message, reason, 'invalid');
       await run.acknowledge(message.offset);
     }
   }

@@ -98,9 +98,11 @@ export class KafkaEventConsumer implements EventConsumer {
           handler,
           maxBatchSize: this.maxBatchSize,
           logger: this.logger,
-          deadLetter: async (message, headers) => {
+          deadLetter: async (message, headers, cause) => {
             const topic = this.options.deadLetterTopic;
-            if (topic !== null) await this.publisher.publishRaw(topic, message.key, message.value ?? Buffer.alloc(0), headers);
+            if (topic === null) return;
+            await this.publisher.publishRaw(topic, message.key, message.value ?? Buffer.alloc(0), headers);
+            this.options.onDeadLetter?.({ topic: batch.topic, cause });
           },
           acknowledge: async (offset) => {
             resolveOffset(offset);
