@@ -5,6 +5,7 @@ import {
   DEFAULT_TOPICS,
   GroupCommit,
   makeEvent,
+  MAX_EVENT_ERROR_BYTES,
   OutboundRequestRefusedError,
   silentLogger,
   WorkflowBusyError,
@@ -120,6 +121,18 @@ describe('ExecutionWorker on the memory store', () => {
     assert.match(e?.error ?? '', /step 0 \(http-request\) failed: HTTP 500/);
     assert.ok(e?.finishedAt);
     assert.equal((await store.workflows.get('o', 'w'))?.trigger.status, 'idle');
+  });
+
+  it('announces a long error cut to MAX_EVENT_ERROR_BYTES, so the result event stays within what a broker accepts', async () => {
+    const huge = new Error(`connection reset ${'x'.repeat(200_000)}`);
+    const { http } = scriptedHttp({ 'https://api.test/x': [huge] });
+    const { store, worker, execution } = await setup([{ type: 'http-request', url: 'https://api.test/x', method: 'GET' }], http, 0);
+    assert.equal(await worker.handle(requested(execution.executionId, 1)), 'failed');
+    const [failed] = await results(store);
+    assert.equal(failed?.type, 'ExecutionFailed');
+    const error = failed.data.error ?? '';
+    assert.ok(Buffer.byteLength(error, 'utf8') <= MAX_EVENT_ERROR_BYTES, `the event's error is ${Buffer.byteLength(error, 'utf8')} bytes`);
+    assert.match(error, /^step 0 \(http-request\) failed: connection reset x+… \(truncated\)$/);
   });
 
   it('does not retry a refused destination', async () => {

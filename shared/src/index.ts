@@ -25,6 +25,6 @@ export * from './load-config.js';
 export * from './common-config.js';
 export * from './logger.js';
 export * from './ids.js';
-export { boundStep, DEFAULT_MAX_STEP_OUTPUT_BYTES, type StepBoundOptions, type TruncatedOutput } from './adapters/step-bound.js';
+export { boundError, boundStep, DEFAULT_MAX_STEP_OUTPUT_BYTES, type StepBoundOptions, type TruncatedOutput } from './adapters/step-bound.js';
 export * from './app/accept-run.js';
 export * from './app/group-commit.js';

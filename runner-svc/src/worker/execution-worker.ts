@@ -1,6 +1,8 @@
 import {
+  boundError,
   DEFAULT_ACTION_TIMEOUT_MS,
   makeEvent,
+  MAX_EVENT_ERROR_BYTES,
   newId,
   partitionKey,
   retryDelayMs,
@@ -262,7 +264,7 @@ function resultMessage(
     attempt: execution.attempt,
     status,
     finishedAt: at.toISOString(),
-    ...(error ? { error } : {}),
+    ...(error ? { error: boundError(error, MAX_EVENT_ERROR_BYTES) } : {}),
   };
   return {
     id: newId(),

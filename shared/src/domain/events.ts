@@ -3,6 +3,13 @@ import { ExecutionStatusSchema } from './execution.js';
 
 export const EVENT_VERSION = 1;
 
+/**
+ * Most error text a result event carries, in UTF-8 bytes. The run keeps its error in the
+ * store (bounded there too); an event is a notice, and a message past the broker's limit
+ * (1 MiB by default) would be refused on every try and hold up the outbox.
+ */
+export const MAX_EVENT_ERROR_BYTES = 4 * 1024;
+
 const ExecutionRequestedData = z.object({
   executionId: z.string().min(1),
   workflowId: z.string().min(1),
