@@ -164,19 +164,20 @@ cmd_build() {
 
 # ------------------------------------------------------------------------ Dockerfiles
 
-# Per service: what it is, the variable it reads its port from, and the port. Everything
-# else in its Dockerfile is the template's, the same for the three.
+# Per service: what it is, the variable it reads its port from, the port, and whether it
+# serves the dashboard. Everything else in its Dockerfile is the template's, the same for the three.
 DOCKERFILE_PARAMS=(
-  "workflows-svc|the REST API|PORT|3000"
-  "scheduler-svc|the clock and the outbox relay|HEALTH_PORT|3001"
-  "runner-svc|the action runner|HEALTH_PORT|3002"
+  "workflows-svc|the REST API and the dashboard|PORT|3000|dashboard"
+  "scheduler-svc|the clock and the outbox relay|HEALTH_PORT|3001|"
+  "runner-svc|the action runner|HEALTH_PORT|3002|"
 )
 
 render_dockerfile() {
-  local svc what var port
-  IFS='|' read -r svc what var port <<< "$1"
+  local svc what var port dashboard keep
+  IFS='|' read -r svc what var port dashboard <<< "$1"
+  if [ "$dashboard" = dashboard ]; then keep='s|^@DASHBOARD@||'; else keep='/^@DASHBOARD@/d'; fi
   awk 'text { print } /^# Everything from the next line on is a Dockerfile/ { text = 1 }' scripts/images/service.Dockerfile \
-    | sed -e "s|@SERVICE@|$svc|g" -e "s|@WHAT@|$what|g" -e "s|@PORT_VARIABLE@|$var|g" -e "s|@PORT@|$port|g"
+    | sed -e "$keep" -e "s|@SERVICE@|$svc|g" -e "s|@WHAT@|$what|g" -e "s|@PORT_VARIABLE@|$var|g" -e "s|@PORT@|$port|g"
 }
 
 cmd_dockerfiles() {
@@ -333,6 +334,11 @@ smoke_workflow() {
   "$engine" logs "$(container runner-svc)" 2>&1 | grep -q "image smoke run $execution" \
     || fail_with_logs "execution $execution completed but runner-svc's log lacks its log step"
   say "execution $execution completed; runner-svc logged its step"
+  # The workflows-svc image serves the dashboard at / to a browser (which asks for HTML), under its Content-Security-Policy.
+  body="$(curl -fsS -D - -H 'accept: text/html' "$api/")" || fail_with_logs "GET / (the dashboard, as a browser asks for it) failed"
+  grep -qi '^content-security-policy:' <<< "$body" || fail_with_logs "GET / has no Content-Security-Policy header"
+  grep -q '<div id="root">' <<< "$body" || fail_with_logs "GET / is not the dashboard's page: $(head -c 300 <<< "$body")"
+  say "GET / serves the dashboard"
 }
 
 # SIGTERM (the images' STOPSIGNAL), then a drain bounded by the grace period; a clean stop
