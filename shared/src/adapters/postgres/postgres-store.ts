@@ -9,6 +9,8 @@ import { newId } from '../../ids.js';
 import { decodeCursor, decodeExecutionCursor, executionSortKey, toPage } from '../cursor.js';
 import { boundError, boundStep, DEFAULT_MAX_STEP_OUTPUT_BYTES, type StepBoundOptions } from '../step-bound.js';
 import { encodeUserJson } from '../user-json.js';
+import { createPool } from './connection.js';
+import { isConnectionError, toStoreError } from './errors.js';
 import { MIGRATIONS } from './migrations.js';
 import {
   stepToRow,
@@ -35,27 +37,7 @@ export interface PostgresStoreOptions extends StepBoundOptions {
 /** Anything that runs a query: the pool, or one client inside a transaction. */
 type Queryable = Pick<pg.Pool, 'query'>;
 
-const CONFLICT_CODES: Record<string, string> = {
-  workflows_pkey: 'workflow_exists',
-  workflows_hook_id_key: 'hook_conflict',
-  users_email_key: 'email_taken',
-  idempotency_keys_pkey: 'idempotency_conflict',
-};
-const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08000', '08003', '08006']);
 const RETRYABLE = new Set(['40001', '40P01']); // serialization failure, deadlock
-
-/** Maps driver errors to the domain's: unique violations to conflicts, lost connections to 503. */
-function mapError(err: unknown): unknown {
-  const e = err as { code?: string; constraint?: string; message?: string };
-  if (e.code === '23505') {
-    const code = CONFLICT_CODES[e.constraint ?? ''] ?? 'conflict';
-    return new ConflictError(code === 'workflow_exists' ? 'workflow already exists' : code === 'email_taken' ? 'email is already registered' : `conflict on ${e.constraint}`, undefined, code);
-  }
-  if ((e.code && CONNECTION_ERRORS.has(e.code)) || /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(e.message ?? '')) {
-    return new UnavailableError('the database is unreachable', err);
-  }
-  return err;
-}
 
 /**
  * Every query here is a constant text, so each is a named prepared statement: each pooled
@@ -86,10 +68,10 @@ async function q<R extends pg.QueryResultRow>(db: Queryable, text: string, value
     // (a rolling upgrade); outside a transaction, the statement unprepared still works.
     if ((err as { code?: string }).code === '0A000' && db instanceof pg.Pool) {
       return db.query<R>(text, values).catch((retryErr: unknown) => {
-        throw mapError(retryErr);
+        throw toStoreError(retryErr);
       });
     }
-    throw mapError(err);
+    throw toStoreError(err);
   }
 }
 
@@ -523,13 +505,7 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
 export function createPostgresStore(options: PostgresStoreOptions): Store {
   const schema = options.schema;
   if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
-  const pool = new pg.Pool({
-    connectionString: options.url,
-    max: options.poolSize ?? 10,
-    connectionTimeoutMillis: 5_000,
-    ...(schema ? { options: `-c search_path=${schema}` } : {}),
-  });
-  pool.on('error', (err) => options.logger?.warn({ err }, 'idle PostgreSQL client failed'));
+  const pool = createPool({ url: options.url, ...(options.poolSize ? { poolSize: options.poolSize } : {}), ...(schema ? { schema } : {}), ...(options.logger ? { logger: options.logger } : {}) });
 
   const maxStepOutputBytes = options.maxStepOutputBytes ?? DEFAULT_MAX_STEP_OUTPUT_BYTES;
   return {
@@ -542,28 +518,32 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
           try {
             client = await pool.connect();
           } catch (err) {
-            throw mapError(err);
+            throw toStoreError(err);
           }
+          let broken: unknown;
           try {
             await client.query('BEGIN');
             const result = await work(repos(client, maxStepOutputBytes));
             await client.query('COMMIT');
             return result;
           } catch (err) {
-            await client.query('ROLLBACK').catch(() => undefined);
+            // A lost connection (COMMIT included: its outcome is then unknown) is a 503; the broken client is discarded.
+            if (err instanceof UnavailableError || isConnectionError(err)) broken = err;
+            else await client.query('ROLLBACK').catch((rollbackErr: unknown) => (broken = rollbackErr));
             const code = (err as { code?: string }).code;
-            if (code && RETRYABLE.has(code) && attempt < 5) continue;
-            throw mapError(err);
+            if (code && RETRYABLE.has(code) && attempt < 5 && !broken) continue;
+            throw toStoreError(err);
           } finally {
-            client.release();
+            client.release(broken !== undefined);
           }
         }
       },
     },
     async init() {
       const client = await pool.connect().catch((err: unknown) => {
-        throw mapError(err);
+        throw toStoreError(err);
       });
+      let broken = false;
       try {
         await client.query('BEGIN');
         // One migrator at a time, across every service starting against this database.
@@ -580,10 +560,10 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
         }
         await client.query('COMMIT');
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw mapError(err);
+        await client.query('ROLLBACK').catch(() => (broken = true));
+        throw toStoreError(err);
       } finally {
-        client.release();
+        client.release(broken);
       }
     },
     async now() {
