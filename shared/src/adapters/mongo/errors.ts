@@ -44,6 +44,17 @@ const UNAVAILABLE_LABELS = [
   'UnknownTransactionCommitResult',
 ] as const;
 
+/**
+ * Server error codes of a node that is shutting down, stepping down or not (yet) primary, and
+ * of a server that lost its own connections: HostUnreachable 6, HostNotFound 7, NetworkTimeout
+ * 89, ShutdownInProgress 91, PrimarySteppedDown 189, SocketException 9001, NotWritablePrimary
+ * 10107, InterruptedAtShutdown 11600, InterruptedDueToReplStateChange 11602,
+ * NotPrimaryNoSecondaryOk 13435, NotPrimaryOrSecondary 13436. Writes carry the
+ * RetryableWriteError label for most of these, reads do not (the driver retries a read once,
+ * then hands the server's error over as is).
+ */
+const STATE_CHANGE_CODES = new Set([6, 7, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436]);
+
 /** The database cannot be reached, is between primaries, or could not say whether it committed: a 503, safe to retry later. */
 export function isUnavailable(err: unknown): boolean {
   return (
@@ -52,7 +63,8 @@ export function isUnavailable(err: unknown): boolean {
     err instanceof mongo.MongoNotConnectedError ||
     err instanceof mongo.MongoTopologyClosedError ||
     err instanceof mongoose.Error.MongooseServerSelectionError || // the initial connection failed
-    (err instanceof mongo.MongoError && UNAVAILABLE_LABELS.some((label) => err.hasErrorLabel(label)))
+    (err instanceof mongo.MongoError &&
+      (UNAVAILABLE_LABELS.some((label) => err.hasErrorLabel(label)) || (typeof err.code === 'number' && STATE_CHANGE_CODES.has(err.code))))
   );
 }
 

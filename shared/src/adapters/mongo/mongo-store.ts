@@ -22,10 +22,11 @@ export interface MongoStoreOptions extends StepBoundOptions {
    * leaves an existing TTL as it is and creates a missing one with 24 h.
    */
   outboxRetentionMs?: number;
+  /** How long an operation waits for a usable server before it fails as unavailable (a 503). Default 5 s. */
+  serverSelectionTimeoutMs?: number;
 }
 
 const DEFAULT_MAX_POOL_SIZE = 20;
-/** How long an operation waits for a usable server before it fails as unavailable (a 503). */
 const SERVER_SELECTION_TIMEOUT_MS = 5_000;
 const PING_TIMEOUT_MS = 2_000;
 /**
@@ -51,7 +52,7 @@ export function connectionOptions(options: MongoStoreOptions): ConnectOptions {
   return {
     ...(options.dbName ? { dbName: options.dbName } : {}),
     maxPoolSize: options.maxPoolSize ?? DEFAULT_MAX_POOL_SIZE,
-    serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS,
+    serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? SERVER_SELECTION_TIMEOUT_MS,
     writeConcern: WRITE_CONCERN,
     // While the server is away, operations fail (503) instead of queueing in mongoose.
     bufferCommands: false,
@@ -105,7 +106,8 @@ async function dropIndexIfPresent(db: Db, collection: string, name: string): Pro
  */
 export function createMongoStore(options: MongoStoreOptions): Store {
   const { logger } = options;
-  const conn = mongoose.createConnection(options.url, connectionOptions(options));
+  const connectOptions = connectionOptions(options);
+  const conn = mongoose.createConnection(options.url, connectOptions);
   // Also what keeps a failed initial connection from being an unhandled rejection.
   conn.on('error', (err: unknown) => logger?.error({ err }, 'mongo connection error'));
   conn.on('disconnected', () => logger?.warn('mongo disconnected'));
@@ -114,7 +116,21 @@ export function createMongoStore(options: MongoStoreOptions): Store {
   const models = createModels(conn);
   // Every operation first waits for the initial connection: a store whose server was never
   // reached answers with that connection's error (a 503), not with mongoose's "not connected".
-  const connected = () => conn.asPromise();
+  // Once connected, the driver reconnects by itself after an outage; a first connection that
+  // failed (the server was down at start-up) it leaves failed, so the next use opens it again.
+  let opening: Promise<unknown> = conn.asPromise();
+  const connected = async (): Promise<void> => {
+    const attempt = opening;
+    try {
+      await attempt;
+    } catch (err) {
+      if (opening === attempt) {
+        opening = conn.openUri(options.url, connectOptions);
+        opening.catch(() => undefined); // its failure is reported to whoever awaits it next
+      }
+      throw err;
+    }
+  };
   const db = async () => {
     await connected();
     if (!conn.db) throw new UnavailableError('the database is unreachable');
