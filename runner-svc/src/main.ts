@@ -8,7 +8,7 @@ import {
   topics,
 } from '@wf/shared';
 import { createAxiosHttpClient } from '@wf/shared/http';
-import { openBus, openStore } from '@wf/shared/open';
+import { createStore, openBus } from '@wf/shared/open';
 import { Metrics, runServiceProcess } from '@wf/shared/ops';
 import { RunnerEnvSchema, runnerConfig } from './config.js';
 import { startRunnerService } from './service.js';
@@ -22,7 +22,7 @@ await runServiceProcess({
   name: 'runner-svc',
   logger,
   async start() {
-    const store = await openStore(storeSettings(env), logger);
+    const store = await createStore(storeSettings(env), logger);
     const bus = await openBus(busSettings(env), logger);
     const service = await startRunnerService({
       store,
@@ -35,6 +35,7 @@ await runServiceProcess({
       config,
       metrics: new Metrics({ service: 'runner-svc' }),
       healthPort: env.HEALTH_PORT,
+      startupTimeoutMs: env.STARTUP_TIMEOUT,
     });
     return {
       async stop() {

@@ -170,6 +170,8 @@ describe('runner lanes', () => {
         handler = h;
       },
       stop: async () => {},
+      pause: () => {},
+      resume: () => {},
     };
     return { consumer, handle: (events: ReceivedEvent[]) => handler!(events) };
   }

@@ -1,4 +1,4 @@
-import { CommonEnvSchema, env, intervalToMs } from '@wf/shared';
+import { CommonEnvSchema, env } from '@wf/shared';
 import { z } from 'zod';
 
 /** `5s`, `1s`, `30s` (a divisor of 60) → node-cron's seconds expression `*\/N * * * * *`. */
@@ -20,21 +20,15 @@ const Tick = z
     }
   }, 'must be a whole number of seconds that divides 60, e.g. "1s", "5s", "30s"');
 
-const Duration = (fallback: string) =>
-  z
-    .preprocess((v) => (v === '' ? undefined : v), z.string().default(fallback))
-    .pipe(z.string().regex(/^[1-9][0-9]{0,5}(s|m|h)$/, 'must be like "30s", "15m", "1h"'))
-    .transform((v) => intervalToMs(v));
-
 export const SchedulerEnvSchema = CommonEnvSchema.extend({
   SCHEDULER_TICK: Tick,
   SCHEDULER_BATCH_SIZE: env.int(1, 10_000).default(500),
   SCHEDULER_CONCURRENCY: env.int(1, 256).default(16),
   SCHEDULER_LEASE_MS: env.int(1_000, 600_000).default(30_000),
-  SCHEDULER_REQUEUE_QUEUED_AFTER: Duration('5m'),
+  SCHEDULER_REQUEUE_QUEUED_AFTER: env.duration('5m'),
   OUTBOX_BATCH_SIZE: env.int(1, 10_000).default(500),
   OUTBOX_LOCK_MS: env.int(1_000, 600_000).default(30_000),
-  OUTBOX_RETENTION: Duration('1h'),
+  OUTBOX_RETENTION: env.duration('1h'),
   HEALTH_PORT: env.int(0, 65_535).default(3001),
 });
 export type SchedulerEnv = z.infer<typeof SchedulerEnvSchema>;

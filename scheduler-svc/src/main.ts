@@ -1,5 +1,5 @@
 import { busSettings, createLogger, loadConfigOrExit, storeSettings, systemClock, topics } from '@wf/shared';
-import { openBus, openStore } from '@wf/shared/open';
+import { createStore, openBus } from '@wf/shared/open';
 import { Metrics, runServiceProcess } from '@wf/shared/ops';
 import { SchedulerEnvSchema, schedulerConfig } from './config.js';
 import { startSchedulerService } from './service.js';
@@ -12,7 +12,7 @@ await runServiceProcess({
   name: 'scheduler-svc',
   logger,
   async start() {
-    const store = await openStore(storeSettings(env, { outboxRetentionMs: env.OUTBOX_RETENTION }), logger);
+    const store = await createStore(storeSettings(env, { outboxRetentionMs: env.OUTBOX_RETENTION }), logger);
     const bus = await openBus(busSettings(env), logger);
     const service = await startSchedulerService({
       store,
@@ -23,6 +23,7 @@ await runServiceProcess({
       config: schedulerConfig(env),
       metrics: new Metrics({ service: 'scheduler-svc' }),
       healthPort: env.HEALTH_PORT,
+      startupTimeoutMs: env.STARTUP_TIMEOUT,
     });
     return {
       async stop() {

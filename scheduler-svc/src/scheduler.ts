@@ -1,6 +1,6 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Clock, EventPublisher, Logger, Store, Topics } from '@wf/shared';
-import type { Metrics } from '@wf/shared/ops';
+import { Availability, type Metrics } from '@wf/shared/ops';
 import { tickToCron, type SchedulerConfig } from './config.js';
 import { IdempotencyPurge } from './jobs/idempotency-purge.js';
 import { OutboxRelay, DEFAULT_RELAY_OPTIONS } from './jobs/outbox-relay.js';
@@ -48,6 +48,8 @@ const MAX_SLEEP_MS = 1_000;
  */
 export function createScheduler(deps: SchedulerDeps): Scheduler {
   const { store, clock, logger, topics, config, metrics } = deps;
+  // Shared by the three loops: one log line per store outage, however many loops meet it.
+  const availability = new Availability({ dependency: 'store', logger, ...(metrics ? { metrics } : {}) });
   const periodic = new PeriodicRuns(
     { store, logger, topics, ...(metrics ? { metrics } : {}) },
     { batchSize: config.batchSize, leaseMs: config.leaseMs, concurrency: config.concurrency },
@@ -57,7 +59,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   const expiredKeys = new IdempotencyPurge({ idempotency: store.idempotency, clock, logger });
   const lostRequests = new LostRequests({ store, clock, logger, topics }, { batchSize: config.batchSize, queuedForMs: config.requeueQueuedAfterMs });
   const relay = new OutboxRelay(
-    { outbox: store.outbox, publisher: deps.publisher, clock, logger: logger.child({ job: 'outbox-relay' }), ...(metrics ? { metrics } : {}) },
+    { outbox: store.outbox, publisher: deps.publisher, clock, logger: logger.child({ job: 'outbox-relay' }), availability, ...(metrics ? { metrics } : {}) },
     { ...DEFAULT_RELAY_OPTIONS, ...config.outbox },
   );
 
@@ -91,17 +93,19 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     return report;
   };
 
-  /** Emits what is due, then sleeps until the next due time; errors are logged and retried after a pause. */
+  /** Emits what is due, then sleeps until the next due time; while the store is away, backs off. */
   const loopDueRuns = async () => {
     while (running) {
       let delay = MAX_SLEEP_MS;
       try {
         await runPeriodic();
         const next = await store.workflows.nextDueAt(periodic.claimedUpTo ?? (await store.now()));
+        availability.succeeded();
         // By the store's clock, as the due times are.
         if (next) delay = Math.min(MAX_SLEEP_MS, Math.max(MIN_WAKE_MS, next.getTime() - (await store.now()).getTime()));
       } catch (err) {
-        logger.error({ err }, 'emitting due runs failed');
+        if (availability.failed(err)) delay = availability.retryDelayMs();
+        else logger.error({ err }, 'emitting due runs failed');
       }
       if (running) await sleeper.sleep(delay);
     }
@@ -109,6 +113,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
 
   const onTick = () => {
     sleeper.wake();
+    // While the store is away the due-run loop and the relay probe it with backoff; the tick waits for them.
+    if (!availability.available) return;
     if (inFlight) {
       overlaps += 1;
       logger.warn({ overlaps }, 'scheduler tick skipped: the previous one is still running');
@@ -116,7 +122,10 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     }
     inFlight = requeue()
       .then(() => expiredKeys.runOnce())
-      .catch((err: unknown) => logger.error({ err }, 'scheduler tick failed'))
+      .then(
+        () => availability.succeeded(),
+        (err: unknown) => availability.failed(err) || logger.error({ err }, 'scheduler tick failed'),
+      )
       .finally(() => {
         inFlight = undefined;
       });

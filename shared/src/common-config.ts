@@ -3,6 +3,9 @@ import { env } from './load-config.js';
 import { DEFAULT_TOPICS, type Topics } from './domain/events.js';
 import { DEFAULT_MAX_STEP_OUTPUT_BYTES } from './adapters/step-bound.js';
 
+/** How long a service waits for its store and broker at start-up unless `STARTUP_TIMEOUT` says otherwise. */
+export const DEFAULT_STARTUP_TIMEOUT_MS = 5 * 60_000;
+
 /** Variables every service reads: where the store and the broker are, and how to log. */
 export const CommonEnvSchema = z.object({
   STORE: z.enum(['memory', 'mongo', 'postgres']).optional(),
@@ -19,6 +22,8 @@ export const CommonEnvSchema = z.object({
   // At most 256 KiB: MAX_ACTIONS steps, each an output and an error this large, then stay far
   // under MongoDB's 16 MiB per document.
   STEP_OUTPUT_MAX_BYTES: env.int(1_024, 256 * 1024).default(DEFAULT_MAX_STEP_OUTPUT_BYTES),
+  /** How long start-up waits for the store and the broker before the service gives up and exits. */
+  STARTUP_TIMEOUT: env.duration(`${DEFAULT_STARTUP_TIMEOUT_MS / 60_000}m`),
 });
 export type CommonEnv = z.infer<typeof CommonEnvSchema>;
 

@@ -65,8 +65,12 @@ export class RateLimitedError extends AppError {
   }
 }
 
-/** The store or the broker cannot be reached; safe to retry later. */
+/** What a 503 tells a client to wait before it tries again (`Retry-After`). */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
+/** The store or the broker cannot be reached; safe to retry later (503 with `Retry-After`). */
 export class UnavailableError extends AppError {
+  readonly retryAfterSeconds = UNAVAILABLE_RETRY_AFTER_SECONDS;
   constructor(message = 'service temporarily unavailable', override readonly cause?: unknown) {
     super(503, 'unavailable', message);
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { intervalToMs } from './domain/workflow.js';
 
 export class ConfigError extends Error {
   constructor(readonly variables: string[], message: string) {
@@ -32,6 +33,13 @@ export const env = {
       .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
       .pipe(z.array(z.string()).min(1)),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  /** `30s`, `15m`, `1h` → milliseconds, `fallback` when unset. */
+  duration: (fallback: string) =>
+    z
+      .string()
+      .default(fallback)
+      .pipe(z.string().regex(/^[1-9][0-9]{0,5}(s|m|h)$/, 'must be like "30s", "15m", "1h"'))
+      .transform((v) => intervalToMs(v)),
 };
 
 /**

@@ -216,6 +216,44 @@ export function describeBusContract(name: string, open: () => Promise<BusHarness
       await assertOnlyNewEventsFor(group);
     });
 
+    it('pauses from inside a failing handler, takes nothing while paused, and resumes from the first unacknowledged event', testOptions, async (t) => {
+      const { publish, consume, newGroup } = await setup(t);
+      const first = [requested('wf-a', 1), requested('wf-a', 2)];
+      const meanwhile = [requested('wf-a', 3), requested('wf-b', 1)];
+      let storeDown = true;
+      let refused = 0;
+      const received = new Recorder();
+      // What the runner does when its store goes away: pause, and leave the batch unacknowledged.
+      const consumer: EventConsumer = await consume(newGroup(), async (batch) => {
+        if (storeDown) {
+          refused += batch.length;
+          consumer.pause();
+          throw new UnavailableError('the store is down');
+        }
+        await received.handler(batch);
+      });
+      await publish('wf-a', ...first);
+      await eventually('the refused delivery', () => refused > 0);
+      await sleep(500);
+      const refusedBefore = refused;
+      await publish('wf-a', meanwhile[0]!);
+      await publish('wf-b', meanwhile[1]!);
+      await sleep(1_500);
+      assert.equal(refused, refusedBefore, 'nothing is delivered while paused');
+      assert.equal(received.events.length, 0);
+
+      storeDown = false;
+      consumer.resume();
+      await eventually('every event after the resume', () => received.events.length >= 4);
+      await sleep(300);
+      assert.deepEqual([...received.ids()].sort(), ids([...first, ...meanwhile]).sort(), 'each event once, the refused ones included');
+      assert.deepEqual(
+        received.events.filter((e) => e.key === 'wf-a').map((e) => attemptOf(e.event)),
+        [1, 2, 3],
+        'in order per key',
+      );
+    });
+
     it('keeps redelivering through repeated handler failures, then carries on', testOptions, async (t) => {
       const { publish, consume, newGroup } = await setup(t);
       const events = [requested('wf-a', 1), requested('wf-a', 2)];

@@ -8,7 +8,7 @@ import {
   type Logger,
   type Store,
 } from '@wf/shared';
-import { openBus, openStore } from '@wf/shared/open';
+import { createStore, openBus } from '@wf/shared/open';
 import { runnerConfig, type RunnerEnv } from '@wf/runner-svc';
 import { schedulerConfig, type SchedulerEnv } from '@wf/scheduler-svc';
 import { workflowsConfig, type WorkflowsEnv } from '@wf/workflows-svc';
@@ -43,7 +43,7 @@ export async function startSystemFromEnv(env: SystemEnv, logger: Logger): Promis
   }
   const jwtSecret = env.workflows.JWT_SECRET ?? newSecret();
   if (!env.workflows.JWT_SECRET) logger.warn('JWT_SECRET is not set: generated a random one; tokens will not survive a restart');
-  const store = await openStore(storeKind, logger);
+  const store = await createStore(storeKind, logger);
   const bus = await openBus(busKind, logger);
   const system = await startSystem({
     store,
@@ -54,6 +54,7 @@ export async function startSystemFromEnv(env: SystemEnv, logger: Logger): Promis
     workflows: workflowsConfig(env.workflows, jwtSecret),
     scheduler: schedulerConfig(env.scheduler),
     runner: runnerConfig(env.runner),
+    startupTimeoutMs: env.workflows.STARTUP_TIMEOUT,
   });
   return {
     store,

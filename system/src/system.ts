@@ -22,6 +22,8 @@ export interface SystemOptions {
   workflows: WorkflowsConfig;
   scheduler: SchedulerConfig;
   runner: RunnerConfig;
+  /** How long each service waits at start-up for the store and the broker (`STARTUP_TIMEOUT`). */
+  startupTimeoutMs?: number;
 }
 
 export interface RunningSystem extends RunningService {
@@ -36,6 +38,7 @@ export interface RunningSystem extends RunningService {
  */
 export async function startSystem(options: SystemOptions): Promise<RunningSystem> {
   const { store, clock, logger, topics } = options;
+  const startup = options.startupTimeoutMs === undefined ? {} : { startupTimeoutMs: options.startupTimeoutMs };
   // Each service gets its own group commit, as it would in its own process.
   const runner = await startRunnerService({
     store,
@@ -47,6 +50,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     topics,
     config: options.runner,
     metrics: new Metrics({ service: 'runner-svc', defaultMetrics: false }),
+    ...startup,
   });
   const scheduler = await startSchedulerService({
     store,
@@ -56,6 +60,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     topics,
     config: options.scheduler,
     metrics: new Metrics({ service: 'scheduler-svc', defaultMetrics: false }),
+    ...startup,
   });
   const metrics = new Metrics({ service: 'workflows-svc' });
   const tokens = new JwtAccessTokens(options.workflows.jwt, clock);
@@ -71,6 +76,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     topics,
     config: options.workflows,
     metrics,
+    ...startup,
   });
   return {
     port: api.port,

@@ -8,7 +8,7 @@ import {
   systemClock,
   topics,
 } from '@wf/shared';
-import { openBus, openStore } from '@wf/shared/open';
+import { createStore, openBus } from '@wf/shared/open';
 import { Metrics, runServiceProcess } from '@wf/shared/ops';
 import { createUseCases } from './app/use-cases.js';
 import { JwtAccessTokens, JwtSessionTokens } from './auth/jwt-tokens.js';
@@ -24,7 +24,8 @@ await runServiceProcess({
   name: 'workflows-svc',
   logger,
   async start() {
-    const store = await openStore(storeSettings(env), logger);
+    // Not connected yet: the service starts, answers its probes, and waits for the store itself.
+    const store = await createStore(storeSettings(env), logger);
     // Run events for the dashboard's live stream come from the broker; alone, with no broker, there are none to follow.
     const busKind = busSettings(env);
     const bus = busKind.kind === 'kafka' ? await openBus(busKind, logger) : undefined;
@@ -37,7 +38,7 @@ await runServiceProcess({
     const groupCommit = new GroupCommit(store);
     const runTopics = topics(env);
     const useCases = createUseCases({ store, clock: systemClock, topics: runTopics, tokens, sessions, passwords: new ScryptPasswordHasher(), groupCommit, metrics });
-    const service = await startWorkflowsService({ useCases, store, clock: systemClock, logger, config, metrics, topics: runTopics, ...(bus ? { bus } : {}) });
+    const service = await startWorkflowsService({ useCases, store, clock: systemClock, logger, config, metrics, topics: runTopics, ...(bus ? { bus } : {}), startupTimeoutMs: env.STARTUP_TIMEOUT });
     return {
       async stop() {
         await service.stop();

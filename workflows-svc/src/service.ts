@@ -1,6 +1,6 @@
-import express from 'express';
-import type { Bus, Clock, Topics } from '@wf/shared';
-import { healthResponse, type Metrics, type RunningService } from '@wf/shared/ops';
+import express, { type RequestHandler } from 'express';
+import { DEFAULT_STARTUP_TIMEOUT_MS, toErrorBody, UnavailableError, type Bus, type Clock, type Topics } from '@wf/shared';
+import { healthResponse, prepareDependencies, StartupGate, type Metrics, type RunningService } from '@wf/shared/ops';
 import { createWorkflowsApp, type WorkflowsAppDeps } from './http/app.js';
 import { feedFromBus } from './live/bus-changes.js';
 import { ChangeFeed } from './live/change-feed.js';
@@ -14,25 +14,46 @@ export interface WorkflowsServiceDeps extends Omit<WorkflowsAppDeps, 'feed'> {
   topics: Topics;
   /** Where run events come from for `GET /events`; without one the stream carries only this instance's workflow writes. */
   bus?: Bus;
+  /** How long start-up waits for the store (`STARTUP_TIMEOUT`). */
+  startupTimeoutMs?: number;
 }
 
 export interface WorkflowsService extends RunningService {
   readonly port: number;
 }
 
-/** The REST API listening on `config.port`, with `/metrics` beside it. */
+/** What answers while the service waits for its store: the probes, and `/metrics`. */
+const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
+
+/**
+ * The REST API listening on `config.port`, with `/metrics` beside it. It listens at once, so
+ * that while it waits for the store (migrations first) `/healthz` answers 200, `/readyz` 503
+ * and every other route 503 with `Retry-After`, rather than refusing connections.
+ */
 export async function startWorkflowsService(deps: WorkflowsServiceDeps): Promise<WorkflowsService> {
+  const startup = new StartupGate();
+  const { readiness } = deps;
   const root = express();
   root.disable('x-powered-by');
+  root.use(whileStarting(startup));
   root.get('/metrics', (_req, res, next) => {
     healthResponse('/metrics', { checks: {}, metrics: deps.metrics, beforeScrape: () => sampleStore(deps) })
       .then((r) => (r ? res.status(r.status).type(r.contentType).send(r.body) : next()))
       .catch(next);
   });
   const feed = new ChangeFeed();
-  const runEvents = deps.bus ? feedFromBus(deps.bus, deps.topics, feed, deps.logger) : undefined;
-  root.use(createWorkflowsApp({ ...deps, feed }));
+  root.use(createWorkflowsApp({ ...deps, feed, readiness: readiness ? () => startup.check().then(readiness) : startup.check }));
   const server = await startHttpServer(root, deps.config.port, deps.logger);
+  try {
+    await prepareDependencies({ store: deps.store }, { logger: deps.logger, gate: startup, deadline: Date.now() + (deps.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS) });
+  } catch (err) {
+    feed.close();
+    await server.close();
+    throw err;
+  }
+  startup.open();
+  // The live feed keeps trying while the broker is away by itself: the API does not wait for it.
+  const runEvents = deps.bus ? feedFromBus(deps.bus, deps.topics, feed, deps.logger) : undefined;
   return {
     port: server.port,
     async stop() {
@@ -40,6 +61,14 @@ export async function startWorkflowsService(deps: WorkflowsServiceDeps): Promise
       feed.close(); // ends the event streams, which would otherwise hold the server open until its grace period
       await server.close();
     },
+  };
+}
+
+function whileStarting(startup: StartupGate): RequestHandler {
+  return (req, res, next) => {
+    if (startup.isOpen || PROBES.has(req.path)) return next();
+    const err = new UnavailableError('the service is starting: its store does not answer yet');
+    res.status(err.status).set('Retry-After', String(err.retryAfterSeconds)).json(toErrorBody(err));
   };
 }
 

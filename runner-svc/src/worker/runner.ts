@@ -13,7 +13,7 @@ import {
   type Store,
   type Topics,
 } from '@wf/shared';
-import type { Metrics } from '@wf/shared/ops';
+import { Availability, type Metrics } from '@wf/shared/ops';
 import { createActions } from '../actions/index.js';
 import type { RunnerConfig } from '../config.js';
 import { DeliveryBudget } from './delivery-budget.js';
@@ -53,6 +53,11 @@ interface Delivery {
  * then its run is failed with the reason, its workflow freed, and the message dead-lettered,
  * so that one broken run cannot hold its partition for ever. A store that is unreachable
  * fails every request alike: that is not counted against them.
+ *
+ * When the store stops answering, the runner cannot record what it would run, so it takes
+ * nothing more: the consumer is paused (it stays in the group and keeps its partitions), the
+ * batch in hand is left unacknowledged, and the store is probed with backoff. Once it
+ * answers, the consumer resumes from the first unacknowledged message.
  */
 export function createRunner(deps: RunnerDeps): Runner {
   const { config } = deps;
@@ -68,6 +73,18 @@ export function createRunner(deps: RunnerDeps): Runner {
   });
   const permits = new Permits(config.concurrency);
   const budget = new DeliveryBudget(config.maxDeliveries);
+  const availability = new Availability({ dependency: 'store', logger: deps.logger, ...(deps.metrics ? { metrics: deps.metrics } : {}) });
+  const stopping = new AbortController();
+  let resuming: Promise<void> | undefined;
+
+  const pauseUntilTheStoreAnswers = () => {
+    if (resuming) return;
+    deps.consumer.pause();
+    resuming = availability.waitUntilAvailable(() => deps.store.ping(), stopping.signal).then((answered) => {
+      resuming = undefined;
+      if (answered) deps.consumer.resume();
+    });
+  };
 
   /** Handles one request; resolves with a reason when it was given up on, rejects to have it redelivered. */
   const deliver = async (event: ExecutionRequested): Promise<string | undefined> => {
@@ -112,13 +129,21 @@ export function createRunner(deps: RunnerDeps): Runner {
       ),
     );
     // Every lane has settled, so a redelivery never overlaps a handling still in progress.
-    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-    if (failed) throw failed.reason;
+    const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
+    if (failures.length > 0) {
+      if (failures.some((err) => availability.failed(err))) pauseUntilTheStoreAnswers();
+      throw failures[0];
+    }
+    availability.succeeded();
     return { deadLetters };
   };
 
   return {
     start: () => deps.consumer.start([deps.topics.requested], handleBatch),
-    stop: () => deps.consumer.stop(),
+    async stop() {
+      stopping.abort();
+      await resuming;
+      await deps.consumer.stop();
+    },
   };
 }

@@ -1,5 +1,5 @@
 import type { Clock, EventPublisher, Logger, OutboxRepo } from '@wf/shared';
-import type { Metrics } from '@wf/shared/ops';
+import type { Availability, Metrics } from '@wf/shared/ops';
 
 export interface OutboxRelayOptions {
   batchSize: number;
@@ -39,7 +39,7 @@ export class OutboxRelay {
   private lastPurge = 0;
 
   constructor(
-    private readonly deps: { outbox: OutboxRepo; publisher: EventPublisher; clock: Clock; logger: Logger; metrics?: Metrics },
+    private readonly deps: { outbox: OutboxRepo; publisher: EventPublisher; clock: Clock; logger: Logger; metrics?: Metrics; availability?: Availability },
     private readonly options: OutboxRelayOptions = DEFAULT_RELAY_OPTIONS,
   ) {}
 
@@ -92,7 +92,13 @@ export class OutboxRelay {
       try {
         result = await this.runOnce();
         await this.purge();
+        this.deps.availability?.succeeded();
       } catch (err) {
+        // The store is away: pause as the other loops do, without a log line per pass.
+        if (this.deps.availability?.failed(err)) {
+          await this.sleep(this.deps.availability.retryDelayMs());
+          continue;
+        }
         this.deps.logger.error({ err }, 'outbox relay pass failed');
         result.failed = 1;
       }

@@ -1,4 +1,4 @@
-import { acceptRun, nextRunAfter, WorkflowBusyError, type Logger, type Repos, type Store, type Topics, type Workflow } from '@wf/shared';
+import { acceptRun, nextRunAfter, UnavailableError, WorkflowBusyError, type Logger, type Repos, type Store, type Topics, type Workflow } from '@wf/shared';
 import type { Metrics } from '@wf/shared/ops';
 import { mapConcurrent } from './concurrency.js';
 
@@ -67,11 +67,14 @@ export class PeriodicRuns {
         return outcomes;
       });
     } catch (err) {
+      // The store is away: every workflow would meet the same. The pass ends; the loop backs off.
+      if (err instanceof UnavailableError) throw err;
       if (group.length === 1) return [[group[0]!, asError(err)]];
       const one = async (wf: Workflow): Promise<[Workflow, Outcome | Error]> => {
         try {
           return [wf, await this.deps.store.uow.run((tx) => this.emit(tx, wf, now))];
         } catch (e) {
+          if (e instanceof UnavailableError) throw e;
           return [wf, asError(e)];
         }
       };

@@ -88,6 +88,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly dependencyOutages = new Counter({
+    name: 'wf_dependency_outages_total',
+    help: 'Times a dependency (the store) stopped answering, as this process saw it',
+    labelNames: ['dependency'] as const,
+    registers: [this.registry],
+  });
+
+  readonly dependencyUp = new Gauge({
+    name: 'wf_dependency_up',
+    help: '1 while a dependency (the store) answers this process, 0 during an outage',
+    labelNames: ['dependency'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean; service?: string } = {}) {
     if (options.service) this.registry.setDefaultLabels({ service: options.service });
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });

@@ -39,6 +39,13 @@ export interface EventConsumer {
   start(topics: readonly string[], handler: BatchHandler): Promise<void>;
   /** Stops fetching, lets the batch in hand finish, commits and leaves the group. */
   stop(): Promise<void>;
+  /**
+   * Stops taking new messages while staying in the group (a dependency the handler needs is
+   * away). Nothing is skipped: what was not acknowledged is delivered again after `resume()`.
+   */
+  pause(): void;
+  /** Takes messages again, from the first one not acknowledged. */
+  resume(): void;
 }
 
 /** Why a message went to the dead-letter topic. */

@@ -159,6 +159,7 @@ describe('store failures', () => {
       ] as const) {
         const res = await api.call(method, path, { token, ...(method === 'PATCH' ? { body: { name: 'n' } } : {}) });
         assert.equal(res.status, 503, `${method} ${path}`);
+        assert.equal(res.headers.get('retry-after'), '5', `${method} ${path} says when to try again`);
         assert.deepEqual(res.body, { error: { code: 'unavailable', message: 'db down' } });
       }
     } finally {

@@ -1,3 +1,4 @@
+import { UnavailableError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { BatchHandler, ConsumerOptions, EventConsumer, EventPublisher } from '../../ports/bus.js';
 import { BatchStepError, consumeBatch, DEFAULT_MAX_BATCH_SIZE } from '../kafka/consume-batch.js';
@@ -5,6 +6,9 @@ import type { Claim, ConsumerGroup, InProcessBroker, Member } from './broker.js'
 
 /** Messages taken from a partition per claim (Kafka's max.poll.records); handed on in chunks of maxBatchSize. */
 const FETCH_MAX = 500;
+
+/** How often a paused member looks again whether it was resumed (`resume()` also wakes it at once). */
+const PAUSED_POLL_MS = 1_000;
 
 /** Backoff before a failed delivery is tried again: doubling from the first to the last, per partition. */
 export const REDELIVERY_BACKOFF_MS = { first: 100, max: 5_000 } as const;
@@ -24,6 +28,7 @@ export class InProcessConsumer implements EventConsumer {
   private member: Member | undefined;
   private loops: Promise<void>[] = [];
   private stopping = false;
+  private paused = false;
 
   constructor(
     private readonly broker: InProcessBroker,
@@ -55,8 +60,21 @@ export class InProcessConsumer implements EventConsumer {
     this.member = undefined;
   }
 
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.broker.changed();
+  }
+
   private async run(member: Member, handler: BatchHandler): Promise<void> {
     while (!this.stopping) {
+      if (this.paused) {
+        await this.broker.nextChange(PAUSED_POLL_MS);
+        continue;
+      }
       const claim = this.group.claim(member, FETCH_MAX, Date.now());
       if ('waitMs' in claim) await this.broker.nextChange(claim.waitMs);
       else await this.deliver(claim, handler);
@@ -90,7 +108,9 @@ export class InProcessConsumer implements EventConsumer {
       const retryInMs = redeliveryDelay(state.failures);
       state.retryAt = Date.now() + retryInMs;
       const context = err instanceof BatchStepError ? { err: err.cause, ...err.context } : { err, topic, partition };
-      this.logger.error({ ...context, failures: state.failures, retryInMs }, err instanceof Error ? err.message : 'consuming a batch failed');
+      // A store outage is the handler's to report (once); here the batch only waits to come again.
+      const level = context.err instanceof UnavailableError ? 'debug' : 'error';
+      this.logger[level]({ ...context, failures: state.failures, retryInMs }, err instanceof Error ? err.message : 'consuming a batch failed');
     } finally {
       this.group.release(state);
     }

@@ -62,6 +62,8 @@ export function createInProcessBus(options: InProcessBusOptions = {}): InProcess
       consumers.add(consumer);
       return {
         start: (topics, handler) => consumer.start(topics, handler),
+        pause: () => consumer.pause(),
+        resume: () => consumer.resume(),
         stop: async () => {
           consumers.delete(consumer);
           await consumer.stop();

@@ -1,6 +1,7 @@
 import kafkajs, { type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
 import type { Logger } from '../../logger.js';
 import type { BatchHandler, ConsumerOptions, EventConsumer, EventPublisher } from '../../ports/bus.js';
+import { UnavailableError } from '../../errors.js';
 import { BatchStepError, consumeBatch, DEFAULT_MAX_BATCH_SIZE } from './consume-batch.js';
 import { RedeliverError, toBusError } from './errors.js';
 import type { KafkaTuning } from './options.js';
@@ -15,6 +16,8 @@ const { KafkaJSError } = kafkajs;
  */
 export class KafkaEventConsumer implements EventConsumer {
   private consumer: Consumer | undefined;
+  private topics: readonly string[] = [];
+  private paused = false;
   private stopping = false;
   private readonly maxBatchSize: number;
   private readonly logger: Logger;
@@ -56,10 +59,12 @@ export class KafkaEventConsumer implements EventConsumer {
       }
     });
     this.consumer = consumer;
+    this.topics = topics;
     try {
       await consumer.connect();
       // A new group starts at the beginning unless it only observes: events published before it first joined are its work too.
       await consumer.subscribe({ topics: [...topics], fromBeginning: this.options.startFrom !== 'latest' });
+      if (this.paused) consumer.pause(this.topicPartitions());
       await consumer.run({
         // kafkajs hands each partition's batch to one of this many workers, and fetches again once all are done.
         partitionsConsumedConcurrently: this.options.concurrentPartitions ?? 1,
@@ -84,6 +89,24 @@ export class KafkaEventConsumer implements EventConsumer {
     // steps), commits what was resolved and leaves the group, so its partitions move at once.
     await consumer.disconnect();
     this.logger.info('Kafka consumer stopped');
+  }
+
+  /**
+   * kafkajs keeps heartbeating (the member stays in the group, its partitions stay its own) and
+   * skips paused partitions when it fetches; on resume it fetches from the last resolved offset.
+   */
+  pause(): void {
+    this.paused = true;
+    this.consumer?.pause(this.topicPartitions());
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.consumer?.resume(this.topicPartitions());
+  }
+
+  private topicPartitions() {
+    return this.topics.map((topic) => ({ topic }));
   }
 
   private async eachBatch(payload: EachBatchPayload, handler: BatchHandler): Promise<void> {
@@ -119,7 +142,9 @@ export class KafkaEventConsumer implements EventConsumer {
       // A rebalance, a failed commit or heartbeat: kafkajs knows how to recover from its own errors.
       if (err instanceof KafkaJSError) throw err;
       if (err instanceof BatchStepError) {
-        this.logger.error({ err: err.cause, ...err.context }, err.message);
+        // A store outage is the handler's to report (once); here the batch only waits to come again.
+        const level = err.cause instanceof UnavailableError ? 'debug' : 'error';
+        this.logger[level]({ err: err.cause, ...err.context }, err.message);
       } else {
         this.logger.error({ err, topic: batch.topic, partition: batch.partition }, 'consuming a batch failed; it will be redelivered');
       }

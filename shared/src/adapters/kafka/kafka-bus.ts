@@ -52,6 +52,8 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
           await consumer.start(topics, handler);
           started = true;
         },
+        pause: () => consumer.pause(),
+        resume: () => consumer.resume(),
         stop: async () => {
           consumers.delete(member);
           await consumer.stop();

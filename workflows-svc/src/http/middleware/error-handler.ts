@@ -1,4 +1,4 @@
-import { AppError, RateLimitedError, toErrorBody, type ErrorBody } from '@wf/shared';
+import { AppError, RateLimitedError, toErrorBody, UnavailableError, type ErrorBody } from '@wf/shared';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { BadRequestError } from '../errors.js';
 import '../context.js';
@@ -34,7 +34,7 @@ export function errorHandler(): ErrorRequestHandler {
       return;
     }
     if (known.status >= 500) req.log.warn({ err: known }, known.message);
-    if (known instanceof RateLimitedError) res.setHeader('Retry-After', String(known.retryAfterSeconds));
+    if (known instanceof RateLimitedError || known instanceof UnavailableError) res.setHeader('Retry-After', String(known.retryAfterSeconds));
     res.status(known.status).json(toErrorBody(known));
   };
 }
