@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  acceptRun,
+  createInProcessBus,
+  createMemoryStore,
+  DEFAULT_RETRY_POLICY,
+  DEFAULT_TOPICS,
+  Metrics,
+  systemClock,
+  type Execution,
+  type HttpClient,
+  type Workflow,
+} from '@wf/shared';
+import { capturedLogger, withOutage } from '@wf/shared/testing';
+import { createRunner } from '../src/worker/runner.js';
+
+const noHttp: HttpClient = {
+  request: () => Promise.reject(new Error('no HTTP in this test')),
+};
+
+async function eventually<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('runner during a store outage', () => {
+  it('pauses its consumer instead of taking messages it cannot record, then runs them once the store is back', async () => {
+    const { logger, lines } = capturedLogger();
+    const outage = withOutage(createMemoryStore());
+    const { store } = outage;
+    const bus = createInProcessBus({ logger });
+    const now = new Date();
+    const wf: Workflow = {
+      workflowId: 'w',
+      ownerId: 'o',
+      name: 'w',
+      enabled: true,
+      trigger: { type: 'manual', status: 'idle' },
+      actions: [{ type: 'log', message: 'hello' }],
+      retryPolicy: DEFAULT_RETRY_POLICY,
+      createdAt: now,
+      updatedAt: now,
+      version: 1,
+    };
+    await store.workflows.create(wf);
+    const runs: Execution[] = [];
+    for (let i = 0; i < 3; i++) {
+      await store.workflows.setTriggerStatus('o', 'w', ['busy'], 'idle', now);
+      runs.push(await store.uow.run((tx) => acceptRun(tx, wf, { type: 'manual', firedAt: now }, DEFAULT_TOPICS, now)));
+    }
+    const messages = await store.outbox.claimBatch(now, 60_000, 10);
+    const runner = createRunner({
+      store,
+      consumer: bus.createConsumer({ groupId: 'runners', deadLetterTopic: DEFAULT_TOPICS.deadLetter }),
+      http: noHttp,
+      clock: systemClock,
+      logger,
+      topics: DEFAULT_TOPICS,
+      config: { groupId: 'runners', concurrency: 4, batchSize: 50, leaseMarginMs: 5_000, http: { allowHosts: [], allowCidrs: [], maxBodyBytes: 1024 } },
+      metrics: new Metrics({ defaultMetrics: false }),
+    });
+    await runner.start();
+    try {
+      outage.down();
+      await bus.publisher.publish(messages.map((m) => ({ topic: m.topic, key: m.key, event: m.event })));
+      await eventually(async () => (outage.refused.get('ping') ?? 0) >= 3, 'the runner to probe the store');
+      assert.equal(outage.refused.get('executions.claimForRun'), 1, 'the first message met the outage; nothing more was taken from the topic');
+      assert.deepEqual(
+        lines.filter((l) => l.level === 'warn' || l.level === 'error').map((l) => l.msg),
+        ['the store is unreachable; work pauses until it answers again'],
+      );
+
+      outage.up();
+      await eventually(async () => {
+        const all = await Promise.all(runs.map((r) => store.executions.get(r.executionId)));
+        return all.every((e) => e?.status === 'completed');
+      }, 'every run to complete after the store is back');
+      assert.ok(lines.some((l) => l.msg === 'the store answers again; work resumes'));
+      assert.equal(lines.filter((l) => l.level === 'error').length, 0);
+    } finally {
+      await runner.stop();
+      await bus.close();
+    }
+  });
+});
