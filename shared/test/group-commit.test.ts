@@ -1,13 +1,30 @@
 import assert from 'node:assert/strict';
-import { describe, it, mock } from 'node:test';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { after, describe, it, mock } from 'node:test';
+import pg from 'pg';
 import { createMemoryStore } from '../src/adapters/memory/index.js';
-import { GroupCommit, type Repos, type Store, type User } from '../src/index.js';
+import { createPostgresStore } from '../src/adapters/postgres/index.js';
+import {
+  acceptRun,
+  ConflictError,
+  DEFAULT_RETRY_POLICY,
+  DEFAULT_TOPICS,
+  GroupCommit,
+  NotFoundError,
+  UnavailableError,
+  WorkflowBusyError,
+  type Repos,
+  type Store,
+  type User,
+  type Workflow,
+} from '../src/index.js';
+import { postgresTier, withOutage } from '../src/testing/index.js';
 
 const user = (n: number): User => ({ userId: `u${n}`, email: `u${n}@example.com`, passwordHash: 'x', createdAt: new Date(0), sessionVersion: 0 });
 
-/** A memory store that counts its transactions. */
-function counted(): { store: Store; transactions: ReturnType<typeof mock.fn> } {
-  const inner = createMemoryStore();
+/** A store (memory unless given) that counts its transactions. */
+function counted(inner: Store = createMemoryStore()): { store: Store; transactions: ReturnType<typeof mock.fn> } {
   const transactions = mock.fn();
   const store: Store = Object.assign(Object.create(inner) as Store, {
     uow: {
@@ -70,6 +87,31 @@ describe('GroupCommit', () => {
     assert.equal(transactions.mock.callCount(), 1 + 1 + 3, 'the first, the failed group, then one each');
   });
 
+  it('asks a refused part again when the refusal rested on a part that did not commit after all', async () => {
+    const { store } = counted();
+    const commit = new GroupCommit(store, { maxInFlight: 1 });
+    const first = commit.run((tx) => tx.users.create(user(0)));
+    let runsOfA = 0;
+    // A writes u1 the first time it runs, and is refused the second time (the world changed).
+    const a = commit.run(async (tx) => {
+      runsOfA += 1;
+      if (runsOfA > 1) throw new NotFoundError('gone meanwhile');
+      await tx.users.create(user(1));
+    });
+    // B is refused only because it sees A's u1: once A is out, that refusal no longer holds.
+    const b = commit.run(async (tx) => {
+      if (await tx.users.findById('u1')) throw new ConflictError('u1 exists');
+      await tx.users.create(user(2));
+      return 'b done';
+    });
+    const settled = await Promise.allSettled([first, a, b]);
+    assert.equal(settled[0].status, 'fulfilled');
+    assert.ok(settled[1].status === 'rejected' && settled[1].reason instanceof NotFoundError);
+    assert.deepEqual(settled[2], { status: 'fulfilled', value: 'b done' }, 'B met the store as it was committed');
+    assert.equal(await store.users.findById('u1'), null);
+    assert.ok(await store.users.findById('u2'));
+  });
+
   it('lets a statement that conflicts fail alone, inside a group', async () => {
     const { store } = counted();
     const commit = new GroupCommit(store, { maxInFlight: 1 });
@@ -84,3 +126,112 @@ describe('GroupCommit', () => {
     assert.ok(await store.users.findById('u6'));
   });
 });
+
+const tier = postgresTier();
+const schema = `wf_group_${process.pid}_${randomBytes(3).toString('hex')}`;
+after(async () => {
+  if (!tier.url) return;
+  const client = new pg.Client({ connectionString: tier.url });
+  await client.connect();
+  await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await client.end();
+});
+
+const stores: [string, () => Promise<Store>, string | undefined][] = [
+  ['memory', async () => createMemoryStore(), undefined],
+  ['postgres', async () => createPostgresStore({ url: tier.url!, schema }), tier.skip],
+];
+
+const T = new Date('2026-01-01T00:00:00Z');
+const manual = (ownerId: string, workflowId: string, status: 'idle' | 'busy' = 'idle'): Workflow => ({
+  workflowId,
+  ownerId,
+  name: workflowId,
+  enabled: true,
+  trigger: { type: 'manual', status },
+  actions: [{ type: 'log', message: 'hi' }],
+  retryPolicy: DEFAULT_RETRY_POLICY,
+  createdAt: T,
+  updatedAt: T,
+  version: 1,
+});
+
+/** A manual trigger as workflows-svc runs it: find the workflow (404), accept a run (409 while busy). */
+const trigger = (commit: GroupCommit, ownerId: string, workflowId: string) =>
+  commit.run(async (tx) => {
+    const wf = await tx.workflows.get(ownerId, workflowId);
+    if (!wf) throw new NotFoundError(`workflow "${workflowId}" not found`);
+    return acceptRun(tx, wf, { type: 'manual', firedAt: T }, DEFAULT_TOPICS, T);
+  });
+
+for (const [name, open, skip] of stores) {
+  describe(`GroupCommit with 64 concurrent triggers on ${name}`, { skip }, () => {
+    it('answers a refusal (404, 409) to its own caller only; the other parts commit together', async () => {
+      const base = await open();
+      await base.init();
+      const { store, transactions } = counted(base);
+      try {
+        const owner = `owner-${randomBytes(4).toString('hex')}`;
+        for (let i = 0; i < 40; i++) await store.workflows.create(manual(owner, `idle-${i}`));
+        await store.workflows.create(manual(owner, 'busy', 'busy'));
+        // One transaction at a time: the first trigger runs alone, the other 63 wait and form one group.
+        const commit = new GroupCommit(store, { maxInFlight: 1, maxGroup: 64 });
+        // Every fourth trigger is for the busy workflow, every eighth for one that does not exist.
+        let idle = 0;
+        const targets = Array.from({ length: 64 }, (_, i) => (i % 4 === 1 ? 'busy' : i % 8 === 3 ? `missing-${i}` : `idle-${idle++}`));
+        const answers = await Promise.allSettled(targets.map((id) => trigger(commit, owner, id)));
+
+        const refused = targets.filter((id) => !id.startsWith('idle-')).length;
+        answers.forEach((answer, i) => {
+          const id = targets[i]!;
+          if (id === 'busy') assert.ok(answer.status === 'rejected' && answer.reason instanceof WorkflowBusyError, `${i}: 409 for the busy workflow`);
+          else if (id.startsWith('missing-')) assert.ok(answer.status === 'rejected' && answer.reason instanceof NotFoundError, `${i}: 404 for a missing workflow`);
+          else assert.equal(answer.status, 'fulfilled', `${i}: ${id} accepted despite its neighbours' refusals`);
+        });
+        const accepted = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
+        assert.equal(accepted.length, 64 - refused);
+        assert.equal(new Set(accepted.map((e) => e.workflowId)).size, accepted.length, 'each idle workflow triggered once');
+        for (const e of accepted) {
+          assert.equal((await store.executions.get(e.executionId))?.status, 'queued');
+          assert.equal((await store.workflows.get(owner, e.workflowId))?.trigger.status, 'busy');
+        }
+        assert.equal((await store.executions.listByWorkflow(owner, 'busy', { limit: 10 })).items.length, 0, 'a refused part wrote nothing');
+        const outbox = await store.outbox.claimBatch(new Date('2100-01-01'), 1, 10_000);
+        const mine = outbox.filter((m) => accepted.some((e) => e.executionId === (m.event.data as { executionId: string }).executionId));
+        assert.equal(mine.length, accepted.length, 'one outbox message per accepted run');
+        // One transaction for the first, then one per refusal (rolled back, the rest again without it) and the commit.
+        // Running every part alone after a refusal would take one transaction per part (65).
+        assert.ok(transactions.mock.callCount() <= 1 + refused + 1, `${transactions.mock.callCount()} transactions for ${refused} refusals`);
+      } finally {
+        await base.close();
+      }
+    });
+
+    it('answers every caller 503 after one connection attempt per transaction in flight when the store is unreachable', async () => {
+      const base = name === 'postgres' ? createPostgresStore({ url: `postgres://postgres@127.0.0.1:${await closedPort()}/test` }) : withOutage(createMemoryStore());
+      const { store, transactions } = counted('store' in base ? base.store : base);
+      if ('down' in base) base.down();
+      try {
+        const commit = new GroupCommit(store, { maxInFlight: 4, maxGroup: 64 });
+        const answers = await Promise.allSettled(Array.from({ length: 64 }, (_, i) => trigger(commit, 'owner', `w-${i}`)));
+        for (const answer of answers) assert.ok(answer.status === 'rejected' && answer.reason instanceof UnavailableError, String(answer.status === 'rejected' ? answer.reason : 'fulfilled'));
+        // The four that went at once each tried; the 60 that waited were answered when the first failed.
+        assert.ok(transactions.mock.callCount() <= 4 + 1, `${transactions.mock.callCount()} transactions attempted`);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+}
+
+/** A port on 127.0.0.1 where nothing listens. */
+async function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}

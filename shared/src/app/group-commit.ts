@@ -1,3 +1,4 @@
+import { AppError, UnavailableError } from '../errors.js';
 import type { Repos, Store, UnitOfWork } from '../ports/repos.js';
 
 export interface GroupCommitOptions {
@@ -15,17 +16,35 @@ interface Part {
   reject: (err: unknown) => void;
 }
 
+/** A refusal of what was asked (404, 409, ...): that part's own answer, not a failure of the group. */
+const isRefusal = (err: unknown): err is AppError => err instanceof AppError && err.status < 500;
+
+/** A refused part, and the parts that ran before it in the transaction where it was refused. */
+interface Refusal {
+  part: Part;
+  err: AppError;
+  after: ReadonlySet<Part>;
+}
+
 /**
  * Group commit for a store. Under light load every unit of work runs at once in its own
  * transaction (a single statement without one). When `maxInFlight` transactions are
  * already running, what arrives waits, and the next transaction runs all of it: one
  * BEGIN/COMMIT and one log flush for many small units of work.
  *
- * All-or-nothing holds per part, not just per group: if a shared transaction fails for
- * any reason (one part threw, a deadlock, a lost connection), it is rolled back whole and
- * every part runs again in a transaction of its own, so each part's outcome is exactly the
- * one it would have had alone. Parts must therefore not act outside the store (they may
- * run twice; only one run ever commits).
+ * All-or-nothing holds per part, not just per group:
+ * - A part refused for a business reason (an `AppError` below 500: not found, busy, a
+ *   conflict) rolls the shared transaction back; the group runs again without it and that
+ *   caller alone gets the refusal. The refusal was decided after the parts before it, so it
+ *   stands only if they all commit; if one of them is later refused too, the part is queued
+ *   again and meets the store anew.
+ * - The store unreachable (`UnavailableError`) fails the group and everything waiting behind
+ *   it at once: every caller gets its 503 after one connection attempt, not one each.
+ * - Any other failure (a deadlock past its retries, a bug in one part) rolls back the group,
+ *   and every part runs again in a transaction of its own, so each meets exactly the outcome
+ *   it would have had alone.
+ * Parts must therefore not act outside the store (they may run more than once; only one run
+ * ever commits).
  */
 export class GroupCommit implements UnitOfWork {
   private readonly queue: Part[] = [];
@@ -70,28 +89,82 @@ export class GroupCommit implements UnitOfWork {
   }
 
   private async commit(group: Part[]): Promise<void> {
-    if (group.length > 1) {
-      let results: unknown[] | undefined;
+    if (group.length === 1) {
+      const part = group[0]!;
+      try {
+        part.resolve(await this.alone(part));
+      } catch (err) {
+        this.fail(err, [part]);
+      }
+      return;
+    }
+    await this.together(group);
+  }
+
+  private alone(part: Part): Promise<unknown> {
+    return part.singleWrite ? part.work(this.store) : this.store.uow.run(part.work);
+  }
+
+  /** Runs `group` in one transaction, leaving refused parts out until the rest commits. */
+  private async together(group: Part[]): Promise<void> {
+    let parts = group;
+    const refusals: Refusal[] = [];
+    for (;;) {
+      let refusal: Refusal | undefined;
+      let results: unknown[];
       try {
         results = await this.store.uow.run(async (tx) => {
+          refusal = undefined; // the store may run this again (a transient conflict)
           const out: unknown[] = [];
-          for (const part of group) out.push(await part.work(tx));
+          for (const [i, part] of parts.entries()) {
+            try {
+              out.push(await part.work(tx));
+            } catch (err) {
+              if (isRefusal(err)) refusal = { part, err, after: new Set(parts.slice(0, i)) };
+              throw err;
+            }
+          }
           return out;
         });
-      } catch {
-        // Rolled back whole: below, each part runs again alone and meets its own outcome.
-      }
-      if (results) {
-        group.forEach((part, i) => part.resolve(results[i]));
-        return;
-      }
-    }
-    for (const part of group) {
-      try {
-        part.resolve(part.singleWrite ? await part.work(this.store) : await this.store.uow.run(part.work));
       } catch (err) {
+        if (err instanceof UnavailableError) return this.fail(err, [...parts, ...refusals.map((r) => r.part)]);
+        if (refusal) {
+          refusals.push(refusal);
+          parts = parts.filter((p) => p !== refusal!.part);
+          if (parts.length > 0) continue;
+          results = [];
+        } else {
+          // Back in submission order, refused parts included: each runs alone and meets its own outcome.
+          return this.oneByOne(group);
+        }
+      }
+      parts.forEach((part, i) => part.resolve(results[i]));
+      const committed = new Set(parts);
+      const stale = refusals.filter((r) => ![...r.after].every((p) => committed.has(p)));
+      for (const r of refusals) if (!stale.includes(r)) r.part.reject(r.err);
+      // Refused after a part that did not commit after all: asked again, against what did commit.
+      this.queue.unshift(...stale.map((r) => r.part));
+      return;
+    }
+  }
+
+  private async oneByOne(parts: Part[]): Promise<void> {
+    for (const [i, part] of parts.entries()) {
+      try {
+        part.resolve(await this.alone(part));
+      } catch (err) {
+        if (err instanceof UnavailableError) return this.fail(err, parts.slice(i));
         part.reject(err);
       }
     }
+  }
+
+  /**
+   * Rejects `parts` with `err`. When the store is unreachable, so is everything still waiting:
+   * it is answered now rather than after a connection timeout per group.
+   */
+  private fail(err: unknown, parts: Part[]): void {
+    const waiting = err instanceof UnavailableError ? this.queue.splice(0) : [];
+    for (const part of [...parts, ...waiting]) part.reject(err);
   }
 }
