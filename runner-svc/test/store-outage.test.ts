@@ -62,7 +62,7 @@ describe('runner during a store outage', () => {
       clock: systemClock,
       logger,
       topics: DEFAULT_TOPICS,
-      config: { groupId: 'runners', concurrency: 4, batchSize: 50, leaseMarginMs: 5_000, http: { allowHosts: [], allowCidrs: [], maxBodyBytes: 1024 } },
+      config: { groupId: 'runners', concurrency: 4, batchSize: 50, leaseMarginMs: 5_000, maxDeliveries: 5, http: { allowHosts: [], allowCidrs: [], maxBodyBytes: 1024 } },
       metrics: new Metrics({ defaultMetrics: false }),
     });
     await runner.start();

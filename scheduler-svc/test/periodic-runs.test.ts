@@ -37,7 +37,7 @@ describe('PeriodicRuns', () => {
   it('emits once per due time as the clock advances, with the due time recorded', async () => {
     const { clock, store, job } = await periodicRunsOn('every-second', { type: 'periodic', interval: '1s' });
 
-    assert.deepEqual(await job.runOnce(), { emitted: 0, skippedBusy: 0, lost: 0, errors: 0 }, 'nothing is due yet');
+    assert.deepEqual(await job.runOnce(), { emitted: 0, skippedBusy: 0, missed: 0, lost: 0, errors: 0 }, 'nothing is due yet');
     for (let i = 1; i <= 3; i++) {
       clock.advance(1_000);
       assert.equal((await job.runOnce()).emitted, 1);
@@ -57,7 +57,7 @@ describe('PeriodicRuns', () => {
     clock.advance(1_000);
     assert.equal((await job.runOnce()).emitted, 1);
     clock.advance(1_000);
-    assert.deepEqual(await job.runOnce(), { emitted: 0, skippedBusy: 1, lost: 0, errors: 0 });
+    assert.deepEqual(await job.runOnce(), { emitted: 0, skippedBusy: 1, missed: 0, lost: 0, errors: 0 });
     const wf = await store.workflows.get('owner-1', 'slow');
     assert.equal(wf?.trigger.nextRunAt?.toISOString(), '2026-01-01T00:00:03.000Z');
     assert.equal(wf?.trigger.status, 'busy');
@@ -71,6 +71,62 @@ describe('PeriodicRuns', () => {
     await finish(store, 'owner-1', 'w');
     assert.equal((await job.runOnce()).emitted, 0);
     assert.equal((await store.workflows.get('owner-1', 'w'))?.trigger.nextRunAt?.toISOString(), '2026-01-01T00:00:11.000Z');
+  });
+
+  describe('due times missed while the scheduler could not act (catchUp)', () => {
+    const T0 = '2026-01-01T00:00:00Z';
+    const runsOf = async (store: Store, id: string) =>
+      (await store.executions.listByWorkflow('owner-1', id, { limit: 10 })).items.map((e) => e.trigger.scheduledFor?.toISOString());
+    const nextRunAt = async (store: Store, id: string) => (await store.workflows.get('owner-1', id))?.trigger.nextRunAt?.toISOString();
+
+    it('"none" (the default) skips a due time acted on after the misfire threshold, counts it, and runs the next one', async () => {
+      const clock = new FakeClock(T0);
+      const store = createMemoryStore({ clock });
+      await store.workflows.create(workflow('hourly', { type: 'periodic', interval: '1h' }, clock.now()));
+      const job = new PeriodicRuns({ store, logger: silentLogger, topics: DEFAULT_TOPICS }, options);
+      clock.advance(3_600_000 + 5 * 60_000); // five minutes past the due time: the store was down
+      assert.deepEqual(await job.runOnce(), { emitted: 0, skippedBusy: 0, missed: 1, lost: 0, errors: 0 });
+      assert.deepEqual(await runsOf(store, 'hourly'), []);
+      assert.equal(await nextRunAt(store, 'hourly'), '2026-01-01T02:00:00.000Z');
+      clock.set('2026-01-01T02:00:00Z');
+      assert.equal((await job.runOnce()).emitted, 1);
+      assert.deepEqual(await runsOf(store, 'hourly'), ['2026-01-01T02:00:00.000Z']);
+    });
+
+    it('a due time acted on late but within the threshold is on time, whatever catchUp says', async () => {
+      const clock = new FakeClock(T0);
+      const store = createMemoryStore({ clock });
+      await store.workflows.create(workflow('hourly', { type: 'periodic', interval: '1h', catchUp: 'none' }, clock.now()));
+      const job = new PeriodicRuns({ store, logger: silentLogger, topics: DEFAULT_TOPICS }, options);
+      clock.advance(3_600_000 + 60_000);
+      assert.equal((await job.runOnce()).emitted, 1);
+      assert.deepEqual(await runsOf(store, 'hourly'), ['2026-01-01T01:00:00.000Z']);
+    });
+
+    it('"latest" runs once, for the most recent of the due times missed, then keeps the schedule', async () => {
+      const clock = new FakeClock(T0);
+      const store = createMemoryStore({ clock });
+      await store.workflows.create(workflow('hourly', { type: 'periodic', interval: '1h', catchUp: 'latest' }, clock.now()));
+      const job = new PeriodicRuns({ store, logger: silentLogger, topics: DEFAULT_TOPICS }, options);
+      clock.set('2026-01-01T03:10:00Z'); // 01:00, 02:00 and 03:00 passed
+      assert.deepEqual(await job.runOnce(), { emitted: 1, skippedBusy: 0, missed: 0, lost: 0, errors: 0 });
+      assert.deepEqual(await runsOf(store, 'hourly'), ['2026-01-01T03:00:00.000Z']);
+      assert.equal(await nextRunAt(store, 'hourly'), '2026-01-01T04:00:00.000Z');
+      assert.equal((await job.runOnce()).emitted, 0, 'once');
+    });
+
+    it('a daily cron job down over its time: "latest" runs the day\'s run late, "none" skips the day', async () => {
+      const clock = new FakeClock(T0);
+      const store = createMemoryStore({ clock });
+      await store.workflows.create(workflow('daily-latest', { type: 'cron', cron: '0 2 * * *', catchUp: 'latest' }, clock.now()));
+      await store.workflows.create(workflow('daily-none', { type: 'cron', cron: '0 2 * * *' }, clock.now()));
+      const job = new PeriodicRuns({ store, logger: silentLogger, topics: DEFAULT_TOPICS }, options);
+      clock.set('2026-01-03T05:00:00Z'); // down from before Jan 1 02:00 until Jan 3 05:00
+      assert.deepEqual(await job.runOnce(), { emitted: 1, skippedBusy: 0, missed: 1, lost: 0, errors: 0 });
+      assert.deepEqual(await runsOf(store, 'daily-latest'), ['2026-01-03T02:00:00.000Z']);
+      assert.deepEqual(await runsOf(store, 'daily-none'), []);
+      for (const id of ['daily-latest', 'daily-none']) assert.equal(await nextRunAt(store, id), '2026-01-04T02:00:00.000Z');
+    });
   });
 
   it('two schedulers racing on one store never emit the same due run twice', async () => {
@@ -133,7 +189,7 @@ describe('PeriodicRuns', () => {
       uow: { run: mock.fn(async (work: (t: unknown) => Promise<unknown>) => work(tx)) },
     } as unknown as Store;
     const report = await new PeriodicRuns({ store, logger: silentLogger, topics: DEFAULT_TOPICS }, options).runOnce();
-    assert.deepEqual(report, { emitted: 0, skippedBusy: 0, lost: 1, errors: 0 });
+    assert.deepEqual(report, { emitted: 0, skippedBusy: 0, missed: 0, lost: 1, errors: 0 });
     assert.equal(tx.workflows.setTriggerStatus.mock.callCount(), 0);
     assert.equal(tx.executions.insert.mock.callCount(), 0);
     assert.equal(tx.outbox.add.mock.callCount(), 0);
@@ -167,7 +223,7 @@ describe('PeriodicRuns', () => {
     };
     clock.advance(1_000);
     const report = await new PeriodicRuns({ store: failing, logger: silentLogger, topics: DEFAULT_TOPICS }, { ...options, groupSize: 10 }).runOnce();
-    assert.deepEqual(report, { emitted: 3, skippedBusy: 0, lost: 0, errors: 1 });
+    assert.deepEqual(report, { emitted: 3, skippedBusy: 0, missed: 0, lost: 0, errors: 1 });
     assert.equal(units.mock.callCount(), 1 + 4, 'one unit of work for the group, then one per workflow');
     assert.deepEqual((await emittedRuns(store)).map((r) => r.workflowId).sort(), ['a', 'b', 'c']);
     const bad = await store.workflows.get('owner-1', 'bad');

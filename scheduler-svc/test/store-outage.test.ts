@@ -4,7 +4,7 @@ import { createInProcessBus, createMemoryStore, DEFAULT_TOPICS, Metrics, nextRun
 import { capturedLogger, withOutage } from '@wf/shared/testing';
 import { createScheduler } from '../src/index.js';
 
-const config = { tick: '1s', batchSize: 100, concurrency: 4, leaseMs: 10_000, outbox: { batchSize: 100, lockMs: 10_000, retentionMs: 3_600_000 } };
+const config = { tick: '1s', batchSize: 100, concurrency: 4, leaseMs: 10_000, requeueQueuedAfterMs: 300_000, outbox: { batchSize: 100, lockMs: 10_000, retentionMs: 3_600_000 } };
 
 async function eventually<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

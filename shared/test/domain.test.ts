@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ActionSchema, IntervalSchema, TriggerSpecSchema, decodeEvent, isCronExpression, isIanaTimeZone, makeEvent, nextRunAfter, retryDelayMs } from '../src/index.js';
+import { ActionSchema, IntervalSchema, TriggerSpecSchema, decodeEvent, dueSlot, isCronExpression, isIanaTimeZone, makeEvent, MISFIRE_THRESHOLD_MS, nextRunAfter, retryDelayMs } from '../src/index.js';
 
 describe('retryDelayMs', () => {
   const policy = { maxRetries: 5, baseDelayMs: 1_000, maxDelayMs: 10_000 };
@@ -38,6 +38,42 @@ describe('nextRunAfter', () => {
     const everyTenSeconds = { type: 'cron' as const, cron: '*/10 * * * * *' };
     assert.equal(nextRunAfter(everyTenSeconds, new Date('2026-01-01T00:00:01Z'))?.toISOString(), '2026-01-01T00:00:10.000Z');
     assert.equal(nextRunAfter({ type: 'cron', cron: '0 9 * * *' }, new Date('2026-01-01T00:00:00Z'))?.toISOString(), '2026-01-01T09:00:00.000Z');
+  });
+});
+
+describe('dueSlot: what a late scheduler runs', () => {
+  const iso = (d: Date | undefined) => d?.toISOString();
+  const at = (s: string) => new Date(s);
+
+  it('runs the due time itself when on time or late by at most the misfire threshold', () => {
+    const hourly = { type: 'periodic', interval: '1h' } as const;
+    const dueAt = at('2026-01-01T01:00:00Z');
+    for (const late of [0, 20, MISFIRE_THRESHOLD_MS]) {
+      const slot = dueSlot(hourly, dueAt, new Date(dueAt.getTime() + late));
+      assert.deepEqual([iso(slot.runFor), slot.skippedEarlier, iso(slot.next)], ['2026-01-01T01:00:00.000Z', false, '2026-01-01T02:00:00.000Z'], `late by ${late} ms`);
+    }
+  });
+
+  it('past the threshold: nothing with catchUp none (or unset), the latest passed due time with catchUp latest', () => {
+    const dueAt = at('2026-01-01T01:00:00Z');
+    const now = at('2026-01-01T03:01:00.001Z'); // 01:00, 02:00, 03:00 passed; 03:00 by 60.001 s
+    const none = dueSlot({ type: 'periodic', interval: '1h' }, dueAt, now);
+    assert.deepEqual([none.runFor, iso(none.latest), none.skippedEarlier, iso(none.next)], [undefined, '2026-01-01T03:00:00.000Z', true, '2026-01-01T04:00:00.000Z']);
+    const latest = dueSlot({ type: 'periodic', interval: '1h', catchUp: 'latest' }, dueAt, now);
+    assert.equal(iso(latest.runFor), '2026-01-01T03:00:00.000Z');
+  });
+
+  it('a short interval after a long outage runs the latest due time, which is on time', () => {
+    const slot = dueSlot({ type: 'periodic', interval: '10s' }, at('2026-01-01T00:00:10Z'), at('2026-01-01T00:05:03Z'));
+    assert.deepEqual([iso(slot.runFor), slot.skippedEarlier, iso(slot.next)], ['2026-01-01T00:05:00.000Z', true, '2026-01-01T00:05:10.000Z']);
+  });
+
+  it('cron: the latest occurrence at or before now, in the time zone', () => {
+    const daily = { type: 'cron', cron: '30 8 * * *', timezone: 'Europe/Paris', catchUp: 'latest' } as const; // 07:30Z in winter
+    const slot = dueSlot(daily, at('2026-01-05T07:30:00Z'), at('2026-01-08T07:30:00Z'));
+    assert.deepEqual([iso(slot.runFor), iso(slot.next)], ['2026-01-08T07:30:00.000Z', '2026-01-09T07:30:00.000Z'], 'an occurrence exactly at now counts');
+    const before = dueSlot(daily, at('2026-01-05T07:30:00Z'), at('2026-01-08T07:29:59.999Z'));
+    assert.equal(iso(before.runFor), '2026-01-07T07:30:00.000Z');
   });
 });
 

@@ -1,4 +1,4 @@
-import { acceptRun, nextRunAfter, UnavailableError, WorkflowBusyError, type Logger, type Repos, type Store, type Topics, type Workflow } from '@wf/shared';
+import { acceptRun, dueSlot, isScheduled, UnavailableError, WorkflowBusyError, type Logger, type Repos, type Store, type Topics, type Workflow } from '@wf/shared';
 import type { Metrics } from '@wf/shared/ops';
 import { mapConcurrent } from './concurrency.js';
 
@@ -16,11 +16,15 @@ export interface PeriodicRunsOptions {
 export interface PeriodicRunsReport {
   emitted: number;
   skippedBusy: number;
+  /** Due times acted on too late to run (the scheduler or its store was down) with `catchUp: "none"`. */
+  missed: number;
   lost: number;
   errors: number;
 }
 
-type Outcome = 'emitted' | 'skippedBusy' | 'lost';
+type Outcome = 'emitted' | 'skippedBusy' | 'missed' | 'lost';
+/** What happened to a workflow's due time, and which due time a run was accepted for. */
+type Emitted = { outcome: Outcome; scheduledFor?: Date };
 
 const DEFAULT_GROUP_SIZE = 50;
 
@@ -44,7 +48,7 @@ export class PeriodicRuns {
 
   /** Emits everything due now. */
   async runOnce(): Promise<PeriodicRunsReport> {
-    const report: PeriodicRunsReport = { emitted: 0, skippedBusy: 0, lost: 0, errors: 0 };
+    const report: PeriodicRunsReport = { emitted: 0, skippedBusy: 0, missed: 0, lost: 0, errors: 0 };
     const groupSize = this.options.groupSize ?? DEFAULT_GROUP_SIZE;
     for (;;) {
       // Due times are the store's (see ports/repos.ts): computed from its clock, not this process's.
@@ -59,10 +63,10 @@ export class PeriodicRuns {
     }
   }
 
-  private async emitGroup(group: Workflow[], now: Date): Promise<[Workflow, Outcome | Error][]> {
+  private async emitGroup(group: Workflow[], now: Date): Promise<[Workflow, Emitted | Error][]> {
     try {
       return await this.deps.store.uow.run(async (tx) => {
-        const outcomes: [Workflow, Outcome][] = [];
+        const outcomes: [Workflow, Emitted][] = [];
         for (const wf of group) outcomes.push([wf, await this.emit(tx, wf, now)]);
         return outcomes;
       });
@@ -70,7 +74,7 @@ export class PeriodicRuns {
       // The store is away: every workflow would meet the same. The pass ends; the loop backs off.
       if (err instanceof UnavailableError) throw err;
       if (group.length === 1) return [[group[0]!, asError(err)]];
-      const one = async (wf: Workflow): Promise<[Workflow, Outcome | Error]> => {
+      const one = async (wf: Workflow): Promise<[Workflow, Emitted | Error]> => {
         try {
           return [wf, await this.deps.store.uow.run((tx) => this.emit(tx, wf, now))];
         } catch (e) {
@@ -78,41 +82,46 @@ export class PeriodicRuns {
           return [wf, asError(e)];
         }
       };
-      const outcomes: [Workflow, Outcome | Error][] = [];
+      const outcomes: [Workflow, Emitted | Error][] = [];
       for (const wf of group) outcomes.push(await one(wf));
       return outcomes;
     }
   }
 
-  private async emit(tx: Repos, wf: Workflow, now: Date): Promise<Outcome> {
-    const dueAt = wf.trigger.nextRunAt;
-    if (!dueAt) return 'lost';
-    // Strictly after the due time, even if `now` (read before the claim) is not yet past it.
-    const next = nextRunAfter(wf.trigger, now > dueAt ? now : dueAt, dueAt);
-    if (!(await tx.workflows.advanceSchedule(wf.ownerId, wf.workflowId, dueAt, next))) return 'lost';
+  private async emit(tx: Repos, wf: Workflow, now: Date): Promise<Emitted> {
+    const { trigger } = wf;
+    const dueAt = trigger.nextRunAt;
+    if (!dueAt || !isScheduled(trigger)) return { outcome: 'lost' };
+    // Strictly after the due time, even if `now` (read before the claim) is not yet past it (dueSlot).
+    const slot = dueSlot(trigger, dueAt, now);
+    if (!(await tx.workflows.advanceSchedule(wf.ownerId, wf.workflowId, dueAt, slot.next))) return { outcome: 'lost' };
+    if (!slot.runFor) return { outcome: 'missed', scheduledFor: slot.latest };
     try {
-      await acceptRun(tx, wf, { type: wf.trigger.type === 'cron' ? 'cron' : 'periodic', firedAt: now, scheduledFor: dueAt }, this.deps.topics, now);
-      return 'emitted';
+      await acceptRun(tx, wf, { type: trigger.type === 'cron' ? 'cron' : 'periodic', firedAt: now, scheduledFor: slot.runFor }, this.deps.topics, now);
+      return { outcome: 'emitted', scheduledFor: slot.runFor };
     } catch (err) {
       // Still running from an earlier due time: this one is skipped (acceptRun wrote nothing), the schedule still moves on.
-      if (err instanceof WorkflowBusyError) return 'skippedBusy';
+      if (err instanceof WorkflowBusyError) return { outcome: 'skippedBusy' };
       throw err;
     }
   }
 
-  private record(report: PeriodicRunsReport, wf: Workflow, outcome: Outcome | Error, now: Date): void {
+  private record(report: PeriodicRunsReport, wf: Workflow, emitted: Emitted | Error, now: Date): void {
     const { logger, metrics } = this.deps;
-    if (outcome instanceof Error) {
+    if (emitted instanceof Error) {
       report.errors += 1;
-      logger.error({ err: outcome, workflowId: wf.workflowId, ownerId: wf.ownerId }, 'failed to emit a due run');
+      logger.error({ err: emitted, workflowId: wf.workflowId, ownerId: wf.ownerId }, 'failed to emit a due run');
       return;
     }
+    const { outcome, scheduledFor } = emitted;
     report[outcome] += 1;
     metrics?.scheduledRuns.inc({ outcome: outcome === 'skippedBusy' ? 'skipped_busy' : outcome });
     if (outcome === 'emitted') metrics?.executionsAccepted.inc({ trigger: wf.trigger.type === 'cron' ? 'cron' : 'periodic' });
-    const dueAt = wf.trigger.nextRunAt;
-    if (outcome === 'emitted' && dueAt) metrics?.schedulerLateness.observe(Math.max(0, now.getTime() - dueAt.getTime()) / 1000);
-    if (outcome === 'skippedBusy') logger.info({ workflowId: wf.workflowId, dueAt }, 'due run skipped: workflow still busy');
+    if (outcome === 'emitted' && scheduledFor) metrics?.schedulerLateness.observe(Math.max(0, now.getTime() - scheduledFor.getTime()) / 1000);
+    if (outcome === 'skippedBusy') logger.info({ workflowId: wf.workflowId, dueAt: wf.trigger.nextRunAt }, 'due run skipped: workflow still busy');
+    if (outcome === 'missed') {
+      logger.warn({ workflowId: wf.workflowId, ownerId: wf.ownerId, missedFrom: wf.trigger.nextRunAt, missedUntil: scheduledFor }, 'due run missed: acted on too late; catchUp is "none"');
+    }
   }
 }
 

@@ -16,6 +16,12 @@ export function nextCronRun(expression: string, timezone: string | undefined, af
   return CronExpressionParser.parse(expression, { tz: timezone ?? 'UTC', currentDate: after }).next().toDate();
 }
 
+/** The last time at or before `at` that `expression` matches, in `timezone` (UTC when absent). Throws on a bad expression. */
+export function previousCronRun(expression: string, timezone: string | undefined, at: Date): Date {
+  // prev() is the last match strictly before its start: start 1 ms later to include `at` itself.
+  return CronExpressionParser.parse(expression, { tz: timezone ?? 'UTC', currentDate: new Date(at.getTime() + 1) }).prev().toDate();
+}
+
 /** 5 fields, or 6 with seconds first, or one of the `@daily`-style names; never throws. */
 export function isCronExpression(expression: string): boolean {
   const text = expression.trim();

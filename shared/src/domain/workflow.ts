@@ -40,13 +40,24 @@ export const CronExpressionSchema = z
 
 export const TimeZoneSchema = z.string().min(1).max(64).refine(isIanaTimeZone, 'must be an IANA time zone name, e.g. "Europe/Paris" or "UTC"');
 
+/**
+ * What happens to due times that passed while the scheduler could not act on them (the store
+ * or the broker was down): `none` (the default) skips them, `latest` runs once, for the most
+ * recent of them. See `dueSlot`.
+ */
+export const CatchUpSchema = z
+  .enum(['none', 'latest'])
+  .describe('Due times missed while the system was down: "none" (default) skips them, "latest" runs once for the most recent');
+export type CatchUp = z.infer<typeof CatchUpSchema>;
+
 export const TriggerSpecSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('periodic'), interval: IntervalSchema }),
+  z.strictObject({ type: z.literal('periodic'), interval: IntervalSchema, catchUp: CatchUpSchema.optional() }),
   z.strictObject({
     type: z.literal('cron'),
     cron: CronExpressionSchema,
     /** Where the expression's hours and days are read; UTC when absent. */
     timezone: TimeZoneSchema.optional(),
+    catchUp: CatchUpSchema.optional(),
   }),
   z.strictObject({ type: z.literal('manual') }),
   z.strictObject({ type: z.literal('webhook') }),
@@ -69,9 +80,14 @@ export type StoredTrigger = TriggerSpec & {
 };
 
 type KeysOfUnion<T> = T extends unknown ? keyof T : never;
-/** Every field a user defines a trigger with (the compiler checks the list is complete). */
-const TRIGGER_SPEC_FIELD: Record<KeysOfUnion<TriggerSpec>, true> = { type: true, interval: true, cron: true, timezone: true };
-export const TRIGGER_SPEC_FIELDS = Object.keys(TRIGGER_SPEC_FIELD) as KeysOfUnion<TriggerSpec>[];
+/**
+ * Every field a user defines a trigger with (the compiler checks the list is complete), and
+ * whether it decides when the trigger falls due: `catchUp` says only what happens to missed
+ * due times, so a change of it alone keeps the schedule.
+ */
+const TRIGGER_SPEC_FIELD: Record<KeysOfUnion<TriggerSpec>, boolean> = { type: true, interval: true, cron: true, timezone: true, catchUp: false };
+/** The fields that decide a trigger's due times. */
+export const TRIGGER_SPEC_FIELDS = (Object.keys(TRIGGER_SPEC_FIELD) as KeysOfUnion<TriggerSpec>[]).filter((f) => TRIGGER_SPEC_FIELD[f]);
 
 /** Do two triggers define the same thing? Then they fall due at the same times, and a stored one keeps its `nextRunAt`. */
 export function sameTriggerSpec(a: TriggerSpec, b: TriggerSpec): boolean {
@@ -153,6 +169,9 @@ export interface Workflow {
   version: number;
 }
 
-export function isScheduled(trigger: TriggerSpec): boolean {
+/** A trigger that falls due by itself: periodic or cron. */
+export type ScheduledSpec = Extract<TriggerSpec, { type: 'periodic' | 'cron' }>;
+
+export function isScheduled<T extends TriggerSpec>(trigger: T): trigger is Extract<T, ScheduledSpec> {
   return trigger.type === 'periodic' || trigger.type === 'cron';
 }

@@ -69,7 +69,7 @@ export class Metrics {
 
   readonly scheduledRuns = new Counter({
     name: 'wf_scheduled_runs_total',
-    help: 'Due scheduled runs by outcome (emitted, skipped_busy, lost)',
+    help: 'Due scheduled runs by outcome (emitted, skipped_busy, missed, lost)',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });

@@ -212,6 +212,17 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         assert.deepEqual(read?.trigger, periodic('1h', t(3_600)));
       });
 
+      it('keeps catchUp with the trigger, and a replace sets or clears it', async () => {
+        const o = owner();
+        const wf = workflow(o, 'daily', { trigger: { type: 'cron', cron: '0 2 * * *', catchUp: 'latest', status: 'idle', nextRunAt: at(60_000) } });
+        await store.workflows.create(wf);
+        assert.deepEqual((await store.workflows.get(o, 'daily'))?.trigger, wf.trigger);
+        await store.workflows.replace({ ...wf, trigger: { type: 'cron', cron: '0 2 * * *', status: 'idle', nextRunAt: at(60_000) }, version: 2 }, 1);
+        assert.deepEqual((await store.workflows.get(o, 'daily'))?.trigger, { type: 'cron', cron: '0 2 * * *', status: 'idle', nextRunAt: at(60_000) });
+        await store.workflows.replace({ ...wf, trigger: { type: 'periodic', interval: '1h', catchUp: 'none', status: 'idle', nextRunAt: at(60_000) }, version: 3 }, 2);
+        assert.deepEqual((await store.workflows.get(o, 'daily'))?.trigger, { type: 'periodic', interval: '1h', catchUp: 'none', status: 'idle', nextRunAt: at(60_000) });
+      });
+
       it('sets the trigger status only from the expected statuses', async () => {
         const o = owner();
         await store.workflows.create(workflow(o, 'w'));

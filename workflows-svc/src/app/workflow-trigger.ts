@@ -5,9 +5,9 @@ import { newHook } from './hook-secrets.js';
 export function triggerSpecOf(trigger: StoredTrigger): TriggerSpec {
   switch (trigger.type) {
     case 'periodic':
-      return { type: 'periodic', interval: trigger.interval };
+      return { type: 'periodic', interval: trigger.interval, ...(trigger.catchUp ? { catchUp: trigger.catchUp } : {}) };
     case 'cron':
-      return { type: 'cron', cron: trigger.cron, ...(trigger.timezone ? { timezone: trigger.timezone } : {}) };
+      return { type: 'cron', cron: trigger.cron, ...(trigger.timezone ? { timezone: trigger.timezone } : {}), ...(trigger.catchUp ? { catchUp: trigger.catchUp } : {}) };
     case 'manual':
       return { type: 'manual' };
     case 'webhook':

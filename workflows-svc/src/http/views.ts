@@ -29,9 +29,9 @@ function triggerView(trigger: StoredTrigger): WorkflowResponseBody['trigger'] {
   const state = { status: trigger.status, ...optDate('nextRunAt', trigger.nextRunAt) };
   switch (trigger.type) {
     case 'periodic':
-      return { type: trigger.type, interval: trigger.interval, ...state };
+      return { type: trigger.type, interval: trigger.interval, catchUp: trigger.catchUp ?? 'none', ...state };
     case 'cron':
-      return { type: trigger.type, cron: trigger.cron, ...opt('timezone', trigger.timezone), ...state };
+      return { type: trigger.type, cron: trigger.cron, ...opt('timezone', trigger.timezone), catchUp: trigger.catchUp ?? 'none', ...state };
     default:
       return { type: trigger.type, ...state };
   }

@@ -19,7 +19,7 @@ describe('workflows CRUD', () => {
       workflowId: 'recurrent-workflow',
       name: 'recurrent-workflow',
       enabled: true,
-      trigger: { type: 'periodic', interval: '10s', status: 'idle', nextRunAt: new Date(now.getTime() + 10_000).toISOString() },
+      trigger: { type: 'periodic', interval: '10s', catchUp: 'none', status: 'idle', nextRunAt: new Date(now.getTime() + 10_000).toISOString() },
       actions: SEED_WORKFLOW.actions,
       retryPolicy: { maxRetries: 3, baseDelayMs: 1000, maxDelayMs: 60000 },
       version: 1,
@@ -28,6 +28,31 @@ describe('workflows CRUD', () => {
     });
     const stored = await api.call('GET', '/workflows/recurrent-workflow', { token });
     assert.deepEqual(stored.body, res.body);
+  });
+
+  test('trigger.catchUp: "latest" or "none" on a scheduled trigger; anything else, or on another trigger, is 400 naming it', async () => {
+    const created = await api.call('POST', '/workflows', { token, body: { ...manualWorkflow('daily-report'), trigger: { type: 'cron', cron: '0 2 * * *', catchUp: 'latest' } } });
+    assert.equal(created.status, 201);
+    assert.equal(created.body.trigger.catchUp, 'latest');
+    const nextRunAt = created.body.trigger.nextRunAt;
+    api.clock.advance(60_000);
+    // Changing only catchUp keeps the schedule: the same due times, the same next run.
+    const patched = await api.call('PATCH', '/workflows/daily-report', { token, body: { trigger: { type: 'cron', cron: '0 2 * * *', catchUp: 'none' } } });
+    assert.equal(patched.status, 200);
+    assert.equal(patched.body.trigger.catchUp, 'none');
+    assert.equal(patched.body.trigger.nextRunAt, nextRunAt);
+    const renamed = await api.call('PATCH', '/workflows/daily-report', { token, body: { name: 'Daily report' } });
+    assert.equal(renamed.body.trigger.catchUp, 'none', 'kept by a change of something else');
+
+    for (const trigger of [
+      { type: 'periodic', interval: '1h', catchUp: 'all' },
+      { type: 'manual', catchUp: 'latest' },
+    ]) {
+      const res = await api.call('POST', '/workflows', { token, body: { ...manualWorkflow('bad-catch-up'), trigger } });
+      assert.equal(res.status, 400, JSON.stringify(trigger));
+      assert.deepEqual(paths(res), ['trigger.catchUp']);
+    }
+    assert.equal((await api.call('GET', '/workflows/bad-catch-up', { token })).status, 404, 'nothing created');
   });
 
   test('POST: a duplicate workflowId is 409', async () => {

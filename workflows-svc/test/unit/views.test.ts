@@ -22,7 +22,7 @@ test('a workflow view shows the hook but never its hash, the lease or the owner'
 
 test('a scheduled trigger shows its spec, status and next run as ISO', () => {
   const wf = aWorkflow({ trigger: { type: 'cron', cron: '0 * * * *', timezone: 'UTC', status: 'idle', nextRunAt: at } });
-  assert.deepEqual(workflowView(wf, 'x').trigger, { type: 'cron', cron: '0 * * * *', timezone: 'UTC', status: 'idle', nextRunAt: at.toISOString() });
+  assert.deepEqual(workflowView(wf, 'x').trigger, { type: 'cron', cron: '0 * * * *', timezone: 'UTC', catchUp: 'none', status: 'idle', nextRunAt: at.toISOString() });
   assert.equal('hook' in workflowView(wf, 'x'), false);
 });
 

@@ -68,6 +68,7 @@ const TRIGGER_DEFINITION: Record<TriggerDefinitionField, true> = {
   interval: true,
   cron: true,
   timezone: true,
+  catchUp: true,
   nextRunAt: true,
   hookId: true,
   secretHash: true,

@@ -1,5 +1,6 @@
 import {
   ActionSchema,
+  CatchUpSchema,
   ExecutionStatusSchema,
   IntervalSchema,
   RetryPolicySchema,
@@ -55,8 +56,8 @@ export const HookResponse = z.strictObject({
 
 const triggerState = { status: TriggerStatusSchema, nextRunAt: Timestamp.optional() };
 export const TriggerView = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('periodic'), interval: IntervalSchema, ...triggerState }),
-  z.strictObject({ type: z.literal('cron'), cron: z.string(), timezone: z.string().optional(), ...triggerState }),
+  z.strictObject({ type: z.literal('periodic'), interval: IntervalSchema, catchUp: CatchUpSchema, ...triggerState }),
+  z.strictObject({ type: z.literal('cron'), cron: z.string(), timezone: z.string().optional(), catchUp: CatchUpSchema, ...triggerState }),
   z.strictObject({ type: z.literal('manual'), ...triggerState }),
   z.strictObject({ type: z.literal('webhook'), ...triggerState }),
 ]);
