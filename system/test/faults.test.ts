@@ -26,9 +26,9 @@ describe('faults (multi-process, PostgreSQL, a Kafka broker of their own)', { sk
   let api: ApiClient;
   const running = new Set<ServiceProcess>();
 
-  const start = async (name: 'workflows-svc' | 'scheduler-svc' | 'runner-svc', port?: number) => {
+  const start = async (name: 'workflows-svc' | 'scheduler-svc' | 'runner-svc', port?: number, until: 'ready' | 'alive' = 'ready') => {
     const p = port ?? (await freePort());
-    const svc = await new ServiceProcess(name, { ...env, PORT: String(p), HEALTH_PORT: String(p) }, `http://127.0.0.1:${p}`).start();
+    const svc = await new ServiceProcess(name, { ...env, PORT: String(p), HEALTH_PORT: String(p) }, `http://127.0.0.1:${p}`).start(until);
     running.add(svc);
     return svc;
   };
@@ -115,6 +115,30 @@ describe('faults (multi-process, PostgreSQL, a Kafka broker of their own)', { sk
     // Finishing a run adds its result event to the outbox too, so the drain is awaited, not sampled.
     await eventually(async () => (await backlog()) === 0, 60_000, 'the outbox to drain');
     for (let i = 0; i < 30; i++) assert.equal(flaky.hits.get(`/load/${i}`), 1, `run ${i} ran its step once`);
+    await stop(scheduler);
+    await stop(runner);
+  });
+
+  it('a scheduler and a runner started while the broker is down wait for it (alive, not ready), then work', async () => {
+    broker.stop();
+    await api.createWorkflow({ workflowId: 'late-broker', trigger: { type: 'manual' }, actions: [{ type: 'http-request', url: flaky.script('/late-broker', 0), method: 'GET' }] });
+    const accepted = await api.trigger('late-broker'); // the API needs no broker: the run waits in the outbox
+    assert.equal(accepted.status, 202);
+    const scheduler = await start('scheduler-svc', undefined, 'alive');
+    const runner = await start('runner-svc', undefined, 'alive');
+    await new Promise((r) => setTimeout(r, 5_000)); // long enough for a start-up that gives up on the broker to exit
+    for (const svc of [scheduler, runner]) {
+      assert.equal(svc.exitCode, null, `${svc.name} is still running\n${svc.log}`);
+      assert.equal((await fetch(`${svc.healthUrl}/healthz`)).status, 200);
+      const ready = await fetch(`${svc.healthUrl}/readyz`);
+      assert.equal(ready.status, 503, `${svc.name} is not ready without its broker`);
+      assert.match(((await ready.json()) as { checks: { startup: string } }).checks.startup, /waiting for the broker/);
+    }
+    broker.start();
+    await eventually(async () => (await fetch(`${scheduler.healthUrl}/readyz`)).ok && (await fetch(`${runner.healthUrl}/readyz`)).ok, 90_000, 'both to be ready once the broker is up');
+    const [finished] = await allFinished([accepted.body.executionId!], 60_000);
+    assert.equal(finished?.status, 'completed');
+    assert.equal(flaky.hits.get('/late-broker'), 1);
     await stop(scheduler);
     await stop(runner);
   });

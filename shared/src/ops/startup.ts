@@ -66,6 +66,7 @@ export async function waitUntilReachable<T>(what: string, attempt: () => Promise
   const backoff = new Backoff(options.backoff ?? DEFAULT_BACKOFF);
   const started = Date.now();
   let waiting = false;
+  gate?.waitingFor(what);
   for (;;) {
     try {
       const result = await attempt();
@@ -78,7 +79,6 @@ export async function waitUntilReachable<T>(what: string, attempt: () => Promise
       if (Date.now() + pause > deadline) throw new StartupTimeoutError(what, deadline - started, err);
       if (!waiting) {
         waiting = true;
-        gate?.waitingFor(what);
         logger.warn({ err: err.message, deadline: new Date(deadline).toISOString() }, `${what} does not answer; waiting for it`);
       }
       await sleep(pause, signal);

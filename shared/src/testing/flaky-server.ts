@@ -9,6 +9,8 @@ import type { AddressInfo } from 'node:net';
 export class FlakyServer {
   private server?: Server;
   readonly hits = new Map<string, number>();
+  /** When each hit arrived (ms since the epoch), per path. */
+  readonly hitTimes = new Map<string, number[]>();
   readonly bodies = new Map<string, unknown[]>();
   private readonly scripts = new Map<string, number>();
 
@@ -25,10 +27,12 @@ export class FlakyServer {
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
+      const arrivedAt = Date.now();
       void readBody(req).then((body) => {
         const path = (req.url ?? '/').split('?')[0] ?? '/';
         const n = (this.hits.get(path) ?? 0) + 1;
         this.hits.set(path, n);
+        this.hitTimes.set(path, [...(this.hitTimes.get(path) ?? []), arrivedAt]);
         this.bodies.set(path, [...(this.bodies.get(path) ?? []), body]);
         if (path.startsWith('/slow/')) {
           setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"slow":true}'), 1_500);

@@ -52,7 +52,8 @@ export class ServiceProcess {
     readonly healthUrl: string,
   ) {}
 
-  async start(): Promise<this> {
+  /** Spawns it and waits until it is ready (`/readyz` 200), or only alive (`/healthz` 200: it may be waiting for its store or broker). */
+  async start(until: 'ready' | 'alive' = 'ready'): Promise<this> {
     this.output = '';
     this.exitCode = null;
     const child = spawn(process.execPath, [join(root, this.name, 'dist', 'src', 'main.js')], {
@@ -68,8 +69,8 @@ export class ServiceProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve((this.exitCode = code))));
     await eventually(async () => {
       if (this.exitCode !== null) throw new Error(`${this.name} exited with ${this.exitCode}:\n${this.output}`);
-      return (await fetch(`${this.healthUrl}/readyz`)).ok;
-    }, 60_000, `${this.name} to be ready\n${this.output}`, 100).catch((err: Error) => {
+      return (await fetch(`${this.healthUrl}/${until === 'ready' ? 'readyz' : 'healthz'}`)).ok;
+    }, 60_000, `${this.name} to be ${until}`, 100).catch((err: Error) => {
       throw new Error(`${err.message}\n--- ${this.name} output ---\n${this.output}`);
     });
     return this;

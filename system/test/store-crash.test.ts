@@ -1,0 +1,203 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { kafkaTier } from '@wf/shared/testing';
+import { ApiClient, eventually, type ExecutionView } from './support/api-client.js';
+import { FlakyServer } from './support/flaky-server.js';
+import { PrivatePostgres } from './support/private-postgres.js';
+import { freePort, ServiceProcess, type ServiceName } from './support/processes.js';
+
+const kafka = kafkaTier();
+const skip = kafka.skip ?? (PrivatePostgres.unavailable() ? `store crash fault skipped: ${PrivatePostgres.unavailable()}` : undefined);
+
+/** Workflows triggered in a loop, each waiting for its run to finish before the next. */
+const LANES = 12;
+/** How long the database stays down. */
+const OUTAGE_MS = 8_000;
+
+/**
+ * The durable stack on a PostgreSQL cluster of the test's own, whose postmaster is killed with
+ * SIGKILL under load and started again: every service stays up through it, answers 503 (never
+ * 500, never a refused connection), loses nothing accepted and runs no step again after its
+ * success was recorded.
+ */
+describe('a PostgreSQL crash under load (multi-process, a private cluster, Kafka)', { skip }, () => {
+  const suffix = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  const flaky = new FlakyServer();
+  const services: ServiceProcess[] = [];
+  let cluster: PrivatePostgres;
+  let env: Record<string, string>;
+  let db: pg.Pool;
+  let api: ApiClient;
+
+  const service = async (name: ServiceName, until: 'ready' | 'alive' = 'ready') => {
+    const port = await freePort();
+    const svc = new ServiceProcess(name, { ...env, PORT: String(port), HEALTH_PORT: String(port) }, `http://127.0.0.1:${port}`);
+    services.push(svc);
+    return svc.start(until);
+  };
+
+  before(async () => {
+    await flaky.start();
+    cluster = new PrivatePostgres(await freePort());
+    cluster.start();
+    const url = new URL(cluster.url);
+    url.pathname = '/wf';
+    const admin = new pg.Client({ connectionString: cluster.url });
+    await admin.connect();
+    await admin.query('CREATE DATABASE wf');
+    await admin.end();
+    env = {
+      STORE: 'postgres',
+      DATABASE_URL: url.toString(),
+      KAFKA_BROKERS: kafka.url!,
+      KAFKA_CLIENT_ID: `crash-${suffix}`,
+      TOPIC_EXECUTION_REQUESTED: `crash.requested.${suffix}`,
+      TOPIC_EXECUTION_RESULT: `crash.result.${suffix}`,
+      TOPIC_DEAD_LETTER: `crash.dlq.${suffix}`,
+      RUNNER_GROUP_ID: `crash-runner-${suffix}`,
+      JWT_SECRET: randomBytes(32).toString('hex'),
+      SCHEDULER_TICK: '1s',
+      RUNNER_LEASE_MARGIN_MS: '2000',
+      HTTP_ALLOW_CIDRS: '127.0.0.1/32',
+      STARTUP_TIMEOUT: '2m',
+      TRIGGER_RATE_LIMIT_PER_USER: '0',
+      TRIGGER_RATE_LIMIT_PER_WORKFLOW: '0',
+      LOG_LEVEL: 'warn',
+    };
+    // Its own pool, with an error listener: its connections die with the server too.
+    db = new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 });
+    db.on('error', () => undefined);
+    const workflows = await service('workflows-svc');
+    await service('scheduler-svc');
+    await service('runner-svc');
+    api = await new ApiClient(workflows.healthUrl).signUp();
+    for (let i = 0; i < LANES; i++) {
+      await api.createWorkflow({
+        workflowId: `crash-${i}`,
+        trigger: { type: 'manual' },
+        retryPolicy: { maxRetries: 5, baseDelayMs: 100, maxDelayMs: 500 },
+        actions: [0, 1].map((step) => ({ type: 'http-request', url: `${flaky.url}/crash/{{execution.id}}/${step}`, method: 'GET' })),
+      });
+    }
+  });
+
+  after(async () => {
+    for (const svc of services) await svc.stop('SIGKILL').catch(() => undefined);
+    await db?.end().catch(() => undefined);
+    cluster?.destroy();
+    await flaky.stop();
+  });
+
+  it('keeps every service up (503 while the database is down), resumes by itself, loses nothing, re-runs no recorded step', async (t) => {
+    const answers: { what: string; status: number | string }[] = [];
+    const accepted: string[] = [];
+    let stopping = false;
+    /** A request as a client makes it, its answer recorded (a refused connection too). */
+    const call = async <T>(what: string, method: string, path: string, headers: Record<string, string> = {}) => {
+      try {
+        const res = await api.request<T>(method, path, undefined, headers);
+        answers.push({ what, status: res.status });
+        return res;
+      } catch (err) {
+        answers.push({ what, status: `no answer: ${(err as Error).cause ?? (err as Error).message}` });
+        return undefined;
+      }
+    };
+    const lane = async (i: number) => {
+      for (let seq = 0; !stopping; ) {
+        // The same key until accepted: a retry after a lost answer gets the run that was created.
+        const res = await call<{ executionId: string }>('trigger', 'POST', `/workflows/crash-${i}/trigger`, { 'idempotency-key': `lane-${i}-${seq}` });
+        if (res?.status !== 202) {
+          await new Promise((r) => setTimeout(r, 250));
+          continue;
+        }
+        accepted.push(res.body.executionId);
+        seq += 1;
+        for (;;) {
+          const run = await call<ExecutionView>('read', 'GET', `/executions/${res.body.executionId}`);
+          if (run?.status === 200 && (run.body.status === 'completed' || run.body.status === 'failed')) break;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    };
+    const lanes = Array.from({ length: LANES }, (_, i) => lane(i));
+    const finishedCount = async () => Number((await db.query<{ n: string }>("SELECT count(*) AS n FROM executions WHERE status = 'completed'")).rows[0]?.n);
+    await eventually(async () => (await finishedCount()) >= 2 * LANES, 60_000, 'the load to get going');
+
+    // The crash: SIGKILL to the postmaster, mid-load.
+    cluster.crash();
+    const crashedAt = Date.now();
+    await new Promise((r) => setTimeout(r, 2_000));
+    // A runner started during the outage waits for its store: alive, not ready.
+    const lateRunner = await service('runner-svc', 'alive');
+    for (const svc of services) {
+      assert.equal(svc.exitCode, null, `${svc.name} is still running\n${svc.log}`);
+      assert.equal((await fetch(`${svc.healthUrl}/healthz`)).status, 200, `${svc.name} /healthz`);
+      assert.equal((await fetch(`${svc.healthUrl}/readyz`)).status, 503, `${svc.name} /readyz`);
+    }
+    await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - crashedAt))));
+
+    await cluster.restart();
+    const restartedAt = new Date();
+    await eventually(async () => (await fetch(`${lateRunner.healthUrl}/readyz`)).ok, 60_000, 'the runner started during the outage to be ready');
+    // Steady again: every run that was in flight at the crash finishes, and new ones keep coming.
+    await eventually(
+      async () => Number((await db.query<{ n: string }>("SELECT count(*) AS n FROM executions WHERE created_at < $1 AND status NOT IN ('completed', 'failed')", [restartedAt])).rows[0]?.n) === 0,
+      90_000,
+      'the backlog of the outage to clear',
+      250,
+    );
+    const afterRecovery = accepted.length;
+    await eventually(async () => accepted.length >= afterRecovery + LANES, 60_000, 'new runs after the recovery');
+    stopping = true;
+    await Promise.all(lanes);
+
+    for (const svc of services) assert.equal(svc.exitCode, null, `${svc.name} never exited\n${svc.log}`);
+    const unexpected = answers.filter((a) => !(a.what === 'trigger' ? [202, 503] : [200, 503]).includes(a.status as number));
+    assert.deepEqual(unexpected, [], 'every answer was a success or a 503; no 500, no refused connection');
+    const refusedWith503 = answers.filter((a) => a.status === 503).length;
+    assert.ok(refusedWith503 > 0, 'the outage was seen by the clients, as 503s');
+
+    // Nothing accepted lost, every run finished (completed: the steps always succeed).
+    const runs = await Promise.all(accepted.map((id) => api.execution(id)));
+    assert.deepEqual(runs.filter((r) => r.status !== 'completed').map((r) => [r.executionId, r.status]), []);
+    // No step ran again after its success was recorded: every call of a step came before the recorded finish.
+    let repeated = 0;
+    for (const run of runs) {
+      for (const step of run.steps) {
+        const hits = flaky.hitTimes.get(`/crash/${run.executionId}/${step.index}`) ?? [];
+        assert.ok(hits.length >= 1, `${run.executionId} step ${step.index} ran`);
+        const recorded = new Date(step.finishedAt!).getTime();
+        assert.deepEqual(hits.filter((h) => h > recorded), [], `${run.executionId} step ${step.index}: no call after its recorded success`);
+        repeated += hits.length - 1;
+      }
+    }
+
+    // The outage in each service's /metrics, and one log line for it, not one per failed try.
+    for (const svc of services.filter((s) => s.name === 'scheduler-svc')) {
+      const metrics = await (await fetch(`${svc.healthUrl}/metrics`)).text();
+      assert.match(metrics, /^wf_dependency_outages_total\{[^}]*dependency="store"[^}]*\} [1-9]/m, 'the outage is counted');
+    }
+    for (const svc of services) {
+      const outageLines = svc.log.split('\n').filter((l) => l.includes('is unreachable; work pauses')).length;
+      assert.ok(outageLines <= 2, `${svc.name} logged the outage ${outageLines} times`);
+    }
+
+    const { rows } = await db.query<{ first: Date | null; cleared: Date | null; backlog: string; total: string }>(
+      `SELECT min(finished_at) FILTER (WHERE finished_at >= $1) AS first,
+              max(finished_at) FILTER (WHERE created_at < $1) AS cleared,
+              count(*) FILTER (WHERE created_at < $1 AND finished_at >= $1) AS backlog,
+              count(*) AS total
+         FROM executions`,
+      [restartedAt],
+    );
+    const m = rows[0]!;
+    const seconds = (d: Date | null) => (d ? ((d.getTime() - restartedAt.getTime()) / 1000).toFixed(1) : 'n/a');
+    t.diagnostic(
+      `outage ${((restartedAt.getTime() - crashedAt) / 1000).toFixed(1)} s; after the restart: first completed run ${seconds(m.first)} s, ` +
+        `backlog (${m.backlog} runs accepted before it) cleared ${seconds(m.cleared)} s; ${m.total} runs, ${refusedWith503} answers were 503, ${repeated} step calls repeated (at-least-once, none after a recorded success)`,
+    );
+  });
+});
