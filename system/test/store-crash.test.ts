@@ -115,7 +115,7 @@ describe('a PostgreSQL crash under load (multi-process, a private cluster, Kafka
         }
         accepted.push(res.body.executionId);
         seq += 1;
-        for (;;) {
+        while (!stopping) {
           const run = await call<ExecutionView>('read', 'GET', `/executions/${res.body.executionId}`);
           if (run?.status === 200 && (run.body.status === 'completed' || run.body.status === 'failed')) break;
           await new Promise((r) => setTimeout(r, 200));
@@ -123,6 +123,9 @@ describe('a PostgreSQL crash under load (multi-process, a private cluster, Kafka
       }
     };
     const lanes = Array.from({ length: LANES }, (_, i) => lane(i));
+    t.after(() => {
+      stopping = true; // also when an assertion below fails: the lanes must not outlive the test
+    });
     const finishedCount = async () => Number((await db.query<{ n: string }>("SELECT count(*) AS n FROM executions WHERE status = 'completed'")).rows[0]?.n);
     await eventually(async () => (await finishedCount()) >= 2 * LANES, 60_000, 'the load to get going');
 
@@ -161,7 +164,10 @@ describe('a PostgreSQL crash under load (multi-process, a private cluster, Kafka
     assert.ok(refusedWith503 > 0, 'the outage was seen by the clients, as 503s');
 
     // Nothing accepted lost, every run finished (completed: the steps always succeed).
-    const runs = await Promise.all(accepted.map((id) => api.execution(id)));
+    const runs = await eventually(async () => {
+      const all = await Promise.all(accepted.map((id) => api.execution(id)));
+      return all.every((r) => r.status === 'completed' || r.status === 'failed') && all;
+    }, 60_000, 'the last runs to finish');
     assert.deepEqual(runs.filter((r) => r.status !== 'completed').map((r) => [r.executionId, r.status]), []);
     // No step ran again after its success was recorded: every call of a step came before the recorded finish.
     let repeated = 0;
