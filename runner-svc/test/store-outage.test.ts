@@ -12,22 +12,12 @@ import {
   type HttpClient,
   type Workflow,
 } from '@wf/shared';
-import { capturedLogger, withOutage } from '@wf/shared/testing';
+import { capturedLogger, eventually, withOutage } from '@wf/shared/testing';
 import { createRunner } from '../src/worker/runner.js';
 
 const noHttp: HttpClient = {
   request: () => Promise.reject(new Error('no HTTP in this test')),
 };
-
-async function eventually<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('runner during a store outage', () => {
   it('pauses its consumer instead of taking messages it cannot record, then runs them once the store is back', async () => {
@@ -69,7 +59,7 @@ describe('runner during a store outage', () => {
     try {
       outage.down();
       await bus.publisher.publish(messages.map((m) => ({ topic: m.topic, key: m.key, event: m.event })));
-      await eventually(async () => (outage.refused.get('ping') ?? 0) >= 3, 'the runner to probe the store');
+      await eventually(async () => (outage.refused.get('ping') ?? 0) >= 3, 20_000, 'the runner to probe the store');
       assert.equal(outage.refused.get('executions.claimForRun'), 1, 'the first message met the outage; nothing more was taken from the topic');
       assert.deepEqual(
         lines.filter((l) => l.level === 'warn' || l.level === 'error').map((l) => l.msg),
@@ -80,7 +70,7 @@ describe('runner during a store outage', () => {
       await eventually(async () => {
         const all = await Promise.all(runs.map((r) => store.executions.get(r.executionId)));
         return all.every((e) => e?.status === 'completed');
-      }, 'every run to complete after the store is back');
+      }, 20_000, 'every run to complete after the store is back');
       assert.ok(lines.some((l) => l.msg === 'the store answers again; work resumes'));
       assert.equal(lines.filter((l) => l.level === 'error').length, 0);
     } finally {

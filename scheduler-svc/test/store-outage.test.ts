@@ -1,20 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createInProcessBus, createMemoryStore, DEFAULT_TOPICS, Metrics, nextRunAfter, systemClock, DEFAULT_RETRY_POLICY, type Workflow } from '@wf/shared';
-import { capturedLogger, withOutage } from '@wf/shared/testing';
+import { capturedLogger, eventually, withOutage } from '@wf/shared/testing';
 import { createScheduler } from '../src/index.js';
 
 const config = { tick: '1s', batchSize: 100, concurrency: 4, leaseMs: 10_000, requeueQueuedAfterMs: 300_000, outbox: { batchSize: 100, lockMs: 10_000, retentionMs: 3_600_000 } };
-
-async function eventually<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('scheduler during a store outage', () => {
   it('pauses its loops without a log line per pass, counts the outage, and emits the due runs once the store is back', async () => {
@@ -43,8 +33,8 @@ describe('scheduler during a store outage', () => {
     await scheduler.start();
     try {
       // Several seconds of outage: every loop keeps trying (with backoff), nothing is logged per try.
-      await eventually(async () => (outage.refused.get('workflows.claimDueScheduled') ?? 0) >= 3, 'the due-run loop to retry');
-      await eventually(async () => (outage.refused.get('outbox.claimBatch') ?? 0) >= 3, 'the relay to retry');
+      await eventually(async () => (outage.refused.get('workflows.claimDueScheduled') ?? 0) >= 3, 20_000, 'the due-run loop to retry');
+      await eventually(async () => (outage.refused.get('outbox.claimBatch') ?? 0) >= 3, 20_000, 'the relay to retry');
       const tries = [...outage.refused.values()].reduce((a, b) => a + b, 0);
       assert.ok(tries < 60, `the loops back off (${tries} tries)`);
       assert.deepEqual(
@@ -59,9 +49,9 @@ describe('scheduler during a store outage', () => {
       const runs = await eventually(async () => {
         const page = await store.executions.listByWorkflow('o', 'every-second', { limit: 10 });
         return page.items.length > 0 && page.items;
-      }, 'a due run after the store is back');
+      }, 20_000, 'a due run after the store is back');
       assert.equal(runs[0]?.status, 'queued');
-      await eventually(async () => (await store.outbox.backlog(new Date())).count === 0, 'the relay to publish it');
+      await eventually(async () => (await store.outbox.backlog(new Date())).count === 0, 20_000, 'the relay to publish it');
       assert.ok(lines.some((l) => l.msg === 'the store answers again; work resumes'));
       assert.equal(lines.filter((l) => l.level === 'error').length, 0);
     } finally {

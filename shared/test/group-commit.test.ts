@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { after, describe, it, mock } from 'node:test';
 import pg from 'pg';
 import { createMemoryStore } from '../src/adapters/memory/index.js';
@@ -19,7 +18,7 @@ import {
   type User,
   type Workflow,
 } from '../src/index.js';
-import { postgresTier, withOutage } from '../src/testing/index.js';
+import { freePort, postgresTier, withOutage } from '../src/testing/index.js';
 
 const user = (n: number): User => ({ userId: `u${n}`, email: `u${n}@example.com`, passwordHash: 'x', createdAt: new Date(0), sessionVersion: 0 });
 
@@ -208,7 +207,7 @@ for (const [name, open, skip] of stores) {
     });
 
     it('answers every caller 503 after one connection attempt per transaction in flight when the store is unreachable', async () => {
-      const base = name === 'postgres' ? createPostgresStore({ url: `postgres://postgres@127.0.0.1:${await closedPort()}/test` }) : withOutage(createMemoryStore());
+      const base = name === 'postgres' ? createPostgresStore({ url: `postgres://postgres@127.0.0.1:${await freePort()}/test` }) : withOutage(createMemoryStore());
       const { store, transactions } = counted('store' in base ? base.store : base);
       if ('down' in base) base.down();
       try {
@@ -220,18 +219,6 @@ for (const [name, open, skip] of stores) {
       } finally {
         await store.close();
       }
-    });
-  });
-}
-
-/** A port on 127.0.0.1 where nothing listens. */
-async function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
     });
   });
 }

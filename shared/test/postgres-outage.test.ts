@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { createPostgresStore } from '../src/adapters/postgres/index.js';
 import { toStoreError } from '../src/adapters/postgres/errors.js';
 import { ConflictError, UnavailableError, type Store } from '../src/index.js';
-import { postgresTier } from '../src/testing/index.js';
+import { freePort, postgresTier } from '../src/testing/index.js';
 
 const tier = postgresTier();
 
@@ -42,7 +41,7 @@ describe('PostgreSQL error mapping', () => {
   });
 
   it('answers every call with UnavailableError when nothing listens on the port', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const store = createPostgresStore({ url: `postgres://postgres@127.0.0.1:${port}/test` });
     try {
       await assert.rejects(store.init(), UnavailableError);
@@ -106,15 +105,3 @@ describe('PostgreSQL store: connections killed under it', { skip: tier.skip }, (
     for (let i = 0; i < 5; i++) await store.ping(); // broken idle clients were discarded, not reused
   });
 });
-
-/** A port on 127.0.0.1 where nothing listens. */
-async function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}

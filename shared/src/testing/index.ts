@@ -2,6 +2,7 @@ export { capturedLogger, type LogLine } from './captured-logger.js';
 export { FakeClock } from './fake-clock.js';
 export { aWorkflow, FIXTURE_TIME } from './fixtures.js';
 export { startForSuite } from './suite.js';
+export { freePort } from './free-port.js';
 export { withOutage, type OutageSwitch } from './outage.js';
 export { kafkaTier, postgresTier, mongoTier, browserTier, startTierServers, type Tier, type TierServerOptions, type TierServers } from './tiers.js';
 export type { TestServer } from './containers.js';

@@ -1,25 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createMemoryStore, DEFAULT_TOPICS, loadConfig, Metrics, StartupTimeoutError, systemClock } from '@wf/shared';
-import { capturedLogger, withOutage } from '@wf/shared/testing';
+import { capturedLogger, eventually, withOutage } from '@wf/shared/testing';
 import { WorkflowsEnvSchema, workflowsConfig } from '../../src/config.js';
 import { startWorkflowsService } from '../../src/service.js';
 
 const config = { ...workflowsConfig(loadConfig(WorkflowsEnvSchema, { JWT_SECRET: 'x'.repeat(32) })), port: 0 };
 
-async function eventually<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** The port the service listens on, found from its log line (it is not returned until start-up ends). */
 async function listeningPort(lines: { msg: string; port?: unknown }[]): Promise<number> {
-  const line = await eventually(async () => lines.find((l) => l.msg === 'http server listening'), 'the server to listen');
+  const line = await eventually(async () => lines.find((l) => l.msg === 'http server listening'), 20_000, 'the server to listen');
   return Number(line.port);
 }
 
@@ -30,7 +20,7 @@ describe('workflows-svc start-up while its store is down', () => {
     outage.down();
     const starting = startWorkflowsService({ store: outage.store, clock: systemClock, logger, topics: DEFAULT_TOPICS, config, metrics: new Metrics({ defaultMetrics: false }) });
     const url = `http://127.0.0.1:${await listeningPort(lines)}`;
-    await eventually(async () => (outage.refused.get('init') ?? 0) >= 2, 'start-up to try the store again');
+    await eventually(async () => (outage.refused.get('init') ?? 0) >= 2, 20_000, 'start-up to try the store again');
 
     assert.equal((await fetch(`${url}/healthz`)).status, 200);
     const ready = await fetch(`${url}/readyz`);
