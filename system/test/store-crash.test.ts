@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { kafkaTier } from '@wf/shared/testing';
+import { FlakyServer, kafkaTier } from '@wf/shared/testing';
 import { ApiClient, eventually, type ExecutionView } from './support/api-client.js';
-import { FlakyServer } from './support/flaky-server.js';
 import { PrivatePostgres } from './support/private-postgres.js';
 import { freePort, ServiceProcess, type ServiceName } from './support/processes.js';
 
@@ -15,6 +14,8 @@ const skip = kafka.skip ?? (PrivatePostgres.unavailable() ? `store crash fault s
 const LANES = 12;
 /** How long the database stays down. */
 const OUTAGE_MS = 8_000;
+/** A client's patience: every request is answered (a 503 at worst) well within this, outage or not. */
+const ANSWER_WITHIN_MS = 30_000;
 
 /**
  * The durable stack on a PostgreSQL cluster of the test's own, whose postmaster is killed with
@@ -94,21 +95,52 @@ describe('a PostgreSQL crash under load (multi-process, a private cluster, Kafka
     const answers: { what: string; status: number | string }[] = [];
     const accepted: string[] = [];
     let stopping = false;
-    /** A request as a client makes it, its answer recorded (a refused connection too). */
-    const call = async <T>(what: string, method: string, path: string, headers: Record<string, string> = {}) => {
+    /**
+     * The first answer a lane did not expect (a 500, a refused connection, no answer in time):
+     * every lane stops on it, and the test ends at its next wait with this message rather than
+     * keep loading a broken stack or wait out its timeouts.
+     */
+    let laneFailure: Error | undefined;
+    const failLanes = (err: Error) => {
+      laneFailure ??= err;
+      stopping = true;
+    };
+    const checkLanes = () => {
+      if (laneFailure) throw laneFailure;
+    };
+    /** `eventually`, cut short by a lane's failure. */
+    const until = async <T>(probe: () => Promise<T | undefined | false>, timeoutMs: number, what: string, intervalMs?: number): Promise<T> => {
+      const value = await eventually(async () => laneFailure ?? probe(), timeoutMs, what, intervalMs);
+      checkLanes();
+      return value as T;
+    };
+    const pause = async (ms: number) => {
+      await new Promise((r) => setTimeout(r, ms));
+      checkLanes();
+    };
+    const EXPECTED = { trigger: [202, 503], read: [200, 503] } as const;
+    /** A request as a client makes it, its answer recorded (a refused connection too); an unexpected one fails the lanes. */
+    const call = async <T>(lane: number, what: keyof typeof EXPECTED, method: string, path: string, headers: Record<string, string> = {}) => {
+      let res: Awaited<ReturnType<typeof api.request<T>>> | undefined;
+      let status: number | string;
       try {
-        const res = await api.request<T>(method, path, undefined, headers);
-        answers.push({ what, status: res.status });
-        return res;
+        res = await api.request<T>(method, path, undefined, headers, { timeoutMs: ANSWER_WITHIN_MS });
+        status = res.status;
       } catch (err) {
-        answers.push({ what, status: `no answer: ${(err as Error).cause ?? (err as Error).message}` });
+        status = `no answer: ${String((err as Error).cause ?? (err as Error).message)}`;
+      }
+      answers.push({ what, status });
+      if (!(EXPECTED[what] as readonly unknown[]).includes(status)) {
+        const body = res ? ` ${JSON.stringify(res.body)?.slice(0, 300)}` : '';
+        failLanes(new Error(`lane ${lane}: ${method} ${path} answered ${status}${body} (expected ${EXPECTED[what].join(' or ')}); the lanes stopped`));
         return undefined;
       }
+      return res;
     };
     const lane = async (i: number) => {
       for (let seq = 0; !stopping; ) {
         // The same key until accepted: a retry after a lost answer gets the run that was created.
-        const res = await call<{ executionId: string }>('trigger', 'POST', `/workflows/crash-${i}/trigger`, { 'idempotency-key': `lane-${i}-${seq}` });
+        const res = await call<{ executionId: string }>(i, 'trigger', 'POST', `/workflows/crash-${i}/trigger`, { 'idempotency-key': `lane-${i}-${seq}` });
         if (res?.status !== 202) {
           await new Promise((r) => setTimeout(r, 250));
           continue;
@@ -116,23 +148,23 @@ describe('a PostgreSQL crash under load (multi-process, a private cluster, Kafka
         accepted.push(res.body.executionId);
         seq += 1;
         while (!stopping) {
-          const run = await call<ExecutionView>('read', 'GET', `/executions/${res.body.executionId}`);
+          const run = await call<ExecutionView>(i, 'read', 'GET', `/executions/${res.body.executionId}`);
           if (run?.status === 200 && (run.body.status === 'completed' || run.body.status === 'failed')) break;
           await new Promise((r) => setTimeout(r, 200));
         }
       }
     };
-    const lanes = Array.from({ length: LANES }, (_, i) => lane(i));
+    const lanes = Array.from({ length: LANES }, (_, i) => lane(i).catch((err: unknown) => failLanes(new Error(`lane ${i} threw: ${String(err)}`))));
     t.after(() => {
       stopping = true; // also when an assertion below fails: the lanes must not outlive the test
     });
     const finishedCount = async () => Number((await db.query<{ n: string }>("SELECT count(*) AS n FROM executions WHERE status = 'completed'")).rows[0]?.n);
-    await eventually(async () => (await finishedCount()) >= 2 * LANES, 60_000, 'the load to get going');
+    await until(async () => (await finishedCount()) >= 2 * LANES, 60_000, 'the load to get going');
 
     // The crash: SIGKILL to the postmaster, mid-load.
     cluster.crash();
     const crashedAt = Date.now();
-    await new Promise((r) => setTimeout(r, 2_000));
+    await pause(2_000);
     // A runner started during the outage waits for its store: alive, not ready.
     const lateRunner = await service('runner-svc', 'alive');
     for (const svc of services) {
@@ -140,22 +172,23 @@ describe('a PostgreSQL crash under load (multi-process, a private cluster, Kafka
       assert.equal((await fetch(`${svc.healthUrl}/healthz`)).status, 200, `${svc.name} /healthz`);
       assert.equal((await fetch(`${svc.healthUrl}/readyz`)).status, 503, `${svc.name} /readyz`);
     }
-    await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - crashedAt))));
+    await pause(Math.max(0, OUTAGE_MS - (Date.now() - crashedAt)));
 
     await cluster.restart();
     const restartedAt = new Date();
-    await eventually(async () => (await fetch(`${lateRunner.healthUrl}/readyz`)).ok, 60_000, 'the runner started during the outage to be ready');
+    await until(async () => (await fetch(`${lateRunner.healthUrl}/readyz`)).ok, 60_000, 'the runner started during the outage to be ready');
     // Steady again: every run that was in flight at the crash finishes, and new ones keep coming.
-    await eventually(
+    await until(
       async () => Number((await db.query<{ n: string }>("SELECT count(*) AS n FROM executions WHERE created_at < $1 AND status NOT IN ('completed', 'failed')", [restartedAt])).rows[0]?.n) === 0,
       90_000,
       'the backlog of the outage to clear',
       250,
     );
     const afterRecovery = accepted.length;
-    await eventually(async () => accepted.length >= afterRecovery + LANES, 60_000, 'new runs after the recovery');
+    await until(async () => accepted.length >= afterRecovery + LANES, 60_000, 'new runs after the recovery');
     stopping = true;
     await Promise.all(lanes);
+    checkLanes();
 
     for (const svc of services) assert.equal(svc.exitCode, null, `${svc.name} never exited\n${svc.log}`);
     const unexpected = answers.filter((a) => !(a.what === 'trigger' ? [202, 503] : [200, 503]).includes(a.status as number));

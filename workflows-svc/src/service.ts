@@ -22,8 +22,8 @@ export interface WorkflowsService extends RunningService {
   readonly port: number;
 }
 
-/** What answers while the service waits for its store: the probes, and `/metrics`. */
-const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
+/** What answers while the service waits for its store: the probes, `/metrics`, and the OpenAPI document (it needs no store). */
+const PROBES = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json']);
 
 /**
  * The REST API listening on `config.port`, with `/metrics` beside it. It listens at once, so

@@ -147,11 +147,19 @@ function commonFailures({ authenticated, parsesBody, usesStore, validates }: Rea
     ...(isNonEmpty(badRequest) ? { '400': errorAnswer('Invalid request: `details` names each bad field', badRequest) } : {}),
     ...(authenticated ? { '401': errorAnswer('Missing, invalid or expired token, or its user is gone', ['unauthorized'], { 'WWW-Authenticate': headerRef('WWWAuthenticate') }) } : {}),
     ...(parsesBody ? { '413': errorAnswer('Body larger than 1 MB', ['payload_too_large']), '415': errorAnswer('Body is not JSON', ['unsupported_media_type']) } : {}),
-    ...(usesStore ? { '503': errorAnswer('The store is unreachable; retry later', ['unavailable']) } : {}),
+    ...(usesStore ? { '503': unavailable() } : {}),
     ...own,
   };
 }
 
+/**
+ * While the store is unreachable, or the service is starting and waits for it, every route
+ * but the probes and this document answers 503 with `Retry-After` (README, How it works).
+ */
+const unavailable = () =>
+  errorAnswer('The store is unreachable, or the service is starting and waits for it; retry after `Retry-After` seconds', ['unavailable'], {
+    'Retry-After': headerRef('RetryAfter'),
+  });
 const rateLimited = () => errorAnswer('Too many requests; retry after `Retry-After` seconds', ['rate_limited'], { 'Retry-After': headerRef('RetryAfter') });
 const notFound = (what: string) => errorAnswer(what, ['not_found']);
 const versionConflict = (...more: [] | [string]) => errorAnswer('`If-Match` names an older version (`details.currentVersion`)', ['version_conflict', ...more]);
