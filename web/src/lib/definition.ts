@@ -9,7 +9,8 @@ export interface WorkflowForm {
   workflowId: string;
   name: string;
   enabled: boolean;
-  trigger: { type: TriggerSpec['type']; interval: string; cron: string; timezone: string };
+  /** `catchUp`: empty leaves it to the API's default (`none`). */
+  trigger: { type: TriggerSpec['type']; interval: string; cron: string; timezone: string; catchUp: '' | 'none' | 'latest' };
   actions: ActionForm[];
   retry: { maxRetries: string; baseDelayMs: string; maxDelayMs: string };
 }
@@ -43,7 +44,7 @@ export const emptyForm = (): WorkflowForm => ({
   workflowId: '',
   name: '',
   enabled: true,
-  trigger: { type: 'manual', interval: '', cron: '', timezone: '' },
+  trigger: { type: 'manual', interval: '', cron: '', timezone: '', catchUp: '' },
   actions: [emptyLog()],
   retry: { maxRetries: '', baseDelayMs: '', maxDelayMs: '' },
 });
@@ -68,8 +69,13 @@ export interface Conversion {
 export function toDefinition(form: WorkflowForm): Conversion {
   const errors: Record<string, string> = {};
   const t = form.trigger;
+  const catchUp = t.catchUp || undefined;
   const trigger =
-    t.type === 'periodic' ? { type: t.type, interval: t.interval.trim() } : t.type === 'cron' ? defined({ type: t.type, cron: t.cron.trim(), timezone: t.timezone.trim() || undefined }) : { type: t.type };
+    t.type === 'periodic'
+      ? defined({ type: t.type, interval: t.interval.trim(), catchUp })
+      : t.type === 'cron'
+        ? defined({ type: t.type, cron: t.cron.trim(), timezone: t.timezone.trim() || undefined, catchUp })
+        : { type: t.type };
   const actions = form.actions.map((a, i) => {
     if (a.type === 'log') return defined({ type: a.type, message: a.message, level: a.level || undefined });
     let body: unknown;
@@ -99,13 +105,13 @@ export function toDefinition(form: WorkflowForm): Conversion {
 
 /** A definition (from the API or the JSON view) as the form shows it. */
 export function fromDefinition(def: Partial<CreateWorkflowInput> & { retryPolicy?: Partial<CreateWorkflowInput['retryPolicy']> }): WorkflowForm {
-  const trigger = (def.trigger ?? { type: 'manual' }) as Partial<{ type: TriggerSpec['type']; interval: string; cron: string; timezone: string }>;
+  const trigger = (def.trigger ?? { type: 'manual' }) as Partial<{ type: TriggerSpec['type']; interval: string; cron: string; timezone: string; catchUp: 'none' | 'latest' }>;
   const text = (v: unknown) => (v === undefined || v === null ? '' : String(v));
   return {
     workflowId: text(def.workflowId),
     name: text(def.name),
     enabled: def.enabled ?? true,
-    trigger: { type: trigger.type ?? 'manual', interval: text(trigger.interval), cron: text(trigger.cron), timezone: text(trigger.timezone) },
+    trigger: { type: trigger.type ?? 'manual', interval: text(trigger.interval), cron: text(trigger.cron), timezone: text(trigger.timezone), catchUp: trigger.catchUp ?? '' },
     actions: (def.actions ?? []).map((a: Action): ActionForm =>
       a.type === 'log'
         ? { key: nextKey(), type: 'log', message: text(a.message), level: a.level ?? '' }

@@ -202,6 +202,18 @@ function Editor({ existing, openApi }: EditorProps) {
                 </Field>
               </>
             ) : null}
+            {form.trigger.type === 'periodic' || form.trigger.type === 'cron' ? (
+              <Field id="trigger-catchup" label="Missed runs" error={shown('trigger.catchUp')} hint="Due times that passed while the system was down: skipped, or the most recent of them run once.">
+                <select
+                  {...described('trigger-catchup', shown('trigger.catchUp'), true)}
+                  value={form.trigger.catchUp || 'none'}
+                  onChange={(e) => update('trigger.catchUp', (f) => ({ ...f, trigger: { ...f.trigger, catchUp: e.target.value as 'none' | 'latest' } }))}
+                >
+                  <option value="none">skip them</option>
+                  <option value="latest">run the latest once</option>
+                </select>
+              </Field>
+            ) : null}
           </fieldset>
 
           <fieldset>

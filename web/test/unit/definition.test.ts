@@ -5,7 +5,7 @@ const definition = {
   workflowId: 'nightly-report',
   name: 'Nightly report',
   enabled: false,
-  trigger: { type: 'cron', cron: '0 2 * * *', timezone: 'Europe/Paris' },
+  trigger: { type: 'cron', cron: '0 2 * * *', timezone: 'Europe/Paris', catchUp: 'latest' },
   actions: [
     { type: 'log', message: 'starting {{workflow.id}}', level: 'warn' },
     { type: 'http-request', method: 'POST', url: 'https://api.example.com/r/{{trigger.payload.id}}', headers: { 'x-api-key': 'k' }, body: { n: [1, 2], ok: true }, timeoutMs: 5000 },
@@ -32,6 +32,16 @@ describe('form ↔ JSON', () => {
     form.workflowId = ' hello ';
     form.actions = [{ ...form.actions[0]!, type: 'log', message: 'hi', level: '' }];
     expect(toDefinition(form).definition).toEqual({ workflowId: 'hello', enabled: true, trigger: { type: 'manual' }, actions: [{ type: 'log', message: 'hi' }] });
+  });
+
+  it('keeps catchUp on a scheduled trigger, and leaves it out when not chosen (the API defaults it to none)', () => {
+    const form = fromDefinition({ ...definition, trigger: { type: 'periodic', interval: '1h', catchUp: 'none' } } as never);
+    expect(toDefinition(form).definition.trigger).toEqual({ type: 'periodic', interval: '1h', catchUp: 'none' });
+    form.trigger.catchUp = '';
+    expect(toDefinition(form).definition.trigger).toEqual({ type: 'periodic', interval: '1h' });
+    form.trigger.type = 'manual';
+    form.trigger.catchUp = 'latest';
+    expect(toDefinition(form).definition.trigger).toEqual({ type: 'manual' });
   });
 
   it('passes numbers as numbers and anything else as typed, for the schema to judge', () => {
