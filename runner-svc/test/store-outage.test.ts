@@ -1,17 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  acceptRun,
-  createInProcessBus,
-  createMemoryStore,
-  DEFAULT_RETRY_POLICY,
-  DEFAULT_TOPICS,
-  Metrics,
-  systemClock,
-  type Execution,
-  type HttpClient,
-  type Workflow,
-} from '@wf/shared';
+import { acceptRun, DEFAULT_RETRY_POLICY, DEFAULT_TOPICS, GroupCommit, systemClock, type Execution, type HttpClient, type Workflow } from '@wf/shared';
+import { createInProcessBus } from '@wf/shared/inprocess';
+import { createMemoryStore } from '@wf/shared/memory';
+import { Metrics } from '@wf/shared/ops';
 import { capturedLogger, eventually, withOutage } from '@wf/shared/testing';
 import { createRunner } from '../src/worker/runner.js';
 
@@ -47,6 +39,7 @@ describe('runner during a store outage', () => {
     const messages = await store.outbox.claimBatch(now, 60_000, 10);
     const runner = createRunner({
       store,
+      groupCommit: new GroupCommit(store),
       consumer: bus.createConsumer({ groupId: 'runners', deadLetterTopic: DEFAULT_TOPICS.deadLetter }),
       http: noHttp,
       clock: systemClock,

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createInProcessBus, createMemoryStore, DEFAULT_TOPICS, Metrics, nextRunAfter, systemClock, DEFAULT_RETRY_POLICY, type Workflow } from '@wf/shared';
+import { DEFAULT_TOPICS, nextRunAfter, systemClock, DEFAULT_RETRY_POLICY, type Workflow } from '@wf/shared';
+import { createInProcessBus } from '@wf/shared/inprocess';
+import { createMemoryStore } from '@wf/shared/memory';
+import { Metrics } from '@wf/shared/ops';
 import { capturedLogger, eventually, withOutage } from '@wf/shared/testing';
 import { createScheduler } from '../src/index.js';
 

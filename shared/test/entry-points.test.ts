@@ -44,8 +44,9 @@ describe('entry points of @wf/shared', () => {
   it('the core, and a memory store and in-process bus opened by settings, load no driver', async () => {
     const loaded = await packagesLoadedBy(`
       import { silentLogger } from '@wf/shared';
-      import { openBus, openStore } from '@wf/shared/open';
-      const store = await openStore({ kind: 'memory' }, silentLogger);
+      import { createStore, openBus } from '@wf/shared/open';
+      const store = await createStore({ kind: 'memory' }, silentLogger);
+      await store.init();
       const bus = await openBus({ kind: 'in-process' }, silentLogger);
       await bus.close();
       await store.close();`);

@@ -1,17 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  Availability,
-  Backoff,
-  CommonEnvSchema,
-  ConfigError,
-  loadConfig,
-  Metrics,
-  StartupGate,
-  StartupTimeoutError,
-  UnavailableError,
-  waitUntilReachable,
-} from '../src/index.js';
+import { CommonEnvSchema, ConfigError, loadConfig, UnavailableError } from '../src/index.js';
+import { Availability, Backoff, Metrics, StartupGate, StartupTimeoutError, waitUntilReachable } from '../src/ops/index.js';
 import { capturedLogger, FakeClock } from '../src/testing/index.js';
 
 const sample = async (metrics: Metrics, name: string) => (await metrics.registry.getSingleMetric(name)?.get())?.values ?? [];

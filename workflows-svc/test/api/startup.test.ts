@@ -1,12 +1,24 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createMemoryStore, DEFAULT_TOPICS, loadConfig, Metrics, StartupTimeoutError, systemClock } from '@wf/shared';
+import { DEFAULT_TOPICS, GroupCommit, loadConfig, systemClock, type Store } from '@wf/shared';
+import { createMemoryStore } from '@wf/shared/memory';
+import { Metrics, StartupTimeoutError } from '@wf/shared/ops';
 import { capturedLogger, eventually, withOutage } from '@wf/shared/testing';
+import { createUseCases } from '../../src/app/use-cases.js';
+import { JwtAccessTokens, JwtSessionTokens } from '../../src/auth/jwt-tokens.js';
+import { ScryptPasswordHasher } from '../../src/auth/scrypt-hasher.js';
 import { WorkflowsEnvSchema, workflowsConfig } from '../../src/config.js';
 import { startWorkflowsService } from '../../src/service.js';
 import { openApiContract } from '../support/openapi-contract.js';
 
 const config = { ...workflowsConfig(loadConfig(WorkflowsEnvSchema, { JWT_SECRET: 'x'.repeat(32) })), port: 0 };
+
+/** The use cases as `main.ts` composes them, on `store`. */
+function useCasesOn(store: Store) {
+  const tokens = new JwtAccessTokens(config.jwt, systemClock);
+  const sessions = new JwtSessionTokens(config.jwt, systemClock);
+  return createUseCases({ store, clock: systemClock, topics: DEFAULT_TOPICS, tokens, sessions, passwords: new ScryptPasswordHasher(), groupCommit: new GroupCommit(store) });
+}
 
 /** The port the service listens on, found from its log line (it is not returned until start-up ends). */
 async function listeningPort(lines: { msg: string; port?: unknown }[]): Promise<number> {
@@ -19,7 +31,7 @@ describe('workflows-svc start-up while its store is down', () => {
     const { logger, lines } = capturedLogger();
     const outage = withOutage(createMemoryStore());
     outage.down();
-    const starting = startWorkflowsService({ store: outage.store, clock: systemClock, logger, topics: DEFAULT_TOPICS, config, metrics: new Metrics({ defaultMetrics: false }) });
+    const starting = startWorkflowsService({ useCases: useCasesOn(outage.store), store: outage.store, clock: systemClock, logger, topics: DEFAULT_TOPICS, config, metrics: new Metrics({ defaultMetrics: false }) });
     const url = `http://127.0.0.1:${await listeningPort(lines)}`;
     await eventually(async () => (outage.refused.get('init') ?? 0) >= 2, 20_000, 'start-up to try the store again');
 
@@ -62,6 +74,7 @@ describe('workflows-svc start-up while its store is down', () => {
     const outage = withOutage(createMemoryStore());
     outage.down();
     const err = await startWorkflowsService({
+      useCases: useCasesOn(outage.store),
       store: outage.store,
       clock: systemClock,
       logger,
