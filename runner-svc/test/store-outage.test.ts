@@ -33,10 +33,12 @@ describe('runner during a store outage', () => {
     await store.workflows.create(wf);
     const runs: Execution[] = [];
     for (let i = 0; i < 3; i++) {
-      await store.workflows.setTriggerStatus('o', 'w', ['busy'], 'idle', now);
+      // Three runs queued at once: each releases the trigger the one before holds.
+      const holder = runs.at(-1)?.executionId;
+      if (holder) await store.workflows.setTriggerStatus('o', 'w', holder, ['busy'], 'idle', now);
       runs.push(await store.uow.run((tx) => acceptRun(tx, wf, { type: 'manual', firedAt: now }, DEFAULT_TOPICS, now)));
     }
-    const messages = await store.outbox.claimBatch(now, 60_000, 10);
+    const { messages } = await store.outbox.claimBatch(60_000, 10);
     const runner = createRunner({
       store,
       groupCommit: new GroupCommit(store),

@@ -53,7 +53,8 @@ export function dueSlot(trigger: ScheduledSpec, dueAt: Date, now: Date): DueSlot
     ...(onTime || trigger.catchUp === 'latest' ? { runFor: latest } : {}),
     latest,
     skippedEarlier: latest.getTime() > dueAt.getTime(),
-    next: nextRunAfter(trigger, now, dueAt)!,
+    // Strictly after the due time, even if `now` (read before the claim) is not yet past it.
+    next: nextRunAfter(trigger, now > dueAt ? now : dueAt, dueAt)!,
   };
 }
 

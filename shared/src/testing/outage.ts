@@ -56,6 +56,10 @@ export function withOutage(inner: Store): OutageSwitch {
       gate('init');
       await inner.init();
     },
+    async now() {
+      gate('now');
+      return inner.now();
+    },
     async ping() {
       gate('ping');
       await inner.ping();
