@@ -232,7 +232,7 @@ describe('ExecutionWorker with mocked ports', () => {
     const finishAttempt = mock.fn(async (..._args: unknown[]) => false);
     const tx = { executions: { finishAttempt }, workflows: { setTriggerStatus: mock.fn(async () => true) }, outbox: { add: mock.fn(async () => undefined) } };
     const store = {
-      executions: { claimForRun: mock.fn(async () => claimed([{ type: 'log', message: 'x' }])), saveStep: mock.fn(async () => true) },
+      executions: { claimForRun: mock.fn(async () => claimed([{ type: 'log', message: 'x' }])), saveStep: mock.fn(async () => true), get: mock.fn(async () => null) },
       uow: { run: mock.fn(async (work: (t: typeof tx) => Promise<unknown>) => work(tx)) },
     } as unknown as Store;
     const worker = new ExecutionWorker({
@@ -251,7 +251,7 @@ describe('ExecutionWorker with mocked ports', () => {
     const { http, calls } = scriptedHttp({ 'https://api.test/a': [200] });
     const uowRun = mock.fn(async () => true);
     const store = {
-      executions: { claimForRun: mock.fn(async () => claimed([{ type: 'http-request', url: 'https://api.test/a', method: 'GET' }])), saveStep: mock.fn(async () => false) },
+      executions: { claimForRun: mock.fn(async () => claimed([{ type: 'http-request', url: 'https://api.test/a', method: 'GET' }])), saveStep: mock.fn(async () => false), get: mock.fn(async () => null) },
       uow: { run: uowRun },
     } as unknown as Store;
     const worker = new ExecutionWorker({

@@ -27,4 +27,5 @@ export * from './logger.js';
 export * from './ids.js';
 export { boundError, boundStep, DEFAULT_MAX_STEP_OUTPUT_BYTES, type StepBoundOptions, type TruncatedOutput } from './adapters/step-bound.js';
 export * from './app/accept-run.js';
+export * from './app/run-result.js';
 export * from './app/group-commit.js';

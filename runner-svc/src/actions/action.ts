@@ -5,6 +5,8 @@ export interface ActionContext {
   template: TemplateContext;
   /** A logger already bound to the execution and step. */
   logger: Logger;
+  /** Aborted when the run is cancelled while the step is in flight: an action that waits on the outside world stops waiting. */
+  signal?: AbortSignal;
 }
 
 /** Runs one kind of action. Throws to fail the step; the returned value is the step's output. */

@@ -13,7 +13,7 @@ export class HttpStatusError extends Error {
 export class HttpRequestActionExecutor implements ActionExecutor<HttpRequestAction> {
   constructor(private readonly http: HttpClient) {}
 
-  async run(action: HttpRequestAction, { template }: ActionContext) {
+  async run(action: HttpRequestAction, { template, signal }: ActionContext) {
     const url = renderString(action.url, template);
     const headers = action.headers
       ? Object.fromEntries(Object.entries(action.headers).map(([k, v]) => [k, renderString(v, template)]))
@@ -32,6 +32,7 @@ export class HttpRequestActionExecutor implements ActionExecutor<HttpRequestActi
         ...(headers ? { headers } : {}),
         ...(body === undefined ? {} : { body }),
         timeoutMs: action.timeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS,
+        ...(signal ? { signal } : {}),
       });
     } catch (err) {
       if (err instanceof OutboundRequestRefusedError) throw new PermanentActionError(err.message);

@@ -1,11 +1,9 @@
 import {
   boundError,
   DEFAULT_ACTION_TIMEOUT_MS,
-  makeEvent,
   MAX_EVENT_ERROR_BYTES,
-  newId,
-  partitionKey,
   retryDelayMs,
+  runResultMessage,
   type Action,
   type Clock,
   type Execution,
@@ -23,7 +21,10 @@ import { PermanentActionError, HttpStatusError, type ActionRegistry } from '../a
 import { TemplateError, type TemplateContext } from '../templating.js';
 import { redact } from './redact.js';
 
-export type HandleOutcome = 'completed' | 'pending_retry' | 'failed' | 'skipped' | 'lost';
+export type HandleOutcome = 'completed' | 'pending_retry' | 'failed' | 'skipped' | 'lost' | 'cancelled';
+
+/** How often a step in flight looks whether its run was cancelled, unless configured. */
+export const DEFAULT_CANCEL_POLL_MS = 1_000;
 
 export interface ExecutionWorkerDeps {
   store: Store;
@@ -33,7 +34,7 @@ export interface ExecutionWorkerDeps {
   clock: Clock;
   logger: Logger;
   topics: Topics;
-  config: { leaseMarginMs: number; random?: () => number };
+  config: { leaseMarginMs: number; random?: () => number; cancelPollMs?: number };
   metrics?: Metrics;
 }
 
@@ -125,11 +126,11 @@ export class ExecutionWorker {
     let last: Step | undefined;
     for (const [n, { action, index }] of todo.entries()) {
       const result = await this.runStep(execution, index, action, log);
-      if (result === 'lost') return this.lost(log);
+      if (result === 'lost') return this.lost(executionId, log);
       const { permanent, ...step } = result;
       execution.steps[index] = step;
       if (n === todo.length - 1 || step.status === 'failed') last = step;
-      else if (!(await this.saveStep(executionId, attempt, step, config.leaseMarginMs))) return this.lost(log);
+      else if (!(await this.saveStep(executionId, attempt, step, config.leaseMarginMs))) return this.lost(executionId, log);
       if (step.status === 'failed') {
         failure = { error: `step ${index} (${action.type}) failed: ${step.error ?? 'unknown error'}`, permanent };
         break;
@@ -162,8 +163,9 @@ export class ExecutionWorker {
     const stepLog = log.child({ step: index, action: action.type });
     const started = performance.now();
     let step: Step & { permanent: boolean };
+    const cancelled = executor.instant ? undefined : this.watchCancel(execution);
     try {
-      const output = await executor.run(action, { template: templateContext(execution), logger: stepLog });
+      const output = await executor.run(action, { template: templateContext(execution), logger: stepLog, ...(cancelled ? { signal: cancelled.signal } : {}) });
       step = { ...running, status: 'succeeded', output: redact(output), finishedAt: clock.now(), permanent: false };
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
@@ -177,6 +179,8 @@ export class ExecutionWorker {
         permanent,
       };
       stepLog.warn({ error, permanent }, 'step failed');
+    } finally {
+      cancelled?.stop();
     }
     metrics?.actionDuration.observe({ type: action.type, outcome: step.status }, (performance.now() - started) / 1000);
     return step;
@@ -207,7 +211,7 @@ export class ExecutionWorker {
         ...(failure ? { error: failure.error } : {}),
       }),
     );
-    if (!finished) return this.lost(log);
+    if (!finished) return this.lost(execution.executionId, log);
     metrics?.executionsFinished.inc({ status: outcome });
     log.info({ status: outcome, ...(nextAttemptAt ? { nextAttemptAt } : {}), ...(failure ? { error: failure.error } : {}) }, 'execution attempt finished');
     return outcome;
@@ -233,7 +237,33 @@ export class ExecutionWorker {
     return true;
   }
 
-  private lost(log: Logger): HandleOutcome {
+  /**
+   * While a step is in flight, looks every `cancelPollMs` whether the run is still running on
+   * its attempt; when it is not (it was cancelled), aborts the step. A cancel needs no message
+   * to every runner: the store says it, and the next write of the attempt would fail anyway.
+   */
+  private watchCancel(execution: Execution): { signal: AbortSignal; stop(): void } {
+    const controller = new AbortController();
+    const { executionId, attempt } = execution;
+    const timer = setInterval(() => {
+      this.deps.store.executions.get(executionId).then(
+        (now) => {
+          if (now && (now.status !== 'running' || now.attempt !== attempt)) controller.abort();
+        },
+        () => undefined, // the store is away: the step goes on, as it would without the watch
+      );
+    }, this.deps.config.cancelPollMs ?? DEFAULT_CANCEL_POLL_MS);
+    timer.unref();
+    return { signal: controller.signal, stop: () => clearInterval(timer) };
+  }
+
+  /** The attempt can no longer write: its run was cancelled, or another runner took it over. */
+  private async lost(executionId: string, log: Logger): Promise<HandleOutcome> {
+    const now = await this.deps.store.executions.get(executionId).catch(() => null);
+    if (now?.status === 'cancelled') {
+      log.info('execution was cancelled; stopped before its next step');
+      return 'cancelled';
+    }
     log.warn('execution was taken over by another runner (lease expired); abandoning this attempt');
     return 'lost';
   }
@@ -257,26 +287,5 @@ function resultMessage(
   error?: string,
   nextAttemptAt?: Date,
 ): OutboxMessage {
-  const data = {
-    executionId: execution.executionId,
-    workflowId: execution.workflowId,
-    ownerId: execution.ownerId,
-    attempt: execution.attempt,
-    status,
-    finishedAt: at.toISOString(),
-    ...(error ? { error: boundError(error, MAX_EVENT_ERROR_BYTES) } : {}),
-  };
-  return {
-    id: newId(),
-    topic: topics.result,
-    key: partitionKey(execution.ownerId, execution.workflowId),
-    event:
-      status === 'completed'
-        ? makeEvent('ExecutionCompleted', data, newId(), at)
-        : nextAttemptAt
-          ? makeEvent('ExecutionRetryScheduled', { ...data, nextAttemptAt: nextAttemptAt.toISOString() }, newId(), at)
-          : makeEvent('ExecutionFailed', data, newId(), at),
-    createdAt: at,
-    attempts: 0,
-  };
+  return runResultMessage(execution, status, at, topics, error === undefined ? undefined : boundError(error, MAX_EVENT_ERROR_BYTES), nextAttemptAt);
 }

@@ -23,13 +23,18 @@ export function executionRequestedMessage(execution: Execution, topics: Topics, 
   };
 }
 
+/** What a new run may carry besides its trigger: the run it re-runs from the start. */
+export interface RunLinks {
+  rerunOf?: string;
+}
+
 /** A run requested with an `Idempotency-Key`: the key, and the executionId already recorded for it. */
 export interface IdempotentRun {
   key: string;
   executionId: string;
 }
 
-export function newExecution(workflow: Workflow, trigger: ExecutionTrigger, at: Date, idempotent?: IdempotentRun): Execution {
+export function newExecution(workflow: Workflow, trigger: ExecutionTrigger, at: Date, idempotent?: IdempotentRun, links: RunLinks = {}): Execution {
   return {
     executionId: idempotent?.executionId ?? newId(),
     workflowId: workflow.workflowId,
@@ -43,6 +48,7 @@ export function newExecution(workflow: Workflow, trigger: ExecutionTrigger, at: 
     retriesLeft: workflow.retryPolicy.maxRetries,
     steps: workflow.actions.map((a, index) => ({ index, type: a.type, status: 'pending' })),
     ...(idempotent ? { idempotencyKey: idempotent.key } : {}),
+    ...(links.rerunOf ? { rerunOf: links.rerunOf } : {}),
     createdAt: at,
     updatedAt: at,
   };
@@ -68,8 +74,9 @@ export async function acceptRun(
   topics: Topics,
   at: Date,
   idempotent?: IdempotentRun,
+  links: RunLinks = {},
 ): Promise<Execution> {
-  const execution = newExecution(workflow, trigger, at, idempotent);
+  const execution = newExecution(workflow, trigger, at, idempotent, links);
   const claimed = await tx.workflows.setTriggerStatus(workflow.ownerId, workflow.workflowId, execution.executionId, ['idle'], 'busy', at);
   if (!claimed) {
     const current = await tx.workflows.get(workflow.ownerId, workflow.workflowId);

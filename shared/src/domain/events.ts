@@ -38,17 +38,21 @@ export const ExecutionCompletedSchema = envelope('ExecutionCompleted', Execution
 export const ExecutionRetryScheduledSchema = envelope('ExecutionRetryScheduled', ExecutionResultData.extend({ nextAttemptAt: z.iso.datetime() }));
 /** The run failed for good: no retries left, or a failure retrying cannot fix. */
 export const ExecutionFailedSchema = envelope('ExecutionFailed', ExecutionResultData);
+/** A run ended by its owner (`POST /executions/:id/cancel`). */
+export const ExecutionCancelledSchema = envelope('ExecutionCancelled', ExecutionResultData);
 export const EventEnvelopeSchema = z.discriminatedUnion('type', [
   ExecutionRequestedSchema,
   ExecutionCompletedSchema,
   ExecutionRetryScheduledSchema,
   ExecutionFailedSchema,
+  ExecutionCancelledSchema,
 ]);
 
 export type ExecutionRequested = z.infer<typeof ExecutionRequestedSchema>;
 export type ExecutionCompleted = z.infer<typeof ExecutionCompletedSchema>;
 export type ExecutionRetryScheduled = z.infer<typeof ExecutionRetryScheduledSchema>;
 export type ExecutionFailed = z.infer<typeof ExecutionFailedSchema>;
+export type ExecutionCancelled = z.infer<typeof ExecutionCancelledSchema>;
 export type EventEnvelope = z.infer<typeof EventEnvelopeSchema>;
 export type EventType = EventEnvelope['type'];
 

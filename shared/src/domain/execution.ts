@@ -1,9 +1,14 @@
 import { z } from 'zod';
 import type { Action, RetryPolicy } from './workflow.js';
 
-export const ExecutionStatusSchema = z.enum(['queued', 'running', 'pending_retry', 'completed', 'failed']);
+export const ExecutionStatusSchema = z.enum(['queued', 'running', 'pending_retry', 'completed', 'failed', 'cancelled']);
 export type ExecutionStatus = z.infer<typeof ExecutionStatusSchema>;
-export const FINISHED_STATUSES: readonly ExecutionStatus[] = ['completed', 'failed'];
+/** A run in one of these has ended: nothing moves it any more but a re-run (`failed`, `cancelled`). */
+export const FINISHED_STATUSES: readonly ExecutionStatus[] = ['completed', 'failed', 'cancelled'];
+/** What `POST /executions/:id/retry` resumes in place. */
+export const RESUMABLE_STATUSES: readonly ExecutionStatus[] = ['failed', 'cancelled'];
+/** The error a step in flight when its run was cancelled ends with. */
+export const CANCELLED_STEP_ERROR = 'cancelled while running';
 
 export const StepStatusSchema = z.enum(['pending', 'running', 'succeeded', 'failed']);
 export type StepStatus = z.infer<typeof StepStatusSchema>;
@@ -48,6 +53,8 @@ export interface Execution {
   steps: Step[];
   error?: string;
   idempotencyKey?: string;
+  /** For a re-run from the start: the execution it re-runs. */
+  rerunOf?: string;
   createdAt: Date;
   updatedAt: Date;
   startedAt?: Date;

@@ -50,14 +50,23 @@ export const CatchUpSchema = z
   .describe('Due times missed while the system was down: "none" (default) skips them, "latest" runs once for the most recent');
 export type CatchUp = z.infer<typeof CatchUpSchema>;
 
+/**
+ * What a scheduled trigger does when a run falls due while the previous one has not ended:
+ * `skip` it (the default), or `queue` it: the due run waits until the workflow is free, and
+ * at most one waits (later due times while it waits collapse into it).
+ */
+export const OverlapPolicySchema = z.enum(['skip', 'queue']);
+export type OverlapPolicy = z.infer<typeof OverlapPolicySchema>;
+
 export const TriggerSpecSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('periodic'), interval: IntervalSchema, catchUp: CatchUpSchema.optional() }),
+  z.strictObject({ type: z.literal('periodic'), interval: IntervalSchema, catchUp: CatchUpSchema.optional(), overlap: OverlapPolicySchema.optional() }),
   z.strictObject({
     type: z.literal('cron'),
     cron: CronExpressionSchema,
     /** Where the expression's hours and days are read; UTC when absent. */
     timezone: TimeZoneSchema.optional(),
     catchUp: CatchUpSchema.optional(),
+    overlap: OverlapPolicySchema.optional(),
   }),
   z.strictObject({ type: z.literal('manual') }),
   z.strictObject({ type: z.literal('webhook') }),
@@ -83,9 +92,10 @@ type KeysOfUnion<T> = T extends unknown ? keyof T : never;
 /**
  * Every field a user defines a trigger with (the compiler checks the list is complete), and
  * whether it decides when the trigger falls due: `catchUp` says only what happens to missed
- * due times, so a change of it alone keeps the schedule.
+ * due times and `overlap` what happens to a due run while one is in progress, so a change of
+ * either alone keeps the schedule.
  */
-const TRIGGER_SPEC_FIELD: Record<KeysOfUnion<TriggerSpec>, boolean> = { type: true, interval: true, cron: true, timezone: true, catchUp: false };
+const TRIGGER_SPEC_FIELD: Record<KeysOfUnion<TriggerSpec>, boolean> = { type: true, interval: true, cron: true, timezone: true, catchUp: false, overlap: false };
 /** The fields that decide a trigger's due times. */
 export const TRIGGER_SPEC_FIELDS = (Object.keys(TRIGGER_SPEC_FIELD) as KeysOfUnion<TriggerSpec>[]).filter((f) => TRIGGER_SPEC_FIELD[f]);
 
@@ -152,6 +162,10 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxRetries: 3, baseDelayMs: 1
 /** The ordered steps of a workflow. */
 export const ActionsSchema = z.array(ActionSchema).min(1).max(MAX_ACTIONS);
 
+/** How much history a workflow keeps beyond the system's retention period: only its newest `maxRuns` runs. */
+export const RetentionSchema = z.strictObject({ maxRuns: z.number().int().min(1).max(1_000_000) });
+export type Retention = z.infer<typeof RetentionSchema>;
+
 /** What its owner names a workflow. */
 export const WorkflowNameSchema = z.string().min(1).max(200);
 
@@ -163,6 +177,8 @@ export interface Workflow {
   trigger: StoredTrigger;
   actions: Action[];
   retryPolicy: RetryPolicy;
+  /** Absent: runs are kept for the retention period (`EXECUTION_RETENTION`) only. */
+  retention?: Retention;
   createdAt: Date;
   updatedAt: Date;
   /** Incremented on every change to the definition; used for optimistic concurrency. */

@@ -4,6 +4,8 @@ export interface HttpRequest {
   headers?: Record<string, string>;
   body?: unknown;
   timeoutMs: number;
+  /** Aborts the request (its run was cancelled): it rejects with "aborted". */
+  signal?: AbortSignal;
 }
 
 export interface HttpResponse {

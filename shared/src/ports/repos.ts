@@ -73,6 +73,19 @@ export interface WorkflowRepo {
   advanceSchedule(ownerId: string, workflowId: string, dueAt: Date, nextRunAt: Date | undefined): Promise<boolean>;
   /** The earliest `nextRunAt` after `after` among enabled scheduled workflows, or null: when the scheduler next has work. */
   nextDueAt(after: Date): Promise<Date | null>;
+  /**
+   * Up to `limit` workflows (of every owner) that keep fewer runs than the retention period
+   * allows (`retention.maxRuns`), ordered by owner then workflowId, those after `after` only:
+   * what the retention job trims.
+   */
+  withRunLimit(after: RunLimit | undefined, limit: number): Promise<RunLimit[]>;
+}
+
+/** A workflow that keeps only its newest `maxRuns` runs. */
+export interface RunLimit {
+  ownerId: string;
+  workflowId: string;
+  maxRuns: number;
 }
 
 export interface ExecutionRepo {
@@ -115,6 +128,29 @@ export interface ExecutionRepo {
     attempt: number,
     update: { status: Exclude<ExecutionStatus, 'queued' | 'running'>; at: Date; nextAttemptAt?: Date; error?: string; retriesLeft: number; step?: Step },
   ): Promise<boolean>;
+  /**
+   * Ends a run that has not finished (any status but those of `FINISHED_STATUSES`) as
+   * `cancelled` at `at`, in one compare-and-set write: clears its lease and due time, and a step
+   * still `running` becomes `failed` with `CANCELLED_STEP_ERROR` (steps that never started stay
+   * `pending`). Every write of a runner is conditioned on `running`, so after this none lands,
+   * and of a cancel and the run's own finish exactly one wins. Returns the run as updated, or
+   * null when it is missing or already finished.
+   */
+  cancel(executionId: string, at: Date): Promise<Execution | null>;
+  /**
+   * Re-runs a `failed` or `cancelled` run in place (see `RESUMABLE_STATUSES`), when it is still
+   * in one on `attempt`: `queued` on attempt + 1 with `retriesLeft`, its succeeded steps kept and
+   * the others `pending` again, `error`, `finishedAt` and `nextAttemptAt` cleared. Returns the run
+   * as updated, or null.
+   */
+  resume(executionId: string, attempt: number, at: Date, retriesLeft: number): Promise<Execution | null>;
+  /** Deletes up to `limit` finished runs (of any owner) that finished before `before`; returns how many. */
+  purgeFinished(before: Date, limit: number): Promise<number>;
+  /**
+   * Deletes up to `limit` finished runs of the workflow that are older than its newest `keep`
+   * runs (of any status; newest by createdAt, then executionId); returns how many.
+   */
+  purgeBeyond(ownerId: string, workflowId: string, keep: number, limit: number): Promise<number>;
   /**
    * Claims up to `limit` executions that are `pending_retry` with `nextAttemptAt` come by
    * store time and moves each to `queued` on the next attempt. Returns them as updated.

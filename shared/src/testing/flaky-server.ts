@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 /**
  * A local HTTP endpoint whose behaviour is scripted per path: `failures` 500s before it
  * answers 200 (Infinity: always fails). Counts every hit, so tests can prove a step that
- * succeeded was never called again.
+ * succeeded was never called again. A path under `/slow/` answers after 1.5 s; one under
+ * `/hang/` never answers, and counts in `abandoned` when its caller gives up on it.
  */
 export class FlakyServer {
   private server?: Server;
@@ -12,6 +13,8 @@ export class FlakyServer {
   /** When each hit arrived (ms since the epoch), per path. */
   readonly hitTimes = new Map<string, number[]>();
   readonly bodies = new Map<string, unknown[]>();
+  /** Requests to `/hang/` paths whose caller closed the connection (aborted them). */
+  readonly abandoned = new Map<string, number>();
   private readonly scripts = new Map<string, number>();
 
   script(path: string, failures: number): string {
@@ -34,6 +37,10 @@ export class FlakyServer {
         this.hits.set(path, n);
         this.hitTimes.set(path, [...(this.hitTimes.get(path) ?? []), arrivedAt]);
         this.bodies.set(path, [...(this.bodies.get(path) ?? []), body]);
+        if (path.startsWith('/hang/')) {
+          res.on('close', () => this.abandoned.set(path, (this.abandoned.get(path) ?? 0) + 1));
+          return;
+        }
         if (path.startsWith('/slow/')) {
           setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"slow":true}'), 1_500);
           return;

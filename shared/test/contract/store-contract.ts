@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import {
   acceptRun,
+  CANCELLED_STEP_ERROR,
   ConflictError,
   DEFAULT_MAX_STEP_OUTPUT_BYTES,
   DEFAULT_RETRY_POLICY,
@@ -292,6 +293,24 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         assert.equal(advanced?.trigger.leaseUntil, undefined, 'the lease is released');
       });
 
+      it('lists the workflows that keep fewer runs, across owners, a page at a time', async () => {
+        const before = await store.workflows.withRunLimit(undefined, 100_000);
+        const o = `${owner()}`;
+        await store.workflows.create(workflow(o, 'b', { retention: { maxRuns: 5 } }));
+        await store.workflows.create(workflow(o, 'a', { retention: { maxRuns: 2 } }));
+        await store.workflows.create(workflow(o, 'c'));
+        const all = await store.workflows.withRunLimit(undefined, 100_000);
+        assert.equal(all.length, before.length + 2);
+        const mine = all.filter((w) => w.ownerId === o);
+        assert.deepEqual(mine, [{ ownerId: o, workflowId: 'a', maxRuns: 2 }, { ownerId: o, workflowId: 'b', maxRuns: 5 }]);
+        assert.deepEqual(await store.workflows.withRunLimit({ ownerId: o, workflowId: 'a', maxRuns: 2 }, 1).then((p) => p[0]), mine[1]);
+        assert.deepEqual((await store.workflows.get(o, 'a'))?.retention, { maxRuns: 2 });
+        const wf = (await store.workflows.get(o, 'a'))!;
+        const { retention: _dropped, ...without } = wf;
+        await store.workflows.replace({ ...without, version: 2 }, 1);
+        assert.equal((await store.workflows.get(o, 'a'))?.retention, undefined, 'a replace without it removes it');
+      });
+
       it('tells when the next enabled scheduled workflow falls due', async () => {
         const o = owner();
         // 1980: earlier than anything another test leaves behind.
@@ -425,7 +444,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         await store.executions.insert(execution(o, 'old', { createdAt: at(-100 * minute), status: 'pending_retry' }));
 
         const stats = await store.executions.runStats(o, { from: at(0), to: at(5 * minute), bucketMs: minute, top: 2 });
-        const counts = (c: Partial<Record<Execution['status'], number>>) => ({ queued: 0, running: 0, pending_retry: 0, completed: 0, failed: 0, ...c });
+        const counts = (c: Partial<Record<Execution['status'], number>>) => ({ queued: 0, running: 0, pending_retry: 0, completed: 0, failed: 0, cancelled: 0, ...c });
         assert.deepEqual(stats.buckets, [
           { start: at(0), counts: counts({ completed: 2 }) },
           { start: at(minute), counts: counts({ failed: 2, running: 1 }) },
@@ -514,6 +533,125 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         assert.equal(read?.finishedAt?.getTime(), at(2_500).getTime());
       });
 
+      it('cancels a run that has not finished, once: a step in flight fails as cancelled, and no runner write lands after', async () => {
+        const o = owner();
+        const queued = execution(o, 'w');
+        const waiting = execution(o, 'w', { status: 'pending_retry', nextAttemptAt: at(5_000), error: 'boom' });
+        const running = execution(o, 'w', {
+          actions: [{ type: 'log', message: 'a' }, { type: 'log', message: 'b' }, { type: 'log', message: 'c' }],
+          steps: [
+            { index: 0, type: 'log', status: 'succeeded', attempt: 1, output: { message: 'a' }, startedAt: at(1), finishedAt: at(2) },
+            { index: 1, type: 'log', status: 'running', attempt: 1, startedAt: at(3) },
+            { index: 2, type: 'log', status: 'pending' },
+          ],
+        });
+        const done = execution(o, 'w', { status: 'completed', finishedAt: at(1) });
+        for (const e of [queued, waiting, running, done]) await store.executions.insert(e);
+        await store.executions.claimForRun(running.executionId, 1, 60_000);
+
+        const q = await store.executions.cancel(queued.executionId, at(10));
+        assert.equal(q?.status, 'cancelled');
+        assert.equal(q?.finishedAt?.getTime(), at(10).getTime());
+        assert.equal(await store.executions.cancel(queued.executionId, at(11)), null, 'a second cancel changes nothing');
+        assert.equal(await store.executions.claimForRun(queued.executionId, 1, 1_000), null, 'a runner no longer takes it');
+
+        const w = await store.executions.cancel(waiting.executionId, at(10));
+        assert.equal(w?.status, 'cancelled');
+        assert.equal(w?.nextAttemptAt, undefined);
+        assert.deepEqual(await store.executions.requeueDueRetries(10_000).then((all) => all.filter((x) => x.executionId === waiting.executionId)), []);
+
+        const r = await store.executions.cancel(running.executionId, at(10));
+        assert.equal(r?.status, 'cancelled');
+        assert.equal(r?.leaseUntil, undefined);
+        assert.deepEqual(r?.steps.map((step) => step.status), ['succeeded', 'failed', 'pending']);
+        assert.equal(r?.steps[1]?.error, CANCELLED_STEP_ERROR);
+        assert.equal(r?.steps[1]?.finishedAt?.getTime(), at(10).getTime());
+        assert.deepEqual(r?.steps[0]?.output, { message: 'a' });
+        const step = { index: 1, type: 'log' as const, status: 'succeeded' as const, attempt: 1, startedAt: at(3), finishedAt: at(20) };
+        assert.equal(await store.executions.saveStep(running.executionId, 1, step, 30_000), false);
+        assert.equal(await store.executions.finishAttempt(running.executionId, 1, { status: 'completed', at: at(20), retriesLeft: 3 }), false);
+        assert.deepEqual(await store.executions.get(running.executionId), r, 'as the cancel left it');
+
+        assert.equal(await store.executions.cancel(done.executionId, at(10)), null, 'a finished run stays as it is');
+        assert.equal(await store.executions.cancel(randomUUID(), at(10)), null);
+      });
+
+      it('lets exactly one of a cancel and the run\'s own finish win', async () => {
+        for (let i = 0; i < 5; i++) {
+          const e = execution(owner(), 'w');
+          await store.executions.insert(e);
+          await store.executions.claimForRun(e.executionId, 1, 60_000);
+          const [cancelled, finished] = await Promise.all([
+            store.executions.cancel(e.executionId, at(10)),
+            store.executions.finishAttempt(e.executionId, 1, { status: 'completed', at: at(10), retriesLeft: 3 }),
+          ]);
+          assert.equal(Boolean(cancelled) !== finished, true, 'one winner');
+          assert.equal((await store.executions.get(e.executionId))?.status, cancelled ? 'cancelled' : 'completed');
+        }
+      });
+
+      it('resumes a failed or cancelled run in place on the next attempt, keeping its succeeded steps', async () => {
+        const o = owner();
+        const e = execution(o, 'w', {
+          status: 'failed',
+          attempt: 2,
+          retriesLeft: 0,
+          error: 'step 1 failed',
+          finishedAt: at(9),
+          actions: [{ type: 'log', message: 'a' }, { type: 'log', message: 'b' }],
+          steps: [
+            { index: 0, type: 'log', status: 'succeeded', attempt: 1, output: { message: 'a' }, startedAt: at(1), finishedAt: at(2) },
+            { index: 1, type: 'log', status: 'failed', attempt: 2, error: 'boom', output: { status: 500 }, startedAt: at(3), finishedAt: at(4) },
+          ],
+        });
+        await store.executions.insert(e);
+        assert.equal(await store.executions.resume(e.executionId, 1, at(10), 3), null, 'another attempt');
+        const resumed = await store.executions.resume(e.executionId, 2, at(10), 3);
+        assert.equal(resumed?.status, 'queued');
+        assert.equal(resumed?.attempt, 3);
+        assert.equal(resumed?.retriesLeft, 3);
+        assert.equal(resumed?.error, undefined);
+        assert.equal(resumed?.finishedAt, undefined);
+        assert.deepEqual(resumed?.steps, [e.steps[0], { index: 1, type: 'log', status: 'pending' }]);
+        assert.deepEqual(await store.executions.get(e.executionId), resumed);
+        assert.equal(await store.executions.resume(e.executionId, 2, at(11), 3), null, 'once');
+        assert.equal(await store.executions.resume(e.executionId, 3, at(11), 3), null, 'a queued run is not resumed');
+        const c = execution(o, 'w');
+        await store.executions.insert(c);
+        await store.executions.cancel(c.executionId, at(1));
+        assert.equal((await store.executions.resume(c.executionId, 1, at(2), 3))?.status, 'queued');
+        const ok = execution(o, 'w', { status: 'completed', finishedAt: at(1) });
+        await store.executions.insert(ok);
+        assert.equal(await store.executions.resume(ok.executionId, 1, at(2), 3), null, 'a completed run is not resumed');
+      });
+
+      it('purges finished runs by finish time, and a workflow\'s finished runs beyond its newest, in batches', async () => {
+        const o = owner();
+        const old = (ms: number) => new Date(Date.UTC(1990, 0, 1) + ms); // before anything the other tests write
+        const finishedOld = [1, 2, 3].map((i) => execution(o, 'old', { status: 'completed', createdAt: old(i), finishedAt: old(i + 10) }));
+        const cancelledOld = execution(o, 'old', { status: 'cancelled', createdAt: old(4), finishedAt: old(14) });
+        const stillRunning = execution(o, 'old', { status: 'pending_retry', createdAt: old(5), nextAttemptAt: new Date('2100-01-01') });
+        const recent = execution(o, 'old', { status: 'failed', createdAt: old(6), finishedAt: old(1_000) });
+        for (const e of [...finishedOld, cancelledOld, stillRunning, recent]) await store.executions.insert(e);
+        assert.equal(await store.executions.purgeFinished(old(100), 2), 2, 'a batch at most');
+        assert.equal(await store.executions.purgeFinished(old(100), 10), 2);
+        assert.equal(await store.executions.purgeFinished(old(100), 10), 0);
+        const left = (await store.executions.listByWorkflow(o, 'old', { limit: 10 })).items.map((e) => e.executionId);
+        assert.deepEqual(left.sort(), [stillRunning.executionId, recent.executionId].sort(), 'unfinished and recently finished runs stay');
+
+        const runs = Array.from({ length: 6 }, (_, i) =>
+          execution(o, 'capped', i === 1 ? { status: 'running', leaseUntil: new Date('2100-01-01'), createdAt: at(i) } : { status: 'completed', createdAt: at(i), finishedAt: at(i + 1) }),
+        );
+        for (const e of runs) await store.executions.insert(e);
+        await store.executions.insert(execution(o, 'other', { status: 'completed', createdAt: at(0), finishedAt: at(1) }));
+        assert.equal(await store.executions.purgeBeyond(o, 'capped', 3, 1), 1, 'a batch at most');
+        assert.equal(await store.executions.purgeBeyond(o, 'capped', 3, 10), 1);
+        assert.equal(await store.executions.purgeBeyond(o, 'capped', 3, 10), 0);
+        const kept = (await store.executions.listByWorkflow(o, 'capped', { limit: 10 })).items.map((e) => e.executionId);
+        assert.deepEqual(kept, [runs[5], runs[4], runs[3], runs[1]].map((e) => e!.executionId), 'the newest three and the unfinished one');
+        assert.equal((await store.executions.listByWorkflow(o, 'other', { limit: 10 })).items.length, 1, 'other workflows untouched');
+      });
+
       it('requeues due retries and expired leases once each, never to two concurrent callers', async () => {
         const o = owner();
         const retries: Execution[] = [];
@@ -593,8 +731,8 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         });
         await assert.rejects(rolledBack, /rolled back/);
         const after = await store.executions.countByStatus();
-        assert.deepEqual(Object.keys(after).sort(), ['completed', 'failed', 'pending_retry', 'queued', 'running']);
-        const added = { queued: 1, running: 2, pending_retry: 1, failed: 1 };
+        assert.deepEqual(Object.keys(after).sort(), ['cancelled', 'completed', 'failed', 'pending_retry', 'queued', 'running']);
+        const added = { queued: 1, running: 2, pending_retry: 1, failed: 1, cancelled: 0 };
         for (const [status, n] of Object.entries(added) as [keyof typeof added, number][]) assert.equal(after[status], before[status] + n, status);
         assert.ok(Number.isInteger(after.completed) && after.completed >= 0, `completed: ${after.completed}`);
       });

@@ -1,4 +1,4 @@
-import { loadConfig, newSecret, silentLogger, systemClock, type Bus, type Topics } from '@wf/shared';
+import { loadConfig, newSecret, silentLogger, systemClock, type Bus, type Store, type Topics } from '@wf/shared';
 import { createMemoryStore } from '@wf/shared/memory';
 import { createInProcessBus } from '@wf/shared/inprocess';
 import { createKafkaBus } from '@wf/shared/kafka';
@@ -19,7 +19,17 @@ export interface TestSystem {
  * The three services in this process around one in-memory store. With `brokers`, each
  * service gets its own kafkajs client on the real broker and topics unique to this run.
  */
-export async function startTestSystem(options: { brokers?: string[]; httpAllowCidrs?: string[] } = {}): Promise<TestSystem> {
+export async function startTestSystem(
+  options: {
+    brokers?: string[];
+    httpAllowCidrs?: string[];
+    /** Another store than a fresh memory one (initialized here, closed by `stop`). */
+    store?: Store;
+    runnerConcurrency?: number;
+    /** How long finished runs are kept (the retention job's period). */
+    executionRetentionMs?: number;
+  } = {},
+): Promise<TestSystem> {
   const suffix = Math.random().toString(36).slice(2, 8);
   const topics: Topics = options.brokers
     ? { requested: `e2e.requested.${suffix}`, result: `e2e.result.${suffix}`, deadLetter: `e2e.dlq.${suffix}` }
@@ -55,13 +65,14 @@ export async function startTestSystem(options: { brokers?: string[]; httpAllowCi
     OUTBOX_LOCK_MS: '10000',
     OUTBOX_RETENTION: '1h',
     RUNNER_GROUP_ID: `e2e-runner-${suffix}`,
-    RUNNER_CONCURRENCY: '8',
+    RUNNER_CONCURRENCY: String(options.runnerConcurrency ?? 8),
     RUNNER_BATCH_SIZE: '50',
     RUNNER_LEASE_MARGIN_MS: '5000',
     RUNNER_MAX_DELIVERIES: '5',
     HTTP_ALLOW_CIDRS: (options.httpAllowCidrs ?? ['127.0.0.1/32']).join(','),
   };
-  const store = createMemoryStore();
+  const store = options.store ?? createMemoryStore();
+  await store.init();
   const system = await startSystem({
     store,
     busFor,

@@ -7,6 +7,7 @@ import type { ExecutionStatus, WindowStats } from '../api/types';
 const SERIES: { status: ExecutionStatus; label: string; color: string }[] = [
   { status: 'completed', label: 'completed', color: '#1b7f3b' },
   { status: 'failed', label: 'failed', color: '#b42318' },
+  { status: 'cancelled', label: 'cancelled', color: '#4b5563' },
   { status: 'pending_retry', label: 'waiting for retry', color: '#b35c00' },
   { status: 'running', label: 'running', color: '#1f4fd1' },
   { status: 'queued', label: 'queued', color: '#6b7280' },

@@ -9,6 +9,7 @@ const STATUS_LABEL: Record<ExecutionStatus, string> = {
   pending_retry: 'waiting for retry',
   completed: 'completed',
   failed: 'failed',
+  cancelled: 'cancelled',
 };
 
 export function StatusBadge({ status }: { status: ExecutionStatus }) {

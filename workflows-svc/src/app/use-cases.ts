@@ -1,6 +1,7 @@
 import type { Clock, GroupCommit, Store, Topics } from '@wf/shared';
 import type { Metrics } from '@wf/shared/ops';
 import { AuthenticateUser } from './authenticate-user.js';
+import { CancelExecution } from './cancel-execution.js';
 import { CreateWorkflow } from './create-workflow.js';
 import { DeleteWorkflow } from './delete-workflow.js';
 import { EndSessions } from './end-sessions.js';
@@ -16,6 +17,7 @@ import { PatchWorkflow } from './patch-workflow.js';
 import type { AccessTokens, PasswordHasher, SessionTokens } from './ports.js';
 import { GetRecentRuns } from './recent-runs.js';
 import { ReplaceWorkflow } from './replace-workflow.js';
+import { RerunExecution } from './rerun-execution.js';
 import { ResumeSession } from './resume-session.js';
 import { RotateHookSecret } from './rotate-hook-secret.js';
 import { SignUp } from './sign-up.js';
@@ -58,6 +60,8 @@ export function createUseCases({ store, clock, topics, passwords, tokens, sessio
     rotateHookSecret: new RotateHookSecret(store, clock),
     listExecutions: new ListExecutions(store),
     getExecution: new GetExecution(store),
+    cancelExecution: new CancelExecution(store.uow, clock, topics),
+    rerunExecution: new RerunExecution(store.uow, clock, topics),
     listRuns: new ListRuns(store),
     getRecentRuns: new GetRecentRuns(store),
     getRunStats: new GetRunStats(store, clock),

@@ -15,6 +15,7 @@ import { authRoutes } from './routes/auth.js';
 import { eventRoutes } from './routes/events.js';
 import { executionRoutes } from './routes/executions.js';
 import { healthRoutes } from './routes/health.js';
+import { runControlRoutes } from './routes/run-control.js';
 import { runRoutes } from './routes/runs.js';
 import { sessionRoutes } from './routes/session.js';
 import { statsRoutes } from './routes/stats.js';
@@ -69,6 +70,7 @@ export function createWorkflowsApp({ useCases, store, logger, config, readiness,
   app.use(manualTriggerRoutes(deps));
   app.use(runRoutes(deps));
   app.use(executionRoutes(deps));
+  app.use(runControlRoutes(deps));
   app.use(statsRoutes(deps));
   app.use(notFound);
   app.use(errorHandler());

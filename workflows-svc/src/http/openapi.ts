@@ -1,6 +1,6 @@
 import { DEFAULT_RETRY_POLICY, type Execution, type Workflow } from '@wf/shared';
 import { z } from 'zod';
-import { CreateWorkflowBody, LoginBody, PatchWorkflowBody, ReplaceWorkflowBody, SignupBody, TriggerPayloadBody } from './schemas/requests.js';
+import { CreateWorkflowBody, LoginBody, PatchWorkflowBody, ReplaceWorkflowBody, RerunBody, SignupBody, TriggerPayloadBody } from './schemas/requests.js';
 import {
   errorResponse,
   ExecutionPageResponse,
@@ -77,7 +77,18 @@ const sampleExecution: Execution = {
   startedAt: at,
   finishedAt: at,
 };
-const emptyCounts = { queued: 0, running: 0, pending_retry: 0, completed: 0, failed: 0 };
+const emptyCounts = { queued: 0, running: 0, pending_retry: 0, completed: 0, failed: 0, cancelled: 0 };
+/** The sample run, cancelled while its second step was in flight. */
+const cancelledExecution: Execution = {
+  ...sampleExecution,
+  actions: [...sampleExecution.actions, { type: 'http-request', url: 'https://api.example.com/orders', method: 'POST' }, { type: 'log', message: 'done' }],
+  status: 'cancelled',
+  steps: [
+    sampleExecution.steps[0]!,
+    { index: 1, type: 'http-request', status: 'failed', attempt: 1, error: 'cancelled while running', startedAt: at, finishedAt: at },
+    { index: 2, type: 'log', status: 'pending' },
+  ],
+};
 const statsWindow = (bucketMs: number, spanMs: number) => ({
   from: new Date(at.getTime() - spanMs + bucketMs).toISOString(),
   to: new Date(at.getTime() + bucketMs).toISOString(),
@@ -107,6 +118,9 @@ const ERROR_EXAMPLES: Record<string, { message: string; details?: unknown }> = {
   not_a_webhook: { message: 'workflow "say-hello" has no webhook trigger', details: { triggerType: 'manual' } },
   workflow_busy: { message: 'workflow "say-hello" is busy', details: { triggerStatus: 'busy' } },
   workflow_disabled: { message: 'workflow "say-hello" is disabled' },
+  workflow_deleted: { message: 'workflow "say-hello" of this run was deleted' },
+  execution_finished: { message: 'execution "0d3e1c8a-6f51-4a5b-9a0e-2a8f3b7c1d2e" has already finished (completed)', details: { status: 'completed' } },
+  execution_not_resumable: { message: 'execution "0d3e1c8a-6f51-4a5b-9a0e-2a8f3b7c1d2e" is completed: only a failed or cancelled run resumes', details: { status: 'completed' } },
   idempotency_key_reused: { message: 'Idempotency-Key was already used for another workflow', details: { workflowId: 'other' } },
   idempotency_conflict: { message: 'conflict on idempotency_keys_pkey' },
   payload_too_large: { message: 'request body is larger than 1mb' },
@@ -275,6 +289,7 @@ export function openApiDocument({ serverUrl }: OpenApiOptions = {}): Record<stri
         ReplaceWorkflow: jsonSchema(ReplaceWorkflowBody, 'input'),
         PatchWorkflow: jsonSchema(PatchWorkflowBody, 'input'),
         TriggerPayload: jsonSchema(TriggerPayloadBody, 'input'),
+        Rerun: jsonSchema(RerunBody, 'input'),
         SignupResult: jsonSchema(SignupResponse, 'output'),
         Token: jsonSchema(LoginResponse, 'output'),
         Workflow: jsonSchema(WorkflowResponse, 'output'),
@@ -546,6 +561,43 @@ export function openApiDocument({ serverUrl }: OpenApiOptions = {}): Record<stri
           responses: commonFailures(API, {
             '200': okAnswer('The execution', 'Execution', executionView(sampleExecution)),
             '404': notFound('No such execution (or not yours)'),
+          }),
+        },
+      },
+      '/executions/{executionId}/cancel': {
+        parameters: [param.executionId],
+        post: {
+          operationId: 'cancelExecution',
+          summary: 'Cancel a run that has not finished (queued, running, waiting for a retry); idempotent',
+          description:
+            'A queued or waiting run ends `cancelled` at once and its workflow is free again. A running run stops before its next step and an http-request step in flight is aborted (that step ends `failed` with "cancelled while running"; steps that never started stay `pending`). A cancel that races the run\'s own finish has one winner.',
+          tags: ['executions'],
+          responses: commonFailures(API, {
+            '200': okAnswer('The run, cancelled (also when it already was)', 'Execution', executionView(cancelledExecution)),
+            '404': notFound('No such execution (or not yours)'),
+            '409': errorAnswer('The run already completed or failed (`details.status`)', ['execution_finished']),
+          }),
+        },
+      },
+      '/executions/{executionId}/retry': {
+        parameters: [param.executionId],
+        post: {
+          operationId: 'rerunExecution',
+          summary: 'Run a failed or cancelled run again, from the step that did not succeed or from the start',
+          description:
+            'No body or `{"from":"failed-step"}`: the same execution is queued on its next attempt with a fresh retry budget; steps that succeeded keep their outputs and do not run again. `{"from":"start"}`: a new execution of the workflow as it is now, with the same trigger payload and `rerunOf` naming this one. Refused like any trigger while the workflow is busy.',
+          tags: ['triggers'],
+          requestBody: { required: false, ...json(ref('Rerun'), { example: { from: 'start' } }) },
+          responses: commonFailures(API, {
+            '202': okAnswer('Accepted: the run is queued (`Location` names it)', 'TriggerAccepted', { executionId: sampleExecution.executionId, status: 'queued' }, { Location: headerRef('Location') }),
+            '404': notFound('No such execution (or not yours)'),
+            '409': errorAnswer('The workflow is busy, disabled or deleted, or (from the failed step) the run is not failed or cancelled', [
+              'workflow_busy',
+              'workflow_disabled',
+              'workflow_deleted',
+              'execution_not_resumable',
+            ]),
+            '429': rateLimited(),
           }),
         },
       },

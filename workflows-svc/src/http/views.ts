@@ -82,6 +82,7 @@ export function executionSummaryView(execution: Execution): ExecutionSummaryResp
     updatedAt: execution.updatedAt.toISOString(),
     ...optDate('startedAt', execution.startedAt),
     ...optDate('finishedAt', execution.finishedAt),
+    ...opt('rerunOf', execution.rerunOf),
   };
 }
 

@@ -69,6 +69,9 @@ export function createAxiosHttpClient(options: AxiosHttpClientOptions = {}): Htt
       const started = performance.now();
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(), req.timeoutMs);
+      const cancel = () => controller.abort(CANCELLED);
+      if (req.signal?.aborted) cancel();
+      req.signal?.addEventListener('abort', cancel, { once: true });
       let res: AxiosResponse<ArrayBuffer>;
       try {
         res = await client.request<ArrayBuffer>({
@@ -92,9 +95,11 @@ export function createAxiosHttpClient(options: AxiosHttpClientOptions = {}): Htt
           },
         });
       } catch (err) {
+        if (controller.signal.reason === CANCELLED) throw new Error('aborted: the run was cancelled');
         throw describe(err, req.timeoutMs, controller.signal.aborted);
       } finally {
         clearTimeout(timer);
+        req.signal?.removeEventListener('abort', cancel);
       }
       const raw = Buffer.from(res.data);
       const truncated = raw.length > maxBodyBytes;
@@ -149,6 +154,9 @@ function checkLiteralAddress(policy: AddressPolicy, hostname: string): void {
 function isIp(host: string): boolean {
   return /^[0-9.]+$/.test(host) || host.includes(':');
 }
+
+/** The abort reason of a request its caller cancelled (rather than one that timed out). */
+const CANCELLED = Symbol('cancelled');
 
 function describe(err: unknown, timeoutMs: number, aborted: boolean): Error {
   const refused = findRefusal(err);

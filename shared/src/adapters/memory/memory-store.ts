@@ -1,5 +1,5 @@
 import { ConflictError, NotFoundError } from '../../errors.js';
-import type { Execution, ExecutionStatus, Step } from '../../domain/execution.js';
+import { CANCELLED_STEP_ERROR, FINISHED_STATUSES, RESUMABLE_STATUSES, type Execution, type ExecutionStatus, type Step } from '../../domain/execution.js';
 import type { OutboxMessage } from '../../domain/outbox.js';
 import type { User } from '../../domain/user.js';
 import { emptyStatusCounts, nearestRank, type RecentRun, type StatusCounts } from '../../domain/run-stats.js';
@@ -159,6 +159,14 @@ function makeRepos(s: State, j: Journal | null, clock: Clock, maxStepOutputBytes
       }
       return earliest ? new Date(earliest) : null;
     },
+    async withRunLimit(after, limit) {
+      const order = (w: { ownerId: string; workflowId: string }) => key(w.ownerId, w.workflowId);
+      return [...s.workflows.values()]
+        .filter((w) => w.retention?.maxRuns !== undefined && (after === undefined || order(w) > order(after)))
+        .sort((a, b) => (order(a) < order(b) ? -1 : 1))
+        .slice(0, limit)
+        .map((w) => ({ ownerId: w.ownerId, workflowId: w.workflowId, maxRuns: w.retention!.maxRuns }));
+    },
     async claimDueScheduled(leaseMs, limit) {
       const now = clock.now();
       const due = [...s.workflows.entries()]
@@ -202,6 +210,11 @@ function makeRepos(s: State, j: Journal | null, clock: Clock, maxStepOutputBytes
     put(j, s.executions, e.executionId, next);
     recount(e.status, next.status);
     return next;
+  };
+
+  const removeExecution = (e: Execution) => {
+    del(j, s.executions, e.executionId);
+    put(j, s.executionsByStatus, e.status, (s.executionsByStatus.get(e.status) ?? 0) - 1);
   };
 
   const listRuns: ExecutionRepo['listRuns'] = async (ownerId, filter, page) => {
@@ -331,6 +344,36 @@ function makeRepos(s: State, j: Journal | null, clock: Clock, maxStepOutputBytes
       update(e, changes, remove);
       return true;
     },
+    async cancel(executionId, at) {
+      const e = s.executions.get(executionId);
+      if (!e || FINISHED_STATUSES.includes(e.status)) return null;
+      const steps = e.steps.map((step) => (step.status === 'running' ? { ...step, status: 'failed' as const, error: CANCELLED_STEP_ERROR, finishedAt: at } : step));
+      return clone(update(e, { status: 'cancelled', steps, updatedAt: at, finishedAt: at }, ['leaseUntil', 'nextAttemptAt']));
+    },
+    async resume(executionId, attempt, at, retriesLeft) {
+      const e = s.executions.get(executionId);
+      if (!e || e.attempt !== attempt || !RESUMABLE_STATUSES.includes(e.status)) return null;
+      const steps = e.steps.map((step): Step => (step.status === 'succeeded' ? step : { index: step.index, type: step.type, status: 'pending' }));
+      return clone(update(e, { status: 'queued', attempt: attempt + 1, retriesLeft, steps, updatedAt: at }, ['error', 'finishedAt', 'nextAttemptAt', 'leaseUntil']));
+    },
+    async purgeFinished(before, limit) {
+      const doomed = [...s.executions.values()]
+        .filter((e) => FINISHED_STATUSES.includes(e.status) && e.finishedAt !== undefined && e.finishedAt.getTime() < before.getTime())
+        .sort((a, b) => time(a.finishedAt) - time(b.finishedAt))
+        .slice(0, limit);
+      for (const e of doomed) removeExecution(e);
+      return doomed.length;
+    },
+    async purgeBeyond(ownerId, workflowId, keep, limit) {
+      const doomed = [...s.executions.values()]
+        .filter((e) => e.ownerId === ownerId && e.workflowId === workflowId)
+        .sort(newestFirstOrder)
+        .slice(keep)
+        .filter((e) => FINISHED_STATUSES.includes(e.status))
+        .slice(0, limit);
+      for (const e of doomed) removeExecution(e);
+      return doomed.length;
+    },
     async requeueDueRetries(limit) {
       const now = clock.now();
       const due = [...s.executions.values()]
@@ -359,7 +402,7 @@ function makeRepos(s: State, j: Journal | null, clock: Clock, maxStepOutputBytes
       return stale.map((e) => clone(update(e, { updatedAt: now })));
     },
     async countByStatus() {
-      const counts: Record<ExecutionStatus, number> = { queued: 0, running: 0, pending_retry: 0, completed: 0, failed: 0 };
+      const counts: Record<ExecutionStatus, number> = emptyStatusCounts();
       for (const [status, n] of s.executionsByStatus) counts[status] = n;
       return counts;
     },

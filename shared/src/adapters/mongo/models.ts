@@ -111,6 +111,7 @@ const workflowFields = {
   trigger: Mixed,
   actions: Mixed,
   retryPolicy: Mixed,
+  retention: Mixed,
   createdAt: Date,
   updatedAt: Date,
   version: Number,
@@ -133,6 +134,7 @@ const executionFields = {
   steps: Mixed,
   error: String,
   idempotencyKey: String,
+  rerunOf: String,
   createdAt: Date,
   updatedAt: Date,
   startedAt: Date,
@@ -178,6 +180,8 @@ function workflowSchema() {
     { enabled: 1, 'trigger.nextRunAt': 1 },
     { partialFilterExpression: { enabled: true, 'trigger.nextRunAt': { $exists: true } }, name: 'scheduled_due' },
   );
+  // The workflows the retention job trims to their newest runs.
+  schema.index({ ownerId: 1, workflowId: 1 }, { partialFilterExpression: { 'retention.maxRuns': { $exists: true } }, name: 'run_limit' });
   return schema;
 }
 
@@ -190,6 +194,9 @@ function executionSchema() {
   // With the two above, what countByStatus counts exactly, on index keys only (see repos.ts).
   schema.index({ status: 1, updatedAt: 1 }, { partialFilterExpression: { status: 'queued' }, name: 'queued_since' });
   schema.index({ status: 1, finishedAt: 1 }, { partialFilterExpression: { status: 'failed' }, name: 'failed_by_time' });
+  schema.index({ status: 1, finishedAt: 1 }, { partialFilterExpression: { status: 'cancelled' }, name: 'cancelled_by_time' });
+  // Retention: finished runs by finish time (only finished runs have one).
+  schema.index({ finishedAt: 1 }, { partialFilterExpression: { finishedAt: { $exists: true } }, name: 'finished_by_time' });
   return schema;
 }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ClientSession, Model, QueryFilter, UpdateQuery } from 'mongoose';
 import { ConflictError, NotFoundError } from '../../errors.js';
-import type { ExecutionStatus, Step } from '../../domain/execution.js';
+import { CANCELLED_STEP_ERROR, FINISHED_STATUSES, RESUMABLE_STATUSES, type ExecutionStatus, type Step } from '../../domain/execution.js';
 import { emptyStatusCounts, type StatusCounts } from '../../domain/run-stats.js';
 import { TRIGGER_SPEC_FIELDS, type StoredTrigger } from '../../domain/workflow.js';
 import type { ExecutionRepo, IdempotencyRepo, OutboxRepo, Repos, UserRepo, WorkflowRepo } from '../../ports/repos.js';
@@ -72,13 +72,14 @@ const TRIGGER_DEFINITION: Record<TriggerDefinitionField, true> = {
   nextRunAt: true,
   hookId: true,
   secretHash: true,
+  overlap: true,
 };
 
 /** The code every store gives a hook id collision. */
 const hookInUse = () => new ConflictError('hook id already in use', undefined, 'hook_conflict');
 
 /** What countByStatus counts exactly, each on a partial index (models.ts): all but `completed` (the compiler checks the list). */
-const COUNTED: Record<Exclude<ExecutionStatus, 'completed'>, true> = { queued: true, running: true, pending_retry: true, failed: true };
+const COUNTED: Record<Exclude<ExecutionStatus, 'completed'>, true> = { queued: true, running: true, pending_retry: true, failed: true, cancelled: true };
 
 /**
  * The five repositories over `models`. With a `session` every operation runs in that
@@ -129,6 +130,7 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
       const update = (fields: TriggerDefinitionField[]) => {
         const $set: Record<string, unknown> = { ...definition };
         const $unset: Record<string, ''> = {};
+        if (definition.retention === undefined) $unset.retention = '';
         for (const field of fields) {
           if (given[field] === undefined) $unset[`trigger.${field}`] = '';
           else $set[`trigger.${field}`] = given[field];
@@ -190,6 +192,17 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
         .sort({ 'trigger.nextRunAt': 1 })
         .lean<Pick<WorkflowDoc, 'trigger'>>();
       return doc?.trigger.nextRunAt ?? null;
+    },
+    async withRunLimit(after, limit) {
+      if (limit <= 0) return [];
+      const past = after
+        ? { $or: [{ ownerId: { $gt: after.ownerId } }, { ownerId: after.ownerId, workflowId: { $gt: after.workflowId } }] }
+        : {};
+      const docs = await m.Workflow.find({ 'retention.maxRuns': { $exists: true }, ...past }, { ownerId: 1, workflowId: 1, retention: 1 }, opts)
+        .sort({ ownerId: 1, workflowId: 1 })
+        .limit(limit)
+        .lean<Pick<WorkflowDoc, 'ownerId' | 'workflowId' | 'retention'>[]>();
+      return docs.map((d) => ({ ownerId: d.ownerId, workflowId: d.workflowId, maxRuns: d.retention!.maxRuns }));
     },
     async advanceSchedule(ownerId, workflowId, dueAt, nextRunAt) {
       const result = await m.Workflow.updateOne(
@@ -353,6 +366,76 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
       if (u.status === 'completed' || u.status === 'failed') $set.finishedAt = u.at;
       if (u.step) $set[`steps.${u.step.index}`] = stepDoc(u.step);
       return (await m.Execution.updateOne(running(executionId, attempt), { $set, $unset }, opts)).matchedCount > 0;
+    },
+    async cancel(executionId, at) {
+      // A pipeline, so a step still running is failed as cancelled in the same atomic write.
+      const doc = await m.Execution.findOneAndUpdate(
+        { _id: executionId, status: { $nin: [...FINISHED_STATUSES] } },
+        [
+          {
+            $set: {
+              status: 'cancelled',
+              updatedAt: at,
+              finishedAt: at,
+              steps: {
+                $map: {
+                  input: '$steps',
+                  as: 's',
+                  in: { $cond: [{ $eq: ['$$s.status', 'running'] }, { $mergeObjects: ['$$s', { status: 'failed', error: CANCELLED_STEP_ERROR, finishedAt: at }] }, '$$s'] },
+                },
+              },
+            },
+          },
+          { $unset: ['leaseUntil', 'nextAttemptAt'] },
+        ],
+        { ...claim, updatePipeline: true },
+      ).lean<ExecutionDoc>();
+      return doc ? toExecution(doc) : null;
+    },
+    async resume(executionId, attempt, at, retriesLeft) {
+      const doc = await m.Execution.findOneAndUpdate(
+        { _id: executionId, attempt, status: { $in: [...RESUMABLE_STATUSES] } },
+        [
+          {
+            $set: {
+              status: 'queued',
+              attempt: attempt + 1,
+              retriesLeft,
+              updatedAt: at,
+              steps: {
+                $map: {
+                  input: '$steps',
+                  as: 's',
+                  in: { $cond: [{ $eq: ['$$s.status', 'succeeded'] }, '$$s', { index: '$$s.index', type: '$$s.type', status: 'pending' }] },
+                },
+              },
+            },
+          },
+          { $unset: ['error', 'finishedAt', 'nextAttemptAt', 'leaseUntil'] },
+        ],
+        { ...claim, updatePipeline: true },
+      ).lean<ExecutionDoc>();
+      return doc ? toExecution(doc) : null;
+    },
+    async purgeFinished(before, limit) {
+      if (limit <= 0) return 0; // a MongoDB limit of 0 means "no limit"
+      const finished = { finishedAt: { $exists: true, $lt: before }, status: { $in: [...FINISHED_STATUSES] } };
+      const doomed = await m.Execution.find(finished, { _id: 1 }, opts).sort({ finishedAt: 1 }).limit(limit).lean<Pick<ExecutionDoc, '_id'>[]>();
+      if (doomed.length === 0) return 0;
+      return (await m.Execution.deleteMany({ ...finished, _id: { $in: doomed.map((d) => d._id) } }, opts)).deletedCount;
+    },
+    async purgeBeyond(ownerId, workflowId, keep, limit) {
+      if (limit <= 0) return 0;
+      // Past the newest `keep` on the history index, the finished ones.
+      const older = await m.Execution.find({ ownerId, workflowId }, { _id: 1, status: 1 }, opts)
+        .sort({ createdAt: -1, _id: -1 })
+        .skip(keep)
+        .limit(limit * 4)
+        .lean<Pick<ExecutionDoc, '_id' | 'status'>[]>();
+      const doomed = older.filter((d) => FINISHED_STATUSES.includes(d.status)).slice(0, limit);
+      if (doomed.length === 0) return 0;
+      const finished = { status: { $in: [...FINISHED_STATUSES] } };
+      return (await m.Execution.deleteMany({ ...finished, _id: { $in: doomed.map((d) => d._id) } }, opts)).deletedCount;
     },
     async requeueDueRetries(limit) {
       const now = await serverNow();

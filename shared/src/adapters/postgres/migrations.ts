@@ -102,4 +102,12 @@ export const MIGRATIONS: readonly string[] = [
   `ALTER TABLE workflows ADD COLUMN trigger_execution_id text;`,
   // Which relay's claim holds an outbox row: only that relay marks it published or failed.
   `ALTER TABLE outbox ADD COLUMN lock_token text;`,
+  // Run control: a re-run from the start names the run it repeats; a workflow may keep fewer
+  // runs; cancelled runs are counted on an index of their own like failed ones; retention
+  // deletes finished runs by finish time (finished_at is set on finished runs only).
+  `ALTER TABLE executions ADD COLUMN rerun_of text;
+   ALTER TABLE workflows ADD COLUMN retention jsonb;
+   CREATE INDEX executions_cancelled_idx ON executions (finished_at) WHERE status = 'cancelled';
+   CREATE INDEX executions_finished_idx ON executions (finished_at) WHERE finished_at IS NOT NULL;
+   CREATE INDEX workflows_run_limit_idx ON workflows (owner_id, workflow_id) WHERE retention IS NOT NULL;`,
 ];

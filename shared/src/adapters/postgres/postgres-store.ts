@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { ConflictError, NotFoundError, UnavailableError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import type { ExecutionStatus, Step } from '../../domain/execution.js';
+import { CANCELLED_STEP_ERROR, FINISHED_STATUSES, RESUMABLE_STATUSES, type ExecutionStatus, type Step } from '../../domain/execution.js';
 import { emptyStatusCounts, type RecentRun, type StatusCounts } from '../../domain/run-stats.js';
 import type { ExecutionRepo, IdempotencyRepo, OutboxRepo, PageRequest, Repos, Store, UserRepo, WorkflowRepo } from '../../ports/repos.js';
 import { newId } from '../../ids.js';
@@ -89,6 +89,7 @@ export const SCRAPE_SQL = {
       (SELECT count(*) FROM executions WHERE status = 'running') AS running,
       (SELECT count(*) FROM executions WHERE status = 'pending_retry') AS pending_retry,
       (SELECT count(*) FROM executions WHERE status = 'failed') AS failed,
+      (SELECT count(*) FROM executions WHERE status = 'cancelled') AS cancelled,
       pg_stat_get_live_tuples('executions'::regclass) AS live_rows`,
   backlog: 'SELECT count(*) AS n, min(created_at) AS oldest FROM outbox WHERE published_at IS NULL',
 } as const;
@@ -107,11 +108,11 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
 
   const workflows: WorkflowRepo = {
     async create(w) {
-      await q(db, `INSERT INTO workflows (owner_id, workflow_id, name, enabled, trigger_spec, trigger_status, next_run_at, lease_until, hook_id, secret_hash, actions, retry_policy, created_at, updated_at, version, trigger_execution_id)
-                   VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`, [
+      await q(db, `INSERT INTO workflows (owner_id, workflow_id, name, enabled, trigger_spec, trigger_status, next_run_at, lease_until, hook_id, secret_hash, actions, retry_policy, created_at, updated_at, version, trigger_execution_id, retention)
+                   VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`, [
         w.ownerId, w.workflowId, w.name, w.enabled, json(triggerSpec(w.trigger)), w.trigger.status, w.trigger.nextRunAt ?? null,
         w.trigger.leaseUntil ?? null, w.trigger.hookId ?? null, w.trigger.secretHash ?? null, json(encodeUserJson(w.actions)), json(w.retryPolicy),
-        w.createdAt, w.updatedAt, w.version, w.trigger.executionId ?? null,
+        w.createdAt, w.updatedAt, w.version, w.trigger.executionId ?? null, w.retention ? json(w.retention) : null,
       ]);
     },
     async get(ownerId, workflowId) {
@@ -135,10 +136,10 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
       // writes (under READ COMMITTED, the latest committed one), so no advance is lost.
       const { rowCount } = await q(db, `UPDATE workflows SET name=$3, enabled=$4, trigger_spec=$5,
                    next_run_at = CASE WHEN trigger_spec = $5::jsonb THEN next_run_at ELSE $6 END, hook_id=$7, secret_hash=$8,
-                   actions=$9, retry_policy=$10, updated_at=$11, version=$12 WHERE owner_id=$1 AND workflow_id=$2 AND version=$13`, [
+                   actions=$9, retry_policy=$10, updated_at=$11, version=$12, retention=$14 WHERE owner_id=$1 AND workflow_id=$2 AND version=$13`, [
         w.ownerId, w.workflowId, w.name, w.enabled, json(triggerSpec(w.trigger)), w.trigger.nextRunAt ?? null,
         w.trigger.hookId ?? null, w.trigger.secretHash ?? null, json(encodeUserJson(w.actions)), json(w.retryPolicy),
-        w.updatedAt, w.version, expectedVersion,
+        w.updatedAt, w.version, expectedVersion, w.retention ? json(w.retention) : null,
       ]);
       if (rowCount) return;
       const { rows } = await q<{ version: number }>(db, 'SELECT version FROM workflows WHERE owner_id=$1 AND workflow_id=$2', [w.ownerId, w.workflowId]);
@@ -186,16 +187,26 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
       const { rowCount } = await q(db, 'UPDATE workflows SET next_run_at=$4, lease_until=NULL WHERE owner_id=$1 AND workflow_id=$2 AND next_run_at=$3', [ownerId, workflowId, dueAt, nextRunAt ?? null]);
       return (rowCount ?? 0) > 0;
     },
+    async withRunLimit(after, limit) {
+      const { rows } = await q<{ owner_id: string; workflow_id: string; max_runs: number }>(
+        db,
+        `SELECT owner_id, workflow_id, (retention->>'maxRuns')::int AS max_runs FROM workflows
+          WHERE retention IS NOT NULL AND ($1::text IS NULL OR (owner_id COLLATE "C", workflow_id COLLATE "C") > ($1::text, $2::text))
+          ORDER BY owner_id COLLATE "C", workflow_id COLLATE "C" LIMIT $3`,
+        [after?.ownerId ?? null, after?.workflowId ?? null, limit],
+      );
+      return rows.map((r) => ({ ownerId: r.owner_id, workflowId: r.workflow_id, maxRuns: r.max_runs }));
+    },
   };
 
   const executions: ExecutionRepo = {
     async insert(e) {
       await q(db, `INSERT INTO executions (execution_id, owner_id, workflow_id, workflow_version, actions, retry_policy, trigger, status, attempt, retries_left,
-                   next_attempt_at, lease_until, steps, error, idempotency_key, created_at, updated_at, started_at, finished_at)
-                   VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)`, [
+                   next_attempt_at, lease_until, steps, error, idempotency_key, created_at, updated_at, started_at, finished_at, rerun_of)
+                   VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)`, [
         e.executionId, e.ownerId, e.workflowId, e.workflowVersion, json(encodeUserJson(e.actions)), json(e.retryPolicy), json(triggerToRow(e.trigger)),
         e.status, e.attempt, e.retriesLeft, e.nextAttemptAt ?? null, e.leaseUntil ?? null, json(e.steps.map(storedStep)), e.error ?? null,
-        e.idempotencyKey ?? null, e.createdAt, e.updatedAt, e.startedAt ?? null, e.finishedAt ?? null,
+        e.idempotencyKey ?? null, e.createdAt, e.updatedAt, e.startedAt ?? null, e.finishedAt ?? null, e.rerunOf ?? null,
       ]).catch((err: unknown) => {
         throw err instanceof ConflictError ? new ConflictError(`execution ${e.executionId} already exists`) : err;
       });
@@ -336,6 +347,56 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
       );
       return (rowCount ?? 0) > 0;
     },
+    async cancel(executionId, at) {
+      // Steps are rewritten in the same statement: a step still running is failed as cancelled.
+      const { rows } = await q<ExecutionRow>(
+        db,
+        `UPDATE executions SET status='cancelled', updated_at=$2, finished_at=$2, lease_until=NULL, next_attempt_at=NULL,
+           steps = (SELECT COALESCE(jsonb_agg(CASE WHEN s->>'status' = 'running'
+                      THEN s || jsonb_build_object('status', 'failed', 'error', $4::text, 'finishedAt', $5::text) ELSE s END ORDER BY i), '[]'::jsonb)
+                    FROM jsonb_array_elements(steps) WITH ORDINALITY AS t(s, i))
+         WHERE execution_id=$1 AND status <> ALL($3::text[]) RETURNING *`,
+        [executionId, at, FINISHED_STATUSES, CANCELLED_STEP_ERROR, at.toISOString()],
+      );
+      return rows[0] ? toExecution(rows[0]) : null;
+    },
+    async resume(executionId, attempt, at, retriesLeft) {
+      const { rows } = await q<ExecutionRow>(
+        db,
+        `UPDATE executions SET status='queued', attempt=attempt+1, retries_left=$4, updated_at=$3, error=NULL, finished_at=NULL, next_attempt_at=NULL, lease_until=NULL,
+           steps = (SELECT COALESCE(jsonb_agg(CASE WHEN s->>'status' = 'succeeded'
+                      THEN s ELSE jsonb_build_object('index', s->'index', 'type', s->'type', 'status', 'pending') END ORDER BY i), '[]'::jsonb)
+                    FROM jsonb_array_elements(steps) WITH ORDINALITY AS t(s, i))
+         WHERE execution_id=$1 AND attempt=$2 AND status = ANY($5::text[]) RETURNING *`,
+        [executionId, attempt, at, retriesLeft, RESUMABLE_STATUSES],
+      );
+      return rows[0] ? toExecution(rows[0]) : null;
+    },
+    async purgeFinished(before, limit) {
+      // Small batches off executions_finished_idx; SKIP LOCKED never waits on a run being written.
+      const { rowCount } = await q(
+        db,
+        `DELETE FROM executions WHERE execution_id IN (
+           SELECT execution_id FROM executions WHERE finished_at IS NOT NULL AND finished_at < $1 AND status = ANY($3::text[])
+           ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+        [before, limit, FINISHED_STATUSES],
+      );
+      return rowCount ?? 0;
+    },
+    async purgeBeyond(ownerId, workflowId, keep, limit) {
+      // The runs past the newest `keep`, read off the history index.
+      const { rowCount } = await q(
+        db,
+        `DELETE FROM executions WHERE execution_id IN (
+           SELECT execution_id FROM (
+             SELECT execution_id, status FROM executions WHERE owner_id=$1 AND workflow_id=$2
+              ORDER BY created_at DESC, execution_id DESC OFFSET $3) older
+            WHERE status = ANY($5::text[]) LIMIT $4)
+           AND status = ANY($5::text[])`,
+        [ownerId, workflowId, keep, limit, FINISHED_STATUSES],
+      );
+      return rowCount ?? 0;
+    },
     async requeueDueRetries(limit) {
       const { rows } = await q<ExecutionRow>(
         db,
@@ -379,8 +440,14 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
       type Counted = Exclude<ExecutionStatus, 'completed'>;
       const { rows } = await q<Record<Counted | 'live_rows', string | null>>(db, SCRAPE_SQL.countByStatus);
       const row = rows[0]!;
-      const counts = { queued: Number(row.queued), running: Number(row.running), pending_retry: Number(row.pending_retry), failed: Number(row.failed) };
-      const counted = counts.queued + counts.running + counts.pending_retry + counts.failed;
+      const counts = {
+        queued: Number(row.queued),
+        running: Number(row.running),
+        pending_retry: Number(row.pending_retry),
+        failed: Number(row.failed),
+        cancelled: Number(row.cancelled),
+      };
+      const counted = counts.queued + counts.running + counts.pending_retry + counts.failed + counts.cancelled;
       return { ...counts, completed: Math.max(0, Number(row.live_rows ?? 0) - counted) };
     },
   };

@@ -25,6 +25,7 @@ export interface WorkflowRow {
   /** JSON text; an array in rows written before that. */
   actions: unknown;
   retry_policy: Workflow['retryPolicy'];
+  retention: Workflow['retention'] | null;
   created_at: Date;
   updated_at: Date;
   version: number;
@@ -48,6 +49,7 @@ export interface ExecutionRow {
   steps: (Omit<Step, 'startedAt' | 'finishedAt'> & { startedAt?: string; finishedAt?: string })[];
   error: string | null;
   idempotency_key: string | null;
+  rerun_of: string | null;
   created_at: Date;
   updated_at: Date;
   started_at: Date | null;
@@ -99,6 +101,7 @@ export function toWorkflow(r: WorkflowRow): Workflow {
     trigger,
     actions: decodeUserJson(r.actions),
     retryPolicy: r.retry_policy,
+    ...opt('retention', r.retention),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     version: r.version,
@@ -159,6 +162,7 @@ export function toExecution(r: ExecutionRow): Execution {
     })),
     ...opt('error', r.error),
     ...opt('idempotencyKey', r.idempotency_key),
+    ...opt('rerunOf', r.rerun_of),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     ...opt('startedAt', r.started_at),

@@ -7,6 +7,7 @@ import {
   normalizeEmail,
 } from '@wf/shared';
 import { z } from 'zod';
+import type { RerunFrom } from '../../app/rerun-execution.js';
 import type { Credentials } from '../../app/sign-up.js';
 import type { CreateWorkflowInput, PatchWorkflowInput, ReplaceWorkflowInput } from '../../app/workflow-definition.js';
 
@@ -52,3 +53,11 @@ export const PatchWorkflowBody = z
 
 /** Any JSON object a caller sends as the trigger payload (manual body, webhook body). */
 export const TriggerPayloadBody = z.record(z.string(), z.unknown());
+
+/** `POST /executions/:id/retry`: where the re-run starts; no body is `failed-step`. */
+export const RerunBody = z.strictObject({
+  from: z
+    .enum(['failed-step', 'start'])
+    .optional()
+    .meta({ description: '`failed-step` (the default): the same execution resumes at the step that did not succeed; `start`: a new execution with the same payload' }),
+}) satisfies z.ZodType<{ from?: RerunFrom }>;

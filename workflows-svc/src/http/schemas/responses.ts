@@ -103,6 +103,8 @@ const executionFields = {
   updatedAt: Timestamp,
   startedAt: Timestamp.optional(),
   finishedAt: Timestamp.optional(),
+  /** A re-run from the start: the execution it repeats. */
+  rerunOf: z.string().optional(),
 };
 const firedBy = {
   type: z.enum(['manual', 'periodic', 'cron', 'webhook']),

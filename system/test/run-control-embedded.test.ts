@@ -1,0 +1,6 @@
+import { describe } from 'node:test';
+import { runControlScenarios } from './run-control.scenarios.js';
+
+describe('run control end to end in the embedded mode (memory store, in-process bus)', () => {
+  runControlScenarios();
+});

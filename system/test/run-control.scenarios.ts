@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { after, before, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Store } from '@wf/shared';
+import { FlakyServer } from '@wf/shared/testing';
+import { eventually, type ExecutionView } from './support/api-client.js';
+import { startTestSystem, type TestSystem } from './support/system-under-test.js';
+
+export interface RunControlSetup {
+  brokers?: string[];
+  /** A fresh store for the run (memory when absent). */
+  store?: () => Promise<Store>;
+}
+
+/**
+ * Run control driven only through the REST API, on whichever store and bus `setup` selects:
+ * cancel in every state a run can be in, a cancel racing the run's own finish, and re-runs
+ * from the failed step and from the start, a local counting HTTP server telling which
+ * steps ran. The runner runs one execution at a time, so that a second workflow's run stays
+ * queued behind a step that hangs.
+ */
+export function runControlScenarios(setup: RunControlSetup = {}): void {
+  let sut: TestSystem;
+  const server = new FlakyServer();
+
+  before(async () => {
+    await server.start();
+    sut = await startTestSystem({
+      ...(setup.brokers ? { brokers: setup.brokers } : {}),
+      ...(setup.store ? { store: await setup.store() } : {}),
+      runnerConcurrency: 1,
+    });
+  });
+  after(async () => {
+    await sut?.stop();
+    await server.stop();
+  });
+
+  const run = (id: string) => sut.api.execution(id);
+  const untilStatus = (id: string, statuses: string[], what: string) =>
+    eventually(async () => {
+      const e = await run(id);
+      return statuses.includes(e.status) ? e : undefined;
+    }, 20_000, what, 50);
+  const trigger = async (workflowId: string, payload?: unknown) => {
+    const res = await sut.api.trigger(workflowId, payload);
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    return res.body.executionId!;
+  };
+  const cancel = (id: string) => sut.api.request<ExecutionView & { error?: { code: string; details?: unknown } }>('POST', `/executions/${id}/cancel`);
+  const triggerStatus = async (workflowId: string) => (await sut.api.workflow(workflowId)).trigger.status;
+
+  it('cancels a running run (its http-request in flight aborted, no later step) and a queued one behind it, each at once; idempotent', async () => {
+    const hang = server.script('/hang/blocker', 0);
+    const after = server.script('/count/after-blocker', 0);
+    await sut.api.createWorkflow({
+      workflowId: 'blocker',
+      trigger: { type: 'manual' },
+      actions: [
+        { type: 'log', message: 'first' },
+        { type: 'http-request', url: hang, method: 'POST', timeoutMs: 60_000 },
+        { type: 'http-request', url: after, method: 'POST' },
+      ],
+    });
+    await sut.api.createWorkflow({ workflowId: 'behind', trigger: { type: 'manual' }, actions: [{ type: 'http-request', url: server.script('/count/behind', 0), method: 'GET' }] });
+
+    const blocker = await trigger('blocker');
+    await eventually(async () => (server.hits.get('/hang/blocker') ?? 0) >= 1, 20_000, 'the hanging step to be in flight');
+    const behind = await trigger('behind');
+    await sleep(300);
+    assert.equal((await run(behind)).status, 'queued', 'the only runner is busy with the blocker');
+
+    const queued = await cancel(behind);
+    assert.equal(queued.status, 200, JSON.stringify(queued.body));
+    assert.equal(queued.body.status, 'cancelled');
+    assert.equal(await triggerStatus('behind'), 'idle');
+
+    const started = Date.now();
+    const running = await cancel(blocker);
+    assert.equal(running.status, 200, JSON.stringify(running.body));
+    assert.equal(running.body.status, 'cancelled');
+    assert.deepEqual(running.body.steps.map((s) => s.status), ['succeeded', 'failed', 'pending'], 'the steps say which ran');
+    assert.equal(running.body.steps[1]?.error, 'cancelled while running');
+    assert.equal(await triggerStatus('blocker'), 'idle');
+    await eventually(async () => (server.abandoned.get('/hang/blocker') ?? 0) >= 1, 10_000, 'the request in flight to be aborted');
+    assert.ok(Date.now() - started < 5_000, 'aborted within the cancel poll, not at the 60 s timeout');
+
+    const again = await cancel(blocker);
+    assert.equal(again.status, 200);
+    assert.equal(again.body.status, 'cancelled');
+    await sleep(1_500); // the runner is free again: it skips the cancelled run behind, and runs nothing after the cancelled step
+    assert.equal(server.hits.get('/count/after-blocker'), undefined, 'no later step started');
+    assert.equal(server.hits.get('/count/behind'), undefined, 'the cancelled queued run never ran');
+    assert.deepEqual((await run(blocker)).steps.map((s) => s.status), ['succeeded', 'failed', 'pending'], 'nothing written after the cancel');
+    assert.equal((await run(behind)).status, 'cancelled');
+  });
+
+  it('cancels a run waiting for its retry: it is never retried, and its workflow takes a new trigger; a finished run is 409', async () => {
+    const url = server.script('/count/always-fails', Infinity);
+    await sut.api.createWorkflow({
+      workflowId: 'waits',
+      trigger: { type: 'manual' },
+      retryPolicy: { maxRetries: 3, baseDelayMs: 1_500, maxDelayMs: 1_500 },
+      actions: [{ type: 'http-request', url, method: 'GET' }],
+    });
+    const id = await trigger('waits');
+    await untilStatus(id, ['pending_retry'], 'the run to wait for its retry');
+    assert.equal(await triggerStatus('waits'), 'pending');
+    const res = await cancel(id);
+    assert.equal(res.body.status, 'cancelled');
+    assert.equal(res.body.nextAttemptAt, undefined);
+    assert.equal(await triggerStatus('waits'), 'idle');
+    await sleep(2_500);
+    assert.equal(server.hits.get('/count/always-fails'), 1, 'the retry never came');
+    const e = await run(id);
+    assert.equal(e.status, 'cancelled');
+    assert.equal(e.attempt, 1);
+
+    await sut.api.createWorkflow({ workflowId: 'quick', trigger: { type: 'manual' }, actions: [{ type: 'log', message: 'done' }] });
+    const done = await trigger('quick');
+    await untilStatus(done, ['completed'], 'the quick run to complete');
+    const refused = await cancel(done);
+    assert.equal(refused.status, 409);
+    assert.equal(refused.body.error?.code, 'execution_finished');
+  });
+
+  it('a cancel racing the run\'s own finish has one winner', async () => {
+    await sut.api.createWorkflow({ workflowId: 'racer', trigger: { type: 'manual' }, actions: [{ type: 'http-request', url: server.script('/slow/racer', 0), method: 'GET' }] });
+    const outcomes = new Set<string>();
+    for (let i = 0; i < 6; i++) {
+      const id = await trigger('racer');
+      await untilStatus(id, ['running'], 'the racer to run');
+      await sleep(1_300 + i * 80); // around the moment the slow answer (1.5 s) lands
+      const res = await cancel(id);
+      const final = await untilStatus(id, ['completed', 'cancelled'], 'the racer to end');
+      if (res.status === 200) {
+        assert.equal(final.status, 'cancelled', 'the cancel won: the run stays cancelled');
+      } else {
+        assert.equal(res.status, 409);
+        assert.equal(final.status, 'completed', 'the finish won: the cancel is refused');
+      }
+      outcomes.add(final.status);
+      await eventually(async () => (await triggerStatus('racer')) === 'idle', 10_000, 'the racer workflow to be free');
+      await sleep(200);
+      assert.equal((await run(id)).status, final.status, 'the loser never overwrote the winner');
+    }
+  });
+
+  it('re-runs a failed run from the step that failed (the first step not run again), and from the start as a new linked run', async () => {
+    const first = server.script('/count/first', 0);
+    const second = server.script('/count/second', 1);
+    await sut.api.createWorkflow({
+      workflowId: 'rerun',
+      trigger: { type: 'manual' },
+      retryPolicy: { maxRetries: 0, baseDelayMs: 100, maxDelayMs: 100 },
+      actions: [
+        { type: 'http-request', url: first, method: 'POST', body: { order: '{{trigger.payload.order}}' } },
+        { type: 'http-request', url: second, method: 'POST', body: { firstStatus: '{{steps.0.output.status}}' } },
+      ],
+    });
+    const id = await trigger('rerun', { order: 5 });
+    const failed = await untilStatus(id, ['failed'], 'the run to fail');
+    assert.deepEqual(failed.steps.map((s) => s.status), ['succeeded', 'failed']);
+
+    const res = await sut.api.request<{ executionId: string; status: string }>('POST', `/executions/${id}/retry`);
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    assert.equal(res.body.executionId, id);
+    const done = await untilStatus(id, ['completed'], 'the re-run to complete');
+    assert.equal(done.attempt, 2);
+    assert.deepEqual(done.steps.map((s) => s.status), ['succeeded', 'succeeded']);
+    assert.equal(done.steps[0]?.attempt, 1, 'the first step is the one of the first attempt');
+    assert.equal(server.hits.get('/count/first'), 1, 'the step that succeeded did not run again');
+    assert.equal(server.hits.get('/count/second'), 2);
+    assert.deepEqual(server.bodies.get('/count/second')?.[1], { firstStatus: 200 }, 'the kept output still feeds the later step');
+
+    const fresh = await sut.api.request<{ executionId: string }>('POST', `/executions/${id}/retry`, { from: 'start' });
+    assert.equal(fresh.status, 202, JSON.stringify(fresh.body));
+    const copy = await untilStatus(fresh.body.executionId, ['completed'], 'the run from the start to complete');
+    assert.notEqual(copy.executionId, id);
+    assert.equal((copy as ExecutionView & { rerunOf?: string }).rerunOf, id);
+    assert.deepEqual(copy.trigger.payload, { order: 5 });
+    assert.equal(server.hits.get('/count/first'), 2, 'from the start, every step runs');
+    assert.deepEqual(server.bodies.get('/count/first')?.[1], { order: 5 });
+  });
+}

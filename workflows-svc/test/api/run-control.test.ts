@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { manualWorkflow, startApi, type TestApi } from '../support/api.js';
+
+describe('run control: cancel and re-run over the API (the runner played through the store)', () => {
+  let api: TestApi;
+  let token: string;
+  let userId: string;
+  before(async () => {
+    api = await startApi();
+    ({ token, userId } = await api.user());
+  });
+  after(() => api.close());
+
+  const twoSteps = (workflowId: string) =>
+    manualWorkflow(workflowId, { actions: [{ type: 'log', message: 'one' }, { type: 'http-request', url: 'https://example.com/two', method: 'POST' }] });
+  const trigger = async (workflowId: string, body?: object) => {
+    const res = await api.call('POST', `/workflows/${workflowId}/trigger`, { token, ...(body ? { body } : {}) });
+    assert.equal(res.status, 202, res.text);
+    return res.body.executionId as string;
+  };
+  const triggerStatus = async (workflowId: string) => (await api.call('GET', `/workflows/${workflowId}`, { token })).body.trigger.status as string;
+  /** Plays a runner whose first step succeeds and whose second fails for good. */
+  const failSecondStep = async (executionId: string, attempt = 1) => {
+    const t = api.clock.now();
+    await api.store.executions.claimForRun(executionId, attempt, 30_000);
+    await api.store.executions.saveStep(executionId, attempt, { index: 0, type: 'log', status: 'succeeded', attempt, output: { message: 'one' }, startedAt: t, finishedAt: t }, 30_000);
+    const step = { index: 1, type: 'http-request' as const, status: 'failed' as const, attempt, error: 'HTTP 500', startedAt: t, finishedAt: t };
+    await api.store.executions.finishAttempt(executionId, attempt, { status: 'failed', at: t, retriesLeft: 0, error: 'step 1 failed', step });
+  };
+
+  test('cancel a queued run: cancelled at once, the workflow free again, idempotent; 404 for another user', async () => {
+    await api.call('POST', '/workflows', { token, body: twoSteps('queued-one') });
+    const id = await trigger('queued-one');
+    assert.equal(await triggerStatus('queued-one'), 'busy');
+    const res = await api.call('POST', `/executions/${id}/cancel`, { token });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.body.status, 'cancelled');
+    assert.ok(res.body.finishedAt);
+    assert.deepEqual(res.body.steps.map((s: { status: string }) => s.status), ['pending', 'pending']);
+    assert.equal(await triggerStatus('queued-one'), 'idle');
+    const again = await api.call('POST', `/executions/${id}/cancel`, { token });
+    assert.equal(again.status, 200);
+    assert.deepEqual(again.body, res.body, 'a second cancel answers the same run');
+    const other = await api.user();
+    assert.equal((await api.call('POST', `/executions/${id}/cancel`, { token: other.token })).status, 404);
+    assert.equal((await api.call('POST', '/executions/nope/cancel', { token })).status, 404);
+    assert.equal(await api.store.executions.claimForRun(id, 1, 1_000), null, 'no runner takes it');
+  });
+
+  test('cancel a run waiting for its retry, and a running one (its step in flight ends failed as cancelled); 409 for a finished run', async () => {
+    await api.call('POST', '/workflows', { token, body: twoSteps('waiting-one') });
+    const waiting = await trigger('waiting-one');
+    const t = api.clock.now();
+    await api.store.executions.claimForRun(waiting, 1, 30_000);
+    await api.store.executions.finishAttempt(waiting, 1, { status: 'pending_retry', at: t, nextAttemptAt: new Date(t.getTime() + 60_000), retriesLeft: 2, error: 'HTTP 503' });
+    await api.store.workflows.setTriggerStatus(userId, 'waiting-one', waiting, ['busy'], 'pending', t);
+    const w = await api.call('POST', `/executions/${waiting}/cancel`, { token });
+    assert.equal(w.body.status, 'cancelled');
+    assert.equal(w.body.nextAttemptAt, undefined);
+    assert.equal(await triggerStatus('waiting-one'), 'idle');
+
+    const running = await trigger('waiting-one');
+    await api.store.executions.claimForRun(running, 1, 30_000);
+    await api.store.executions.saveStep(running, 1, { index: 0, type: 'log', status: 'succeeded', attempt: 1, startedAt: t, finishedAt: t }, 30_000);
+    await api.store.executions.saveStep(running, 1, { index: 1, type: 'http-request', status: 'running', attempt: 1, startedAt: t }, 30_000);
+    const r = await api.call('POST', `/executions/${running}/cancel`, { token });
+    assert.deepEqual(r.body.steps.map((s: { status: string }) => s.status), ['succeeded', 'failed']);
+    assert.equal(r.body.steps[1].error, 'cancelled while running');
+
+    await api.call('POST', '/workflows', { token, body: manualWorkflow('done-one') });
+    const done = await trigger('done-one');
+    await api.store.executions.claimForRun(done, 1, 30_000);
+    await api.store.executions.finishAttempt(done, 1, { status: 'completed', at: t, retriesLeft: 3 });
+    const refused = await api.call('POST', `/executions/${done}/cancel`, { token });
+    assert.equal(refused.status, 409);
+    assert.equal(refused.body.error.code, 'execution_finished');
+    assert.deepEqual(refused.body.error.details, { status: 'completed' });
+  });
+
+  test('re-run from the failed step: the same execution on its next attempt, the succeeded step kept; busy guard; only failed or cancelled', async () => {
+    await api.call('POST', '/workflows', { token, body: twoSteps('rerun-one') });
+    const id = await trigger('rerun-one', { order: 7 });
+    await failSecondStep(id);
+    await api.store.workflows.setTriggerStatus(userId, 'rerun-one', id, ['busy'], 'idle', api.clock.now());
+    const before = await api.store.executions.get(id);
+
+    const res = await api.call('POST', `/executions/${id}/retry`, { token });
+    assert.equal(res.status, 202, res.text);
+    assert.deepEqual(res.body, { executionId: id, status: 'queued' });
+    assert.equal(res.headers.get('location'), `/executions/${id}`);
+    const resumed = await api.store.executions.get(id);
+    assert.equal(resumed?.attempt, 2);
+    assert.equal(resumed?.retriesLeft, before?.retryPolicy.maxRetries);
+    assert.deepEqual(resumed?.steps[0], before?.steps[0], 'the succeeded step and its output are kept');
+    assert.equal(resumed?.steps[1]?.status, 'pending');
+    assert.equal(await triggerStatus('rerun-one'), 'busy');
+
+    const busy = await api.call('POST', `/executions/${id}/retry`, { token, body: { from: 'start' } });
+    assert.equal(busy.status, 409);
+    assert.equal(busy.body.error.code, 'workflow_busy');
+    await failSecondStep(id, 2);
+    await api.store.workflows.setTriggerStatus(userId, 'rerun-one', id, ['busy'], 'idle', api.clock.now());
+
+    const fresh = await api.call('POST', `/executions/${id}/retry`, { token, body: { from: 'start' } });
+    assert.equal(fresh.status, 202, fresh.text);
+    assert.notEqual(fresh.body.executionId, id);
+    const second = await api.call('GET', `/executions/${fresh.body.executionId}`, { token });
+    assert.equal(second.body.rerunOf, id);
+    assert.deepEqual(second.body.trigger.payload, { order: 7 }, 'the same payload');
+    assert.equal(second.body.attempt, 1);
+
+    await api.store.executions.claimForRun(fresh.body.executionId, 1, 1_000);
+    await api.store.executions.finishAttempt(fresh.body.executionId, 1, { status: 'completed', at: api.clock.now(), retriesLeft: 3 });
+    await api.store.workflows.setTriggerStatus(userId, 'rerun-one', fresh.body.executionId, ['busy'], 'idle', api.clock.now());
+    const notResumable = await api.call('POST', `/executions/${fresh.body.executionId}/retry`, { token, body: {} });
+    assert.equal(notResumable.status, 409);
+    assert.equal(notResumable.body.error.code, 'execution_not_resumable');
+    const bad = await api.call('POST', `/executions/${id}/retry`, { token, body: { from: 'middle' } });
+    assert.equal(bad.status, 400);
+  });
+
+  test('re-run of a run whose workflow is disabled or deleted is refused', async () => {
+    await api.call('POST', '/workflows', { token, body: twoSteps('gone-one') });
+    const id = await trigger('gone-one');
+    await api.call('POST', `/executions/${id}/cancel`, { token });
+    await api.call('PATCH', '/workflows/gone-one', { token, body: { enabled: false } });
+    assert.equal((await api.call('POST', `/executions/${id}/retry`, { token })).body.error.code, 'workflow_disabled');
+    await api.call('DELETE', '/workflows/gone-one', { token });
+    assert.equal((await api.call('POST', `/executions/${id}/retry`, { token })).body.error.code, 'workflow_deleted');
+  });
+});
