@@ -429,6 +429,7 @@ export function openApiDocument({ serverUrl }: OpenApiOptions = {}): Record<stri
         get: {
           operationId: 'listRuns',
           summary: "The caller's runs across workflows, newest first, filtered",
+          description: 'Every filter is served from an index of the owner\'s runs by creation time (and of one workflow\'s, with `workflowId`) on every store. `status` is a comma list, e.g. `failed,cancelled`.',
           tags: ['executions'],
           parameters: [
             param.limit,
@@ -437,6 +438,8 @@ export function openApiDocument({ serverUrl }: OpenApiOptions = {}): Record<stri
             { name: 'status', in: 'query', schema: { type: 'string' }, description: 'Comma-separated statuses' },
             { name: 'from', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'Created at or after' },
             { name: 'to', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'Created before' },
+            { name: 'since', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'The same as `from`' },
+            { name: 'until', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'The same as `to`' },
           ],
           responses: commonFailures({ ...API, parsesBody: false }, { '200': okAnswer('A page of run summaries', 'ExecutionPage', { items: [executionSummaryView(sampleExecution)] }) }),
         },

@@ -129,4 +129,18 @@ describe('run control: cancel and re-run over the API (the runner played through
     await api.call('DELETE', '/workflows/gone-one', { token });
     assert.equal((await api.call('POST', `/executions/${id}/retry`, { token })).body.error.code, 'workflow_deleted');
   });
+
+  test('all runs: filtered by status (cancelled too), workflow and since/until, across workflows', async () => {
+    const res = await api.call('GET', '/executions?status=cancelled&limit=100', { token });
+    assert.equal(res.status, 200);
+    assert.ok(res.body.items.length >= 3);
+    assert.ok(res.body.items.every((e: { status: string }) => e.status === 'cancelled'));
+    assert.ok(new Set(res.body.items.map((e: { workflowId: string }) => e.workflowId)).size >= 2, 'across workflows');
+    const now = api.clock.now().toISOString();
+    const none = await api.call('GET', `/executions?status=cancelled&since=${encodeURIComponent(new Date(Date.parse(now) + 1).toISOString())}`, { token });
+    assert.deepEqual(none.body, { items: [] });
+    const until = await api.call('GET', `/executions?workflowId=queued-one&until=${encodeURIComponent(new Date(Date.parse(now) + 1).toISOString())}`, { token });
+    assert.equal(until.body.items.length, 1);
+    assert.equal((await api.call('GET', `/executions?since=${encodeURIComponent(now)}&from=${encodeURIComponent(now)}`, { token })).status, 400);
+  });
 });

@@ -19,14 +19,19 @@ const RunsQuerySchema = PageQuerySchema.extend({
   from: z.iso.datetime({ offset: true }).optional(),
   /** Created before. */
   to: z.iso.datetime({ offset: true }).optional(),
-});
+  /** The same as `from` and `to`, by the names the run-control API uses. */
+  since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+}).refine((q) => !(q.from && q.since) && !(q.to && q.until), 'give `from` or `since`, `to` or `until`, not both');
 
 /** `GET /executions`: the caller's runs across workflows, newest first, filtered; summaries like the per-workflow history. */
 export function runRoutes({ useCases }: RouteDeps): Router {
   const router = Router();
 
   router.get('/executions', async (req, res) => {
-    const { limit, cursor, workflowId, status, from, to } = parseOrThrow(RunsQuerySchema, req.query, 'query');
+    const { limit, cursor, workflowId, status, ...window } = parseOrThrow(RunsQuerySchema, req.query, 'query');
+    const from = window.from ?? window.since;
+    const to = window.to ?? window.until;
     const filter: RunFilter = {
       ...(workflowId === undefined ? {} : { workflowId }),
       ...(status === undefined ? {} : { statuses: status }),
