@@ -2,6 +2,7 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { Clock, EventPublisher, Logger, Store, Topics } from '@wf/shared';
 import { Availability, type Metrics } from '@wf/shared/ops';
 import { tickToCron, type SchedulerConfig } from './config.js';
+import { DEFAULT_EXECUTION_RETENTION_MS, DEFAULT_EXECUTION_RETENTION_OPTIONS, ExecutionRetention } from './jobs/execution-retention.js';
 import { IdempotencyPurge } from './jobs/idempotency-purge.js';
 import { OutboxRelay, DEFAULT_RELAY_OPTIONS } from './jobs/outbox-relay.js';
 import { PeriodicRuns, type PeriodicRunsReport } from './jobs/periodic-runs.js';
@@ -43,7 +44,8 @@ const MAX_SLEEP_MS = 1_000;
  * accepted within milliseconds of its due time rather than on the next tick. The node-cron
  * tick requeues due retries, runs whose runner died and runs whose request was lost, purges
  * expired idempotency keys (at most once a minute), and wakes that loop too. The outbox
- * relay publishes continuously in between. A tick that is still running when the next
+ * relay publishes continuously in between. The tick also deletes finished runs past their
+ * retention (at most once a minute, in small batches). A tick that is still running when the next
  * falls due makes that one skip (counted in the log).
  */
 export function createScheduler(deps: SchedulerDeps): Scheduler {
@@ -57,6 +59,10 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   const retries = new DueRetries({ store, clock, logger, topics }, { batchSize: config.batchSize });
   const leases = new ExpiredLeases({ store, clock, logger, topics }, { batchSize: config.batchSize });
   const expiredKeys = new IdempotencyPurge({ idempotency: store.idempotency, clock, logger });
+  const history = new ExecutionRetention(
+    { executions: store.executions, workflows: store.workflows, clock, logger },
+    { retentionMs: DEFAULT_EXECUTION_RETENTION_MS, ...DEFAULT_EXECUTION_RETENTION_OPTIONS, ...config.executions },
+  );
   const lostRequests = new LostRequests({ store, clock, logger, topics }, { batchSize: config.batchSize, queuedForMs: config.requeueQueuedAfterMs });
   const relay = new OutboxRelay(
     { outbox: store.outbox, publisher: deps.publisher, clock, logger: logger.child({ job: 'outbox-relay' }), availability, ...(metrics ? { metrics } : {}) },
@@ -122,6 +128,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     }
     inFlight = requeue()
       .then(() => expiredKeys.runOnce())
+      .then(() => history.runOnce())
       .then(
         () => availability.succeeded(),
         (err: unknown) => availability.failed(err) || logger.error({ err }, 'scheduler tick failed'),

@@ -1,6 +1,10 @@
 import { describe } from 'node:test';
-import { runControlScenarios } from './run-control.scenarios.js';
+import { retentionScenarios, runControlScenarios } from './run-control.scenarios.js';
 
 describe('run control end to end in the embedded mode (memory store, in-process bus)', () => {
   runControlScenarios();
+});
+
+describe('retention end to end in the embedded mode', () => {
+  retentionScenarios();
 });

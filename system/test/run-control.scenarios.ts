@@ -183,3 +183,69 @@ export function runControlScenarios(setup: RunControlSetup = {}): void {
     assert.deepEqual(server.bodies.get('/count/first')?.[1], { order: 5 });
   });
 }
+
+/**
+ * Retention over the REST API, on a system of its own whose finished runs are kept 6 s and
+ * whose retention job runs twice a second: a workflow's runs beyond its `maxRuns`, then every
+ * finished run past the period, are deleted; runs that have not finished, and runs that
+ * finished recently, stay.
+ */
+export function retentionScenarios(setup: RunControlSetup = {}): void {
+  const RETENTION_MS = 6_000;
+  let sut: TestSystem;
+  const server = new FlakyServer();
+
+  before(async () => {
+    await server.start();
+    sut = await startTestSystem({
+      ...(setup.brokers ? { brokers: setup.brokers } : {}),
+      ...(setup.store ? { store: await setup.store() } : {}),
+      executionRetentionMs: RETENTION_MS,
+    });
+  });
+  after(async () => {
+    await sut?.stop();
+    await server.stop();
+  });
+
+  const completedRun = async (workflowId: string) => {
+    const res = await sut.api.trigger(workflowId);
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const id = res.body.executionId!;
+    await eventually(async () => (await sut.api.execution(id)).status === 'completed', 20_000, 'the run to complete', 50);
+    return id;
+  };
+  const exists = async (id: string) => (await sut.api.request('GET', `/executions/${id}`)).status === 200;
+
+  it('deletes only what it should: runs beyond maxRuns, then finished runs past the period; never unfinished or recent ones', async () => {
+    await sut.api.createWorkflow({ workflowId: 'capped', trigger: { type: 'manual' }, retention: { maxRuns: 2 }, actions: [{ type: 'log', message: 'x' }] });
+    await sut.api.createWorkflow({ workflowId: 'plain', trigger: { type: 'manual' }, actions: [{ type: 'log', message: 'x' }] });
+    await sut.api.createWorkflow({
+      workflowId: 'waiting',
+      trigger: { type: 'manual' },
+      retryPolicy: { maxRetries: 3, baseDelayMs: 600_000, maxDelayMs: 600_000 },
+      actions: [{ type: 'http-request', url: server.script('/count/fails', Infinity), method: 'GET' }],
+    });
+    assert.equal((await sut.api.workflow('capped') as unknown as { retention?: unknown }).retention !== undefined, true);
+
+    const capped: string[] = [];
+    for (let i = 0; i < 4; i++) capped.push(await completedRun('capped'));
+    const plain = await completedRun('plain');
+    const waiting = (await sut.api.trigger('waiting')).body.executionId!;
+    await eventually(async () => (await sut.api.execution(waiting)).status === 'pending_retry', 20_000, 'the run to wait for its retry');
+
+    await eventually(async () => !(await exists(capped[1]!)), 5_000, 'the runs beyond maxRuns to go', 100);
+    assert.equal(await exists(capped[0]!), false);
+    assert.equal(await exists(capped[2]!), true, 'the newest two stay');
+    assert.equal(await exists(capped[3]!), true);
+    assert.equal(await exists(plain), true, 'a workflow without maxRuns keeps its runs for the period');
+
+    await eventually(async () => !(await exists(plain)), RETENTION_MS + 10_000, 'the finished run past the period to go', 200);
+    const fresh = await completedRun('plain');
+    await new Promise((resolve) => setTimeout(resolve, 1_200)); // two passes of the job
+    assert.equal(await exists(fresh), true, 'a run that finished just now stays');
+    assert.equal(await exists(waiting), true, 'a run that has not finished is never deleted');
+    const listed = await sut.api.request<{ items: { executionId: string }[] }>('GET', '/executions?limit=100');
+    assert.deepEqual(listed.body.items.map((e) => e.executionId).sort(), [fresh, waiting].sort(), 'what is left, across workflows');
+  });
+}

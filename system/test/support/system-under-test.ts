@@ -80,7 +80,11 @@ export async function startTestSystem(
     logger: silentLogger,
     topics,
     workflows: workflowsConfig(loadConfig(WorkflowsEnvSchema, env)),
-    scheduler: schedulerConfig(loadConfig(SchedulerEnvSchema, env)),
+    scheduler: {
+      ...schedulerConfig(loadConfig(SchedulerEnvSchema, env)),
+      // A short retention is checked twice a second, two runs per statement.
+      ...(options.executionRetentionMs === undefined ? {} : { executions: { retentionMs: options.executionRetentionMs, everyMs: 500, batchSize: 2 } }),
+    },
     runner: runnerConfig(loadConfig(RunnerEnvSchema, env)),
   });
   const api = await new ApiClient(`http://127.0.0.1:${system.port}`).signUp();

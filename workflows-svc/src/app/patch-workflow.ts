@@ -17,6 +17,7 @@ export class PatchWorkflow {
       trigger: patch.trigger ?? triggerSpecOf(current.trigger),
       actions: patch.actions ?? current.actions,
       retryPolicy: patch.retryPolicy ?? current.retryPolicy,
+      ...((patch.retention ?? current.retention) ? { retention: (patch.retention ?? current.retention)! } : {}),
     }));
   }
 }

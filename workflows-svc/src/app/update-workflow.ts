@@ -28,7 +28,9 @@ export async function updateWorkflow(
     const now = clock.now();
     const { trigger: spec, ...definition } = change(current);
     const { trigger, hookSecret } = buildTrigger(spec, current.trigger, now);
-    const workflow: Workflow = { ...current, ...definition, trigger, version: current.version + 1, updatedAt: now };
+    const { retention: _kept, ...rest } = current;
+    // What the new definition leaves out is gone (a replace without `retention` keeps every run again).
+    const workflow: Workflow = { ...rest, ...definition, trigger, version: current.version + 1, updatedAt: now };
     await tx.workflows.replace(workflow, current.version);
     return hookSecret === undefined ? { workflow } : { workflow, hookSecret };
   });

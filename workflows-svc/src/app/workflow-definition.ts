@@ -3,6 +3,7 @@ import {
   NotFoundError,
   ConflictError,
   type Action,
+  type Retention,
   type RetryPolicy,
   type TriggerSpec,
   type Workflow,
@@ -15,6 +16,8 @@ export interface Definition {
   trigger: TriggerSpec;
   actions: Action[];
   retryPolicy: RetryPolicy;
+  /** Absent: runs are kept for the retention period only. */
+  retention?: Retention;
 }
 
 /** `POST /workflows`: a definition whose optional parts take their defaults. */
@@ -25,6 +28,7 @@ export interface CreateWorkflowInput {
   trigger: TriggerSpec;
   actions: Action[];
   retryPolicy?: RetryPolicy;
+  retention?: Retention;
 }
 
 /** `PUT`: the whole definition again; `workflowId` may be repeated but not changed. */
@@ -41,6 +45,7 @@ export function definitionFrom(workflowId: string, input: Omit<CreateWorkflowInp
     trigger: input.trigger,
     actions: input.actions,
     retryPolicy: input.retryPolicy ?? DEFAULT_RETRY_POLICY,
+    ...(input.retention ? { retention: input.retention } : {}),
   };
 }
 

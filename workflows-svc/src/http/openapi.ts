@@ -493,7 +493,10 @@ export function openApiDocument({ serverUrl }: OpenApiOptions = {}): Record<stri
           summary: 'Change the fields given, keep the rest',
           tags: ['workflows'],
           parameters: [param.ifMatch],
-          requestBody: { required: true, ...json(ref('PatchWorkflow'), { example: { enabled: false } }) },
+          requestBody: {
+            required: true,
+            ...json(ref('PatchWorkflow'), { example: { enabled: false }, keepFewerRuns: { retention: { maxRuns: 100 } }, queueOverlappingRuns: { trigger: { type: 'periodic', interval: '1m', overlap: 'queue' } } }),
+          },
           responses: commonFailures(API, {
             '200': okAnswer('Changed (version + 1)', 'Workflow', workflowExample, workflowHeaders),
             '404': notFound('No such workflow (or not yours)'),

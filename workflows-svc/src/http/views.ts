@@ -29,9 +29,9 @@ function triggerView(trigger: StoredTrigger): WorkflowResponseBody['trigger'] {
   const state = { status: trigger.status, ...optDate('nextRunAt', trigger.nextRunAt) };
   switch (trigger.type) {
     case 'periodic':
-      return { type: trigger.type, interval: trigger.interval, catchUp: trigger.catchUp ?? 'none', ...state };
+      return { type: trigger.type, interval: trigger.interval, catchUp: trigger.catchUp ?? 'none', ...opt('overlap', trigger.overlap), ...state };
     case 'cron':
-      return { type: trigger.type, cron: trigger.cron, ...opt('timezone', trigger.timezone), catchUp: trigger.catchUp ?? 'none', ...state };
+      return { type: trigger.type, cron: trigger.cron, ...opt('timezone', trigger.timezone), catchUp: trigger.catchUp ?? 'none', ...opt('overlap', trigger.overlap), ...state };
     default:
       return { type: trigger.type, ...state };
   }
@@ -47,6 +47,7 @@ export function workflowView(wf: Workflow, origin: string, hookSecret?: string):
     ...(trigger.type === 'webhook' && trigger.hookId ? { hook: hookView(trigger.hookId, origin, hookSecret) } : {}),
     actions: wf.actions,
     retryPolicy: wf.retryPolicy,
+    ...opt('retention', wf.retention),
     version: wf.version,
     createdAt: wf.createdAt.toISOString(),
     updatedAt: wf.updatedAt.toISOString(),

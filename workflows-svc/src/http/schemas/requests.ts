@@ -1,5 +1,6 @@
 import {
   ActionsSchema,
+  RetentionSchema,
   RetryPolicySchema,
   TriggerSpecSchema,
   WorkflowIdSchema,
@@ -37,6 +38,7 @@ export const CreateWorkflowBody = z.strictObject({
   trigger: TriggerSpecSchema,
   actions: ActionsSchema,
   retryPolicy: RetryPolicySchema.optional(),
+  retention: RetentionSchema.optional().meta({ description: 'Keep only the newest `maxRuns` runs of this workflow (finished runs beyond them are deleted); without it, runs are kept for `EXECUTION_RETENTION`' }),
 }) satisfies z.ZodType<CreateWorkflowInput>;
 
 export const ReplaceWorkflowBody = CreateWorkflowBody.extend({ workflowId: WorkflowIdSchema.optional() }) satisfies z.ZodType<ReplaceWorkflowInput>;
@@ -48,6 +50,7 @@ export const PatchWorkflowBody = z
     trigger: TriggerSpecSchema.optional(),
     actions: ActionsSchema.optional(),
     retryPolicy: RetryPolicySchema.optional(),
+    retention: RetentionSchema.optional(),
   })
   .refine((p) => Object.keys(p).length > 0, 'must change at least one field') satisfies z.ZodType<PatchWorkflowInput>;
 

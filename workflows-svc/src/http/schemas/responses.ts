@@ -3,6 +3,8 @@ import {
   CatchUpSchema,
   ExecutionStatusSchema,
   IntervalSchema,
+  OverlapPolicySchema,
+  RetentionSchema,
   RetryPolicySchema,
   StepStatusSchema,
   TriggerStatusSchema,
@@ -56,8 +58,8 @@ export const HookResponse = z.strictObject({
 
 const triggerState = { status: TriggerStatusSchema, nextRunAt: Timestamp.optional() };
 export const TriggerView = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('periodic'), interval: IntervalSchema, catchUp: CatchUpSchema, ...triggerState }),
-  z.strictObject({ type: z.literal('cron'), cron: z.string(), timezone: z.string().optional(), catchUp: CatchUpSchema, ...triggerState }),
+  z.strictObject({ type: z.literal('periodic'), interval: IntervalSchema, catchUp: CatchUpSchema, overlap: OverlapPolicySchema.optional(), ...triggerState }),
+  z.strictObject({ type: z.literal('cron'), cron: z.string(), timezone: z.string().optional(), catchUp: CatchUpSchema, overlap: OverlapPolicySchema.optional(), ...triggerState }),
   z.strictObject({ type: z.literal('manual'), ...triggerState }),
   z.strictObject({ type: z.literal('webhook'), ...triggerState }),
 ]);
@@ -70,6 +72,7 @@ export const WorkflowResponse = z.strictObject({
   hook: HookResponse.optional(),
   actions: z.array(ActionSchema),
   retryPolicy: RetryPolicySchema,
+  retention: RetentionSchema.optional(),
   /** Also the `ETag`; send it as `If-Match` to change the workflow. */
   version: z.number().int(),
   createdAt: Timestamp,
