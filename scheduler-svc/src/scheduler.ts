@@ -79,7 +79,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   const runPeriodic = async (): Promise<PeriodicRunsReport> => {
     const report = await periodic.runOnce();
     if (report.emitted > 0) relay.notify();
-    if (report.emitted || report.skippedBusy || report.lost || report.errors) logger.debug({ report }, 'due runs');
+    if (report.emitted || report.skippedBusy || report.waiting || report.lost || report.errors) logger.debug({ report }, 'due runs');
     return report;
   };
 

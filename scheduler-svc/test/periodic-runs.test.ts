@@ -37,7 +37,7 @@ describe('PeriodicRuns', () => {
   it('emits once per due time as the clock advances, with the due time recorded', async () => {
     const { clock, store, job } = await periodicRunsOn('every-second', { type: 'periodic', interval: '1s' });
 
-    assert.deepEqual(await job.runOnce(), { emitted: 0, skippedBusy: 0, missed: 0, lost: 0, errors: 0 }, 'nothing is due yet');
+    assert.deepEqual(await job.runOnce(), { emitted: 0, skippedBusy: 0, missed: 0, waiting: 0, lost: 0, errors: 0 }, 'nothing is due yet');
     for (let i = 1; i <= 3; i++) {
       clock.advance(1_000);
       assert.equal((await job.runOnce()).emitted, 1);
@@ -57,11 +57,43 @@ describe('PeriodicRuns', () => {
     clock.advance(1_000);
     assert.equal((await job.runOnce()).emitted, 1);
     clock.advance(1_000);
-    assert.deepEqual(await job.runOnce(), { emitted: 0, skippedBusy: 1, missed: 0, lost: 0, errors: 0 });
+    assert.deepEqual(await job.runOnce(), { emitted: 0, skippedBusy: 1, missed: 0, waiting: 0, lost: 0, errors: 0 });
     const wf = await store.workflows.get('owner-1', 'slow');
     assert.equal(wf?.trigger.nextRunAt?.toISOString(), '2026-01-01T00:00:03.000Z');
     assert.equal(wf?.trigger.status, 'busy');
     assert.equal((await store.executions.listByWorkflow('owner-1', 'slow', { limit: 10 })).items.length, 1);
+  });
+
+  it('overlap queue: holds the due run while the workflow is busy (one waits, later due times fold into it) and runs it once free', async () => {
+    const { clock, store } = await periodicRunsOn('queued', { type: 'periodic', interval: '1s', overlap: 'queue' });
+    const job = new PeriodicRuns({ store, logger: silentLogger, topics: DEFAULT_TOPICS }, { ...options, batchSize: 1 });
+    clock.advance(1_000);
+    assert.equal((await job.runOnce()).emitted, 1);
+    clock.advance(1_000);
+    assert.deepEqual(await job.runOnce(), { emitted: 0, skippedBusy: 0, missed: 0, waiting: 1, lost: 0, errors: 0 }, 'one pass, not a loop: batchSize 1 and it is due again at once');
+    clock.advance(2_500); // two more due times pass while the first run goes on
+    assert.equal((await job.runOnce()).waiting, 1);
+    let wf = await store.workflows.get('owner-1', 'queued');
+    assert.equal(wf?.trigger.nextRunAt?.toISOString(), '2026-01-01T00:00:02.000Z', 'the held due time stays');
+    assert.equal(wf?.trigger.leaseUntil, undefined, 'and is not claimed meanwhile');
+    await finish(store, 'owner-1', 'queued');
+    assert.equal((await job.runOnce()).emitted, 1, 'the waiting run starts once the workflow is free');
+    const runs = (await store.executions.listByWorkflow('owner-1', 'queued', { limit: 10 })).items;
+    assert.equal(runs.length, 2, 'one run waited; the due times that passed meanwhile folded into it');
+    assert.equal(runs[0]?.trigger.scheduledFor?.toISOString(), '2026-01-01T00:00:04.000Z', 'for the latest due time');
+    wf = await store.workflows.get('owner-1', 'queued');
+    assert.equal(wf?.trigger.nextRunAt?.toISOString(), '2026-01-01T00:00:05.000Z', 'the schedule moves on from now');
+  });
+
+  it('overlap queue: a manual run that started since the claim makes the due run wait, not vanish', async () => {
+    const { clock, store, job } = await periodicRunsOn('raced', { type: 'periodic', interval: '1s', overlap: 'queue' });
+    clock.advance(1_000);
+    const [claimed] = await store.workflows.claimDueScheduled(10_000, 10);
+    await store.workflows.setTriggerStatus('owner-1', 'raced', 'manual-run', ['idle'], 'busy', clock.now()); // the manual run
+    await store.workflows.advanceSchedule('owner-1', 'raced', claimed!.trigger.nextRunAt!, claimed!.trigger.nextRunAt!); // release the test's claim
+    const emit = (job as unknown as { emit(tx: unknown, w: Workflow, now: Date): Promise<unknown> }).emit.bind(job);
+    assert.equal(await store.uow.run((tx) => emit(tx, claimed!, clock.now())).then((e) => (e as unknown as { outcome: string }).outcome), 'waiting');
+    assert.equal((await store.workflows.get('owner-1', 'raced'))?.trigger.nextRunAt?.toISOString(), '2026-01-01T00:00:01.000Z');
   });
 
   it('runs once, not ten times, after the scheduler was down for ten intervals', async () => {
@@ -85,7 +117,7 @@ describe('PeriodicRuns', () => {
       await store.workflows.create(workflow('hourly', { type: 'periodic', interval: '1h' }, clock.now()));
       const job = new PeriodicRuns({ store, logger: silentLogger, topics: DEFAULT_TOPICS }, options);
       clock.advance(3_600_000 + 5 * 60_000); // five minutes past the due time: the store was down
-      assert.deepEqual(await job.runOnce(), { emitted: 0, skippedBusy: 0, missed: 1, lost: 0, errors: 0 });
+      assert.deepEqual(await job.runOnce(), { emitted: 0, skippedBusy: 0, missed: 1, waiting: 0, lost: 0, errors: 0 });
       assert.deepEqual(await runsOf(store, 'hourly'), []);
       assert.equal(await nextRunAt(store, 'hourly'), '2026-01-01T02:00:00.000Z');
       clock.set('2026-01-01T02:00:00Z');
@@ -109,7 +141,7 @@ describe('PeriodicRuns', () => {
       await store.workflows.create(workflow('hourly', { type: 'periodic', interval: '1h', catchUp: 'latest' }, clock.now()));
       const job = new PeriodicRuns({ store, logger: silentLogger, topics: DEFAULT_TOPICS }, options);
       clock.set('2026-01-01T03:10:00Z'); // 01:00, 02:00 and 03:00 passed
-      assert.deepEqual(await job.runOnce(), { emitted: 1, skippedBusy: 0, missed: 0, lost: 0, errors: 0 });
+      assert.deepEqual(await job.runOnce(), { emitted: 1, skippedBusy: 0, missed: 0, waiting: 0, lost: 0, errors: 0 });
       assert.deepEqual(await runsOf(store, 'hourly'), ['2026-01-01T03:00:00.000Z']);
       assert.equal(await nextRunAt(store, 'hourly'), '2026-01-01T04:00:00.000Z');
       assert.equal((await job.runOnce()).emitted, 0, 'once');
@@ -122,7 +154,7 @@ describe('PeriodicRuns', () => {
       await store.workflows.create(workflow('daily-none', { type: 'cron', cron: '0 2 * * *' }, clock.now()));
       const job = new PeriodicRuns({ store, logger: silentLogger, topics: DEFAULT_TOPICS }, options);
       clock.set('2026-01-03T05:00:00Z'); // down from before Jan 1 02:00 until Jan 3 05:00
-      assert.deepEqual(await job.runOnce(), { emitted: 1, skippedBusy: 0, missed: 1, lost: 0, errors: 0 });
+      assert.deepEqual(await job.runOnce(), { emitted: 1, skippedBusy: 0, missed: 1, waiting: 0, lost: 0, errors: 0 });
       assert.deepEqual(await runsOf(store, 'daily-latest'), ['2026-01-03T02:00:00.000Z']);
       assert.deepEqual(await runsOf(store, 'daily-none'), []);
       for (const id of ['daily-latest', 'daily-none']) assert.equal(await nextRunAt(store, id), '2026-01-04T02:00:00.000Z');
@@ -189,7 +221,7 @@ describe('PeriodicRuns', () => {
       uow: { run: mock.fn(async (work: (t: unknown) => Promise<unknown>) => work(tx)) },
     } as unknown as Store;
     const report = await new PeriodicRuns({ store, logger: silentLogger, topics: DEFAULT_TOPICS }, options).runOnce();
-    assert.deepEqual(report, { emitted: 0, skippedBusy: 0, missed: 0, lost: 1, errors: 0 });
+    assert.deepEqual(report, { emitted: 0, skippedBusy: 0, missed: 0, waiting: 0, lost: 1, errors: 0 });
     assert.equal(tx.workflows.setTriggerStatus.mock.callCount(), 0);
     assert.equal(tx.executions.insert.mock.callCount(), 0);
     assert.equal(tx.outbox.add.mock.callCount(), 0);
@@ -223,7 +255,7 @@ describe('PeriodicRuns', () => {
     };
     clock.advance(1_000);
     const report = await new PeriodicRuns({ store: failing, logger: silentLogger, topics: DEFAULT_TOPICS }, { ...options, groupSize: 10 }).runOnce();
-    assert.deepEqual(report, { emitted: 3, skippedBusy: 0, missed: 0, lost: 0, errors: 1 });
+    assert.deepEqual(report, { emitted: 3, skippedBusy: 0, missed: 0, waiting: 0, lost: 0, errors: 1 });
     assert.equal(units.mock.callCount(), 1 + 4, 'one unit of work for the group, then one per workflow');
     assert.deepEqual((await emittedRuns(store)).map((r) => r.workflowId).sort(), ['a', 'b', 'c']);
     const bad = await store.workflows.get('owner-1', 'bad');

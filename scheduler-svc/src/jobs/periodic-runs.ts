@@ -18,11 +18,13 @@ export interface PeriodicRunsReport {
   skippedBusy: number;
   /** Due times acted on too late to run (the scheduler or its store was down) with `catchUp: "none"`. */
   missed: number;
+  /** Due runs of `overlap: queue` workflows held until the run in progress ends. */
+  waiting: number;
   lost: number;
   errors: number;
 }
 
-type Outcome = 'emitted' | 'skippedBusy' | 'missed' | 'lost';
+type Outcome = 'emitted' | 'skippedBusy' | 'missed' | 'waiting' | 'lost';
 /** What happened to a workflow's due time, and which due time a run was accepted for. */
 type Emitted = { outcome: Outcome; scheduledFor?: Date };
 
@@ -48,7 +50,7 @@ export class PeriodicRuns {
 
   /** Emits everything due now. */
   async runOnce(): Promise<PeriodicRunsReport> {
-    const report: PeriodicRunsReport = { emitted: 0, skippedBusy: 0, missed: 0, lost: 0, errors: 0 };
+    const report: PeriodicRunsReport = { emitted: 0, skippedBusy: 0, missed: 0, waiting: 0, lost: 0, errors: 0 };
     const groupSize = this.options.groupSize ?? DEFAULT_GROUP_SIZE;
     for (;;) {
       // Due times are the store's (see ports/repos.ts): computed from its clock, not this process's.
@@ -56,10 +58,12 @@ export class PeriodicRuns {
       this.claimedUpTo = now;
       const claimed = await this.deps.store.workflows.claimDueScheduled(this.options.leaseMs, this.options.batchSize);
       const groups = Array.from({ length: Math.ceil(claimed.length / groupSize) }, (_, i) => claimed.slice(i * groupSize, (i + 1) * groupSize));
+      const waitingBefore = report.waiting;
       await mapConcurrent(groups, this.options.concurrency, async (group) => {
         for (const [wf, outcome] of await this.emitGroup(group, now)) this.record(report, wf, outcome, now);
       });
-      if (claimed.length < this.options.batchSize) return report;
+      // A held run is due again at once and would head the next claim: the next pass takes it.
+      if (claimed.length < this.options.batchSize || report.waiting > waitingBefore) return report;
     }
   }
 
@@ -92,17 +96,28 @@ export class PeriodicRuns {
     const { trigger } = wf;
     const dueAt = trigger.nextRunAt;
     if (!dueAt || !isScheduled(trigger)) return { outcome: 'lost' };
+    const queues = 'overlap' in trigger && trigger.overlap === 'queue';
+    // `queue`: while a run is in progress the due time stays where it is (only the claim is
+    // released), so the run waits and is claimed again on the next pass; the due times that
+    // pass meanwhile fold into it, so at most one run waits behind the running one.
+    if (queues && trigger.status !== 'idle') {
+      return { outcome: (await tx.workflows.advanceSchedule(wf.ownerId, wf.workflowId, dueAt, dueAt)) ? 'waiting' : 'lost' };
+    }
     // Strictly after the due time, even if `now` (read before the claim) is not yet past it (dueSlot).
     const slot = dueSlot(trigger, dueAt, now);
     if (!(await tx.workflows.advanceSchedule(wf.ownerId, wf.workflowId, dueAt, slot.next))) return { outcome: 'lost' };
-    if (!slot.runFor) return { outcome: 'missed', scheduledFor: slot.latest };
+    // A run that waited (`queue`) runs however long it waited, for the latest due time.
+    const runFor = slot.runFor ?? (queues ? slot.latest : undefined);
+    if (!runFor) return { outcome: 'missed', scheduledFor: slot.latest };
     try {
-      await acceptRun(tx, wf, { type: trigger.type === 'cron' ? 'cron' : 'periodic', firedAt: now, scheduledFor: slot.runFor }, this.deps.topics, now);
-      return { outcome: 'emitted', scheduledFor: slot.runFor };
+      await acceptRun(tx, wf, { type: trigger.type === 'cron' ? 'cron' : 'periodic', firedAt: now, scheduledFor: runFor }, this.deps.topics, now);
+      return { outcome: 'emitted', scheduledFor: runFor };
     } catch (err) {
-      // Still running from an earlier due time: this one is skipped (acceptRun wrote nothing), the schedule still moves on.
-      if (err instanceof WorkflowBusyError) return { outcome: 'skippedBusy' };
-      throw err;
+      if (!(err instanceof WorkflowBusyError)) throw err;
+      // A run started since the claim (a manual trigger): `queue` puts the due time back and waits…
+      if (queues) return { outcome: (await tx.workflows.advanceSchedule(wf.ownerId, wf.workflowId, slot.next, dueAt)) ? 'waiting' : 'lost' };
+      // …`skip`: this due time is skipped (acceptRun wrote nothing), the schedule still moves on.
+      return { outcome: 'skippedBusy' };
     }
   }
 
@@ -115,7 +130,7 @@ export class PeriodicRuns {
     }
     const { outcome, scheduledFor } = emitted;
     report[outcome] += 1;
-    metrics?.scheduledRuns.inc({ outcome: outcome === 'skippedBusy' ? 'skipped_busy' : outcome });
+    if (outcome !== 'waiting') metrics?.scheduledRuns.inc({ outcome: outcome === 'skippedBusy' ? 'skipped_busy' : outcome });
     if (outcome === 'emitted') metrics?.executionsAccepted.inc({ trigger: wf.trigger.type === 'cron' ? 'cron' : 'periodic' });
     if (outcome === 'emitted' && scheduledFor) metrics?.schedulerLateness.observe(Math.max(0, now.getTime() - scheduledFor.getTime()) / 1000);
     if (outcome === 'skippedBusy') logger.info({ workflowId: wf.workflowId, dueAt: wf.trigger.nextRunAt }, 'due run skipped: workflow still busy');
