@@ -5,9 +5,20 @@ import { newHook } from './hook-secrets.js';
 export function triggerSpecOf(trigger: StoredTrigger): TriggerSpec {
   switch (trigger.type) {
     case 'periodic':
-      return { type: 'periodic', interval: trigger.interval, ...(trigger.catchUp ? { catchUp: trigger.catchUp } : {}) };
+      return {
+        type: 'periodic',
+        interval: trigger.interval,
+        ...(trigger.catchUp ? { catchUp: trigger.catchUp } : {}),
+        ...(trigger.overlap ? { overlap: trigger.overlap } : {}),
+      };
     case 'cron':
-      return { type: 'cron', cron: trigger.cron, ...(trigger.timezone ? { timezone: trigger.timezone } : {}), ...(trigger.catchUp ? { catchUp: trigger.catchUp } : {}) };
+      return {
+        type: 'cron',
+        cron: trigger.cron,
+        ...(trigger.timezone ? { timezone: trigger.timezone } : {}),
+        ...(trigger.catchUp ? { catchUp: trigger.catchUp } : {}),
+        ...(trigger.overlap ? { overlap: trigger.overlap } : {}),
+      };
     case 'manual':
       return { type: 'manual' };
     case 'webhook':

@@ -143,4 +143,22 @@ describe('run control: cancel and re-run over the API (the runner played through
     assert.equal(until.body.items.length, 1);
     assert.equal((await api.call('GET', `/executions?since=${encodeURIComponent(now)}&from=${encodeURIComponent(now)}`, { token })).status, 400);
   });
+
+  test('a definition carries trigger.overlap and retention.maxRuns; PUT without retention drops it', async () => {
+    const created = await api.call('POST', '/workflows', {
+      token,
+      body: { workflowId: 'kept', trigger: { type: 'periodic', interval: '1m', overlap: 'queue' }, actions: [{ type: 'log', message: 'x' }], retention: { maxRuns: 10 } },
+    });
+    assert.equal(created.status, 201, created.text);
+    assert.equal(created.body.trigger.overlap, 'queue');
+    assert.deepEqual(created.body.retention, { maxRuns: 10 });
+    const patched = await api.call('PATCH', '/workflows/kept', { token, body: { retention: { maxRuns: 3 } } });
+    assert.deepEqual(patched.body.retention, { maxRuns: 3 });
+    assert.equal(patched.body.trigger.overlap, 'queue');
+    const replaced = await api.call('PUT', '/workflows/kept', { token, body: { trigger: { type: 'periodic', interval: '1m' }, actions: [{ type: 'log', message: 'x' }] } });
+    assert.equal(replaced.body.retention, undefined);
+    assert.equal(replaced.body.trigger.overlap, undefined);
+    const bad = await api.call('POST', '/workflows', { token, body: { workflowId: 'bad', trigger: { type: 'manual', overlap: 'queue' }, actions: [{ type: 'log', message: 'x' }], retention: { maxRuns: 0 } } });
+    assert.equal(bad.status, 400);
+  });
 });
