@@ -132,6 +132,36 @@ describe('the dashboard in Chromium', { skip: tier.skip, timeout: 180_000 }, () 
     await visit('overview');
   });
 
+  test('a run with a request in flight is cancelled from its page; then re-run from the start as a new run linked to it', async () => {
+    const url = flaky.script('/hang/ui', 0);
+    await nav('Workflows').click();
+    await page.getByRole('link', { name: 'New workflow' }).click();
+    await page.getByLabel('Id').fill('cancel-me');
+    await page.getByLabel('Type', { exact: true }).first().selectOption('manual');
+    await page.getByLabel('Type', { exact: true }).nth(1).selectOption('http-request');
+    await page.getByLabel('URL').fill(url);
+    await page.getByRole('button', { name: 'Create workflow' }).click();
+    await page.getByRole('heading', { name: 'cancel-me' }).waitFor();
+    await page.getByRole('button', { name: 'Run now' }).click();
+    await page.waitForURL(/\/runs\//);
+    const first = page.url();
+    await page.locator('h1 .badge', { hasText: 'running' }).waitFor();
+    await page.getByRole('button', { name: 'Re-run from the start' }).waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.locator('h1 .badge', { hasText: 'cancelled' }).waitFor();
+    await page.getByText('cancelled while running').waitFor();
+    await visit('run-cancelled');
+    await page.getByRole('button', { name: 'Cancel' }).waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: 'Re-run from the failed step' }).waitFor();
+
+    await page.getByRole('button', { name: 'Re-run from the start' }).click();
+    await page.waitForURL((u) => u.toString() !== first && /\/runs\//.test(u.toString()));
+    await page.getByText('Re-run of').waitFor();
+    await page.getByRole('button', { name: 'Cancel' }).click(); // queued or already running: cancelled either way
+    await page.locator('h1 .badge', { hasText: 'cancelled' }).waitFor();
+    assert.ok((flaky.hits.get('/hang/ui') ?? 0) >= 1);
+  });
+
   test('editing a workflow into an invalid state shows the errors on their fields and saves nothing', async () => {
     await nav('Workflows').click();
     await page.getByRole('link', { name: 'say-hello' }).click();
