@@ -62,10 +62,11 @@ export class WorkflowBusyError extends ConflictError {
 }
 
 /**
- * Accepts a run of `workflow`, inside the caller's unit of work: flips `trigger.status`
- * from idle to busy, held by the new execution (compare-and-set, so two callers cannot both
- * win), inserts the queued execution and its `ExecutionRequested` outbox message. Throws
- * `WorkflowBusyError` and writes nothing when the workflow is not idle.
+ * Accepts a run of `workflow` (in the caller's unit of work, or alone: `WorkflowRepo.acceptRun`
+ * is atomic by itself): flips `trigger.status` from idle to busy, held by the new execution
+ * (compare-and-set, so two callers cannot both win), inserts the queued execution and its
+ * `ExecutionRequested` outbox message. Throws `WorkflowBusyError` and writes nothing when
+ * the workflow is not idle.
  */
 export async function acceptRun(
   tx: Repos,
@@ -77,12 +78,9 @@ export async function acceptRun(
   links: RunLinks = {},
 ): Promise<Execution> {
   const execution = newExecution(workflow, trigger, at, idempotent, links);
-  const claimed = await tx.workflows.setTriggerStatus(workflow.ownerId, workflow.workflowId, execution.executionId, ['idle'], 'busy', at);
-  if (!claimed) {
+  if (!(await tx.workflows.acceptRun(execution, executionRequestedMessage(execution, topics, at)))) {
     const current = await tx.workflows.get(workflow.ownerId, workflow.workflowId);
     throw new WorkflowBusyError(workflow.workflowId, current?.trigger.status ?? 'gone');
   }
-  await tx.executions.insert(execution);
-  await tx.outbox.add(executionRequestedMessage(execution, topics, at));
   return execution;
 }

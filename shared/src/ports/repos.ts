@@ -61,6 +61,16 @@ export interface WorkflowRepo {
    */
   setTriggerStatus(ownerId: string, workflowId: string, executionId: string, from: readonly TriggerStatus[], to: TriggerStatus, at: Date): Promise<boolean>;
   /**
+   * Accepts a run, atomically on its own (no unit of work needed; one statement on
+   * PostgreSQL): moves the trigger of `execution`'s workflow from idle to busy held by the
+   * execution, exactly as `setTriggerStatus(…, ['idle'], 'busy', execution.createdAt)` does,
+   * inserts `execution` and its `request` message into the outbox. With `expectedVersion`,
+   * only while the workflow is still at that version (the caller read it outside a
+   * transaction). Returns false and writes nothing when the workflow is missing, not idle,
+   * held by another run, or at another version; the caller reads why.
+   */
+  acceptRun(execution: Execution, request: OutboxMessage, expectedVersion?: number): Promise<boolean>;
+  /**
    * Atomically claims up to `limit` enabled scheduled workflows whose `nextRunAt` has come
    * and whose lease (if any) has expired, by store time: sets `leaseUntil` to store time +
    * `leaseMs`. Two callers never get the same workflow while its lease lasts.

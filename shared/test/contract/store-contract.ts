@@ -264,6 +264,60 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         assert.equal(await store.workflows.setTriggerStatus(o, 'w', 'another-run', ['idle'], 'busy', at(6)), true, 'a free trigger is anyone\'s');
       });
 
+      it('accepts a run in one write on its own: trigger busy held by the run, execution and request inserted, or nothing at all', async () => {
+        const o = owner();
+        await store.workflows.create(workflow(o, 'w', { version: 3 }));
+        const run = (version?: number) => {
+          const e = execution(o, 'w', { createdAt: at(1), updatedAt: at(1) });
+          const m = executionRequestedMessage(e, DEFAULT_TOPICS, at(1));
+          return { e, m, accepted: store.workflows.acceptRun(e, m, version) };
+        };
+        const stale = run(2);
+        assert.equal(await stale.accepted, false, 'another version: refused');
+        assert.equal(await store.executions.get(stale.e.executionId), null);
+
+        const first = run(3);
+        assert.equal(await first.accepted, true);
+        let read = await store.workflows.get(o, 'w');
+        assert.deepEqual([read?.trigger.status, read?.trigger.executionId, read?.updatedAt], ['busy', first.e.executionId, at(1)]);
+        assert.equal((await store.executions.get(first.e.executionId))?.status, 'queued');
+
+        const second = run();
+        assert.equal(await second.accepted, false, 'busy: refused');
+        assert.equal(await store.executions.get(second.e.executionId), null, 'and nothing written');
+        read = await store.workflows.get(o, 'w');
+        assert.equal(read?.trigger.executionId, first.e.executionId);
+
+        const missing = execution(o, 'nope');
+        assert.equal(await store.workflows.acceptRun(missing, executionRequestedMessage(missing, DEFAULT_TOPICS, at(1))), false);
+        assert.equal(await store.executions.get(missing.executionId), null);
+
+        // All or nothing: an insert that fails leaves the trigger as it was.
+        await store.workflows.create(workflow(o, 'w2'));
+        const clash = { ...execution(o, 'w2'), executionId: first.e.executionId };
+        await assert.rejects(store.workflows.acceptRun(clash, executionRequestedMessage(clash, DEFAULT_TOPICS, at(1))), ConflictError);
+        read = await store.workflows.get(o, 'w2');
+        assert.deepEqual([read?.trigger.status, read?.trigger.executionId], ['idle', undefined]);
+
+        // The request went with the run: the relay finds it (and only it). Lock 0: nobody else's claim is held up.
+        const batch = await store.outbox.claimBatch(0, 100_000);
+        const tried = new Set([first, second, stale].map((r) => r.e.executionId).concat(missing.executionId));
+        const requests = batch.messages.filter((m) => tried.has(String(m.event.data.executionId)));
+        assert.deepEqual(requests.map((m) => m.id), [first.m.id]);
+      });
+
+      it('of concurrent accepts of one idle workflow, exactly one wins', async () => {
+        const o = owner();
+        await store.workflows.create(workflow(o, 'w'));
+        const runs = Array.from({ length: 8 }, () => execution(o, 'w'));
+        const results = await Promise.all(runs.map((e) => store.workflows.acceptRun(e, executionRequestedMessage(e, DEFAULT_TOPICS, at(1)), 1)));
+        assert.equal(results.filter(Boolean).length, 1);
+        const winner = runs[results.indexOf(true)]!;
+        assert.equal((await store.workflows.get(o, 'w'))?.trigger.executionId, winner.executionId);
+        const stored = await Promise.all(runs.map((e) => store.executions.get(e.executionId)));
+        assert.deepEqual(stored.map((e) => e?.executionId ?? null), runs.map((e) => (e === winner ? e.executionId : null)));
+      });
+
       it('claims due scheduled workflows under a lease, and advances the schedule by compare-and-set', async () => {
         const o = owner();
         // Far in the past, so these are due before anything another test leaves behind.

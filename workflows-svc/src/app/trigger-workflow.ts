@@ -3,7 +3,12 @@ import {
   IDEMPOTENCY_WINDOW_MS,
   NotFoundError,
   acceptRun,
+  executionRequestedMessage,
+  newExecution,
   newId,
+  WorkflowBusyError,
+  type ExecutionTrigger,
+  type GroupCommit,
   type Clock,
   type IdempotentRun,
   type ExecutionStatus,
@@ -40,15 +45,15 @@ export interface TriggerResult {
 /** Same answer for an unknown hook and a wrong secret: a caller cannot probe for hooks. */
 export const hookNotFound = () => new NotFoundError('hook not found');
 
+function assertEnabled(workflow: Workflow): void {
+  if (!workflow.enabled) throw new ConflictError(`workflow "${workflow.workflowId}" is disabled`, undefined, 'workflow_disabled');
+}
+
 /**
- * Accepts a run of a workflow, for a manual trigger or a webhook call. One unit of work
- * does all of it, so it either happens completely or not at all: find the workflow, record
- * the idempotency key (or replay the run it already stands for), refuse a disabled or busy
- * workflow, then `acceptRun` (status → busy, queued execution, outbox message).
- *
- * The key is recorded first, before anything else is written: a concurrent retry with the
- * same key then waits for this one's outcome and replays its run, instead of finding the
- * workflow busy and answering 409.
+ * Accepts a run of a workflow, for a manual trigger or a webhook call. It either happens
+ * completely or not at all: find the workflow, record the idempotency key (or replay the run
+ * it already stands for), refuse a disabled or busy workflow, then accept the run (status →
+ * busy, queued execution, outbox message) in one atomic write.
  *
  * Any trigger type may be run by hand: running a periodic workflow now is useful, and the
  * busy check keeps it from overlapping a scheduled run.
@@ -67,30 +72,61 @@ export class TriggerWorkflow {
     return result;
   }
 
-  private accept(request: TriggerRequest): Promise<TriggerResult> {
+  private async accept(request: TriggerRequest): Promise<TriggerResult> {
+    if (request.idempotencyKey !== undefined) return this.acceptWithKey(request, request.idempotencyKey);
+    // Without a key, the accept is one write atomic on its own (WorkflowRepo.acceptRun): no
+    // transaction when the store is idle, grouped with others when it is busy. The workflow is
+    // read before it, so the write holds only while the workflow is still at the version read.
+    for (;;) {
+      const outcome = await this.singleWrite(async (repos) => {
+        const workflow = await this.find(repos, request.target);
+        const now = this.clock.now();
+        assertEnabled(workflow);
+        const execution = newExecution(workflow, this.triggerOf(request, now), now);
+        if (await repos.workflows.acceptRun(execution, executionRequestedMessage(execution, this.topics, now), workflow.version)) {
+          return { kind: 'accepted', result: { executionId: execution.executionId, status: execution.status, replayed: false } } as const;
+        }
+        const current = await repos.workflows.get(workflow.ownerId, workflow.workflowId);
+        // Changed (or deleted) since it was read: start over with what is stored now.
+        if (current?.version !== workflow.version) return { kind: 'changed' } as const;
+        // Answered, not thrown: a part that throws would make a group commit roll back every part.
+        return { kind: 'busy', status: current.trigger.status, workflowId: workflow.workflowId } as const;
+      });
+      if (outcome.kind === 'accepted') return outcome.result;
+      if (outcome.kind === 'busy') throw new WorkflowBusyError(outcome.workflowId, outcome.status);
+    }
+  }
+
+  /**
+   * With a key, one unit of work: the key is recorded first, before anything else is written,
+   * so a concurrent retry with the same key waits for this one's outcome and replays its run
+   * instead of finding the workflow busy.
+   */
+  private acceptWithKey(request: TriggerRequest, key: string): Promise<TriggerResult> {
     return this.uow.run(async (tx) => {
       const workflow = await this.find(tx, request.target);
       const now = this.clock.now();
-      const key = request.idempotencyKey;
       const notBefore = new Date(now.getTime() - IDEMPOTENCY_WINDOW_MS);
-
-      let idempotent: IdempotentRun | undefined;
-      if (key !== undefined) {
-        idempotent = { key, executionId: newId() };
-        const recorded = await tx.idempotency.putIfAbsent(workflow.ownerId, key, idempotent.executionId, now, notBefore);
-        if (recorded !== idempotent.executionId) return this.replay(tx, workflow, recorded);
-      }
-      if (!workflow.enabled) {
-        throw new ConflictError(`workflow "${workflow.workflowId}" is disabled`, undefined, 'workflow_disabled');
-      }
-      const trigger = {
-        type: request.target.kind === 'hook' ? ('webhook' as const) : ('manual' as const),
-        firedAt: now,
-        ...(request.payload === undefined ? {} : { payload: request.payload }),
-      };
-      const execution = await acceptRun(tx, workflow, trigger, this.topics, now, idempotent);
+      const idempotent: IdempotentRun = { key, executionId: newId() };
+      const recorded = await tx.idempotency.putIfAbsent(workflow.ownerId, key, idempotent.executionId, now, notBefore);
+      if (recorded !== idempotent.executionId) return this.replay(tx, workflow, recorded);
+      assertEnabled(workflow);
+      const execution = await acceptRun(tx, workflow, this.triggerOf(request, now), this.topics, now, idempotent);
       return { executionId: execution.executionId, status: execution.status, replayed: false };
     });
+  }
+
+  private triggerOf(request: TriggerRequest, now: Date): ExecutionTrigger {
+    return {
+      type: request.target.kind === 'hook' ? 'webhook' : 'manual',
+      firedAt: now,
+      ...(request.payload === undefined ? {} : { payload: request.payload }),
+    };
+  }
+
+  private singleWrite<T>(work: (repos: Repos) => Promise<T>): Promise<T> {
+    const uow = this.uow as UnitOfWork & Partial<Pick<GroupCommit, 'runSingleWrite'>>;
+    return uow.runSingleWrite ? uow.runSingleWrite(work) : uow.run(work);
   }
 
   private async find(tx: Repos, target: TriggerTarget): Promise<Workflow> {

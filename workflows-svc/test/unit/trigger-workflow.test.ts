@@ -19,51 +19,63 @@ const owned = { kind: 'owned', ownerId: 'owner-1', workflowId: 'wf-1' } as const
 const NOT_BEFORE = new Date(Date.parse(NOW) - IDEMPOTENCY_WINDOW_MS);
 
 describe('TriggerWorkflow', () => {
-  test('accepts a run in one unit of work: idempotency key first, then status busy, queued execution, outbox message', async () => {
+  test('with a key, accepts a run in one unit of work: idempotency key first, then status busy, queued execution and outbox message in one write', async () => {
     const { tx, direct, uowRun, useCase } = setup();
     const writes: string[] = [];
     tx.workflows.get.mock.mockImplementation(async () => aWorkflow());
     tx.idempotency.putIfAbsent.mock.mockImplementation(async (_owner, _key, executionId) => (writes.push('key'), executionId));
-    tx.workflows.setTriggerStatus.mock.mockImplementation(async () => (writes.push('status'), true));
-    tx.executions.insert.mock.mockImplementation(async () => void writes.push('execution'));
+    tx.workflows.acceptRun.mock.mockImplementation(async () => (writes.push('accept'), true));
 
     const result = await useCase.execute({ target: owned, payload: { orderId: 7 }, idempotencyKey: 'key-1' });
 
     assert.equal(uowRun.mock.callCount(), 1);
     assert.deepEqual(callsTo(direct, WRITES), [], 'nothing is written outside the unit of work');
-    assert.deepEqual(tx.workflows.setTriggerStatus.mock.calls[0]?.arguments, ['owner-1', 'wf-1', result.executionId, ['idle'], 'busy', new Date(NOW)]);
-    const execution = tx.executions.insert.mock.calls[0]?.arguments[0] as Execution;
+    const [execution, message, version] = tx.workflows.acceptRun.mock.calls[0]!.arguments as [Execution, OutboxMessage, number | undefined];
     assert.equal(execution.status, 'queued');
     assert.equal(execution.executionId, result.executionId);
+    assert.deepEqual([execution.ownerId, execution.workflowId, execution.createdAt], ['owner-1', 'wf-1', new Date(NOW)]);
     assert.deepEqual(execution.trigger, { type: 'manual', firedAt: new Date(NOW), payload: { orderId: 7 } });
     assert.equal(execution.idempotencyKey, 'key-1');
-    const message = tx.outbox.add.mock.calls[0]?.arguments[0] as OutboxMessage;
+    assert.equal(version, undefined, 'inside the unit of work, with the key held: no version condition');
     assert.equal(message.topic, DEFAULT_TOPICS.requested);
     assert.equal(message.key, 'owner-1:wf-1', 'keyed by owner and workflow');
     assert.equal(message.event.type, 'ExecutionRequested');
     assert.equal(message.event.data.executionId, result.executionId);
     assert.deepEqual(tx.idempotency.putIfAbsent.mock.calls[0]?.arguments, ['owner-1', 'key-1', result.executionId, new Date(NOW), NOT_BEFORE]);
     // A concurrent retry with the same key then waits on the key, before touching the workflow.
-    assert.deepEqual(writes, ['key', 'status', 'execution']);
+    assert.deepEqual(writes, ['key', 'accept']);
     assert.deepEqual(result, { executionId: execution.executionId, status: 'queued', replayed: false });
   });
 
-  test('without a key, no idempotency lookup or record', async () => {
+  test('without a key, one write conditioned on the version read, and no idempotency lookup or record', async () => {
     const { tx, useCase } = setup();
-    tx.workflows.get.mock.mockImplementation(async () => aWorkflow());
-    tx.workflows.setTriggerStatus.mock.mockImplementation(async () => true);
+    tx.workflows.get.mock.mockImplementation(async () => aWorkflow({ version: 4 }));
+    tx.workflows.acceptRun.mock.mockImplementation(async () => true);
     await useCase.execute({ target: owned });
     assert.equal(tx.idempotency.find.mock.callCount(), 0);
     assert.equal(tx.idempotency.putIfAbsent.mock.callCount(), 0);
-    const execution = tx.executions.insert.mock.calls[0]?.arguments[0] as Execution;
+    const [execution, , version] = tx.workflows.acceptRun.mock.calls[0]!.arguments as [Execution, OutboxMessage, number | undefined];
     assert.equal('payload' in execution.trigger, false);
+    assert.equal(version, 4);
+  });
+
+  test('without a key, a workflow changed between the read and the write is read again, and its run accepted', async () => {
+    const { tx, useCase } = setup();
+    let version = 1;
+    tx.workflows.get.mock.mockImplementation(async () => aWorkflow({ version }));
+    tx.workflows.acceptRun.mock.mockImplementation(async (_e, _m, expected) => {
+      if (expected === 1) version = 2; // changed meanwhile: the write misses
+      return expected === version;
+    });
+    await useCase.execute({ target: owned });
+    assert.deepEqual(tx.workflows.acceptRun.mock.calls.map((c) => c.arguments[2]), [1, 2]);
   });
 
   test('a busy workflow: WorkflowBusyError with the current status, and no execution or message (the key goes with the unit of work)', async () => {
     const { tx, useCase } = setup();
     tx.workflows.get.mock.mockImplementation(async () => aWorkflow({ trigger: { type: 'manual', status: 'pending' } }));
     tx.idempotency.putIfAbsent.mock.mockImplementation(async (_owner, _key, executionId) => executionId);
-    tx.workflows.setTriggerStatus.mock.mockImplementation(async () => false);
+    tx.workflows.acceptRun.mock.mockImplementation(async () => false);
 
     await assert.rejects(useCase.execute({ target: owned, idempotencyKey: 'k' }), (err) => {
       assert.ok(err instanceof WorkflowBusyError);
@@ -71,7 +83,14 @@ describe('TriggerWorkflow', () => {
       assert.deepEqual(err.details, { triggerStatus: 'pending' });
       return true;
     });
-    assert.deepEqual(callsTo(tx, WRITES), ['workflows.setTriggerStatus', 'idempotency.putIfAbsent']);
+    assert.deepEqual(callsTo(tx, WRITES), ['workflows.acceptRun', 'idempotency.putIfAbsent']);
+  });
+
+  test('a busy workflow without a key: the same 409 with the current status', async () => {
+    const { tx, useCase } = setup();
+    tx.workflows.get.mock.mockImplementation(async () => aWorkflow({ trigger: { type: 'manual', status: 'busy' } }));
+    tx.workflows.acceptRun.mock.mockImplementation(async () => false);
+    await assert.rejects(useCase.execute({ target: owned }), (err) => err instanceof WorkflowBusyError && (err.details as { triggerStatus: string }).triggerStatus === 'busy');
   });
 
   test('a replayed key answers with the first run and writes nothing else', async () => {
@@ -120,12 +139,12 @@ describe('TriggerWorkflow', () => {
       const { tx, useCase } = setup();
       tx.workflows.findByHookId.mock.mockImplementation(async () => hooked('s3cret'));
       tx.idempotency.putIfAbsent.mock.mockImplementation(async (_owner, _key, executionId) => executionId);
-      tx.workflows.setTriggerStatus.mock.mockImplementation(async () => true);
+      tx.workflows.acceptRun.mock.mockImplementation(async () => true);
 
       await useCase.execute({ target: { kind: 'hook', hookId: 'h1', secret: 's3cret' }, payload: { a: 1 }, idempotencyKey: 'k' });
 
       assert.deepEqual(tx.workflows.findByHookId.mock.calls[0]?.arguments, ['h1']);
-      const execution = tx.executions.insert.mock.calls[0]?.arguments[0] as Execution;
+      const execution = tx.workflows.acceptRun.mock.calls[0]?.arguments[0] as Execution;
       assert.equal(execution.trigger.type, 'webhook');
       assert.equal(execution.ownerId, 'hook-owner');
       assert.equal(tx.idempotency.putIfAbsent.mock.calls[0]?.arguments[0], 'hook-owner');

@@ -151,6 +151,17 @@ function makeRepos(s: State, j: Journal | null, clock: Clock, maxStepOutputBytes
       put(j, s.workflows, k, { ...wf, trigger, updatedAt: at });
       return true;
     },
+    async acceptRun(execution, request, expectedVersion) {
+      // Checked before anything is written: outside a unit of work there is no journal to undo with.
+      if (s.executions.has(execution.executionId)) throw new ConflictError(`execution ${execution.executionId} already exists`);
+      if (s.outbox.has(request.id)) throw new ConflictError(`outbox message ${request.id} already exists`);
+      const wf = s.workflows.get(key(execution.ownerId, execution.workflowId));
+      if (expectedVersion !== undefined && wf?.version !== expectedVersion) return false;
+      if (!(await workflows.setTriggerStatus(execution.ownerId, execution.workflowId, execution.executionId, ['idle'], 'busy', execution.createdAt))) return false;
+      await executions.insert(execution);
+      await outbox.add(request);
+      return true;
+    },
     async nextDueAt(after) {
       let earliest: Date | null = null;
       for (const w of s.workflows.values()) {

@@ -2,7 +2,7 @@ import mongoose, { type ConnectOptions } from 'mongoose';
 import { IDEMPOTENCY_WINDOW_MS } from '../../domain/idempotency.js';
 import { UnavailableError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import type { Store } from '../../ports/repos.js';
+import type { Repos, Store } from '../../ports/repos.js';
 import { DEFAULT_MAX_STEP_OUTPUT_BYTES, type StepBoundOptions } from '../step-bound.js';
 import { guarded, unavailableOnError } from './errors.js';
 import { createModels, DEFAULT_PUBLISHED_OUTBOX_TTL_SECONDS, OBSOLETE_INDEXES, TTL_INDEX } from './models.js';
@@ -143,7 +143,9 @@ export function createMongoStore(options: MongoStoreOptions): Store {
     return localTime;
   };
   const limits = { maxStepOutputBytes: options.maxStepOutputBytes ?? DEFAULT_MAX_STEP_OUTPUT_BYTES };
-  const repos = createRepos(models, limits, serverNow);
+  const inTransaction = <T>(work: (tx: Repos) => Promise<T>): Promise<T> =>
+    conn.transaction((session) => work(createRepos(models, limits, serverNow, session)), TRANSACTION_OPTIONS);
+  const repos = createRepos(models, limits, serverNow, undefined, inTransaction);
 
   return {
     kind: 'mongo',

@@ -94,7 +94,14 @@ const COUNTED: Record<Exclude<ExecutionStatus, 'completed'>, true> = { queued: t
  * per such operation, and the time read is that much older than the write: leases end that
  * much sooner, by milliseconds against margins of seconds.
  */
-export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, serverNow: () => Promise<Date>, session?: ClientSession): Repos {
+export function createRepos(
+  m: Models,
+  limits: { maxStepOutputBytes: number },
+  serverNow: () => Promise<Date>,
+  session?: ClientSession,
+  /** Runs `work` in a transaction of its own: how a write made of several stands alone without a session. */
+  transaction?: <T>(work: (repos: Repos) => Promise<T>) => Promise<T>,
+): Repos {
   const opts: SessionOption = session ? { session } : {};
   const claim = { ...opts, returnDocument: 'after' as const };
   const stepDoc = (step: Step) => toStepDoc(step, limits.maxStepOutputBytes);
@@ -171,6 +178,29 @@ export function createRepos(m: Models, limits: { maxStepOutputBytes: number }, s
         opts,
       );
       return result.matchedCount > 0;
+    },
+    async acceptRun(execution, request, expectedVersion) {
+      // Three writes: atomic in the caller's transaction, or else in one of their own.
+      if (!session) {
+        if (!transaction) throw new Error('acceptRun outside a unit of work needs a transaction runner');
+        return transaction((tx) => tx.workflows.acceptRun(execution, request, expectedVersion));
+      }
+      const { ownerId, workflowId, executionId, createdAt } = execution;
+      const result = await m.Workflow.updateOne(
+        {
+          ownerId,
+          workflowId,
+          'trigger.status': 'idle',
+          'trigger.executionId': { $in: [executionId, null] },
+          ...(expectedVersion === undefined ? {} : { version: expectedVersion }),
+        },
+        { $set: { 'trigger.status': 'busy', 'trigger.executionId': executionId, updatedAt: createdAt } },
+        opts,
+      );
+      if (result.matchedCount === 0) return false;
+      await executions.insert(execution);
+      await outbox.add(request);
+      return true;
     },
     async claimDueScheduled(leaseMs, limit) {
       const now = await serverNow();

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { ConflictError, NotFoundError, UnavailableError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import { CANCELLED_STEP_ERROR, FINISHED_STATUSES, RESUMABLE_STATUSES, type ExecutionStatus, type Step } from '../../domain/execution.js';
+import { CANCELLED_STEP_ERROR, FINISHED_STATUSES, RESUMABLE_STATUSES, type Execution, type ExecutionStatus, type Step } from '../../domain/execution.js';
 import { emptyStatusCounts, type RecentRun, type StatusCounts } from '../../domain/run-stats.js';
 import type { ExecutionRepo, IdempotencyRepo, OutboxRepo, PageRequest, Repos, Store, UserRepo, WorkflowRepo } from '../../ports/repos.js';
 import { newId } from '../../ids.js';
@@ -77,6 +77,9 @@ async function q<R extends pg.QueryResultRow>(db: Queryable, text: string, value
 
 const json = (v: unknown) => JSON.stringify(v);
 
+const EXECUTION_COLUMNS = `execution_id, owner_id, workflow_id, workflow_version, actions, retry_policy, trigger, status, attempt, retries_left,
+  next_attempt_at, lease_until, steps, error, idempotency_key, created_at, updated_at, started_at, finished_at, rerun_of`;
+
 /**
  * What a metrics scrape runs (exported for the test that checks their plans). Every count but
  * `completed` reads a partial index of only the rows in its status; `completed`, the bulk of
@@ -105,6 +108,12 @@ const NOW_PLUS = (param: string) => `(${NOW} + ${param}::double precision * inte
 
 function repos(db: Queryable, maxStepOutputBytes: number): Repos {
   const storedStep = (step: Step) => stepToRow(boundStep(step, maxStepOutputBytes));
+  /** The values of EXECUTION_COLUMNS, $1 to $20. */
+  const executionValues = (e: Execution): unknown[] => [
+    e.executionId, e.ownerId, e.workflowId, e.workflowVersion, json(encodeUserJson(e.actions)), json(e.retryPolicy), json(triggerToRow(e.trigger)),
+    e.status, e.attempt, e.retriesLeft, e.nextAttemptAt ?? null, e.leaseUntil ?? null, json(e.steps.map(storedStep)), e.error ?? null,
+    e.idempotencyKey ?? null, e.createdAt, e.updatedAt, e.startedAt ?? null, e.finishedAt ?? null, e.rerunOf ?? null,
+  ];
 
   const workflows: WorkflowRepo = {
     async create(w) {
@@ -163,6 +172,28 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
       );
       return (rowCount ?? 0) > 0;
     },
+    async acceptRun(e, m, expectedVersion) {
+      // One statement, so atomic without a transaction: the inserts read the compare-and-set's
+      // row, so they happen exactly when it does (the same condition as setTriggerStatus from idle).
+      const { rows } = await q<{ accepted: number }>(
+        db,
+        `WITH claimed AS (
+           UPDATE workflows SET trigger_status='busy', trigger_execution_id=$1, updated_at=$16
+           WHERE owner_id=$2 AND workflow_id=$3 AND trigger_status='idle' AND (trigger_execution_id IS NULL OR trigger_execution_id=$1)
+             AND ($27::integer IS NULL OR version=$27)
+           RETURNING 1),
+         execution AS (
+           INSERT INTO executions (${EXECUTION_COLUMNS})
+           SELECT $1::text,$2::text,$3::text,$4::integer,$5::jsonb,$6::jsonb,$7::jsonb,$8::text,$9::integer,$10::integer,$11::timestamptz,$12::timestamptz,
+                  $13::jsonb,$14::text,$15::text,$16::timestamptz,$17::timestamptz,$18::timestamptz,$19::timestamptz,$20::text FROM claimed),
+         request AS (
+           INSERT INTO outbox (id, topic, key, event, created_at, attempts)
+           SELECT $21::text,$22::text,$23::text,$24::jsonb,$25::timestamptz,$26::integer FROM claimed)
+         SELECT count(*)::int AS accepted FROM claimed`,
+        [...executionValues(e), m.id, m.topic, m.key, json(m.event), m.createdAt, m.attempts, expectedVersion ?? null],
+      );
+      return (rows[0]?.accepted ?? 0) > 0;
+    },
     async claimDueScheduled(leaseMs, limit) {
       const { rows } = await q<WorkflowRow>(
         db,
@@ -201,13 +232,7 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
 
   const executions: ExecutionRepo = {
     async insert(e) {
-      await q(db, `INSERT INTO executions (execution_id, owner_id, workflow_id, workflow_version, actions, retry_policy, trigger, status, attempt, retries_left,
-                   next_attempt_at, lease_until, steps, error, idempotency_key, created_at, updated_at, started_at, finished_at, rerun_of)
-                   VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)`, [
-        e.executionId, e.ownerId, e.workflowId, e.workflowVersion, json(encodeUserJson(e.actions)), json(e.retryPolicy), json(triggerToRow(e.trigger)),
-        e.status, e.attempt, e.retriesLeft, e.nextAttemptAt ?? null, e.leaseUntil ?? null, json(e.steps.map(storedStep)), e.error ?? null,
-        e.idempotencyKey ?? null, e.createdAt, e.updatedAt, e.startedAt ?? null, e.finishedAt ?? null, e.rerunOf ?? null,
-      ]).catch((err: unknown) => {
+      await q(db, `INSERT INTO executions (${EXECUTION_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)`, executionValues(e)).catch((err: unknown) => {
         throw err instanceof ConflictError ? new ConflictError(`execution ${e.executionId} already exists`) : err;
       });
     },
