@@ -241,11 +241,11 @@ describe('PeriodicRuns', () => {
           return store.uow.run((tx) =>
             work({
               ...tx,
-              executions: {
-                ...tx.executions,
-                insert: async (e) => {
+              workflows: {
+                ...tx.workflows,
+                acceptRun: async (e, m, version) => {
                   if (e.workflowId === 'bad') throw new Error('disk full');
-                  return tx.executions.insert(e);
+                  return tx.workflows.acceptRun(e, m, version);
                 },
               },
             }),

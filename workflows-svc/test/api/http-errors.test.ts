@@ -189,7 +189,8 @@ describe('store failures', () => {
     let fail: Error | undefined;
     const store = storeWith((base) => ({
       uow: uowWith(base, (tx) => ({
-        outbox: { ...tx.outbox, add: async (...args) => (fail ? Promise.reject(fail) : tx.outbox.add(...args)) },
+        // The accept (status, execution and outbox message in one write) comes last, after the key.
+        workflows: { ...tx.workflows, acceptRun: async (...args) => (fail ? Promise.reject(fail) : tx.workflows.acceptRun(...args)) },
       })),
     }));
     const api = await startApi({ store, uncheckedContract: true }); // it provokes a 500 (a bug), which the document does not promise
