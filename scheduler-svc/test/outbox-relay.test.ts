@@ -65,16 +65,20 @@ describe('OutboxRelay', () => {
 
   it('records the attempt and the error of a failed publish', async () => {
     const clock = new FakeClock();
-    const outbox = {
-      claimBatch: mock.fn(async () => ({ lockToken: 'lock-1', messages: [message(1, clock.now())] })),
-      markPublished: mock.fn(async () => 0),
-      markFailed: mock.fn(async () => 1),
-    };
+    const store = createMemoryStore({ clock });
+    await store.outbox.add(message(1, clock.now()));
     const { publisher } = flakyPublisher(1);
-    const relay = new OutboxRelay({ outbox: outbox as never, publisher, clock, logger: silentLogger });
-    await relay.runOnce();
-    assert.equal(outbox.markPublished.mock.callCount(), 0);
-    assert.deepEqual(outbox.markFailed.mock.calls[0]?.arguments, ['lock-1', ['m1'], 'broker down'], 'as the holder of its claim');
+    const relay = new OutboxRelay({ outbox: store.outbox, publisher, clock, logger: silentLogger });
+    assert.deepEqual(await relay.runOnce(), { published: 0, failed: 1 });
+    const [pending] = (await store.outbox.claimBatch(0, 10)).messages;
+    assert.deepEqual([pending?.id, pending?.attempts, pending?.lastError], ['m1', 1, 'broker down'], 'still pending, with its attempt and error');
+  });
+
+  it('a store that fails the pass fails it (not counted as a publish failure)', async () => {
+    const outbox = { relay: mock.fn(async () => Promise.reject(new Error('database down'))) };
+    const { publisher } = flakyPublisher(0);
+    const relay = new OutboxRelay({ outbox: outbox as never, publisher, clock: new FakeClock(), logger: silentLogger });
+    await assert.rejects(relay.runOnce(), /database down/);
   });
 
   it('a relay whose lock expired mid-publish leaves the batch to the relay that claimed it since', async () => {

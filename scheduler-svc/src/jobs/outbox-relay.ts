@@ -1,4 +1,4 @@
-import type { Clock, EventPublisher, Logger, OutboxRepo } from '@wf/shared';
+import type { Clock, EventPublisher, Logger, OutboxMessage, OutboxRepo } from '@wf/shared';
 import type { Availability, Metrics } from '@wf/shared/ops';
 
 export interface OutboxRelayOptions {
@@ -45,27 +45,33 @@ export class OutboxRelay {
 
   /** One pass: returns how many messages were published (0 when idle or on failure). */
   async runOnce(): Promise<{ published: number; failed: number }> {
-    const { outbox, publisher, clock, logger, metrics } = this.deps;
-    const { lockToken, messages: batch } = await outbox.claimBatch(this.options.lockMs, this.options.batchSize);
-    if (batch.length === 0) return { published: 0, failed: 0 };
-    const ids = batch.map((m) => m.id);
+    const { outbox, publisher, logger, metrics } = this.deps;
+    let failure: { err: unknown; count: number } | undefined;
+    const publish = async (batch: OutboxMessage[]) => {
+      try {
+        await publisher.publish(batch.map((m) => ({ topic: m.topic, key: m.key, event: m.event })));
+      } catch (err) {
+        failure = { err, count: batch.length };
+        throw err;
+      }
+    };
+    let claimed: number;
+    let marked: number;
     try {
-      await publisher.publish(batch.map((m) => ({ topic: m.topic, key: m.key, event: m.event })));
+      ({ claimed, marked } = await outbox.relay(this.options.lockMs, this.options.batchSize, publish));
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      logger.warn({ err, count: batch.length }, 'outbox publish failed; will retry');
+      if (!failure) throw err; // the store failed: the pass fails
+      // The store kept the batch pending, its attempt and error recorded (only what this relay still held).
+      logger.warn({ err: failure.err, count: failure.count }, 'outbox publish failed; will retry');
       metrics?.outboxPublishFailures.inc();
-      // Only what this relay still holds: past the lock, another relay may have claimed some.
-      await outbox.markFailed(lockToken, ids, message);
-      return { published: 0, failed: batch.length };
+      return { published: 0, failed: failure.count };
     }
-    const marked = await outbox.markPublished(lockToken, ids, clock.now());
-    if (marked < batch.length) {
+    if (marked < claimed) {
       // Harmless (consumers are idempotent) but wasteful: the lock is shorter than a publish takes.
-      logger.warn({ count: batch.length - marked, lockMs: this.options.lockMs }, 'outbox lock expired mid-publish: another relay claimed these messages and publishes them again');
+      logger.warn({ count: claimed - marked, lockMs: this.options.lockMs }, 'outbox lock expired mid-publish: another relay claimed these messages and publishes them again');
     }
-    metrics?.outboxPublished.inc(batch.length);
-    return { published: batch.length, failed: 0 };
+    metrics?.outboxPublished.inc(claimed);
+    return { published: claimed, failed: 0 };
   }
 
   start(): void {

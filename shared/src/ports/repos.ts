@@ -219,6 +219,17 @@ export interface OutboxRepo {
    * keeps the error; the message stays pending. Returns how many.
    */
   markFailed(lockToken: string, ids: readonly string[], error: string): Promise<number>;
+  /**
+   * One relay pass: claims up to `limit` unpublished messages in the order they were added
+   * (none another relay holds), hands them to `publish`, then marks them published once it
+   * resolves; when it rejects, releases them with the attempt counted and the error kept, and
+   * rethrows. While `publish` runs no other relay gets them, and a relay that lost its claim
+   * meanwhile marks nothing. Returns how many were claimed and how many marked published.
+   * PostgreSQL holds the rows' locks in a transaction over the publish, so each message is
+   * written once; the other stores claim under a token with a lock of `lockMs`
+   * (`claimBatch`, then `markPublished` or `markFailed`).
+   */
+  relay(lockMs: number, limit: number, publish: (messages: OutboxMessage[]) => Promise<void>): Promise<{ claimed: number; marked: number }>;
   /** Deletes up to `limit` messages published before `before`; returns how many. */
   purgePublished(before: Date, limit: number): Promise<number>;
   /** Unpublished count and the age of the oldest unpublished message, read from an index of the unpublished ones only. */

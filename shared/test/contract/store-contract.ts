@@ -914,6 +914,51 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       });
     });
 
+    describe('OutboxRepo.relay', () => {
+      // Other tests' messages may be pending too: a pass takes them along; these look at their own.
+      it('hands a batch to the publish in the order added, holds it meanwhile, and marks it published once', async () => {
+        const key = `relay-${randomUUID()}`;
+        const msgs = [0, 1, 2].map((i) => outboxMessage(key, new Date(Date.UTC(1999, 0, 2, 0, 0, i))));
+        for (const m of msgs) await store.outbox.add(m);
+        const mine = (messages: readonly OutboxMessage[]) => messages.filter((m) => m.key === key).map((m) => m.id);
+
+        let release!: () => void;
+        let started!: () => void;
+        const publishing = new Promise<void>((resolve) => (started = resolve));
+        let handed: OutboxMessage[] = [];
+        const first = store.outbox.relay(60_000, 100_000, async (messages) => {
+          handed = messages;
+          started();
+          await new Promise<void>((resolve) => (release = resolve));
+        });
+        await publishing;
+        assert.deepEqual(mine(handed), msgs.map((m) => m.id), 'in the order added');
+        assert.deepEqual(handed.find((m) => m.id === msgs[0]!.id)?.event, msgs[0]!.event);
+
+        let seen: OutboxMessage[] = [];
+        await store.outbox.relay(60_000, 100_000, async (messages) => void (seen = messages));
+        assert.deepEqual(mine(seen), [], 'another relay does not get them while the first publishes');
+
+        release();
+        const result = await first;
+        assert.ok(result.claimed >= 3 && result.marked === result.claimed);
+        seen = [];
+        await store.outbox.relay(60_000, 100_000, async (messages) => void (seen = messages));
+        assert.deepEqual(mine(seen), [], 'published: never handed out again');
+        assert.deepEqual(mine((await store.outbox.claimBatch(0, 100_000)).messages), []);
+      });
+
+      it('on a failed publish, rethrows and keeps the batch pending with the attempt and error recorded', async () => {
+        const key = `relay-${randomUUID()}`;
+        const m = outboxMessage(key, new Date(Date.UTC(1999, 0, 3)));
+        await store.outbox.add(m);
+        await assert.rejects(store.outbox.relay(60_000, 100_000, async () => Promise.reject(new Error('broker down'))), /broker down/);
+        let retried: OutboxMessage | undefined;
+        await store.outbox.relay(60_000, 100_000, async (messages) => void (retried = messages.find((x) => x.key === key)));
+        assert.deepEqual([retried?.id, retried?.attempts, retried?.lastError], [m.id, 1, 'broker down'], 'released at once, for the next pass');
+      });
+    });
+
     describe('UserRepo and IdempotencyRepo', () => {
       it('creates users with unique emails', async () => {
         const email = `${randomUUID()}@example.com`;

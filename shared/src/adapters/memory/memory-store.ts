@@ -19,6 +19,7 @@ import { newId } from '../../ids.js';
 import { systemClock, type Clock } from '../../ports/clock.js';
 import { decodeCursor, decodeExecutionCursor, executionSortKey, toPage } from '../cursor.js';
 import { boundError, boundStep, DEFAULT_MAX_STEP_OUTPUT_BYTES, type StepBoundOptions } from '../step-bound.js';
+import { relayByLock } from '../relay-by-lock.js';
 import { AsyncMutex } from './mutex.js';
 
 const clone = <T>(value: T): T => structuredClone(value);
@@ -455,6 +456,7 @@ function makeRepos(s: State, j: Journal | null, clock: Clock, maxStepOutputBytes
       }
       return released;
     },
+    relay: (lockMs, limit, publish) => relayByLock(outbox, lockMs, limit, publish, () => clock.now()),
     async purgePublished() {
       return 0; // markPublished already dropped them
     },
@@ -548,6 +550,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const mutex = new AsyncMutex();
   const maxStepOutputBytes = options.maxStepOutputBytes ?? DEFAULT_MAX_STEP_OUTPUT_BYTES;
   const repos = locked(makeRepos(state, null, clock, maxStepOutputBytes), mutex);
+  // Not under the lock as a whole: the publish in between may need the store (the in-process bus delivers at once).
+  repos.outbox.relay = (lockMs, limit, publish) => relayByLock(repos.outbox, lockMs, limit, publish, () => clock.now());
   return {
     kind: 'memory',
     ...repos,

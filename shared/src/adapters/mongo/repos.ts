@@ -6,6 +6,7 @@ import { emptyStatusCounts, type StatusCounts } from '../../domain/run-stats.js'
 import { TRIGGER_SPEC_FIELDS, type StoredTrigger } from '../../domain/workflow.js';
 import type { ExecutionRepo, IdempotencyRepo, OutboxRepo, Repos, UserRepo, WorkflowRepo } from '../../ports/repos.js';
 import { decodeCursor, decodeExecutionCursor, executionSortKey, toPage } from '../cursor.js';
+import { relayByLock } from '../relay-by-lock.js';
 import { boundError } from '../step-bound.js';
 import { collidedOn, duplicateKey, throwIfDuplicate } from './errors.js';
 import {
@@ -566,6 +567,7 @@ export function createRepos(
       );
       return result.matchedCount;
     },
+    relay: (lockMs, limit, publish) => relayByLock(outbox, lockMs, limit, publish, () => new Date()),
     async purgePublished(before, limit) {
       if (limit <= 0) return 0; // a MongoDB limit of 0 means "no limit"
       const doomed = await m.Outbox.find({ published: true, publishedAt: { $lt: before } }, { _id: 1 }, opts)

@@ -77,6 +77,13 @@ async function q<R extends pg.QueryResultRow>(db: Queryable, text: string, value
 
 const json = (v: unknown) => JSON.stringify(v);
 
+/** A relay's publish failed (its failure recorded in the transaction, which commits). */
+class PublishFailed extends Error {
+  constructor(override readonly cause: unknown) {
+    super('publish failed');
+  }
+}
+
 const EXECUTION_COLUMNS = `execution_id, owner_id, workflow_id, workflow_version, actions, retry_policy, trigger, status, attempt, retries_left,
   next_attempt_at, lease_until, steps, error, idempotency_key, created_at, updated_at, started_at, finished_at, rerun_of`;
 
@@ -512,6 +519,61 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
         [lockToken, ids, error],
       );
       return rowCount ?? 0;
+    },
+    async relay(lockMs, limit, publish) {
+      // Row locks held over the publish, in a transaction: no other relay gets these rows until it
+      // ends, and each row is written once, published or failed. Should this connection die
+      // mid-publish, the locks go with it and nothing is marked; the messages go out again.
+      // (The lock columns are still honoured, so relays that claim with them can run alongside.)
+      const pass = async (tx: Queryable) => {
+        const { rows } = await q<OutboxRow>(
+          tx,
+          `SELECT * FROM outbox WHERE published_at IS NULL AND (locked_until IS NULL OR locked_until <= ${NOW})
+           ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
+          [limit],
+        );
+        if (rows.length === 0) return { claimed: 0, marked: 0 };
+        const ids = rows.map((r) => r.id);
+        try {
+          await publish(rows.map(toOutbox));
+        } catch (err) {
+          await q(tx, 'UPDATE outbox SET attempts=attempts+1, last_error=$2, locked_until=NULL, lock_token=NULL WHERE id = ANY($1::text[])', [
+            ids,
+            err instanceof Error ? err.message : String(err),
+          ]);
+          throw new PublishFailed(err);
+        }
+        const { rowCount } = await q(tx, `UPDATE outbox SET published_at=${NOW}, locked_until=NULL, lock_token=NULL WHERE id = ANY($1::text[])`, [ids]);
+        return { claimed: rows.length, marked: rowCount ?? 0 };
+      };
+      void lockMs; // the row locks last as long as the transaction
+      if (!(db instanceof pg.Pool)) {
+        // Already in a transaction: the caller's outcome decides.
+        return pass(db).catch((err: unknown) => {
+          throw err instanceof PublishFailed ? err.cause : err;
+        });
+      }
+      const client = await db.connect().catch((err: unknown) => {
+        throw mapError(err);
+      });
+      try {
+        await client.query('BEGIN');
+        try {
+          const result = await pass(client);
+          await client.query('COMMIT');
+          return result;
+        } catch (err) {
+          // A failed publish is recorded (committed) and rethrown; anything else rolls back.
+          if (err instanceof PublishFailed) {
+            await client.query('COMMIT');
+            throw err.cause;
+          }
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw mapError(err);
+        }
+      } finally {
+        client.release();
+      }
     },
     async purgePublished(before, limit) {
       const { rowCount } = await q(db, 'DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE published_at < $1 LIMIT $2)', [before, limit]);
