@@ -232,7 +232,7 @@ describe('ExecutionWorker with mocked ports', () => {
     const finishAttempt = mock.fn(async (..._args: unknown[]) => false);
     const tx = { executions: { finishAttempt }, workflows: { setTriggerStatus: mock.fn(async () => true) }, outbox: { add: mock.fn(async () => undefined) } };
     const store = {
-      executions: { claimForRun: mock.fn(async () => claimed([{ type: 'log', message: 'x' }])), saveStep: mock.fn(async () => true), get: mock.fn(async () => null) },
+      executions: { claimManyForRun: mock.fn(async () => [claimed([{ type: 'log', message: 'x' }])]), saveStep: mock.fn(async () => true), get: mock.fn(async () => null) },
       uow: { run: mock.fn(async (work: (t: typeof tx) => Promise<unknown>) => work(tx)) },
     } as unknown as Store;
     const worker = new ExecutionWorker({
@@ -251,7 +251,7 @@ describe('ExecutionWorker with mocked ports', () => {
     const { http, calls } = scriptedHttp({ 'https://api.test/a': [200] });
     const uowRun = mock.fn(async () => true);
     const store = {
-      executions: { claimForRun: mock.fn(async () => claimed([{ type: 'http-request', url: 'https://api.test/a', method: 'GET' }])), saveStep: mock.fn(async () => false), get: mock.fn(async () => null) },
+      executions: { claimManyForRun: mock.fn(async () => [claimed([{ type: 'http-request', url: 'https://api.test/a', method: 'GET' }])]), saveStep: mock.fn(async () => false), get: mock.fn(async () => null) },
       uow: { run: uowRun },
     } as unknown as Store;
     const worker = new ExecutionWorker({
@@ -264,7 +264,7 @@ describe('ExecutionWorker with mocked ports', () => {
 
   it('skips without running anything when the claim is refused', async () => {
     const saveStep = mock.fn(async () => true);
-    const store = { executions: { claimForRun: mock.fn(async () => null), saveStep } } as unknown as Store;
+    const store = { executions: { claimManyForRun: mock.fn(async () => []), saveStep } } as unknown as Store;
     const worker = new ExecutionWorker({
       store, groupCommit: new GroupCommit(store), actions: createActions({ http: scriptedHttp({}).http }), clock: new FakeClock(), logger: silentLogger,
       topics: DEFAULT_TOPICS, config: { leaseMarginMs: 1_000 },

@@ -124,6 +124,27 @@ describe('GroupCommit', () => {
     assert.ok(await store.users.findById('u5'));
     assert.ok(await store.users.findById('u6'));
   });
+
+  it('sends the claims made in one turn of the event loop as one write, each run to one caller', async () => {
+    const { store, transactions } = counted();
+    const inner = Object.getPrototypeOf(store) as Store;
+    const writes = mock.fn();
+    const claimMany = inner.executions.claimManyForRun;
+    Object.assign(store, { executions: { ...inner.executions, claimManyForRun: (...args: Parameters<typeof claimMany>) => (writes(), claimMany(...args)) } });
+    const ids = ['a', 'b', 'c'];
+    const at = new Date(0);
+    for (const id of ids) {
+      await store.executions.insert({
+        executionId: id, workflowId: 'w', ownerId: 'o', workflowVersion: 1, actions: [], retryPolicy: { maxRetries: 0, backoff: 'fixed', baseDelayMs: 0 } as never,
+        trigger: { type: 'manual', firedAt: at }, status: 'queued', attempt: 1, retriesLeft: 0, steps: [], createdAt: at, updatedAt: at,
+      });
+    }
+    const commit = new GroupCommit(store);
+    const results = await Promise.all([...ids, 'a', 'missing'].map((id) => commit.claimForRun(id, 1, 60_000)));
+    assert.equal(writes.mock.callCount(), 1, 'one write for the five claims');
+    assert.equal(transactions.mock.callCount(), 0, 'and no transaction');
+    assert.deepEqual(results.map((e) => e?.executionId ?? null), ['a', 'b', 'c', null, null], 'a run claimed twice goes to the first caller only');
+  });
 });
 
 const tier = postgresTier();

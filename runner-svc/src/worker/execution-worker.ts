@@ -58,7 +58,7 @@ export class ExecutionWorker {
     const { executionId, attempt } = event.data;
     const log = this.logFor(event);
     const firstLease = this.leaseMs(undefined);
-    const execution = await this.writes.runSingleWrite((r) => r.executions.claimForRun(executionId, attempt, firstLease));
+    const execution = await this.writes.claimForRun(executionId, attempt, firstLease);
     if (!execution) {
       log.debug('execution not claimable (finished, running elsewhere, or a stale attempt); skipped');
       return 'skipped';

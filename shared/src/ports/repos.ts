@@ -124,6 +124,11 @@ export interface ExecutionRepo {
    * `updatedAt` (store time). Returns the updated execution, or null.
    */
   claimForRun(executionId: string, attempt: number, leaseMs: number): Promise<Execution | null>;
+  /**
+   * `claimForRun` of many runs in one write: each of `claims` taken as `claimForRun` would take
+   * it alone. Returns the executions claimed, in no particular order (each at most once).
+   */
+  claimManyForRun(claims: readonly { executionId: string; attempt: number }[], leaseMs: number): Promise<Execution[]>;
   /** Sets the lease of a `running` execution to store time + `leaseMs`; false if it is no longer running on `attempt`. */
   renewLease(executionId: string, attempt: number, leaseMs: number): Promise<boolean>;
   /** Records one step while `running` on `attempt`, with the lease as in `renewLease`; false if the run was taken away. */

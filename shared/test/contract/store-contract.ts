@@ -539,6 +539,38 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         assert.equal(await store.executions.claimForRun(randomUUID(), 1, 60_000), null);
       });
 
+      it('claims many runs in one write, each as claimForRun would alone', async () => {
+        const o = owner();
+        const queued = execution(o, 'w');
+        const leased = execution(o, 'w');
+        const expired = execution(o, 'w');
+        const finished = execution(o, 'w', { status: 'completed' });
+        for (const e of [queued, leased, expired, finished]) await store.executions.insert(e);
+        await store.executions.claimForRun(leased.executionId, 1, 60_000);
+        const first = await store.executions.claimForRun(expired.executionId, 1, 60_000);
+        await store.executions.renewLease(expired.executionId, 1, 0);
+
+        const claimed = await store.executions.claimManyForRun(
+          [
+            { executionId: queued.executionId, attempt: 1 },
+            { executionId: queued.executionId, attempt: 1 },
+            { executionId: leased.executionId, attempt: 1 },
+            { executionId: expired.executionId, attempt: 1 },
+            { executionId: finished.executionId, attempt: 1 },
+            { executionId: randomUUID(), attempt: 1 },
+          ],
+          60_000,
+        );
+        const byId = new Map(claimed.map((e) => [e.executionId, e]));
+        assert.equal(claimed.length, 2, 'each at most once');
+        assert.deepEqual([...byId.keys()].sort(), [queued.executionId, expired.executionId].sort(), 'the queued one and the one whose lease ran out');
+        assert.equal(byId.get(queued.executionId)?.status, 'running');
+        assert.equal(byId.get(expired.executionId)?.startedAt?.getTime(), first?.startedAt?.getTime(), 'startedAt kept from the first claim');
+        assert.equal(await store.executions.claimForRun(queued.executionId, 1, 60_000), null, 'now under a live lease');
+        assert.deepEqual(await store.executions.claimManyForRun([{ executionId: queued.executionId, attempt: 2 }], 60_000), [], 'wrong attempt');
+        assert.deepEqual(await store.executions.claimManyForRun([], 60_000), []);
+      });
+
       it('saves steps and renews the lease only while running on the attempt', async () => {
         const e = execution(owner(), 'w');
         await store.executions.insert(e);

@@ -309,6 +309,14 @@ function makeRepos(s: State, j: Journal | null, clock: Clock, maxStepOutputBytes
         waitingForRetry: [...s.executions.values()].filter((e) => e.ownerId === ownerId && e.status === 'pending_retry').length,
       };
     },
+    async claimManyForRun(claims, leaseMs) {
+      const claimed: Execution[] = [];
+      for (const { executionId, attempt } of claims) {
+        const e = await executions.claimForRun(executionId, attempt, leaseMs);
+        if (e) claimed.push(e);
+      }
+      return claimed;
+    },
     async claimForRun(executionId, attempt, leaseMs) {
       const now = clock.now();
       const e = s.executions.get(executionId);

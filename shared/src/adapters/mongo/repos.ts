@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ClientSession, Model, QueryFilter, UpdateQuery } from 'mongoose';
 import { ConflictError, NotFoundError } from '../../errors.js';
-import { CANCELLED_STEP_ERROR, FINISHED_STATUSES, RESUMABLE_STATUSES, type ExecutionStatus, type Step } from '../../domain/execution.js';
+import { CANCELLED_STEP_ERROR, FINISHED_STATUSES, RESUMABLE_STATUSES, type Execution, type ExecutionStatus, type Step } from '../../domain/execution.js';
 import { emptyStatusCounts, type StatusCounts } from '../../domain/run-stats.js';
 import { TRIGGER_SPEC_FIELDS, type StoredTrigger } from '../../domain/workflow.js';
 import type { ExecutionRepo, IdempotencyRepo, OutboxRepo, Repos, UserRepo, WorkflowRepo } from '../../ports/repos.js';
@@ -368,6 +368,15 @@ export function createRepos(
         mostFailing: (facets?.failing ?? []).map((w) => ({ workflowId: w._id, failed: w.failed, runs: w.runs })),
         waitingForRetry,
       };
+    },
+    async claimManyForRun(claims, leaseMs) {
+      // One conditional update per run (each its own atomic claim): linear in the batch.
+      const claimed: Execution[] = [];
+      for (const { executionId, attempt } of claims) {
+        const e = await executions.claimForRun(executionId, attempt, leaseMs);
+        if (e) claimed.push(e);
+      }
+      return claimed;
     },
     async claimForRun(executionId, attempt, leaseMs) {
       const now = await serverNow();

@@ -350,6 +350,19 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
       );
       return rows[0] ? toExecution(rows[0]) : null;
     },
+    async claimManyForRun(claims, leaseMs) {
+      if (claims.length === 0) return [];
+      // The conditions of claimForRun, row by row; an execution listed twice is updated (and returned) once.
+      const { rows } = await q<ExecutionRow>(
+        db,
+        `UPDATE executions e SET status='running', lease_until=${NOW_PLUS('$3')}, started_at=COALESCE(e.started_at, ${NOW}), updated_at=${NOW}
+         FROM unnest($1::text[], $2::integer[]) AS c(execution_id, attempt)
+         WHERE e.execution_id=c.execution_id AND e.attempt=c.attempt AND (e.status='queued' OR (e.status='running' AND e.lease_until <= ${NOW}))
+         RETURNING e.*`,
+        [claims.map((c) => c.executionId), claims.map((c) => c.attempt), leaseMs],
+      );
+      return rows.map(toExecution);
+    },
     async renewLease(executionId, attempt, leaseMs) {
       const { rowCount } = await q(db, `UPDATE executions SET lease_until=${NOW_PLUS('$3')} WHERE execution_id=$1 AND attempt=$2 AND status='running'`, [executionId, attempt, leaseMs]);
       return (rowCount ?? 0) > 0;
