@@ -567,26 +567,29 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
         });
       }
       const client = await db.connect().catch((err: unknown) => {
-        throw mapError(err);
+        throw toStoreError(err);
       });
+      let broken: unknown;
+      let publishFailure: PublishFailed | undefined;
       try {
         await client.query('BEGIN');
-        try {
-          const result = await pass(client);
-          await client.query('COMMIT');
-          return result;
-        } catch (err) {
-          // A failed publish is recorded (committed) and rethrown; anything else rolls back.
-          if (err instanceof PublishFailed) {
-            await client.query('COMMIT');
-            throw err.cause;
-          }
-          await client.query('ROLLBACK').catch(() => undefined);
-          throw mapError(err);
-        }
+        // A failed publish is recorded and committed, then rethrown (below); anything else rolls back.
+        const result = await pass(client).catch((err: unknown) => {
+          if (!(err instanceof PublishFailed)) throw err;
+          publishFailure = err;
+          return undefined;
+        });
+        await client.query('COMMIT');
+        if (result) return result;
+      } catch (err) {
+        if (err instanceof UnavailableError || isConnectionError(err)) broken = err;
+        else await client.query('ROLLBACK').catch((rollbackErr: unknown) => (broken = rollbackErr));
+        throw toStoreError(err);
       } finally {
-        client.release();
+        // A broken client (the connection lost mid-pass) is discarded, not pooled again.
+        client.release(broken !== undefined);
       }
+      throw publishFailure!.cause;
     },
     async purgePublished(before, limit) {
       const { rowCount } = await q(db, 'DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE published_at < $1 LIMIT $2)', [before, limit]);
