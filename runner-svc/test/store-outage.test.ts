@@ -55,7 +55,7 @@ describe('runner during a store outage', () => {
       outage.down();
       await bus.publisher.publish(messages.map((m) => ({ topic: m.topic, key: m.key, event: m.event })));
       await eventually(async () => (outage.refused.get('ping') ?? 0) >= 3, 20_000, 'the runner to probe the store');
-      assert.equal(outage.refused.get('executions.claimForRun'), 1, 'the first message met the outage; nothing more was taken from the topic');
+      assert.equal(outage.refused.get('executions.claimManyForRun'), 1, 'the first message met the outage (its claim); nothing more was taken from the topic');
       assert.deepEqual(
         lines.filter((l) => l.level === 'warn' || l.level === 'error').map((l) => l.msg),
         ['the store is unreachable; work pauses until it answers again'],

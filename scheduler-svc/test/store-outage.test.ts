@@ -39,7 +39,7 @@ describe('scheduler during a store outage', () => {
       // The due-run loop reads the store's clock first, then claims: either one is refused.
       const dueRunTries = () => (outage.refused.get('now') ?? 0) + (outage.refused.get('workflows.claimDueScheduled') ?? 0);
       await eventually(async () => dueRunTries() >= 3, 20_000, 'the due-run loop to retry');
-      await eventually(async () => (outage.refused.get('outbox.claimBatch') ?? 0) >= 3, 20_000, 'the relay to retry');
+      await eventually(async () => (outage.refused.get('outbox.relay') ?? 0) >= 3, 20_000, 'the relay to retry');
       const tries = [...outage.refused.values()].reduce((a, b) => a + b, 0);
       assert.ok(tries < 60, `the loops back off (${tries} tries)`);
       assert.deepEqual(
