@@ -16,6 +16,8 @@ export async function graphile(ctx) {
   // Our own pool, so that it is closed (not left to graphile's release) before the database is dropped.
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   pool.on('error', (err) => ctx.log(`graphile-worker (submitter) pool: ${err.message}`));
+  // graphile-worker checks that a pool it is given handles its clients' errors too.
+  pool.on('connect', (client) => client.on('error', (err) => ctx.log(`graphile-worker (submitter) client: ${err.message}`)));
   const utils = await makeWorkerUtils({ pgPool: pool });
   try {
     await utils.migrate(); // the worker would too; done here so the first submissions do not race it
