@@ -331,7 +331,7 @@ smoke_workflow() {
     [ "$SECONDS" -lt "$deadline" ] || fail_with_logs "execution $execution still '$status' after 90 s"
     sleep 1
   done
-  "$engine" logs "$(container runner-svc)" 2>&1 | grep -q "image smoke run $execution" \
+  log_has runner-svc "image smoke run $execution" \
     || fail_with_logs "execution $execution completed but runner-svc's log lacks its log step"
   say "execution $execution completed; runner-svc logged its step"
   # The workflows-svc image serves the dashboard at / to a browser (which asks for HTML), under its Content-Security-Policy.
@@ -339,6 +339,19 @@ smoke_workflow() {
   grep -qi '^content-security-policy:' <<< "$body" || fail_with_logs "GET / has no Content-Security-Policy header"
   grep -q '<div id="root">' <<< "$body" || fail_with_logs "GET / is not the dashboard's page: $(head -c 300 <<< "$body")"
   say "GET / serves the dashboard"
+}
+
+# Whether the container's log holds `text`, within 5 s: the engine writes a container's last
+# lines to its log a moment after they were printed. (The log is read whole before grep: with
+# pipefail, `logs | grep -q` fails when grep stops reading early.)
+log_has() {
+  local svc="$1" text="$2" logs deadline=$((SECONDS + 5))
+  while :; do
+    logs="$("$engine" logs "$(container "$svc")" 2>&1 || true)"
+    grep -qF -- "$text" <<< "$logs" && return 0
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.5
+  done
 }
 
 # SIGTERM (the images' STOPSIGNAL), then a drain bounded by the grace period; a clean stop
@@ -352,8 +365,8 @@ smoke_stop() {
     code="$("$engine" inspect -f '{{.State.ExitCode}}' "$(container "$svc")")"
     [ "$code" = 0 ] || fail_with_logs "$svc exited with code $code after SIGTERM"
     [ "$took" -lt $((GRACE_S * 1000)) ] || fail_with_logs "$svc took ${took} ms to stop (grace period ${GRACE_S} s)"
-    "$engine" logs "$(container "$svc")" 2>&1 | grep -q "\"$svc shutting down\"" || fail_with_logs "$svc's log does not say it was shutting down"
-    "$engine" logs "$(container "$svc")" 2>&1 | grep -q "\"$svc stopped\"" || fail_with_logs "$svc's log does not say it stopped"
+    log_has "$svc" "\"$svc shutting down\"" || fail_with_logs "$svc's log does not say it was shutting down"
+    log_has "$svc" "\"$svc stopped\"" || fail_with_logs "$svc's log does not say it stopped"
     say "$svc: stopped cleanly in ${took} ms (exit code 0)"
   done
 }
