@@ -6,6 +6,7 @@
  * lifecycle), so a service loads only the drivers its composition root wires.
  */
 export * from './domain/workflow.js';
+export * from './domain/condition.js';
 export * from './domain/execution.js';
 export * from './domain/user.js';
 export * from './domain/events.js';

@@ -7,6 +7,10 @@ export interface ActionContext {
   logger: Logger;
   /** Aborted when the run is cancelled while the step is in flight: an action that waits on the outside world stops waiting. */
   signal?: AbortSignal;
+  /** The step's stable key (same execution and step: same key), for effects safe to repeat. */
+  idempotencyKey: string;
+  /** How long the step may take. */
+  timeoutMs: number;
 }
 
 /** Runs one kind of action. Throws to fail the step; the returned value is the step's output. */

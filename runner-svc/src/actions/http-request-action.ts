@@ -1,4 +1,4 @@
-import { DEFAULT_ACTION_TIMEOUT_MS, OutboundRequestRefusedError, type HttpClient, type HttpRequestAction } from '@wf/shared';
+import { OutboundRequestRefusedError, type HttpClient, type HttpRequestAction } from '@wf/shared';
 import { renderString, renderValue } from '../templating.js';
 import { redact } from '../worker/redact.js';
 import { PermanentActionError, type ActionContext, type ActionExecutor } from './action.js';
@@ -10,14 +10,16 @@ export class HttpStatusError extends Error {
   }
 }
 
+export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
+
 export class HttpRequestActionExecutor implements ActionExecutor<HttpRequestAction> {
   constructor(private readonly http: HttpClient) {}
 
-  async run(action: HttpRequestAction, { template, signal }: ActionContext) {
+  async run(action: HttpRequestAction, { template, idempotencyKey, timeoutMs, signal }: ActionContext) {
     const url = renderString(action.url, template);
-    const headers = action.headers
-      ? Object.fromEntries(Object.entries(action.headers).map(([k, v]) => [k, renderString(v, template)]))
-      : undefined;
+    const headers = Object.fromEntries(Object.entries(action.headers ?? {}).map(([k, v]) => [k, renderString(v, template)]));
+    const ownKey = Object.keys(headers).some((name) => name.toLowerCase() === IDEMPOTENCY_HEADER.toLowerCase());
+    if (action.idempotencyKey !== false && !ownKey) headers[IDEMPOTENCY_HEADER] = idempotencyKey;
     const body = action.body === undefined ? undefined : renderValue(action.body, template);
     try {
       new URL(url);
@@ -29,9 +31,9 @@ export class HttpRequestActionExecutor implements ActionExecutor<HttpRequestActi
       response = await this.http.request({
         url,
         method: action.method,
-        ...(headers ? { headers } : {}),
+        ...(Object.keys(headers).length > 0 ? { headers } : {}),
         ...(body === undefined ? {} : { body }),
-        timeoutMs: action.timeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS,
+        timeoutMs,
         ...(signal ? { signal } : {}),
       });
     } catch (err) {

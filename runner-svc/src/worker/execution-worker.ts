@@ -4,6 +4,8 @@ import {
   MAX_EVENT_ERROR_BYTES,
   retryDelayMs,
   runResultMessage,
+  stepSettings,
+  stepTimeoutMs,
   type Action,
   type Clock,
   type Execution,
@@ -12,14 +14,24 @@ import {
   type Logger,
   type OutboxMessage,
   type Repos,
+  type RetryPolicy,
   type Step,
   type Store,
   type Topics,
 } from '@wf/shared';
 import type { Metrics } from '@wf/shared/ops';
-import { PermanentActionError, HttpStatusError, type ActionRegistry } from '../actions/index.js';
-import { TemplateError, type TemplateContext } from '../templating.js';
-import { redact } from './redact.js';
+import type { ActionRegistry } from '../actions/index.js';
+import { isSettled, StepRunner } from './step-runner.js';
+
+/** Why a run stopped at a step, and how that step may be retried. */
+interface Failure {
+  error: string;
+  permanent: boolean;
+  /** The step's failures so far, this one included. */
+  failures: number;
+  /** The step's own retry policy, if it has one. */
+  retry?: RetryPolicy;
+}
 
 export type HandleOutcome = 'completed' | 'pending_retry' | 'failed' | 'skipped' | 'lost' | 'cancelled';
 
@@ -49,9 +61,11 @@ export interface ExecutionWorkerDeps {
  */
 export class ExecutionWorker {
   private readonly writes: GroupCommit;
+  private readonly steps: StepRunner;
 
   constructor(private readonly deps: ExecutionWorkerDeps) {
     this.writes = deps.groupCommit;
+    this.steps = new StepRunner({ actions: deps.actions, clock: deps.clock, ...(deps.metrics ? { metrics: deps.metrics } : {}) });
   }
 
   async handle(event: ExecutionRequested): Promise<HandleOutcome> {
@@ -118,23 +132,30 @@ export class ExecutionWorker {
   private async run(execution: Execution, log: Logger): Promise<HandleOutcome> {
     const { config } = this.deps;
     const { executionId, attempt } = execution;
-    // A retry resumes at the first step that has not succeeded. Every step but the last one
-    // run is saved as soon as it ends (so a step that succeeded never runs again); the last
-    // one is saved with the outcome, in the same unit of work.
-    const todo = execution.actions.flatMap((action, index) => (execution.steps[index]?.status === 'succeeded' ? [] : [{ action, index }]));
-    let failure: { error: string; permanent: boolean } | undefined;
+    // A retry resumes at the first step that is not settled (succeeded, skipped, or failed
+    // with continueOnError). Every step but the last one run is saved as soon as it ends (so a
+    // step that succeeded never runs again); the last one is saved with the outcome, in the
+    // same unit of work.
+    const todo = execution.actions.flatMap((action, index) => (isSettled(execution.steps[index], action) ? [] : [{ action, index }]));
+    let failure: Failure | undefined;
     let last: Step | undefined;
+    let halted = false;
     for (const [n, { action, index }] of todo.entries()) {
-      const result = await this.runStep(execution, index, action, log);
+      const result = halted
+        ? this.steps.skipped(execution, index, action)
+        : await this.steps.run(execution, index, action, log, (running) => this.saveStep(executionId, attempt, running, this.leaseMs(action)), () => this.watchCancel(execution));
       if (result === 'lost') return this.lost(executionId, log);
-      const { permanent, ...step } = result;
+      const { permanent, halts, ...step } = result;
       execution.steps[index] = step;
-      if (n === todo.length - 1 || step.status === 'failed') last = step;
+      const stops = step.status === 'failed' && stepSettings(action).continueOnError !== true;
+      if (n === todo.length - 1 || stops) last = step;
       else if (!(await this.saveStep(executionId, attempt, step, config.leaseMarginMs))) return this.lost(executionId, log);
-      if (step.status === 'failed') {
-        failure = { error: `step ${index} (${action.type}) failed: ${step.error ?? 'unknown error'}`, permanent };
+      if (stops) {
+        const retry = stepSettings(action).retry;
+        failure = { error: `step ${index} (${action.type}) failed: ${step.error ?? 'unknown error'}`, permanent, failures: step.failures ?? 1, ...(retry ? { retry } : {}) };
         break;
       }
+      if (halts) halted = true;
     }
     return this.finish(execution, last, failure, log, config.random);
   }
@@ -146,69 +167,33 @@ export class ExecutionWorker {
 
   /** The lease that covers running `action` (or the first claim, before any action). */
   private leaseMs(action: Action | undefined): number {
-    const timeout = action?.type === 'http-request' ? (action.timeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS) : DEFAULT_ACTION_TIMEOUT_MS;
-    return timeout + this.deps.config.leaseMarginMs;
-  }
-
-  /** Runs one step; only a step that is not instant is recorded as running first (extending the lease to its timeout). */
-  private async runStep(execution: Execution, index: number, action: Action, log: Logger): Promise<(Step & { permanent: boolean }) | 'lost'> {
-    const { clock, actions, metrics } = this.deps;
-    const executor = actions[action.type] as { instant?: boolean; run(a: Action, c: unknown): Promise<unknown> };
-    const startedAt = clock.now();
-    const running: Step = { index, type: action.type, status: 'running', attempt: execution.attempt, startedAt };
-    if (!executor.instant && !(await this.saveStep(execution.executionId, execution.attempt, running, this.leaseMs(action)))) {
-      return 'lost';
-    }
-
-    const stepLog = log.child({ step: index, action: action.type });
-    const started = performance.now();
-    let step: Step & { permanent: boolean };
-    const cancelled = executor.instant ? undefined : this.watchCancel(execution);
-    try {
-      const output = await executor.run(action, { template: templateContext(execution), logger: stepLog, ...(cancelled ? { signal: cancelled.signal } : {}) });
-      step = { ...running, status: 'succeeded', output: redact(output), finishedAt: clock.now(), permanent: false };
-    } catch (err) {
-      const error = err instanceof Error ? err.message : String(err);
-      const permanent = err instanceof PermanentActionError || err instanceof TemplateError;
-      step = {
-        ...running,
-        status: 'failed',
-        error,
-        ...(err instanceof HttpStatusError ? { output: err.output } : {}),
-        finishedAt: clock.now(),
-        permanent,
-      };
-      stepLog.warn({ error, permanent }, 'step failed');
-    } finally {
-      cancelled?.stop();
-    }
-    metrics?.actionDuration.observe({ type: action.type, outcome: step.status }, (performance.now() - started) / 1000);
-    return step;
+    return (action ? stepTimeoutMs(action) : DEFAULT_ACTION_TIMEOUT_MS) + this.deps.config.leaseMarginMs;
   }
 
   private async finish(
     execution: Execution,
     lastStep: Step | undefined,
-    failure: { error: string; permanent: boolean } | undefined,
+    failure: Failure | undefined,
     log: Logger,
     random?: () => number,
   ): Promise<HandleOutcome> {
     const { clock, metrics } = this.deps;
     const now = clock.now();
     const { attempt } = execution;
-    const outcome: 'completed' | 'pending_retry' | 'failed' = !failure
-      ? 'completed'
-      : !failure.permanent && execution.retriesLeft > 0
-        ? 'pending_retry'
-        : 'failed';
-    const nextAttemptAt =
-      outcome === 'pending_retry' ? new Date(now.getTime() + retryDelayMs(execution.retryPolicy, attempt, random)) : undefined;
+    // A step with a retry policy of its own is retried by it (counting that step's failures),
+    // without spending the run's retries; any other by the workflow's.
+    const own = failure?.retry;
+    const retryable = failure !== undefined && !failure.permanent && (own ? failure.failures <= own.maxRetries : execution.retriesLeft > 0);
+    const outcome: 'completed' | 'pending_retry' | 'failed' = !failure ? 'completed' : retryable ? 'pending_retry' : 'failed';
+    const delay = own && failure ? retryDelayMs(own, failure.failures, random) : retryDelayMs(execution.retryPolicy, attempt, random);
+    const nextAttemptAt = outcome === 'pending_retry' ? new Date(now.getTime() + delay) : undefined;
 
     const finished = await this.writes.run((tx) =>
       this.endAttempt(tx, execution, outcome, now, {
         ...(lastStep ? { step: lastStep } : {}),
         ...(nextAttemptAt ? { nextAttemptAt } : {}),
         ...(failure ? { error: failure.error } : {}),
+        ...(own ? { spendsRetry: false } : {}),
       }),
     );
     if (!finished) return this.lost(execution.executionId, log);
@@ -226,10 +211,10 @@ export class ExecutionWorker {
     execution: Execution,
     outcome: 'completed' | 'pending_retry' | 'failed',
     at: Date,
-    details: { step?: Step; nextAttemptAt?: Date; error?: string },
+    { spendsRetry = true, ...details }: { step?: Step; nextAttemptAt?: Date; error?: string; spendsRetry?: boolean },
   ): Promise<boolean> {
     const { ownerId, workflowId, executionId, attempt } = execution;
-    const retriesLeft = outcome === 'pending_retry' ? execution.retriesLeft - 1 : execution.retriesLeft;
+    const retriesLeft = outcome === 'pending_retry' && spendsRetry ? execution.retriesLeft - 1 : execution.retriesLeft;
     if (!(await tx.executions.finishAttempt(executionId, attempt, { status: outcome, at, retriesLeft, ...details }))) return false;
     // Only while this run holds the trigger: a workflow deleted and recreated meanwhile is another run's.
     await tx.workflows.setTriggerStatus(ownerId, workflowId, executionId, ['busy', 'pending'], outcome === 'pending_retry' ? 'pending' : 'idle', at);
@@ -267,15 +252,6 @@ export class ExecutionWorker {
     log.warn('execution was taken over by another runner (lease expired); abandoning this attempt');
     return 'lost';
   }
-}
-
-function templateContext(execution: Execution): TemplateContext {
-  return {
-    trigger: { type: execution.trigger.type, payload: execution.trigger.payload ?? {} },
-    steps: execution.steps.map((s) => ({ status: s.status, output: s.output })),
-    execution: { id: execution.executionId, attempt: execution.attempt },
-    workflow: { id: execution.workflowId },
-  };
 }
 
 /** The attempt's outcome on the result topic; `nextAttemptAt` is set exactly when a retry is scheduled. */

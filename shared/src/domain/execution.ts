@@ -10,7 +10,7 @@ export const RESUMABLE_STATUSES: readonly ExecutionStatus[] = ['failed', 'cancel
 /** The error a step in flight when its run was cancelled ends with. */
 export const CANCELLED_STEP_ERROR = 'cancelled while running';
 
-export const StepStatusSchema = z.enum(['pending', 'running', 'succeeded', 'failed']);
+export const StepStatusSchema = z.enum(['pending', 'running', 'succeeded', 'failed', 'skipped']);
 export type StepStatus = z.infer<typeof StepStatusSchema>;
 
 export interface ExecutionTrigger {
@@ -28,6 +28,8 @@ export interface Step {
   status: StepStatus;
   /** The attempt on which the step last ran. */
   attempt?: number;
+  /** How many times this step has failed, over every attempt (a step's own retry policy counts these). */
+  failures?: number;
   output?: unknown;
   error?: string;
   startedAt?: Date;

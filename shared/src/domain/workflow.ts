@@ -1,6 +1,7 @@
 import ms from 'ms';
 import { z } from 'zod';
 import { holds } from '../validation.js';
+import { ConditionSchema } from './condition.js';
 import { isCronExpression, isIanaTimeZone } from './cron.js';
 
 /** A user-chosen slug, unique per owner. Kept URL-safe so it can sit in a path. */
@@ -105,10 +106,36 @@ export function sameTriggerSpec(a: TriggerSpec, b: TriggerSpec): boolean {
   return TRIGGER_SPEC_FIELDS.every((f) => field(a, f) === field(b, f));
 }
 
+export const RetryPolicySchema = z
+  .strictObject({
+    maxRetries: z.number().int().min(0).max(20).default(3),
+    baseDelayMs: z.number().int().min(10).max(3_600_000).default(1_000),
+    maxDelayMs: z.number().int().min(10).max(86_400_000).default(60_000),
+  })
+  .refine((p) => p.maxDelayMs >= p.baseDelayMs, { message: 'must be at least baseDelayMs', path: ['maxDelayMs'] });
+export type RetryPolicy = z.infer<typeof RetryPolicySchema>;
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxRetries: 3, baseDelayMs: 1_000, maxDelayMs: 60_000 };
+
+/**
+ * What any action may set for its own step: a timeout, a retry policy of its own (used,
+ * instead of the workflow's, when this step fails: the step is retried up to its
+ * `maxRetries` times, whatever the run's retries left), `continueOnError` (the step is
+ * marked failed and the run goes on), and `if`, a condition that skips just this step when
+ * false.
+ */
+const StepSettingFields = {
+  timeoutMs: z.number().int().min(1).max(120_000).optional(),
+  retry: RetryPolicySchema.optional(),
+  continueOnError: z.boolean().optional(),
+  if: ConditionSchema.optional(),
+};
+export type StepSettings = { timeoutMs?: number; retry?: RetryPolicy; continueOnError?: boolean; if?: unknown };
+
 const LogActionSchema = z.strictObject({
   type: z.literal('log'),
   message: z.string().min(1).max(10_000),
   level: z.enum(['debug', 'info', 'warn', 'error']).optional(),
+  ...StepSettingFields,
 });
 
 /** An HTTP header name (RFC 9110 token). */
@@ -140,24 +167,49 @@ const HttpRequestActionSchema = z.strictObject({
     .refine((h) => Object.keys(h).length <= MAX_HTTP_HEADERS, `at most ${MAX_HTTP_HEADERS} headers`)
     .optional(),
   body: z.unknown().optional(),
-  timeoutMs: z.number().int().min(1).max(120_000).optional(),
+  /**
+   * Every request carries an `Idempotency-Key` header that is the same on every delivery and
+   * re-run of this step of this execution (see `stepIdempotencyKey`), unless the headers set
+   * one, or this is false.
+   */
+  idempotencyKey: z.literal(false).optional(),
+  ...StepSettingFields,
 });
 
-export const ActionSchema = z.discriminatedUnion('type', [LogActionSchema, HttpRequestActionSchema]);
+/** Ends the run `completed`, its remaining steps `skipped`, when `when` is false. */
+const FilterActionSchema = z.strictObject({
+  type: z.literal('filter'),
+  when: ConditionSchema,
+});
+
+export const ActionSchema = z.discriminatedUnion('type', [LogActionSchema, HttpRequestActionSchema, FilterActionSchema]);
 export type Action = z.infer<typeof ActionSchema>;
 export type LogAction = z.infer<typeof LogActionSchema>;
 export type HttpRequestAction = z.infer<typeof HttpRequestActionSchema>;
+export type FilterAction = z.infer<typeof FilterActionSchema>;
+/** Every action type, for schemas of what names one (a step's type). */
+export const ACTION_TYPES = ['log', 'http-request', 'filter'] as const satisfies readonly Action['type'][];
+
+/**
+ * The `Idempotency-Key` of an http-request step: derived from the execution and the step
+ * only, so a step that runs again (redelivered after its runner died, retried, re-run) sends
+ * the same key, and a receiver that honours the header applies the effect once.
+ */
+export function stepIdempotencyKey(executionId: string, stepIndex: number): string {
+  return `${executionId}.step-${stepIndex}`;
+}
 export const DEFAULT_ACTION_TIMEOUT_MS = 10_000;
 
-export const RetryPolicySchema = z
-  .strictObject({
-    maxRetries: z.number().int().min(0).max(20).default(3),
-    baseDelayMs: z.number().int().min(10).max(3_600_000).default(1_000),
-    maxDelayMs: z.number().int().min(10).max(86_400_000).default(60_000),
-  })
-  .refine((p) => p.maxDelayMs >= p.baseDelayMs, { message: 'must be at least baseDelayMs', path: ['maxDelayMs'] });
-export type RetryPolicy = z.infer<typeof RetryPolicySchema>;
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxRetries: 3, baseDelayMs: 1_000, maxDelayMs: 60_000 };
+/** How long a step may run: its own `timeoutMs`, or the default. */
+export function stepTimeoutMs(action: Action): number {
+  return ('timeoutMs' in action ? action.timeoutMs : undefined) ?? DEFAULT_ACTION_TIMEOUT_MS;
+}
+
+/** The step settings an action carries (a filter carries none). */
+export function stepSettings(action: Action): StepSettings {
+  return action.type === 'filter' ? {} : action;
+}
+
 
 /** The ordered steps of a workflow. */
 export const ActionsSchema = z.array(ActionSchema).min(1).max(MAX_ACTIONS);

@@ -15,16 +15,20 @@ export interface WorkflowForm {
   retry: { maxRetries: string; baseDelayMs: string; maxDelayMs: string };
 }
 
-export type ActionForm = LogForm | HttpForm;
-export interface LogForm {
+export type ActionForm = LogForm | HttpForm | FilterForm;
+/** What every action form holds besides its own inputs. */
+interface ActionFormBase {
   /** Stable identity for the list while actions are added, removed and moved. */
   key: string;
+  /** The action's fields the form has no input for (step settings such as `retry`, `if`): kept as they are, edited in the JSON view. */
+  extra?: Record<string, unknown>;
+}
+export interface LogForm extends ActionFormBase {
   type: 'log';
   message: string;
   level: '' | 'debug' | 'info' | 'warn' | 'error';
 }
-export interface HttpForm {
-  key: string;
+export interface HttpForm extends ActionFormBase {
   type: 'http-request';
   method: string;
   url: string;
@@ -34,10 +38,17 @@ export interface HttpForm {
   timeoutMs: string;
 }
 
+export interface FilterForm extends ActionFormBase {
+  type: 'filter';
+  /** The condition as JSON text (JSONLogic). */
+  when: string;
+}
+
 let keys = 0;
 const nextKey = () => `a${++keys}`;
 
 export const emptyLog = (): LogForm => ({ key: nextKey(), type: 'log', message: '', level: '' });
+export const emptyFilter = (): FilterForm => ({ key: nextKey(), type: 'filter', when: '' });
 export const emptyHttp = (): HttpForm => ({ key: nextKey(), type: 'http-request', method: 'GET', url: '', headers: [], body: '', timeoutMs: '' });
 
 export const emptyForm = (): WorkflowForm => ({
@@ -76,8 +87,19 @@ export function toDefinition(form: WorkflowForm): Conversion {
       : t.type === 'cron'
         ? defined({ type: t.type, cron: t.cron.trim(), timezone: t.timezone.trim() || undefined, catchUp })
         : { type: t.type };
+  const json = (text: string, path: string): unknown => {
+    if (text.trim() === '') return undefined;
+    try {
+      return JSON.parse(text);
+    } catch {
+      errors[path] = 'must be valid JSON';
+      return undefined;
+    }
+  };
   const actions = form.actions.map((a, i) => {
-    if (a.type === 'log') return defined({ type: a.type, message: a.message, level: a.level || undefined });
+    const extra = a.extra ?? {};
+    if (a.type === 'log') return defined({ ...extra, type: a.type, message: a.message, level: a.level || undefined });
+    if (a.type === 'filter') return defined({ ...extra, type: a.type, when: json(a.when, `actions.${i}.when`) });
     let body: unknown;
     if (a.body.trim() !== '') {
       try {
@@ -87,7 +109,7 @@ export function toDefinition(form: WorkflowForm): Conversion {
       }
     }
     const headers = a.headers.length ? Object.fromEntries(a.headers.map((h) => [h.name, h.value])) : undefined;
-    return defined({ type: a.type, method: a.method, url: a.url.trim(), headers, body, timeoutMs: numberOrText(a.timeoutMs) });
+    return defined({ ...extra, type: a.type, method: a.method, url: a.url.trim(), headers, body, timeoutMs: numberOrText(a.timeoutMs) });
   });
   const retryPolicy = defined({ maxRetries: numberOrText(form.retry.maxRetries), baseDelayMs: numberOrText(form.retry.baseDelayMs), maxDelayMs: numberOrText(form.retry.maxDelayMs) });
   return {
@@ -112,22 +134,34 @@ export function fromDefinition(def: Partial<CreateWorkflowInput> & { retryPolicy
     name: text(def.name),
     enabled: def.enabled ?? true,
     trigger: { type: trigger.type ?? 'manual', interval: text(trigger.interval), cron: text(trigger.cron), timezone: text(trigger.timezone), catchUp: trigger.catchUp ?? '' },
-    actions: (def.actions ?? []).map((a: Action): ActionForm =>
-      a.type === 'log'
-        ? { key: nextKey(), type: 'log', message: text(a.message), level: a.level ?? '' }
-        : {
-            key: nextKey(),
-            type: 'http-request',
-            method: text(a.method) || 'GET',
-            url: text(a.url),
-            headers: Object.entries(a.headers ?? {}).map(([name, value]) => ({ name, value: text(value) })),
-            body: a.body === undefined ? '' : JSON.stringify(a.body, null, 2),
-            timeoutMs: text(a.timeoutMs),
-          },
-    ),
+    actions: (def.actions ?? []).map((a: Action): ActionForm => {
+      if (a.type === 'log') {
+        const { type: _t, message, level, ...extra } = a;
+        return withExtra({ key: nextKey(), type: 'log', message: text(message), level: level ?? '' }, extra);
+      }
+      if (a.type === 'filter') {
+        const { type: _t, when, ...extra } = a;
+        return withExtra({ key: nextKey(), type: 'filter', when: when === undefined ? '' : JSON.stringify(when, null, 2) }, extra);
+      }
+      const { type: _t, method, url, headers, body, timeoutMs, ...extra } = a;
+      return withExtra(
+        {
+          key: nextKey(),
+          type: 'http-request',
+          method: text(method) || 'GET',
+          url: text(url),
+          headers: Object.entries(headers ?? {}).map(([name, value]) => ({ name, value: text(value) })),
+          body: body === undefined ? '' : JSON.stringify(body, null, 2),
+          timeoutMs: text(timeoutMs),
+        },
+        extra,
+      );
+    }),
     retry: { maxRetries: text(def.retryPolicy?.maxRetries), baseDelayMs: text(def.retryPolicy?.baseDelayMs), maxDelayMs: text(def.retryPolicy?.maxDelayMs) },
   };
 }
+
+const withExtra = <F extends ActionForm>(form: F, extra: Record<string, unknown>): F => (Object.keys(extra).length ? { ...form, extra } : form);
 
 /** Moves the item at `from` to `to` (a new array). */
 export function move<T>(items: readonly T[], from: number, to: number): T[] {

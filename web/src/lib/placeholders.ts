@@ -4,6 +4,7 @@ import type { ActionForm } from './definition';
 const OUTPUT_FIELDS: Record<ActionForm['type'], string[]> = {
   log: ['message', 'level'],
   'http-request': ['status', 'body', 'headers'],
+  filter: ['passed'],
 };
 
 /**

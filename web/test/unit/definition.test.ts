@@ -8,7 +8,12 @@ const definition = {
   trigger: { type: 'cron', cron: '0 2 * * *', timezone: 'Europe/Paris', catchUp: 'latest' },
   actions: [
     { type: 'log', message: 'starting {{workflow.id}}', level: 'warn' },
-    { type: 'http-request', method: 'POST', url: 'https://api.example.com/r/{{trigger.payload.id}}', headers: { 'x-api-key': 'k' }, body: { n: [1, 2], ok: true }, timeoutMs: 5000 },
+    { type: 'filter', when: { '>': [{ var: 'trigger.payload.amount' }, 100] } },
+    {
+      type: 'http-request', method: 'POST', url: 'https://api.example.com/r/{{trigger.payload.id}}', headers: { 'x-api-key': 'k' }, body: { n: [1, 2], ok: true }, timeoutMs: 5000,
+      // Fields the form has no input for are kept as they are.
+      continueOnError: true, retry: { maxRetries: 1, baseDelayMs: 100, maxDelayMs: 100 }, if: { '==': [{ var: 'trigger.type' }, 'manual'] }, idempotencyKey: false,
+    },
   ],
   retryPolicy: { maxRetries: 5, baseDelayMs: 500, maxDelayMs: 30000 },
 } as const;

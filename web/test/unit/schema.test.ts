@@ -11,6 +11,15 @@ describe('validation against the published schema', () => {
     expect(validate({ workflowId: 'ok', trigger: { type: 'manual' }, actions: [{ type: 'log', message: 'hi' }] })).toEqual({});
   });
 
+  it('accepts a filter step and the settings any step may carry', () => {
+    const actions = [
+      { type: 'filter', when: { '>': [{ var: 'trigger.payload.amount' }, 100] } },
+      { type: 'http-request', method: 'POST', url: 'https://x.test/', timeoutMs: 500, continueOnError: true, retry: { maxRetries: 1, baseDelayMs: 100, maxDelayMs: 100 }, if: { '!!': [1] }, idempotencyKey: false },
+      { type: 'log', message: 'hi', if: true },
+    ];
+    expect(validate({ workflowId: 'ok', trigger: { type: 'manual' }, actions })).toEqual({});
+  });
+
   it('names each bad field, in the variant the value chose', () => {
     const errors = validate({
       workflowId: 'bad id',
@@ -30,7 +39,7 @@ describe('validation against the published schema', () => {
 
   it("reads the form's choices and defaults from the document", () => {
     expect(variantsAt(openApi, 'CreateWorkflow', ['trigger'])).toEqual(['periodic', 'cron', 'manual', 'webhook']);
-    expect(variantsAt(openApi, 'CreateWorkflow', ['actions'])).toEqual(['log', 'http-request']);
+    expect(variantsAt(openApi, 'CreateWorkflow', ['actions'])).toEqual(['log', 'http-request', 'filter']);
     expect(enumAt(openApi, 'CreateWorkflow', ['actions', 'type=http-request', 'method'])).toContain('PATCH');
     expect(enumAt(openApi, 'CreateWorkflow', ['actions', 'type=log', 'level'])).toEqual(['debug', 'info', 'warn', 'error']);
     expect(defaultAt(openApi, 'CreateWorkflow', ['retryPolicy', 'maxRetries'])).toBe('3');

@@ -453,6 +453,23 @@ export function openApiDocument({ serverUrl }: OpenApiOptions = {}): Record<stri
             required: true,
             ...json(ref('CreateWorkflow'), {
               example: { workflowId: 'say-hello', trigger: { type: 'cron', cron: '*/5 * * * *', timezone: 'Europe/Paris' }, actions: [{ type: 'log', message: 'hello {{trigger.payload.name}}' }] },
+              // A filter, a step skipped by its `if`, and the settings any step may carry.
+              conditionsAndStepSettings: {
+                workflowId: 'big-orders',
+                trigger: { type: 'webhook' },
+                actions: [
+                  { type: 'filter', when: { '>=': [{ var: 'trigger.payload.amount' }, 100] } },
+                  {
+                    type: 'http-request',
+                    method: 'POST',
+                    url: 'https://api.example.com/orders',
+                    body: { order: '{{trigger.payload.id}}' },
+                    timeoutMs: 5_000,
+                    retry: { maxRetries: 5, baseDelayMs: 500, maxDelayMs: 10_000 },
+                  },
+                  { type: 'http-request', method: 'POST', url: 'https://chat.example.com/notify', if: { '==': [{ var: 'trigger.payload.vip' }, true] }, continueOnError: true },
+                ],
+              },
             }),
           },
           responses: commonFailures(API, {

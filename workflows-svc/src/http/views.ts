@@ -60,6 +60,7 @@ function stepView(step: Step): ExecutionResponseBody['steps'][number] {
     type: step.type,
     status: step.status,
     ...opt('attempt', step.attempt),
+    ...opt('failures', step.failures),
     ...opt('output', step.output),
     ...opt('error', step.error),
     ...optDate('startedAt', step.startedAt),

@@ -87,6 +87,31 @@ describe('workflows CRUD', () => {
     assert.deepEqual(paths(res).sort(), ['actions.0.url', 'actions.1.message', 'retryPolicy.maxRetries', 'trigger.interval', 'workflowId']);
   });
 
+  test('POST: filters and step settings are kept as given; a condition that is not JSONLogic, or too large, is 400 naming it', async () => {
+    const actions = [
+      { type: 'filter', when: { '>=': [{ var: 'trigger.payload.amount' }, 100] } },
+      { type: 'http-request', url: 'https://api.example.com/x', method: 'POST', timeoutMs: 500, retry: { maxRetries: 1, baseDelayMs: 100, maxDelayMs: 100 }, continueOnError: true, if: { '!!': [{ var: 'trigger.payload.vip' }] }, idempotencyKey: false },
+    ];
+    const ok = await api.call('POST', '/workflows', { token, body: { ...manualWorkflow('conditions'), actions } });
+    assert.equal(ok.status, 201);
+    assert.deepEqual(ok.body.actions, actions);
+    const bad = await api.call('POST', '/workflows', {
+      token,
+      body: {
+        ...manualWorkflow('bad-conditions'),
+        actions: [
+          { type: 'filter', when: { eval: ['1'] } },
+          { type: 'log', message: 'x', if: { var: 'constructor.name' } },
+          { type: 'log', message: 'x', if: { in: ['a', 'x'.repeat(5_000)] } },
+          { type: 'filter' },
+          { type: 'http-request', url: 'https://api.example.com/x', method: 'GET', idempotencyKey: true },
+        ],
+      },
+    });
+    assert.equal(bad.status, 400);
+    assert.deepEqual(paths(bad).sort(), ['actions.0.when', 'actions.1.if', 'actions.2.if', 'actions.3.when', 'actions.4.idempotencyKey']);
+  });
+
   test('POST: unknown fields are rejected, at the top and nested', async () => {
     const top = await api.call('POST', '/workflows', { token, body: { ...manualWorkflow('x1'), ownerId: 'someone-else' } });
     assert.equal(top.status, 400);

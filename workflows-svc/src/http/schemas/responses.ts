@@ -1,4 +1,5 @@
 import {
+  ACTION_TYPES,
   ActionSchema,
   CatchUpSchema,
   ExecutionStatusSchema,
@@ -84,9 +85,11 @@ export const TriggerAcceptedResponse = z.strictObject({ executionId: z.string(),
 
 export const StepView = z.strictObject({
   index: z.number().int(),
-  type: z.enum(['log', 'http-request']),
+  type: z.enum(ACTION_TYPES),
   status: StepStatusSchema,
   attempt: z.number().int().optional(),
+  /** How many times the step has failed, over every attempt (what a step's own retry policy counts). */
+  failures: z.number().int().optional(),
   output: z.unknown().optional(),
   error: z.string().optional(),
   startedAt: Timestamp.optional(),
