@@ -4,6 +4,7 @@
 # that point services running on the host at them:
 #
 #   eval "$(./start-deps.sh)"          # exports MONGO_URL and KAFKA_BROKERS
+#   export SECRETS_KEY=$(openssl rand -base64 32)   # the same for workflows-svc and runner-svc
 #   JWT_SECRET=$(openssl rand -hex 32) npm start -w @wf/workflows-svc
 #   npm start -w @wf/scheduler-svc
 #   npm start -w @wf/runner-svc
@@ -21,10 +22,11 @@ kafka_port=29092
 say() { printf 'start-deps: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
-# Compose interpolates the whole file, workflows-svc's required JWT_SECRET included, even
-# when only mongo and kafka start: give it a placeholder that no service started here reads.
+# Compose interpolates the whole file, the services' required JWT_SECRET and SECRETS_KEY
+# included, even when only mongo and kafka start: give them placeholders that no service
+# started here reads.
 compose() {
-  JWT_SECRET="${JWT_SECRET:-unused-by-mongo-and-kafka}" docker compose -f "$here/docker-compose.yaml" "$@"
+  JWT_SECRET="${JWT_SECRET:-unused-by-mongo-and-kafka}" SECRETS_KEY="${SECRETS_KEY:-unused-by-mongo-and-kafka}" docker compose -f "$here/docker-compose.yaml" "$@"
 }
 
 command -v docker > /dev/null 2>&1 || die "docker is not installed"

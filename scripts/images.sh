@@ -266,7 +266,7 @@ smoke_start() {
     port="${ports[$svc]}"
     "$engine" run -d --name "$(container "$svc")" --network host --init \
       -e STORE=postgres -e DATABASE_URL="$db_url" -e KAFKA_BROKERS="127.0.0.1:$kafka_port" \
-      -e JWT_SECRET="$jwt_secret" -e LOG_LEVEL=info -e "$port_var=$port" \
+      -e JWT_SECRET="$jwt_secret" -e SECRETS_KEY="$secrets_key" -e LOG_LEVEL=info -e "$port_var=$port" \
       "$IMAGE_PREFIX/$svc" > /dev/null 2>> "$work/engine.log" || fail_with_logs "the engine could not start $svc"
   done
   local deadline=$((SECONDS + 120))
@@ -382,6 +382,7 @@ cmd_smoke() {
   database="wf_image_smoke_$suffix"
   kafka_port="${SMOKE_KAFKA_PORT:-19092}"
   jwt_secret="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  secrets_key="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
   declare -gA ports=()
   for svc in "${SERVICES[@]}"; do ports[$svc]="$(free_port)"; done
   trap 'smoke_cleanup; rm -rf "$work"; print_times' EXIT

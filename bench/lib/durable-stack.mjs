@@ -45,6 +45,7 @@ export class DurableStack {
       TOPIC_DEAD_LETTER: this.topics.deadLetter,
       RUNNER_GROUP_ID: `bench-${t}`,
       JWT_SECRET: randomBytes(32).toString('hex'),
+      SECRETS_KEY: randomBytes(32).toString('base64'),
       JWT_EXPIRES_IN: '24h',
       LOG_LEVEL: 'warn',
       // Rate limits off (0 = unlimited): the bench measures the pipeline, not the limiter.

@@ -1,4 +1,4 @@
-import { CommonEnvSchema, env } from '@wf/shared';
+import { CommonEnvSchema, env, requireSecretsKeyOutsideMemory, secretsKeys, SecretsKeyEnvFields, type SecretsKeys } from '@wf/shared';
 import type { z } from 'zod';
 
 export const RunnerEnvSchema = CommonEnvSchema.extend({
@@ -11,7 +11,8 @@ export const RunnerEnvSchema = CommonEnvSchema.extend({
   HTTP_ALLOW_CIDRS: env.list().optional(),
   HTTP_MAX_BODY_BYTES: env.int(1_024, 64 * 1024 * 1024).default(1024 * 1024),
   HEALTH_PORT: env.int(0, 65_535).default(3002),
-});
+  ...SecretsKeyEnvFields,
+}).superRefine(requireSecretsKeyOutsideMemory);
 export type RunnerEnv = z.infer<typeof RunnerEnvSchema>;
 
 export interface RunnerConfig {
@@ -22,10 +23,14 @@ export interface RunnerConfig {
   /** Failed deliveries of one execution attempt's request before the runner fails the run and dead-letters the request. */
   maxDeliveries: number;
   http: { allowHosts: string[]; allowCidrs: string[]; maxBodyBytes: number };
+  /** Opens the users' secrets at the moment a step uses them. */
+  secrets: SecretsKeys;
 }
 
-export function runnerConfig(variables: RunnerEnv): RunnerConfig {
+/** `generatedSecretsKey` stands in for an unset `SECRETS_KEY` in the embedded mode (the caller generates it and says so). */
+export function runnerConfig(variables: RunnerEnv, generatedSecretsKey?: string): RunnerConfig {
   return {
+    secrets: secretsKeys(variables, generatedSecretsKey),
     groupId: variables.RUNNER_GROUP_ID,
     concurrency: variables.RUNNER_CONCURRENCY,
     batchSize: variables.RUNNER_BATCH_SIZE,

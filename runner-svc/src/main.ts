@@ -3,6 +3,7 @@ import {
   createLogger,
   GroupCommit,
   loadConfigOrExit,
+  newSecretsKey,
   storeSettings,
   systemClock,
   topics,
@@ -16,7 +17,8 @@ import { startRunnerService } from './service.js';
 // The composition root of runner-svc: configuration, adapters, the consumer.
 const env = loadConfigOrExit(RunnerEnvSchema, 'runner-svc');
 const logger = createLogger({ level: env.LOG_LEVEL, service: 'runner-svc' });
-const config = runnerConfig(env);
+if (!env.SECRETS_KEY) logger.warn('SECRETS_KEY is not set (memory store): using a random one; secrets do not survive a restart anyway');
+const config = runnerConfig(env, env.SECRETS_KEY ? undefined : newSecretsKey());
 
 await runServiceProcess({
   name: 'runner-svc',

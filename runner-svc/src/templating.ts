@@ -1,6 +1,7 @@
 /**
  * `{{path.to.value}}` placeholders in action fields, resolved against what the run knows:
- * `trigger.payload.*`, `trigger.type`, `steps.N.output.*`, `execution.id`, `workflow.id`.
+ * `trigger.payload.*`, `trigger.type`, `steps.N.output.*`, `execution.id`, `workflow.id`,
+ * `secrets.NAME`.
  * Only dotted paths with numeric indexes: no expressions, no code. A path that resolves to
  * nothing fails the step (sending "undefined" to an API is never what anyone meant).
  */
@@ -9,6 +10,8 @@ export interface TemplateContext {
   steps: { output?: unknown; status: string }[];
   execution: { id: string; attempt: number };
   workflow: { id: string };
+  /** The secrets the action refers to, opened for the moment it runs (runner only; never in a condition). */
+  secrets?: Record<string, string>;
 }
 
 export class TemplateError extends Error {}

@@ -19,6 +19,7 @@ import {
   type Store,
   type Topics,
   type Workflow,
+  newSecretsKey,
 } from '@wf/shared';
 import { createMemoryStore } from '@wf/shared/memory';
 import { createInProcessBus } from '@wf/shared/inprocess';
@@ -36,6 +37,7 @@ const noHttp: HttpClient = { request: () => Promise.reject(new Error('this test 
 
 function runnerConfig(overrides: Partial<RunnerConfig> = {}): RunnerConfig {
   return {
+    secrets: { current: newSecretsKey(), previous: [] },
     groupId: `runner-test-${suffix()}`,
     concurrency: 8,
     batchSize: 50,

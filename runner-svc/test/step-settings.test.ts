@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { stepIdempotencyKey } from '@wf/shared';
+import { createLogger, stepIdempotencyKey, type HttpClient } from '@wf/shared';
 import { scriptedHttp, workerSetup } from './support/worker-setup.js';
 
 const A = 'https://api.test/a';
@@ -137,5 +137,55 @@ describe('conditions', () => {
     const { handle, get } = await workerSetup([{ type: 'filter', when: { nope: [1] } }], http);
     assert.equal(await handle(1), 'failed');
     assert.match((await get()).error ?? '', /unknown operator "nope"/);
+  });
+});
+
+describe('secrets', () => {
+  const TOKEN = 'sk_live_abcdef123456';
+
+  it('resolves {{secrets.NAME}} in any field at the moment of use, and conceals it in outputs, errors and logs', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'debug', service: 'test', destination: { write: (l: string) => lines.push(l) } as unknown as NodeJS.WritableStream });
+    const echo: HttpClient = {
+      async request(req) {
+        // A server that echoes what it got: the token comes back in the body.
+        return { status: req.url.endsWith('/fail') ? 500 : 200, headers: {}, body: { saw: req.headers?.Authorization, url: req.url }, truncated: false, durationMs: 1 };
+      },
+    };
+    const calls: string[] = [];
+    const http: HttpClient = { request: (req) => (calls.push(JSON.stringify(req)), echo.request(req)) };
+    const { handle, get } = await workerSetup(
+      [
+        { type: 'http-request', url: `${A}?k={{secrets.token}}`, method: 'GET', headers: { Authorization: 'Bearer {{secrets.token}}' } },
+        { type: 'log', message: 'token is {{secrets.token}}' },
+        { type: 'http-request', url: 'https://api.test/fail', method: 'POST', body: { key: '{{secrets.token}}' } },
+      ],
+      http,
+      { secrets: { token: TOKEN }, logger, retryPolicy: { maxRetries: 0, baseDelayMs: 10, maxDelayMs: 10 } },
+    );
+    assert.equal(await handle(1), 'failed');
+    assert.ok(calls[0]?.includes(`Bearer ${TOKEN}`), 'the request carried the value');
+    const e = await get();
+    const stored = JSON.stringify(e);
+    assert.ok(!stored.includes(TOKEN), `no value in the execution: ${stored}`);
+    assert.ok(stored.includes('[secret:token]'));
+    assert.equal((e.steps[1]?.output as { message: string }).message, 'token is [secret:token]');
+    assert.ok(lines.length > 0);
+    assert.ok(!lines.join('').includes(TOKEN), 'no value in any log line');
+  });
+
+  it('fails the step for good, naming the secret, when it is not set', async () => {
+    const { http, calls } = scriptedHttp();
+    const { handle, get } = await workerSetup([{ type: 'http-request', url: A, method: 'GET', headers: { 'x-key': '{{secrets.missing}}' } }], http);
+    assert.equal(await handle(1), 'failed');
+    assert.match((await get()).error ?? '', /secret "missing" is not set/);
+    assert.equal(calls.length, 0);
+  });
+
+  it('never gives a condition the secrets', async () => {
+    const { http } = scriptedHttp();
+    const { handle, get } = await workerSetup([{ type: 'filter', when: { '!!': [{ var: 'secrets.token' }] } }, { type: 'log', message: 'x' }], http, { secrets: { token: TOKEN } });
+    assert.equal(await handle(1), 'completed');
+    assert.deepEqual((await get()).steps.map((s) => s.status), ['succeeded', 'skipped']);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { acceptRun, DEFAULT_RETRY_POLICY, DEFAULT_TOPICS, GroupCommit, systemClock, type Execution, type HttpClient, type Workflow } from '@wf/shared';
+import { acceptRun, DEFAULT_RETRY_POLICY, DEFAULT_TOPICS, GroupCommit, newSecretsKey, systemClock, type Execution, type HttpClient, type Workflow } from '@wf/shared';
 import { createInProcessBus } from '@wf/shared/inprocess';
 import { createMemoryStore } from '@wf/shared/memory';
 import { Metrics } from '@wf/shared/ops';
@@ -47,7 +47,7 @@ describe('runner during a store outage', () => {
       clock: systemClock,
       logger,
       topics: DEFAULT_TOPICS,
-      config: { groupId: 'runners', concurrency: 4, batchSize: 50, leaseMarginMs: 5_000, maxDeliveries: 5, http: { allowHosts: [], allowCidrs: [], maxBodyBytes: 1024 } },
+      config: { groupId: 'runners', concurrency: 4, batchSize: 50, leaseMarginMs: 5_000, maxDeliveries: 5, http: { allowHosts: [], allowCidrs: [], maxBodyBytes: 1024 }, secrets: { current: newSecretsKey(), previous: [] } },
       metrics: new Metrics({ defaultMetrics: false }),
     });
     await runner.start();

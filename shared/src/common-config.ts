@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { env } from './load-config.js';
+import { ConfigError, env } from './load-config.js';
+import { parseSecretsKey } from './secrets-cipher.js';
 import { DEFAULT_TOPICS, type Topics } from './domain/events.js';
 import { DEFAULT_MAX_STEP_OUTPUT_BYTES } from './adapters/step-bound.js';
 
@@ -61,4 +62,47 @@ export function busSettings(variables: CommonEnv): BusSettings {
 
 export function topics(variables: CommonEnv): Topics {
   return { requested: variables.TOPIC_EXECUTION_REQUESTED, result: variables.TOPIC_EXECUTION_RESULT, deadLetter: variables.TOPIC_DEAD_LETTER };
+}
+
+const isSecretsKey = (v: string) => {
+  try {
+    parseSecretsKey(v);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const SECRETS_KEY_FORMAT = 'must be 32 bytes as 64 hex digits or base64, e.g. the output of `openssl rand -base64 32`';
+
+/**
+ * The key secrets are sealed with (workflows-svc) and opened with (runner-svc), and the
+ * previous keys still accepted for opening after a rotation (see the README).
+ */
+export const SecretsKeyEnvFields = {
+  SECRETS_KEY: env.string().refine(isSecretsKey, SECRETS_KEY_FORMAT).optional(),
+  SECRETS_KEY_PREVIOUS: env.list().refine((keys) => keys.every(isSecretsKey), `each ${SECRETS_KEY_FORMAT}`).optional(),
+};
+
+/** A `superRefine` for a service schema: `SECRETS_KEY` is required unless the store is memory (the embedded mode, which generates one). */
+export function requireSecretsKeyOutsideMemory(e: CommonEnv & { SECRETS_KEY?: string | undefined }, ctx: z.RefinementCtx): void {
+  if (e.SECRETS_KEY !== undefined) return;
+  let memory = false;
+  try {
+    memory = storeSettings(e).kind === 'memory';
+  } catch {
+    return; // a misconfigured durable store: its own check names the variable
+  }
+  if (!memory) ctx.addIssue({ code: 'custom', path: ['SECRETS_KEY'], message: `required unless the store is memory; ${SECRETS_KEY_FORMAT}` });
+}
+
+export interface SecretsKeys {
+  current: string;
+  previous: string[];
+}
+
+/** The keys from the environment; `generated` stands in for an unset `SECRETS_KEY` in the embedded mode. */
+export function secretsKeys(e: { SECRETS_KEY?: string | undefined; SECRETS_KEY_PREVIOUS?: string[] | undefined }, generated?: string): SecretsKeys {
+  const current = e.SECRETS_KEY ?? generated;
+  if (current === undefined) throw new ConfigError(['SECRETS_KEY'], 'SECRETS_KEY: required (or generate one for the embedded mode)');
+  return { current, previous: e.SECRETS_KEY_PREVIOUS ?? [] };
 }

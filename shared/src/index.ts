@@ -7,6 +7,8 @@
  */
 export * from './domain/workflow.js';
 export * from './domain/condition.js';
+export * from './domain/secret.js';
+export * from './secrets-cipher.js';
 export * from './domain/execution.js';
 export * from './domain/user.js';
 export * from './domain/events.js';

@@ -1,6 +1,7 @@
 import {
   busSettings,
   newSecret,
+  newSecretsKey,
   storeSettings,
   systemClock,
   topics,
@@ -43,6 +44,9 @@ export async function startSystemFromEnv(env: SystemEnv, logger: Logger): Promis
   }
   const jwtSecret = env.workflows.JWT_SECRET ?? newSecret();
   if (!env.workflows.JWT_SECRET) logger.warn('JWT_SECRET is not set: generated a random one; tokens will not survive a restart');
+  // One key for both services of this process: the API seals with it, the runner opens with it.
+  const secretsKey = env.workflows.SECRETS_KEY ?? newSecretsKey();
+  if (!env.workflows.SECRETS_KEY) logger.warn('SECRETS_KEY is not set: generated a random one; secrets saved now cannot be read after a restart');
   const store = await createStore(storeKind, logger);
   const bus = await openBus(busKind, logger);
   const system = await startSystem({
@@ -51,9 +55,9 @@ export async function startSystemFromEnv(env: SystemEnv, logger: Logger): Promis
     clock: systemClock,
     logger,
     topics: topics(env.workflows),
-    workflows: workflowsConfig(env.workflows, jwtSecret),
+    workflows: workflowsConfig(env.workflows, jwtSecret, secretsKey),
     scheduler: schedulerConfig(env.scheduler),
-    runner: runnerConfig(env.runner),
+    runner: runnerConfig(env.runner, secretsKey),
     startupTimeoutMs: env.workflows.STARTUP_TIMEOUT,
   });
   return {

@@ -1,5 +1,6 @@
 import {
   GroupCommit,
+  SecretsCipher,
   type Bus,
   type Clock,
   type Logger,
@@ -66,7 +67,8 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const tokens = new JwtAccessTokens(options.workflows.jwt, clock);
   const sessions = new JwtSessionTokens(options.workflows.jwt, clock);
   const passwords = new ScryptPasswordHasher();
-  const useCases = createUseCases({ store, clock, topics, tokens, sessions, passwords, groupCommit: new GroupCommit(store), metrics });
+  const secrets = new SecretsCipher(options.workflows.secrets.current, options.workflows.secrets.previous);
+  const useCases = createUseCases({ store, clock, topics, tokens, sessions, passwords, groupCommit: new GroupCommit(store), secrets, metrics });
   const api = await startWorkflowsService({
     useCases,
     store,

@@ -9,6 +9,7 @@ import {
   systemClock,
   type Bus,
   type Topics,
+  newSecretsKey,
 } from '@wf/shared';
 import { createMemoryStore } from '@wf/shared/memory';
 import { createKafkaBus } from '@wf/shared/kafka';
@@ -86,7 +87,7 @@ describe('a lost request on the real Kafka broker', { skip: tier.skip }, () => {
       clock: systemClock,
       logger: silentLogger,
       topics,
-      config: { groupId: `lost-runner-${suffix}`, concurrency: 4, batchSize: 50, leaseMarginMs: 5_000, maxDeliveries: 5, http: { allowHosts: [], allowCidrs: [], maxBodyBytes: 1024 * 1024 } },
+      config: { groupId: `lost-runner-${suffix}`, concurrency: 4, batchSize: 50, leaseMarginMs: 5_000, maxDeliveries: 5, http: { allowHosts: [], allowCidrs: [], maxBodyBytes: 1024 * 1024 }, secrets: { current: newSecretsKey(), previous: [] } },
       metrics: new Metrics({ defaultMetrics: false }),
     });
     stops.push(() => runner.stop());

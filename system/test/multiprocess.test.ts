@@ -140,8 +140,57 @@ function describeEndToEnd(store: DurableStore): void {
       }, 90_000, 'every accepted run to finish after the kill', 250);
       assert.deepEqual(finished.map((e) => e.status), ids.map(() => 'completed'));
       for (const i of recorded) assert.equal(flaky.hits.get(`/mp/kill/${i}/first`), 1, `run ${i}: the step that had succeeded ran once`);
+      // A step in flight when its runner died ran again, with the same Idempotency-Key.
+      const rerun = ids.flatMap((id, i) => {
+        const keys = (flaky.headers.get(`/slow/mp-kill-${i}`) ?? []).map((h) => h['idempotency-key']);
+        return keys.length >= 2 ? [{ id, keys }] : [];
+      });
+      assert.ok(rerun.length > 0, 'some step was in flight when the runner was killed, and ran again');
+      for (const { id, keys } of rerun) assert.deepEqual(keys, keys.map(() => `${id}.step-1`), 'the same key on every run of the step');
       for (const e of finished) assert.equal((await api.workflow(e.workflowId)).trigger.status, 'idle');
       runner = second;
+    });
+
+    it('ends a run at a filter whose condition is false: completed, the steps after it skipped', async () => {
+      const url = flaky.script('/mp/filtered', 0);
+      await api.createWorkflow({
+        workflowId: 'mp-filter',
+        trigger: { type: 'manual' },
+        actions: [{ type: 'filter', when: { '==': [{ var: 'trigger.payload.kind' }, 'order'] } }, { type: 'http-request', url, method: 'POST' }],
+      });
+      const { body } = await api.trigger('mp-filter', { kind: 'refund' });
+      const done = await eventually(async () => {
+        const e = await api.execution(body.executionId!);
+        return e.status === 'completed' || e.status === 'failed' ? e : undefined;
+      }, 30_000, 'the filtered run to finish');
+      assert.equal(done.status, 'completed');
+      assert.deepEqual(done.steps.map((s) => s.status), ['succeeded', 'skipped']);
+      assert.equal(flaky.hits.get('/mp/filtered'), undefined);
+    });
+
+    it('sends a secret where a step uses it (sealed by the API, opened by the runner), and keeps it out of every answer and log', async () => {
+      const token = `tok_${randomBytes(8).toString('hex')}`;
+      assert.equal((await api.request('PUT', '/secrets/mp_token', { value: token })).status, 201);
+      await api.createWorkflow({
+        workflowId: 'mp-secret',
+        trigger: { type: 'manual' },
+        actions: [
+          { type: 'http-request', url: `${flaky.url}/echo/mp-secret`, method: 'POST', headers: { 'x-token': '{{secrets.mp_token}}' } },
+          // At warn, the level these services log at here.
+          { type: 'log', level: 'warn', message: 'mp token {{secrets.mp_token}}' },
+        ],
+      });
+      const { body } = await api.trigger('mp-secret');
+      const done = await eventually(async () => {
+        const e = await api.execution(body.executionId!);
+        return e.status === 'completed' || e.status === 'failed' ? e : undefined;
+      }, 30_000, 'the run to finish');
+      assert.equal(done.status, 'completed');
+      assert.equal(flaky.headers.get('/echo/mp-secret')?.[0]?.['x-token'], token);
+      assert.ok(!JSON.stringify(done).includes(token), JSON.stringify(done));
+      assert.ok(!JSON.stringify((await api.request('GET', '/secrets')).body).includes(token));
+      assert.ok(runner.log.includes('mp token [secret:mp_token]'), 'the log action logged, concealed');
+      for (const p of [workflows, scheduler, runner, ...extra]) assert.ok(!p.log.includes(token), `${p.name} logged the value`);
     });
 
     it('stops every service gracefully on SIGTERM, in bounded time, with exit code 0', async () => {

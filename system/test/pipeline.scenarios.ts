@@ -71,8 +71,75 @@ export function pipelineScenarios(brokers?: string[]): void {
     assert.equal(flaky.hits.get('/flaky/target'), 3);
     assert.deepEqual(flaky.bodies.get('/flaky/first')?.[0], { order: 42 }, 'the trigger payload reached the action with its type');
     assert.deepEqual(flaky.bodies.get('/flaky/target')?.[2], { firstStatus: 200 });
+    const keys = (path: string) => (flaky.headers.get(path) ?? []).map((h) => h['idempotency-key']);
+    assert.deepEqual(keys('/flaky/target'), Array(3).fill(`${executionId}.step-1`), 'the re-run step sent the same Idempotency-Key each time');
+    assert.deepEqual(keys('/flaky/first'), [`${executionId}.step-0`]);
     assert.ok(seen.has('pending_retry/pending'), `a waiting retry shows the workflow pending (saw ${[...seen].join(', ')})`);
     assert.equal((await sut.api.workflow('flaky')).trigger.status, 'idle');
+  });
+
+  it('ends a run at a filter whose condition is false: completed, the rest skipped and not run; a step whose if is false is skipped alone', async () => {
+    const url = flaky.script('/filtered/after', 0);
+    const vip = flaky.script('/filtered/vip', 0);
+    await sut.api.createWorkflow({
+      workflowId: 'filtered',
+      trigger: { type: 'manual' },
+      actions: [
+        { type: 'http-request', url: vip, method: 'POST', if: { '==': [{ var: 'trigger.payload.vip' }, true] } },
+        { type: 'filter', when: { '>=': [{ var: 'trigger.payload.amount' }, 100] } },
+        { type: 'http-request', url, method: 'POST' },
+      ],
+    });
+    const finished = async (payload: unknown) => {
+      const { body } = await sut.api.trigger('filtered', payload);
+      return eventually(async () => {
+        const e = await sut.api.execution(body.executionId!);
+        return e.status === 'completed' || e.status === 'failed' ? e : undefined;
+      }, 20_000, 'the filtered run to finish');
+    };
+    const small = await finished({ amount: 20, vip: false });
+    assert.equal(small.status, 'completed');
+    assert.deepEqual(small.steps.map((s) => s.status), ['skipped', 'succeeded', 'skipped']);
+    assert.deepEqual(small.steps[1]?.output, { passed: false });
+    assert.equal(flaky.hits.get('/filtered/after'), undefined, 'no step after the filter ran');
+    assert.equal(flaky.hits.get('/filtered/vip'), undefined, 'the step whose if was false did not run');
+    const big = await finished({ amount: 150, vip: true });
+    assert.deepEqual(big.steps.map((s) => s.status), ['succeeded', 'succeeded', 'succeeded']);
+    assert.equal(flaky.hits.get('/filtered/after'), 1);
+  });
+
+  it('sends a secret where a step uses it, and keeps it out of every output, error, API answer and log', async () => {
+    const token = `tok_${Math.random().toString(36).slice(2)}_secret`;
+    assert.equal((await sut.api.request('PUT', '/secrets/api_token', { value: token })).status, 201);
+    await sut.api.createWorkflow({
+      workflowId: 'uses-secret',
+      trigger: { type: 'manual' },
+      retryPolicy: { maxRetries: 0, baseDelayMs: 100, maxDelayMs: 100 },
+      actions: [
+        { type: 'http-request', url: `${flaky.url}/echo/secret`, method: 'POST', headers: { 'x-token': '{{secrets.api_token}}' }, body: { key: '{{secrets.api_token}}' } },
+        { type: 'log', level: 'warn', message: 'the token is {{secrets.api_token}}' },
+        { type: 'http-request', url: flaky.script('/secret/fails', Infinity), method: 'POST', headers: { 'x-token': 'Bearer {{secrets.api_token}}' } },
+      ],
+    });
+    const { body } = await sut.api.trigger('uses-secret');
+    const done = await eventually(async () => {
+      const e = await sut.api.execution(body.executionId!);
+      return e.status === 'completed' || e.status === 'failed' ? e : undefined;
+    }, 20_000, 'the run to finish');
+    assert.equal(done.status, 'failed');
+    assert.equal(flaky.headers.get('/echo/secret')?.[0]?.['x-token'], token, 'the receiver got the value');
+    assert.equal(flaky.headers.get('/secret/fails')?.[0]?.['x-token'], `Bearer ${token}`);
+    const answers = [
+      JSON.stringify(done),
+      JSON.stringify(await sut.api.executions('uses-secret')),
+      JSON.stringify(await sut.api.workflow('uses-secret')),
+      JSON.stringify((await sut.api.request('GET', '/secrets')).body),
+    ];
+    for (const text of answers) assert.ok(!text.includes(token), `the value leaked: ${text}`);
+    assert.match(JSON.stringify(done.steps[0]?.output), /\[secret:api_token\]/, 'the echoed value is concealed');
+    assert.equal((done.steps[1]?.output as { message: string }).message, 'the token is [secret:api_token]');
+    assert.ok(sut.logs.some((l) => l.includes('the token is [secret:api_token]')), 'the log action logged');
+    assert.ok(!sut.logs.join('').includes(token), 'no log line holds the value');
   });
 
   it('refuses a second trigger while the first is pending a retry (409 with the status), without burning a retry', async () => {

@@ -62,6 +62,7 @@ describe('a PostgreSQL crash under load (multi-process, a private cluster, Kafka
       TOPIC_DEAD_LETTER: `crash.dlq.${suffix}`,
       RUNNER_GROUP_ID: `crash-runner-${suffix}`,
       JWT_SECRET: randomBytes(32).toString('hex'),
+      SECRETS_KEY: randomBytes(32).toString('base64'),
       SCHEDULER_TICK: '1s',
       RUNNER_LEASE_MARGIN_MS: '2000',
       HTTP_ALLOW_CIDRS: '127.0.0.1/32',

@@ -1,4 +1,4 @@
-import { CommonEnvSchema, ConfigError, intervalToMs, storeSettings } from '@wf/shared';
+import { CommonEnvSchema, ConfigError, intervalToMs, requireSecretsKeyOutsideMemory, secretsKeys, SecretsKeyEnvFields, storeSettings, type SecretsKeys } from '@wf/shared';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
@@ -69,7 +69,9 @@ export const WorkflowsEnvSchema = CommonEnvSchema.extend({
   TRIGGER_RATE_LIMIT_PER_USER: int(0, 1_000_000, 6_000),
   /** Manual (per workflow) and webhook (per hook) triggers per window. */
   TRIGGER_RATE_LIMIT_PER_WORKFLOW: int(0, 1_000_000, 1_200),
+  ...SecretsKeyEnvFields,
 }).superRefine((variables, ctx) => {
+  requireSecretsKeyOutsideMemory(variables, ctx);
   if (variables.JWT_SECRET !== undefined || usesMemoryStore(variables)) return;
   ctx.addIssue({
     code: 'custom',
@@ -110,6 +112,8 @@ export interface WorkflowsConfig {
     triggerPerWorkflow: RateLimit;
   };
   loginSlowdown: LoginSlowdown;
+  /** Seals the users' secrets (`PUT /secrets/:name`). */
+  secrets: SecretsKeys;
 }
 
 /** Failed logins at one email, from anywhere, slow its next attempts down instead of refusing them. */
@@ -124,7 +128,7 @@ export interface LoginSlowdown {
  * Shapes validated variables into the app's configuration. `generatedJwtSecret` is the
  * embedded mode's stand-in for an unset `JWT_SECRET`; the caller generates it and says so.
  */
-export function workflowsConfig(variables: WorkflowsEnv, generatedJwtSecret?: string): WorkflowsConfig {
+export function workflowsConfig(variables: WorkflowsEnv, generatedJwtSecret?: string, generatedSecretsKey?: string): WorkflowsConfig {
   const secret = variables.JWT_SECRET ?? generatedJwtSecret;
   if (secret === undefined) throw new ConfigError(['JWT_SECRET'], 'JWT_SECRET: required (or generate one for the embedded mode)');
   if (Buffer.byteLength(secret, 'utf8') < MIN_JWT_SECRET_BYTES) {
@@ -147,5 +151,6 @@ export function workflowsConfig(variables: WorkflowsEnv, generatedJwtSecret?: st
       triggerPerWorkflow: { windowMs: trigger, limit: variables.TRIGGER_RATE_LIMIT_PER_WORKFLOW },
     },
     loginSlowdown: { windowMs: login, after: variables.LOGIN_SLOWDOWN_AFTER, maxDelayMs: variables.LOGIN_SLOWDOWN_MAX_DELAY_MS },
+    secrets: secretsKeys(variables, generatedSecretsKey),
   };
 }

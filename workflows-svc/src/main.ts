@@ -4,6 +4,8 @@ import {
   GroupCommit,
   loadConfigOrExit,
   newSecret,
+  newSecretsKey,
+  SecretsCipher,
   storeSettings,
   systemClock,
   topics,
@@ -31,13 +33,14 @@ await runServiceProcess({
     const bus = busKind.kind === 'kafka' ? await openBus(busKind, logger) : undefined;
     // Only a memory store may run without JWT_SECRET (the schema enforces it): tokens die with the process anyway.
     if (!env.JWT_SECRET) logger.warn('JWT_SECRET is not set: using a random one; tokens will not survive a restart');
-    const config = workflowsConfig(env, env.JWT_SECRET ? undefined : newSecret());
+    if (!env.SECRETS_KEY) logger.warn('SECRETS_KEY is not set (memory store): using a random one; secrets do not survive a restart anyway');
+    const config = workflowsConfig(env, env.JWT_SECRET ? undefined : newSecret(), env.SECRETS_KEY ? undefined : newSecretsKey());
     const metrics = new Metrics({ service: 'workflows-svc' });
     const tokens = new JwtAccessTokens(config.jwt, systemClock);
     const sessions = new JwtSessionTokens(config.jwt, systemClock);
     const groupCommit = new GroupCommit(store);
     const runTopics = topics(env);
-    const useCases = createUseCases({ store, clock: systemClock, topics: runTopics, tokens, sessions, passwords: new ScryptPasswordHasher(), groupCommit, metrics });
+    const useCases = createUseCases({ store, clock: systemClock, topics: runTopics, tokens, sessions, passwords: new ScryptPasswordHasher(), groupCommit, secrets: new SecretsCipher(config.secrets.current, config.secrets.previous), metrics });
     const service = await startWorkflowsService({ useCases, store, clock: systemClock, logger, config, metrics, topics: runTopics, ...(bus ? { bus } : {}), startupTimeoutMs: env.STARTUP_TIMEOUT });
     return {
       async stop() {

@@ -11,6 +11,8 @@ export interface ActionContext {
   idempotencyKey: string;
   /** How long the step may take. */
   timeoutMs: number;
+  /** Replaces the values of the secrets the step uses: for anything it logs. */
+  conceal: (text: string) => string;
 }
 
 /** Runs one kind of action. Throws to fail the step; the returned value is the step's output. */

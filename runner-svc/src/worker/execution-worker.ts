@@ -21,6 +21,7 @@ import {
 } from '@wf/shared';
 import type { Metrics } from '@wf/shared/ops';
 import type { ActionRegistry } from '../actions/index.js';
+import type { SecretResolver } from './secrets.js';
 import { isSettled, StepRunner } from './step-runner.js';
 
 /** Why a run stopped at a step, and how that step may be retried. */
@@ -43,6 +44,8 @@ export interface ExecutionWorkerDeps {
   /** The store's group commit: the writes of the executions this worker runs concurrently share transactions under load. */
   groupCommit: GroupCommit;
   actions: ActionRegistry;
+  /** Opens the secrets steps refer to. */
+  secrets?: SecretResolver;
   clock: Clock;
   logger: Logger;
   topics: Topics;
@@ -65,7 +68,12 @@ export class ExecutionWorker {
 
   constructor(private readonly deps: ExecutionWorkerDeps) {
     this.writes = deps.groupCommit;
-    this.steps = new StepRunner({ actions: deps.actions, clock: deps.clock, ...(deps.metrics ? { metrics: deps.metrics } : {}) });
+    this.steps = new StepRunner({
+      actions: deps.actions,
+      clock: deps.clock,
+      ...(deps.secrets ? { secrets: deps.secrets } : {}),
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    });
   }
 
   async handle(event: ExecutionRequested): Promise<HandleOutcome> {

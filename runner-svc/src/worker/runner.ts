@@ -19,6 +19,7 @@ import type { RunnerConfig } from '../config.js';
 import { DeliveryBudget } from './delivery-budget.js';
 import { ExecutionWorker } from './execution-worker.js';
 import { Permits } from './permits.js';
+import { SecretResolver } from './secrets.js';
 
 export interface RunnerDeps {
   store: Store;
@@ -65,6 +66,7 @@ export function createRunner(deps: RunnerDeps): Runner {
     store: deps.store,
     groupCommit: deps.groupCommit,
     actions: createActions({ http: deps.http }),
+    secrets: new SecretResolver(deps.store, config.secrets),
     clock: deps.clock,
     logger: deps.logger,
     topics: deps.topics,

@@ -1,4 +1,5 @@
 import {
+  secretsReferenced,
   stepIdempotencyKey,
   stepSettings,
   stepTimeoutMs,
@@ -13,6 +14,7 @@ import { HttpStatusError, PermanentActionError, type ActionRegistry } from '../a
 import { conditionHolds } from '../conditions.js';
 import { TemplateError, type TemplateContext } from '../templating.js';
 import { redact } from './redact.js';
+import { concealSecrets, type SecretResolver } from './secrets.js';
 
 /** A step as it ended, with what the worker decides on: whether retrying can help, whether the run stops after it. */
 export interface StepResult extends Step {
@@ -29,6 +31,8 @@ export interface CancelWatch {
 
 export interface StepRunnerDeps {
   actions: ActionRegistry;
+  /** Opens the secrets a step refers to; without one, a step that refers to any fails. */
+  secrets?: SecretResolver;
   clock: Clock;
   metrics?: Metrics;
 }
@@ -76,6 +80,15 @@ export class StepRunner {
         return this.failed(running, err, stepLog);
       }
     }
+    // Secrets are opened now, for this step only, and concealed in all it leaves behind.
+    let secrets: Record<string, string>;
+    try {
+      secrets = await this.openSecrets(execution.ownerId, action);
+    } catch (err) {
+      if (err instanceof PermanentActionError) return this.failed(running, err, stepLog);
+      throw err; // the store: the request is redelivered
+    }
+    const conceal = <T>(v: T): T => concealSecrets(v, secrets);
     if (!executor.instant && !(await recordStart(running))) return 'lost';
 
     const started = performance.now();
@@ -83,17 +96,18 @@ export class StepRunner {
     const cancelled = executor.instant ? undefined : watchCancel?.();
     try {
       const output = await executor.run(action, {
-        template,
+        template: { ...template, secrets },
         logger: stepLog,
         idempotencyKey: stepIdempotencyKey(execution.executionId, index),
         timeoutMs: stepTimeoutMs(action),
+        conceal,
         ...(cancelled ? { signal: cancelled.signal } : {}),
       });
       const halts = action.type === 'filter' && (output as { passed: boolean }).passed === false;
       if (halts) stepLog.info('filter condition false: the remaining steps are skipped');
-      step = { ...running, status: 'succeeded', output: redact(output), finishedAt: clock.now(), permanent: false, ...(halts ? { halts } : {}) };
+      step = { ...running, status: 'succeeded', output: conceal(redact(output)), finishedAt: clock.now(), permanent: false, ...(halts ? { halts } : {}) };
     } catch (err) {
-      step = this.failed(running, err, stepLog);
+      step = this.failed(running, err, stepLog, conceal);
     } finally {
       cancelled?.stop();
     }
@@ -107,8 +121,15 @@ export class StepRunner {
     return { index, type: action.type, status: 'skipped', attempt: execution.attempt, finishedAt: at, permanent: false };
   }
 
-  private failed(running: Step, err: unknown, stepLog: Logger): StepResult {
-    const error = err instanceof Error ? err.message : String(err);
+  private async openSecrets(ownerId: string, action: Action): Promise<Record<string, string>> {
+    const names = secretsReferenced(action);
+    if (names.length === 0) return {};
+    if (!this.deps.secrets) throw new PermanentActionError('this runner has no SECRETS_KEY: it cannot open secrets');
+    return this.deps.secrets.resolve(ownerId, names);
+  }
+
+  private failed(running: Step, err: unknown, stepLog: Logger, conceal: <T>(v: T) => T = (v) => v): StepResult {
+    const error = conceal(err instanceof Error ? err.message : String(err));
     const permanent = err instanceof PermanentActionError || err instanceof TemplateError;
     stepLog.warn({ error, permanent }, 'step failed');
     return {
@@ -116,7 +137,7 @@ export class StepRunner {
       status: 'failed',
       error,
       failures: (running.failures ?? 0) + 1,
-      ...(err instanceof HttpStatusError ? { output: err.output } : {}),
+      ...(err instanceof HttpStatusError ? { output: conceal(err.output) } : {}),
       finishedAt: this.deps.clock.now(),
       permanent,
     };

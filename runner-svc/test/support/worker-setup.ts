@@ -3,16 +3,20 @@ import {
   DEFAULT_TOPICS,
   GroupCommit,
   makeEvent,
+  newSecretsKey,
+  SecretsCipher,
   silentLogger,
   type Action,
   type ExecutionRequested,
   type HttpClient,
   type HttpRequest,
+  type Logger,
   type RetryPolicy,
 } from '@wf/shared';
 import { createMemoryStore } from '@wf/shared/memory';
 import { aWorkflow, FakeClock } from '@wf/shared/testing';
 import { createActions, ExecutionWorker } from '../../src/index.js';
+import { SecretResolver } from '../../src/worker/secrets.js';
 
 export const requested = (executionId: string, attempt: number): ExecutionRequested =>
   makeEvent('ExecutionRequested', { executionId, workflowId: 'w', ownerId: 'o', attempt }, `ev-${attempt}`, new Date());
@@ -32,7 +36,11 @@ export function scriptedHttp(script: Record<string, (number | Error)[]> = {}) {
 }
 
 /** One accepted run of a manual workflow `w` of owner `o` on the memory store, a worker for it, and `retry()` playing the scheduler. */
-export async function workerSetup(actions: Action[], http: HttpClient, options: { retryPolicy?: RetryPolicy; payload?: unknown } = {}) {
+export async function workerSetup(
+  actions: Action[],
+  http: HttpClient,
+  options: { retryPolicy?: RetryPolicy; payload?: unknown; secrets?: Record<string, string>; logger?: Logger } = {},
+) {
   const clock = new FakeClock('2026-01-01T00:00:00Z');
   const store = createMemoryStore({ clock });
   const now = clock.now();
@@ -40,8 +48,14 @@ export async function workerSetup(actions: Action[], http: HttpClient, options: 
   const wf = aWorkflow({ workflowId: 'w', ownerId: 'o', actions, retryPolicy, createdAt: now, updatedAt: now });
   await store.workflows.create(wf);
   const execution = await store.uow.run((tx) => acceptRun(tx, wf, { type: 'manual', firedAt: now, payload: options.payload ?? { to: 'ada' } }, DEFAULT_TOPICS, now));
+  const keys = { current: newSecretsKey(), previous: [] };
+  const cipher = new SecretsCipher(keys.current);
+  for (const [name, value] of Object.entries(options.secrets ?? {})) {
+    await store.secrets.put({ ownerId: 'o', name, ciphertext: cipher.seal('o', name, value), createdAt: now, updatedAt: now });
+  }
   const worker = new ExecutionWorker({
-    store, groupCommit: new GroupCommit(store), actions: createActions({ http }), clock, logger: silentLogger, topics: DEFAULT_TOPICS,
+    store, groupCommit: new GroupCommit(store), actions: createActions({ http }), clock, logger: options.logger ?? silentLogger, topics: DEFAULT_TOPICS,
+    secrets: new SecretResolver(store, keys),
     config: { leaseMarginMs: 5_000, random: () => 1 },
   });
   /** Lets the backoff pass and requeues due retries, as the scheduler would; the new attempt. */

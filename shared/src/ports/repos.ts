@@ -1,6 +1,7 @@
 import type { Execution, ExecutionStatus, Step } from '../domain/execution.js';
 import type { RecentRun, RunFilter, RunStats, RunStatsQuery } from '../domain/run-stats.js';
 import type { OutboxMessage } from '../domain/outbox.js';
+import type { SecretInfo, StoredSecret } from '../domain/secret.js';
 import type { User } from '../domain/user.js';
 import type { TriggerStatus, Workflow } from '../domain/workflow.js';
 
@@ -267,12 +268,24 @@ export interface IdempotencyRepo {
   purgeExpired(before: Date, limit: number): Promise<number>;
 }
 
+/** A user's secrets, by name; values only as ciphertext. */
+export interface SecretRepo {
+  /** Creates or replaces the owner's secret of that name (a replace keeps `createdAt`); true when it was created. */
+  put(secret: StoredSecret): Promise<boolean>;
+  /** The owner's secrets, ordered by name, without their ciphertexts. */
+  list(ownerId: string): Promise<SecretInfo[]>;
+  /** Those of `names` the owner has (others are simply absent). */
+  getMany(ownerId: string, names: readonly string[]): Promise<StoredSecret[]>;
+  delete(ownerId: string, name: string): Promise<boolean>;
+}
+
 export interface Repos {
   workflows: WorkflowRepo;
   executions: ExecutionRepo;
   outbox: OutboxRepo;
   users: UserRepo;
   idempotency: IdempotencyRepo;
+  secrets: SecretRepo;
 }
 
 /** Runs `work` in one transaction: every write through `tx` lands, or none does. */

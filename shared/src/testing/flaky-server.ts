@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /**
@@ -15,6 +15,8 @@ export class FlakyServer {
   readonly bodies = new Map<string, unknown[]>();
   /** Requests to `/hang/` paths whose caller closed the connection (aborted them). */
   readonly abandoned = new Map<string, number>();
+  /** The headers of every hit, per path, in order. */
+  readonly headers = new Map<string, IncomingHttpHeaders[]>();
   private readonly scripts = new Map<string, number>();
 
   script(path: string, failures: number): string {
@@ -37,8 +39,14 @@ export class FlakyServer {
         this.hits.set(path, n);
         this.hitTimes.set(path, [...(this.hitTimes.get(path) ?? []), arrivedAt]);
         this.bodies.set(path, [...(this.bodies.get(path) ?? []), body]);
+        this.headers.set(path, [...(this.headers.get(path) ?? []), req.headers]);
         if (path.startsWith('/hang/')) {
           res.on('close', () => this.abandoned.set(path, (this.abandoned.get(path) ?? 0) + 1));
+          return;
+        }
+        if (path.startsWith('/echo/')) {
+          // Answers with what it was sent, as some APIs do: a test can prove a value sent is not kept.
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ headers: req.headers, body }));
           return;
         }
         if (path.startsWith('/slow/')) {

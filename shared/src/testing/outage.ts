@@ -42,6 +42,7 @@ export function withOutage(inner: Store): OutageSwitch {
     outbox: guard('outbox', r.outbox),
     users: guard('users', r.users),
     idempotency: guard('idempotency', r.idempotency),
+    secrets: guard('secrets', r.secrets),
   });
   const store: Store = {
     kind: inner.kind,

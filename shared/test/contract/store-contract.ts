@@ -1054,6 +1054,29 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       });
     });
 
+    describe('SecretRepo', () => {
+      it('puts, replaces (keeping createdAt), lists by name without values, gets some, and deletes, per owner', async () => {
+        const o = owner();
+        const secret = (name: string, ciphertext: string, t: number) => ({ ownerId: o, name, ciphertext, createdAt: at(t), updatedAt: at(t) });
+        assert.equal(await store.secrets.put(secret('stripe', 'v1.k.one', 0)), true);
+        assert.equal(await store.secrets.put(secret('api_key', 'v1.k.two', 1)), true);
+        assert.equal(await store.secrets.put(secret('stripe', 'v1.k.three', 5)), false, 'a replace');
+        assert.deepEqual(await store.secrets.list(o), [
+          { name: 'api_key', createdAt: at(1), updatedAt: at(1) },
+          { name: 'stripe', createdAt: at(0), updatedAt: at(5) },
+        ]);
+        assert.deepEqual(await store.secrets.getMany(o, ['stripe', 'missing']), [{ ownerId: o, name: 'stripe', ciphertext: 'v1.k.three', createdAt: at(0), updatedAt: at(5) }]);
+        assert.deepEqual(await store.secrets.getMany(o, []), []);
+        const other = owner();
+        assert.deepEqual(await store.secrets.list(other), [], 'per owner');
+        assert.deepEqual(await store.secrets.getMany(other, ['stripe']), []);
+        assert.equal(await store.secrets.delete(other, 'stripe'), false);
+        assert.equal(await store.secrets.delete(o, 'stripe'), true);
+        assert.equal(await store.secrets.delete(o, 'stripe'), false);
+        assert.deepEqual((await store.secrets.list(o)).map((x) => x.name), ['api_key']);
+      });
+    });
+
     describe('UnitOfWork', () => {
       it('returns the result, and rolls back every write across repos when the work throws', async () => {
         const o = owner();

@@ -32,6 +32,7 @@ export function serviceEnv(run: string, suffix: string, env: Record<string, stri
     KAFKA_CLIENT_ID: `${run}-${suffix}`,
     RUNNER_GROUP_ID: `${run}-runner-${suffix}`,
     JWT_SECRET: randomBytes(32).toString('hex'),
+    SECRETS_KEY: randomBytes(32).toString('base64'),
     SCHEDULER_TICK: '1s',
     RUNNER_LEASE_MARGIN_MS: '2000',
     HTTP_ALLOW_CIDRS: '127.0.0.1/32',

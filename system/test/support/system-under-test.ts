@@ -1,4 +1,4 @@
-import { loadConfig, newSecret, silentLogger, systemClock, type Bus, type Store, type Topics } from '@wf/shared';
+import { createLogger, loadConfig, newSecret, newSecretsKey, silentLogger, systemClock, type Bus, type Store, type Topics } from '@wf/shared';
 import { createMemoryStore } from '@wf/shared/memory';
 import { createInProcessBus } from '@wf/shared/inprocess';
 import { createKafkaBus } from '@wf/shared/kafka';
@@ -10,6 +10,8 @@ import { ApiClient } from './api-client.js';
 
 export interface TestSystem {
   system: RunningSystem;
+  /** Every log line the three services wrote (info and above). */
+  logs: string[];
   api: ApiClient;
   buses: Bus[];
   stop(): Promise<void>;
@@ -46,6 +48,7 @@ export async function startTestSystem(
   const env = {
     PORT: '0',
     JWT_SECRET: newSecret(),
+    SECRETS_KEY: newSecretsKey(),
     LOGIN_RATE_WINDOW: '1m',
     LOGIN_RATE_LIMIT_PER_EMAIL: '0',
     LOGIN_RATE_LIMIT_PER_IP: '0',
@@ -73,11 +76,13 @@ export async function startTestSystem(
   };
   const store = options.store ?? createMemoryStore();
   await store.init();
+  const logs: string[] = [];
+  const logger = createLogger({ level: 'info', service: 'e2e', destination: { write: (line: string) => logs.push(line) } as unknown as NodeJS.WritableStream });
   const system = await startSystem({
     store,
     busFor,
     clock: systemClock,
-    logger: silentLogger,
+    logger,
     topics,
     workflows: workflowsConfig(loadConfig(WorkflowsEnvSchema, env)),
     scheduler: {
@@ -90,6 +95,7 @@ export async function startTestSystem(
   const api = await new ApiClient(`http://127.0.0.1:${system.port}`).signUp();
   return {
     system,
+    logs,
     api,
     buses,
     async stop() {

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_TOPICS, loadConfig, silentLogger, systemClock, type Bus, type Store } from '@wf/shared';
+import { DEFAULT_TOPICS, loadConfig, newSecretsKey, silentLogger, systemClock, type Bus, type Store } from '@wf/shared';
 import { createInProcessBus } from '@wf/shared/inprocess';
 import { createMemoryStore } from '@wf/shared/memory';
 import { RunnerEnvSchema, runnerConfig } from '@wf/runner-svc';
@@ -34,15 +34,16 @@ export interface Dashboard {
 export async function startDashboard(): Promise<Dashboard> {
   const store = createMemoryStore();
   const bus: Bus = createInProcessBus({ logger: silentLogger });
+  const SECRETS_KEY = newSecretsKey();
   const system: RunningSystem = await startSystem({
     store,
     busFor: () => bus,
     clock: systemClock,
     logger: silentLogger,
     topics: DEFAULT_TOPICS,
-    workflows: workflowsConfig(loadConfig(WorkflowsEnvSchema, { PORT: '0', JWT_SECRET: 'browser-test-secret-of-at-least-32-bytes', WEB_ROOT: BUILD_DIR, LOGIN_RATE_LIMIT_PER_IP: '0' })),
+    workflows: workflowsConfig(loadConfig(WorkflowsEnvSchema, { PORT: '0', JWT_SECRET: 'browser-test-secret-of-at-least-32-bytes', SECRETS_KEY, WEB_ROOT: BUILD_DIR, LOGIN_RATE_LIMIT_PER_IP: '0' })),
     scheduler: schedulerConfig(loadConfig(SchedulerEnvSchema, { SCHEDULER_TICK: '1s' })),
-    runner: runnerConfig(loadConfig(RunnerEnvSchema, { HTTP_ALLOW_CIDRS: '127.0.0.1/32' })),
+    runner: runnerConfig(loadConfig(RunnerEnvSchema, { HTTP_ALLOW_CIDRS: '127.0.0.1/32', SECRETS_KEY })),
   });
   return {
     url: `http://127.0.0.1:${system.port}`,

@@ -25,3 +25,8 @@ export interface SessionTokens {
   /** Throws `UnauthorizedError` for a token that is not a valid session token. */
   verify(token: string): { userId: string; sessionVersion: number };
 }
+
+/** Seals a secret's value for the store (AES-256-GCM in `SecretsCipher`); bound to its owner and name. */
+export interface SecretSealer {
+  seal(ownerId: string, name: string, value: string): string;
+}

@@ -3,6 +3,7 @@ import type { Metrics } from '@wf/shared/ops';
 import { AuthenticateUser } from './authenticate-user.js';
 import { CancelExecution } from './cancel-execution.js';
 import { CreateWorkflow } from './create-workflow.js';
+import { DeleteSecret } from './delete-secret.js';
 import { DeleteWorkflow } from './delete-workflow.js';
 import { EndSessions } from './end-sessions.js';
 import { GetCurrentUser } from './get-current-user.js';
@@ -11,10 +12,12 @@ import { GetExecution } from './get-execution.js';
 import { GetWorkflow } from './get-workflow.js';
 import { ListExecutions } from './list-executions.js';
 import { ListRuns } from './list-runs.js';
+import { ListSecrets } from './list-secrets.js';
 import { ListWorkflows } from './list-workflows.js';
 import { LogIn } from './log-in.js';
 import { PatchWorkflow } from './patch-workflow.js';
-import type { AccessTokens, PasswordHasher, SessionTokens } from './ports.js';
+import type { AccessTokens, PasswordHasher, SecretSealer, SessionTokens } from './ports.js';
+import { PutSecret } from './put-secret.js';
 import { GetRecentRuns } from './recent-runs.js';
 import { ReplaceWorkflow } from './replace-workflow.js';
 import { RerunExecution } from './rerun-execution.js';
@@ -34,13 +37,15 @@ export interface UseCaseDeps {
   sessions: SessionTokens;
   /** The store's group commit: concurrent triggers share transactions under load. */
   groupCommit: GroupCommit;
+  /** Seals the users' secrets (`SecretsCipher`). */
+  secrets: SecretSealer;
   metrics?: Metrics;
 }
 
 export type UseCases = ReturnType<typeof createUseCases>;
 
 /** Every use case of the service, wired to the same ports. */
-export function createUseCases({ store, clock, topics, passwords, tokens, sessions, groupCommit, metrics }: UseCaseDeps) {
+export function createUseCases({ store, clock, topics, passwords, tokens, sessions, groupCommit, secrets, metrics }: UseCaseDeps) {
   const logIn = new LogIn(store, passwords, tokens);
   return {
     signUp: new SignUp(store, clock, passwords, tokens),
@@ -65,5 +70,8 @@ export function createUseCases({ store, clock, topics, passwords, tokens, sessio
     listRuns: new ListRuns(store),
     getRecentRuns: new GetRecentRuns(store),
     getRunStats: new GetRunStats(store, clock),
+    putSecret: new PutSecret(store, clock, secrets),
+    listSecrets: new ListSecrets(store),
+    deleteSecret: new DeleteSecret(store),
   };
 }

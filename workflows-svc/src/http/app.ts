@@ -17,6 +17,7 @@ import { executionRoutes } from './routes/executions.js';
 import { healthRoutes } from './routes/health.js';
 import { runControlRoutes } from './routes/run-control.js';
 import { runRoutes } from './routes/runs.js';
+import { secretRoutes } from './routes/secrets.js';
 import { sessionRoutes } from './routes/session.js';
 import { statsRoutes } from './routes/stats.js';
 import { hookRoutes, manualTriggerRoutes } from './routes/triggers.js';
@@ -72,6 +73,7 @@ export function createWorkflowsApp({ useCases, store, logger, config, readiness,
   app.use(executionRoutes(deps));
   app.use(runControlRoutes(deps));
   app.use(statsRoutes(deps));
+  app.use(secretRoutes(deps));
   app.use(notFound);
   app.use(errorHandler());
   return app;

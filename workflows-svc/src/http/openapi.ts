@@ -1,6 +1,6 @@
-import { DEFAULT_RETRY_POLICY, type Execution, type Workflow } from '@wf/shared';
+import { DEFAULT_RETRY_POLICY, SecretNameSchema, type Execution, type Workflow } from '@wf/shared';
 import { z } from 'zod';
-import { CreateWorkflowBody, LoginBody, PatchWorkflowBody, ReplaceWorkflowBody, RerunBody, SignupBody, TriggerPayloadBody } from './schemas/requests.js';
+import { CreateWorkflowBody, LoginBody, PatchWorkflowBody, PutSecretBody, ReplaceWorkflowBody, RerunBody, SignupBody, TriggerPayloadBody } from './schemas/requests.js';
 import {
   errorResponse,
   ExecutionPageResponse,
@@ -17,6 +17,8 @@ import {
   TriggerAcceptedResponse,
   WorkflowPageResponse,
   WorkflowResponse,
+  SecretListResponse,
+  SecretResponse,
 } from './schemas/responses.js';
 import { executionSummaryView, executionView, hookView, workflowView } from './views.js';
 
@@ -196,7 +198,9 @@ const param = {
     schema: { type: 'string', minLength: 1, maxLength: 200 },
   },
   hookSecret: { name: 'X-Hook-Secret', in: 'header', required: true, schema: { type: 'string' } },
+  secretName: { name: 'name', in: 'path', required: true, schema: jsonSchema(SecretNameSchema, 'input') },
 };
+const secretExample = { name: 'stripe_key', createdAt: at.toISOString(), updatedAt: at.toISOString() };
 
 const triggerAccepted = (location: boolean) =>
   okAnswer(
@@ -271,6 +275,7 @@ export function openApiDocument({ serverUrl }: OpenApiOptions = {}): Record<stri
       { name: 'workflows', description: 'Workflow definitions' },
       { name: 'triggers', description: 'Running workflows' },
       { name: 'executions', description: 'Run history' },
+      { name: 'secrets', description: 'Values actions use as `{{secrets.NAME}}`, never returned' },
     ],
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
@@ -304,6 +309,9 @@ export function openApiDocument({ serverUrl }: OpenApiOptions = {}): Record<stri
         CurrentUser: jsonSchema(CurrentUserResponse, 'output'),
         RunStats: jsonSchema(RunStatsResponse, 'output'),
         RecentRuns: jsonSchema(RecentRunsResponse, 'output'),
+        PutSecret: jsonSchema(PutSecretBody, 'input'),
+        Secret: jsonSchema(SecretResponse, 'output'),
+        SecretList: jsonSchema(SecretListResponse, 'output'),
         OpenApiDocument: { type: 'object', required: ['openapi', 'info', 'paths'], properties: { openapi: { type: 'string' }, info: { type: 'object' }, paths: { type: 'object' } } },
       },
     },
@@ -422,6 +430,37 @@ export function openApiDocument({ serverUrl }: OpenApiOptions = {}): Record<stri
           parameters: [{ name: 'workflowIds', in: 'query', required: true, schema: { type: 'string' }, description: 'Comma-separated, at most 100' }],
           responses: commonFailures({ ...API, parsesBody: false }, {
             '200': okAnswer('Newest first, per workflow', 'RecentRuns', { items: { 'say-hello': [{ executionId: sampleExecution.executionId, status: 'completed', createdAt: at.toISOString(), finishedAt: at.toISOString() }] } }),
+          }),
+        },
+      },
+      '/secrets': {
+        get: {
+          operationId: 'listSecrets',
+          summary: "The caller's secrets: names and dates, never values",
+          tags: ['secrets'],
+          responses: commonFailures({ ...API, parsesBody: false, validates: false }, { '200': okAnswer('By name', 'SecretList', { items: [secretExample] }) }),
+        },
+      },
+      '/secrets/{name}': {
+        parameters: [param.secretName],
+        put: {
+          operationId: 'putSecret',
+          summary: 'Create or replace a secret (sealed with AES-256-GCM; use it in any action field as `{{secrets.NAME}}`)',
+          tags: ['secrets'],
+          requestBody: { required: true, ...json(ref('PutSecret'), { example: { value: 'sk_live_…' } }) },
+          responses: commonFailures(API, {
+            '200': okAnswer('Replaced', 'Secret', secretExample),
+            '201': okAnswer('Created', 'Secret', secretExample),
+            '409': errorAnswer('The caller has as many secrets as allowed', ['too_many_secrets']),
+          }),
+        },
+        delete: {
+          operationId: 'deleteSecret',
+          summary: 'Delete a secret (steps that use it then fail: not set)',
+          tags: ['secrets'],
+          responses: commonFailures({ ...API, parsesBody: false }, {
+            '204': { description: 'Deleted', headers: { 'X-Request-Id': headerRef('XRequestId') } },
+            '404': notFound('No such secret'),
           }),
         },
       },

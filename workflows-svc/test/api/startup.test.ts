@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { DEFAULT_TOPICS, GroupCommit, loadConfig, systemClock, type Store } from '@wf/shared';
+import { DEFAULT_TOPICS, GroupCommit, loadConfig, newSecretsKey, SecretsCipher, systemClock, type Store } from '@wf/shared';
 import { createMemoryStore } from '@wf/shared/memory';
 import { Metrics, StartupTimeoutError } from '@wf/shared/ops';
 import { capturedLogger, eventually, withOutage } from '@wf/shared/testing';
@@ -11,13 +11,13 @@ import { WorkflowsEnvSchema, workflowsConfig } from '../../src/config.js';
 import { startWorkflowsService } from '../../src/service.js';
 import { openApiContract } from '../support/openapi-contract.js';
 
-const config = { ...workflowsConfig(loadConfig(WorkflowsEnvSchema, { JWT_SECRET: 'x'.repeat(32) })), port: 0 };
+const config = { ...workflowsConfig(loadConfig(WorkflowsEnvSchema, { JWT_SECRET: 'x'.repeat(32), SECRETS_KEY: newSecretsKey() })), port: 0 };
 
 /** The use cases as `main.ts` composes them, on `store`. */
 function useCasesOn(store: Store) {
   const tokens = new JwtAccessTokens(config.jwt, systemClock);
   const sessions = new JwtSessionTokens(config.jwt, systemClock);
-  return createUseCases({ store, clock: systemClock, topics: DEFAULT_TOPICS, tokens, sessions, passwords: new ScryptPasswordHasher(), groupCommit: new GroupCommit(store) });
+  return createUseCases({ store, clock: systemClock, topics: DEFAULT_TOPICS, tokens, sessions, passwords: new ScryptPasswordHasher(), groupCommit: new GroupCommit(store), secrets: new SecretsCipher(config.secrets.current) });
 }
 
 /** The port the service listens on, found from its log line (it is not returned until start-up ends). */

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createLogger, DEFAULT_TOPICS, GroupCommit, loadConfig, silentLogger, type Logger, type Store } from '@wf/shared';
+import { createLogger, DEFAULT_TOPICS, GroupCommit, loadConfig, SecretsCipher, silentLogger, type Logger, type Store } from '@wf/shared';
 import { createMemoryStore } from '@wf/shared/memory';
 import { FakeClock, startForSuite } from '@wf/shared/testing';
 import { createUseCases } from '../../src/app/use-cases.js';
@@ -11,6 +11,8 @@ import type { ChangeFeed } from '../../src/live/change-feed.js';
 import { startHttpServer } from '../../src/server.js';
 import { openApiContract } from './openapi-contract.js';
 
+/** A fixed key, so tests may open what the API sealed. */
+export const TEST_SECRETS_KEY = Buffer.alloc(32, 7).toString('base64');
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long!';
 
 export interface Reply {
@@ -61,11 +63,11 @@ let users = 0;
 export function composeTestApp(options: StartOptions = {}, logger: Logger = silentLogger) {
   const clock = new FakeClock('2026-03-01T12:00:00.000Z');
   const store = options.store ?? createMemoryStore({ clock });
-  const config = workflowsConfig(loadConfig(WorkflowsEnvSchema, { JWT_SECRET: TEST_JWT_SECRET, ...options.env }));
+  const config = workflowsConfig(loadConfig(WorkflowsEnvSchema, { JWT_SECRET: TEST_JWT_SECRET, SECRETS_KEY: TEST_SECRETS_KEY, ...options.env }));
   const tokens = new JwtAccessTokens(config.jwt, clock);
   const sessions = new JwtSessionTokens(config.jwt, clock);
   const groupCommit = new GroupCommit(store);
-  const useCases = createUseCases({ store, clock, topics: DEFAULT_TOPICS, tokens, sessions, passwords: new ScryptPasswordHasher(), groupCommit });
+  const useCases = createUseCases({ store, clock, topics: DEFAULT_TOPICS, tokens, sessions, passwords: new ScryptPasswordHasher(), groupCommit, secrets: new SecretsCipher(TEST_SECRETS_KEY) });
   const app = createWorkflowsApp({
     useCases,
     store,

@@ -10,6 +10,7 @@ const METHODS: { [R in keyof Repos]: ReadonlyArray<keyof Repos[R]> } = {
   outbox: ['add', 'claimBatch', 'markPublished', 'markFailed', 'purgePublished', 'backlog'],
   users: ['create', 'findByEmail', 'findById', 'revokeSessions'],
   idempotency: ['find', 'putIfAbsent'],
+  secrets: ['put', 'list', 'getMany', 'delete'],
 };
 
 export function mockRepos(): MockRepos {

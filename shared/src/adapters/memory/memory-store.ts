@@ -1,12 +1,14 @@
 import { ConflictError, NotFoundError } from '../../errors.js';
 import { CANCELLED_STEP_ERROR, FINISHED_STATUSES, RESUMABLE_STATUSES, type Execution, type ExecutionStatus, type Step } from '../../domain/execution.js';
 import type { OutboxMessage } from '../../domain/outbox.js';
+import type { StoredSecret } from '../../domain/secret.js';
 import type { User } from '../../domain/user.js';
 import { emptyStatusCounts, nearestRank, type RecentRun, type StatusCounts } from '../../domain/run-stats.js';
 import { sameTriggerSpec, type StoredTrigger, type Workflow } from '../../domain/workflow.js';
 import type {
   ExecutionRepo,
   IdempotencyRepo,
+  SecretRepo,
   OutboxRepo,
   Page,
   PageRequest,
@@ -37,6 +39,7 @@ class State {
   readonly users = new Map<string, User>();
   readonly emails = new Map<string, string>(); // email -> userId
   readonly idempotency = new Map<string, { executionId: string; at: Date }>();
+  readonly secrets = new Map<string, StoredSecret>(); // owner + name -> secret
 }
 
 type Undo = () => void;
@@ -524,7 +527,34 @@ function makeRepos(s: State, j: Journal | null, clock: Clock, maxStepOutputBytes
     },
   };
 
-  return { workflows, executions, outbox, users, idempotency };
+  const secrets: SecretRepo = {
+    async put(secret) {
+      const k = key(secret.ownerId, secret.name);
+      const existing = s.secrets.get(k);
+      put(j, s.secrets, k, clone(existing ? { ...secret, createdAt: existing.createdAt } : secret));
+      return !existing;
+    },
+    async list(ownerId) {
+      return [...s.secrets.values()]
+        .filter((x) => x.ownerId === ownerId)
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+        .map(({ name, createdAt, updatedAt }) => clone({ name, createdAt, updatedAt }));
+    },
+    async getMany(ownerId, names) {
+      return names.flatMap((name) => {
+        const found = s.secrets.get(key(ownerId, name));
+        return found ? [clone(found)] : [];
+      });
+    },
+    async delete(ownerId, name) {
+      const k = key(ownerId, name);
+      if (!s.secrets.has(k)) return false;
+      del(j, s.secrets, k);
+      return true;
+    },
+  };
+
+  return { workflows, executions, outbox, users, idempotency, secrets };
 }
 
 /** Wraps every method of every repo so that it runs under the store's lock. */
@@ -539,6 +569,7 @@ function locked(repos: Repos, mutex: AsyncMutex): Repos {
     outbox: wrap(repos.outbox),
     users: wrap(repos.users),
     idempotency: wrap(repos.idempotency),
+    secrets: wrap(repos.secrets),
   };
 }
 

@@ -1,6 +1,7 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
 import type { Execution, ExecutionTrigger, Step } from '../../domain/execution.js';
 import type { OutboxMessage } from '../../domain/outbox.js';
+import type { StoredSecret } from '../../domain/secret.js';
 import type { User } from '../../domain/user.js';
 import type { Workflow } from '../../domain/workflow.js';
 import { boundStep } from '../step-bound.js';
@@ -33,6 +34,8 @@ export interface IdempotencyDoc {
   executionId: string;
   createdAt: Date;
 }
+
+export type SecretDoc = StoredSecret;
 
 /** Names of the unique indexes whose collisions mean different conflicts. */
 export const INDEX = { hookId: 'hook_unique', email: 'email_unique' } as const;
@@ -172,6 +175,14 @@ const idempotencyFields = {
   createdAt: Date,
 } satisfies Record<keyof IdempotencyDoc, unknown>;
 
+const secretFields = {
+  ownerId: String,
+  name: String,
+  ciphertext: String,
+  createdAt: Date,
+  updatedAt: Date,
+} satisfies Record<keyof SecretDoc, unknown>;
+
 function workflowSchema() {
   const schema = new Schema<WorkflowDoc>(workflowFields, options);
   schema.index({ ownerId: 1, workflowId: 1 }, { unique: true, name: 'owner_workflow_unique' });
@@ -223,6 +234,12 @@ function idempotencySchema() {
   return schema;
 }
 
+function secretSchema() {
+  const schema = new Schema<SecretDoc>(secretFields, options);
+  schema.index({ ownerId: 1, name: 1 }, { unique: true, name: 'owner_name_unique' });
+  return schema;
+}
+
 /*
  * Index names match those of the store's first version wherever the key pattern is the same,
  * so init() never meets "same index, other name/options" on a database that version
@@ -251,6 +268,7 @@ export interface Models {
   Outbox: Model<OutboxDoc>;
   User: Model<UserDoc>;
   Idempotency: Model<IdempotencyDoc>;
+  Secret: Model<SecretDoc>;
 }
 
 /** The models, registered on `conn` only (never on mongoose's global connection). */
@@ -261,5 +279,6 @@ export function createModels(conn: Connection): Models {
     Outbox: conn.model<OutboxDoc>('Outbox', outboxSchema(), 'outbox'),
     User: conn.model<UserDoc>('User', userSchema(), 'users'),
     Idempotency: conn.model<IdempotencyDoc>('Idempotency', idempotencySchema(), 'idempotency_keys'),
+    Secret: conn.model<SecretDoc>('Secret', secretSchema(), 'secrets'),
   };
 }

@@ -154,6 +154,7 @@ export function createMongoStore(options: MongoStoreOptions): Store {
     outbox: guarded(repos.outbox, connected),
     users: guarded(repos.users, connected),
     idempotency: guarded(repos.idempotency, connected),
+    secrets: guarded(repos.secrets, connected),
     uow: {
       run: (work) =>
         unavailableOnError(async () => {

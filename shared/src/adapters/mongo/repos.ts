@@ -4,7 +4,8 @@ import { ConflictError, NotFoundError } from '../../errors.js';
 import { CANCELLED_STEP_ERROR, FINISHED_STATUSES, RESUMABLE_STATUSES, type Execution, type ExecutionStatus, type Step } from '../../domain/execution.js';
 import { emptyStatusCounts, type StatusCounts } from '../../domain/run-stats.js';
 import { TRIGGER_SPEC_FIELDS, type StoredTrigger } from '../../domain/workflow.js';
-import type { ExecutionRepo, IdempotencyRepo, OutboxRepo, Repos, UserRepo, WorkflowRepo } from '../../ports/repos.js';
+import type { ExecutionRepo, IdempotencyRepo, OutboxRepo, Repos, SecretRepo, UserRepo, WorkflowRepo } from '../../ports/repos.js';
+import type { SecretInfo } from '../../domain/secret.js';
 import { decodeCursor, decodeExecutionCursor, executionSortKey, toPage } from '../cursor.js';
 import { relayByLock } from '../relay-by-lock.js';
 import { boundError } from '../step-bound.js';
@@ -24,6 +25,7 @@ import {
   type IdempotencyDoc,
   type Models,
   type OutboxDoc,
+  type SecretDoc,
   type UserDoc,
   type WorkflowDoc,
 } from './models.js';
@@ -647,5 +649,26 @@ export function createRepos(
     },
   };
 
-  return { workflows, executions, outbox, users, idempotency };
+  const secrets: SecretRepo = {
+    async put(secret) {
+      const { ownerId, name, ciphertext, createdAt, updatedAt } = secret;
+      const result = await m.Secret.updateOne({ ownerId, name }, { $set: { ciphertext, updatedAt }, $setOnInsert: { createdAt } }, { ...opts, upsert: true });
+      return result.upsertedCount > 0;
+    },
+    async list(ownerId) {
+      const docs = await m.Secret.find({ ownerId }, { _id: 0, name: 1, createdAt: 1, updatedAt: 1 }, opts).sort({ name: 1 }).lean<SecretInfo[]>();
+      return docs.map(({ name, createdAt, updatedAt }) => ({ name, createdAt, updatedAt }));
+    },
+    async getMany(ownerId, names) {
+      if (names.length === 0) return [];
+      const docs = await m.Secret.find({ ownerId, name: { $in: [...names] } }, { _id: 0 }, opts).lean<SecretDoc[]>();
+      return docs.map(({ ownerId: owner, name, ciphertext, createdAt, updatedAt }) => ({ ownerId: owner, name, ciphertext, createdAt, updatedAt }));
+    },
+    async delete(ownerId, name) {
+      const result = await m.Secret.deleteOne({ ownerId, name }, opts);
+      return result.deletedCount > 0;
+    },
+  };
+
+  return { workflows, executions, outbox, users, idempotency, secrets };
 }

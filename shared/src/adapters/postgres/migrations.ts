@@ -110,4 +110,15 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX executions_cancelled_idx ON executions (finished_at) WHERE status = 'cancelled';
    CREATE INDEX executions_finished_idx ON executions (finished_at) WHERE finished_at IS NOT NULL;
    CREATE INDEX workflows_run_limit_idx ON workflows (owner_id, workflow_id) WHERE retention IS NOT NULL;`,
+  // Secrets: per user and name, the value only as AES-256-GCM ciphertext made by the services.
+  `
+  CREATE TABLE secrets (
+    owner_id   text NOT NULL,
+    name       text NOT NULL,
+    ciphertext text NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    CONSTRAINT secrets_pkey PRIMARY KEY (owner_id, name)
+  );
+  `,
 ];

@@ -2,6 +2,8 @@ import {
   ActionsSchema,
   RetentionSchema,
   RetryPolicySchema,
+  SecretNameSchema,
+  SecretValueSchema,
   TriggerSpecSchema,
   WorkflowIdSchema,
   WorkflowNameSchema,
@@ -64,3 +66,7 @@ export const RerunBody = z.strictObject({
     .optional()
     .meta({ description: '`failed-step` (the default): the same execution resumes at the step that did not succeed; `start`: a new execution with the same payload' }),
 }) satisfies z.ZodType<{ from?: RerunFrom }>;
+
+/** `PUT /secrets/:name`: the value, sealed before it is stored and never returned. */
+export const PutSecretBody = z.strictObject({ value: SecretValueSchema });
+export const SecretNameParams = z.strictObject({ name: SecretNameSchema });

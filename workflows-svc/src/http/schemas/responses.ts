@@ -160,3 +160,8 @@ export const RecentRunsResponse = z.strictObject({ items: z.record(z.string(), z
 
 export type RecentRunResponseBody = z.output<typeof RecentRunResponse>;
 export type WindowStatsResponseBody = z.output<typeof WindowStatsResponse>;
+
+/** A secret as the API tells of it: its name and dates, never its value. */
+export const SecretResponse = z.strictObject({ name: z.string(), createdAt: Timestamp, updatedAt: Timestamp });
+export const SecretListResponse = z.strictObject({ items: z.array(SecretResponse) });
+export type SecretResponseBody = z.infer<typeof SecretResponse>;
