@@ -189,3 +189,45 @@ describe('secrets', () => {
     assert.deepEqual((await get()).steps.map((s) => s.status), ['succeeded', 'skipped']);
   });
 });
+
+describe('durable delay', () => {
+  it('parks the run waiting (workflow busy), resumes it on the same attempt when the scheduler requeues it, and runs the rest once', async () => {
+    const { http, calls } = scriptedHttp();
+    const { handle, get, clock, store } = await workerSetup(
+      [{ type: 'http-request', url: A, method: 'POST' }, { type: 'delay', duration: '15m' }, { type: 'http-request', url: B, method: 'POST' }],
+      http,
+    );
+    const t0 = clock.now().getTime();
+    assert.equal(await handle(1), 'waiting');
+    let e = await get();
+    assert.equal(e.status, 'waiting');
+    assert.equal(e.nextAttemptAt?.getTime(), t0 + 15 * 60_000);
+    assert.deepEqual(e.steps.map((s) => s.status), ['succeeded', 'pending', 'pending']);
+    assert.deepEqual(e.steps[1]?.output, { resumeAt: new Date(t0 + 15 * 60_000).toISOString() });
+    assert.equal((await store.workflows.get('o', 'w'))?.trigger.status, 'busy', 'a waiting run keeps its workflow busy');
+
+    clock.advance(60_000);
+    assert.deepEqual(await store.uow.run((tx) => tx.executions.resumeDueWaits(10)), [], 'not before its time');
+    clock.set(e.nextAttemptAt!);
+    const [resumed] = await store.uow.run((tx) => tx.executions.resumeDueWaits(10));
+    assert.equal(resumed?.attempt, 1, 'the same attempt');
+    assert.equal(await handle(1), 'completed');
+    e = await get();
+    assert.deepEqual(e.steps.map((s) => s.status), ['succeeded', 'succeeded', 'succeeded']);
+    assert.deepEqual(calls.map((c) => c.url), [A, B], 'the step before the delay ran once');
+    assert.equal(e.retriesLeft, 2, 'waiting spends no retry');
+  });
+
+  it('waits until a templated time; one already past does not wait; one that is not a time fails the run', async () => {
+    const { http } = scriptedHttp();
+    const at = '2026-01-01T06:00:00.000Z';
+    const later = await workerSetup([{ type: 'delay', until: '{{trigger.payload.at}}' }, { type: 'log', message: 'x' }], http, { payload: { at } });
+    assert.equal(await later.handle(1), 'waiting');
+    assert.equal((await later.get()).nextAttemptAt?.toISOString(), at);
+    const past = await workerSetup([{ type: 'delay', until: '2020-01-01T00:00:00Z' }, { type: 'log', message: 'x' }], http);
+    assert.equal(await past.handle(1), 'completed');
+    const bad = await workerSetup([{ type: 'delay', until: '{{trigger.payload.at}}' }], http, { payload: { at: 'tomorrow' } });
+    assert.equal(await bad.handle(1), 'failed');
+    assert.match((await bad.get()).error ?? '', /until "tomorrow" is not a time/);
+  });
+});

@@ -1,7 +1,7 @@
 export { createScheduler, type Scheduler, type SchedulerDeps, type TickReport } from './scheduler.js';
 export { SchedulerEnvSchema, schedulerConfig, tickToCron, type SchedulerConfig, type SchedulerEnv } from './config.js';
 export { PeriodicRuns, type PeriodicRunsReport } from './jobs/periodic-runs.js';
-export { DueRetries, ExpiredLeases, LostRequests, REQUEUE_PER_TRANSACTION } from './jobs/requeue.js';
+export { DueRetries, DueWaits, ExpiredLeases, LostRequests, REQUEUE_PER_TRANSACTION } from './jobs/requeue.js';
 export {
   ExecutionRetention,
   DEFAULT_EXECUTION_RETENTION_OPTIONS,

@@ -6,7 +6,7 @@ import { DEFAULT_EXECUTION_RETENTION_MS, DEFAULT_EXECUTION_RETENTION_OPTIONS, Ex
 import { IdempotencyPurge } from './jobs/idempotency-purge.js';
 import { OutboxRelay, DEFAULT_RELAY_OPTIONS } from './jobs/outbox-relay.js';
 import { PeriodicRuns, type PeriodicRunsReport } from './jobs/periodic-runs.js';
-import { DueRetries, ExpiredLeases, LostRequests } from './jobs/requeue.js';
+import { DueRetries, DueWaits, ExpiredLeases, LostRequests } from './jobs/requeue.js';
 
 export interface SchedulerDeps {
   store: Store;
@@ -42,7 +42,7 @@ const MAX_SLEEP_MS = 1_000;
  * The clock. Due scheduled runs are emitted by a loop that sleeps until the earliest
  * `nextRunAt` in the store (at least MIN_WAKE_MS, at most MAX_SLEEP_MS), so a run is
  * accepted within milliseconds of its due time rather than on the next tick. The node-cron
- * tick requeues due retries, runs whose runner died and runs whose request was lost, purges
+ * tick requeues due retries, runs whose delay is over, runs whose runner died and runs whose request was lost, purges
  * expired idempotency keys (at most once a minute), and wakes that loop too. The outbox
  * relay publishes continuously in between. The tick also deletes finished runs past their
  * retention (at most once a minute, in small batches). A tick that is still running when the next
@@ -57,6 +57,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     { batchSize: config.batchSize, leaseMs: config.leaseMs, concurrency: config.concurrency },
   );
   const retries = new DueRetries({ store, clock, logger, topics }, { batchSize: config.batchSize });
+  const waits = new DueWaits({ store, clock, logger, topics, ...(metrics ? { metrics } : {}) }, { batchSize: config.batchSize });
   const leases = new ExpiredLeases({ store, clock, logger, topics }, { batchSize: config.batchSize });
   const expiredKeys = new IdempotencyPurge({ idempotency: store.idempotency, clock, logger });
   const history = new ExecutionRetention(
@@ -86,13 +87,14 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   const requeue = async () => {
     const report = {
       retries: (await retries.runOnce()).requeued,
+      delays: (await waits.runOnce()).requeued,
       expiredLeases: (await leases.runOnce()).requeued,
       lostRequests: (await lostRequests.runOnce()).requeued,
     };
     if (report.lostRequests > 0) {
       logger.warn({ runs: report.lostRequests, queuedForMs: config.requeueQueuedAfterMs }, 'sent again the requests of runs that no runner took: their messages were lost');
     }
-    if (report.retries + report.expiredLeases + report.lostRequests > 0) {
+    if (report.retries + report.delays + report.expiredLeases + report.lostRequests > 0) {
       relay.notify();
       logger.debug({ report }, 'requeued');
     }

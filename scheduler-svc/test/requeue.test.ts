@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { acceptRun, DEFAULT_TOPICS, partitionKey, silentLogger, type Store } from '@wf/shared';
 import { createMemoryStore } from '@wf/shared/memory';
 import { aWorkflow, FakeClock } from '@wf/shared/testing';
-import { DueRetries, ExpiredLeases, LostRequests, REQUEUE_PER_TRANSACTION } from '../src/index.js';
+import { DueRetries, DueWaits, ExpiredLeases, LostRequests, REQUEUE_PER_TRANSACTION } from '../src/index.js';
+import { Metrics } from '@wf/shared/ops';
 
 /** Publishes every message the outbox holds, as the relay would. */
 async function relay(store: Store, clock: FakeClock) {
@@ -29,6 +30,26 @@ async function oneAcceptedRun() {
   const execution = await acceptedRun(store, clock);
   return { clock, store, execution, deps: { store, clock, logger: silentLogger, topics: DEFAULT_TOPICS } };
 }
+
+describe('DueWaits', () => {
+  it('queues a run waiting at a delay again once its time has come, on the same attempt, its request in the outbox, its lateness measured', async () => {
+    const { clock, store, execution: e } = await oneAcceptedRun();
+    const metrics = new Metrics({ defaultMetrics: false });
+    await store.executions.claimForRun(e.executionId, 1, 10_000);
+    const resumeAt = new Date(clock.now().getTime() + 2_000);
+    await store.executions.finishAttempt(e.executionId, 1, { status: 'waiting', at: clock.now(), retriesLeft: 2, nextAttemptAt: resumeAt });
+    const job = new DueWaits({ store, clock, logger: silentLogger, topics: DEFAULT_TOPICS, metrics }, { batchSize: 10 });
+    assert.equal((await job.runOnce()).requeued, 0, 'not yet');
+    clock.set(new Date(resumeAt.getTime() + 250));
+    assert.equal((await job.runOnce()).requeued, 1);
+    const read = await store.executions.get(e.executionId);
+    assert.deepEqual([read?.status, read?.attempt], ['queued', 1]);
+    const [message] = await relay(store, clock);
+    assert.deepEqual([message?.event.type, message?.event.data.attempt], ['ExecutionRequested', 1]);
+    assert.match(await metrics.registry.metrics(), /wf_scheduler_lateness_seconds_sum 0\.25/);
+    assert.equal((await job.runOnce()).requeued, 0, 'once');
+  });
+});
 
 describe('DueRetries', () => {
   it('requeues a pending retry once its time has come: next attempt, workflow busy again, message in the outbox', async () => {

@@ -193,6 +193,37 @@ function describeEndToEnd(store: DurableStore): void {
       for (const p of [workflows, scheduler, runner, ...extra]) assert.ok(!p.log.includes(token), `${p.name} logged the value`);
     });
 
+    it('parks a run at a 2 s delay and resumes it on time although every service restarted while it waited', async () => {
+      const before = flaky.script('/mp/delay/before', 0);
+      const afterDelay = flaky.script('/mp/delay/after', 0);
+      await api.createWorkflow({
+        workflowId: 'mp-delay',
+        trigger: { type: 'manual' },
+        actions: [{ type: 'http-request', url: before, method: 'POST' }, { type: 'delay', duration: '2s' }, { type: 'http-request', url: afterDelay, method: 'POST' }],
+      });
+      const { body } = await api.trigger('mp-delay');
+      const waiting = await eventually(async () => {
+        const e = await api.execution(body.executionId!);
+        return e.status === 'waiting' ? e : undefined;
+      }, 30_000, 'the run to wait at the delay');
+      const resumeAt = Date.parse((waiting.steps[1]?.output as { resumeAt: string }).resumeAt);
+      assert.equal((await api.workflow('mp-delay')).trigger.status, 'busy', 'the waiting run keeps its workflow busy');
+      // Every service goes down while the run waits; nothing holds the run but the store.
+      for (const p of [workflows, scheduler, runner]) assert.equal(await p.stop('SIGTERM', 30_000), 0, `${p.name}\n${p.log}`);
+      assert.equal(flaky.hits.get('/mp/delay/after'), undefined);
+      for (const p of [workflows, scheduler, runner]) await p.start();
+      const done = await eventually(async () => {
+        const e = await api.execution(body.executionId!);
+        return e.status === 'completed' || e.status === 'failed' ? e : undefined;
+      }, 30_000, 'the run to resume and finish');
+      assert.equal(done.status, 'completed');
+      assert.deepEqual(done.steps.map((s) => s.status), ['succeeded', 'succeeded', 'succeeded']);
+      assert.ok(Date.parse(done.steps[2]!.startedAt!) >= resumeAt, 'not resumed before its time');
+      assert.equal(flaky.hits.get('/mp/delay/before'), 1, 'the step before the delay ran once');
+      assert.equal(flaky.hits.get('/mp/delay/after'), 1);
+      assert.equal((await api.workflow('mp-delay')).trigger.status, 'idle');
+    });
+
     it('stops every service gracefully on SIGTERM, in bounded time, with exit code 0', async () => {
       for (const p of [workflows, scheduler, runner]) {
         const started = Date.now();

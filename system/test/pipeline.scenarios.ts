@@ -142,6 +142,30 @@ export function pipelineScenarios(brokers?: string[]): void {
     assert.ok(!sut.logs.join('').includes(token), 'no log line holds the value');
   });
 
+  it('parks a run at a delay (waiting, its workflow busy) and resumes it when due, at the next step', async () => {
+    const url = flaky.script('/delayed/after', 0);
+    await sut.api.createWorkflow({
+      workflowId: 'delayed',
+      trigger: { type: 'manual' },
+      actions: [{ type: 'log', message: 'before' }, { type: 'delay', duration: '1s' }, { type: 'http-request', url, method: 'POST' }],
+    });
+    const { body } = await sut.api.trigger('delayed');
+    const waiting = await eventually(async () => {
+      const e = await sut.api.execution(body.executionId!);
+      return e.status === 'waiting' ? e : undefined;
+    }, 20_000, 'the run to wait');
+    assert.deepEqual(waiting.steps.map((s) => s.status), ['succeeded', 'pending', 'pending']);
+    assert.equal((await sut.api.trigger('delayed')).status, 409, 'a waiting run keeps its workflow busy');
+    const done = await eventually(async () => {
+      const e = await sut.api.execution(body.executionId!);
+      return e.status === 'completed' || e.status === 'failed' ? e : undefined;
+    }, 20_000, 'the run to resume');
+    assert.equal(done.status, 'completed');
+    assert.equal(done.attempt, 1);
+    assert.ok(Date.parse(done.steps[2]!.startedAt!) >= Date.parse((waiting.steps[1]?.output as { resumeAt: string }).resumeAt));
+    assert.equal(flaky.hits.get('/delayed/after'), 1);
+  });
+
   it('refuses a second trigger while the first is pending a retry (409 with the status), without burning a retry', async () => {
     const url = flaky.script('/always-fails', Infinity);
     await sut.api.createWorkflow({

@@ -11,6 +11,8 @@ export interface ActionContext {
   idempotencyKey: string;
   /** How long the step may take. */
   timeoutMs: number;
+  /** When the step started, by the worker's clock. */
+  now: Date;
   /** Replaces the values of the secrets the step uses: for anything it logs. */
   conceal: (text: string) => string;
 }

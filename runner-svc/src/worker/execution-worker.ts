@@ -34,7 +34,7 @@ interface Failure {
   retry?: RetryPolicy;
 }
 
-export type HandleOutcome = 'completed' | 'pending_retry' | 'failed' | 'skipped' | 'lost' | 'cancelled';
+export type HandleOutcome = 'completed' | 'waiting' | 'pending_retry' | 'failed' | 'skipped' | 'lost' | 'cancelled';
 
 /** How often a step in flight looks whether its run was cancelled, unless configured. */
 export const DEFAULT_CANCEL_POLL_MS = 1_000;
@@ -148,16 +148,21 @@ export class ExecutionWorker {
     let failure: Failure | undefined;
     let last: Step | undefined;
     let halted = false;
+    let waitUntil: Date | undefined;
     for (const [n, { action, index }] of todo.entries()) {
       const result = halted
         ? this.steps.skipped(execution, index, action)
         : await this.steps.run(execution, index, action, log, (running) => this.saveStep(executionId, attempt, running, this.leaseMs(action)), () => this.watchCancel(execution));
       if (result === 'lost') return this.lost(executionId, log);
-      const { permanent, halts, ...step } = result;
+      const { permanent, halts, parksUntil, ...step } = result;
       execution.steps[index] = step;
-      const stops = step.status === 'failed' && stepSettings(action).continueOnError !== true;
+      const stops = (step.status === 'failed' && stepSettings(action).continueOnError !== true) || parksUntil !== undefined;
       if (n === todo.length - 1 || stops) last = step;
       else if (!(await this.saveStep(executionId, attempt, step, config.leaseMarginMs))) return this.lost(executionId, log);
+      if (parksUntil) {
+        waitUntil = parksUntil;
+        break;
+      }
       if (stops) {
         const retry = stepSettings(action).retry;
         failure = { error: `step ${index} (${action.type}) failed: ${step.error ?? 'unknown error'}`, permanent, failures: step.failures ?? 1, ...(retry ? { retry } : {}) };
@@ -165,7 +170,23 @@ export class ExecutionWorker {
       }
       if (halts) halted = true;
     }
-    return this.finish(execution, last, failure, log, config.random);
+    return waitUntil ? this.park(execution, last!, waitUntil, log) : this.finish(execution, last, failure, log, config.random);
+  }
+
+  /**
+   * Parks the run at a delay step: `waiting` until `resumeAt`, the step recorded, the
+   * workflow still busy; the scheduler queues it again on the same attempt when it is due
+   * (as it does a due retry), and it resumes at the delay step, which then has elapsed.
+   */
+  private async park(execution: Execution, step: Step, resumeAt: Date, log: Logger): Promise<HandleOutcome> {
+    const { executionId, attempt, retriesLeft } = execution;
+    const now = this.deps.clock.now();
+    const parked = await this.writes.runSingleWrite((r) =>
+      r.executions.finishAttempt(executionId, attempt, { status: 'waiting', at: now, nextAttemptAt: resumeAt, retriesLeft, step }),
+    );
+    if (!parked) return this.lost(executionId, log);
+    log.info({ resumeAt }, 'execution waiting at a delay');
+    return 'waiting';
   }
 
   /** Saves `step`, the lease then running `leaseMs` from the store's clock. */

@@ -21,6 +21,8 @@ export interface StepResult extends Step {
   permanent: boolean;
   /** A filter whose condition was false: the steps after it are skipped and the run completes. */
   halts?: boolean;
+  /** A delay that has not elapsed: the run waits until then (the step stays `pending`). */
+  parksUntil?: Date;
 }
 
 /** Watches a run while a step is in flight: `signal` aborts when the run is cancelled. */
@@ -93,16 +95,20 @@ export class StepRunner {
 
     const started = performance.now();
     let step: StepResult;
+    // A delay resumed after its wait keeps the time it worked out when it was first reached.
+    const parked = action.type === 'delay' && previous?.status === 'pending' ? (previous.output as { resumeAt?: string } | undefined)?.resumeAt : undefined;
     const cancelled = executor.instant ? undefined : watchCancel?.();
     try {
-      const output = await executor.run(action, {
+      const output = parked ? { resumeAt: parked } : await executor.run(action, {
         template: { ...template, secrets },
         logger: stepLog,
         idempotencyKey: stepIdempotencyKey(execution.executionId, index),
         timeoutMs: stepTimeoutMs(action),
+        now: startedAt,
         conceal,
         ...(cancelled ? { signal: cancelled.signal } : {}),
       });
+      if (action.type === 'delay') return this.delayed(running, output as { resumeAt: string }, stepLog);
       const halts = action.type === 'filter' && (output as { passed: boolean }).passed === false;
       if (halts) stepLog.info('filter condition false: the remaining steps are skipped');
       step = { ...running, status: 'succeeded', output: conceal(redact(output)), finishedAt: clock.now(), permanent: false, ...(halts ? { halts } : {}) };
@@ -113,6 +119,15 @@ export class StepRunner {
     }
     metrics?.actionDuration.observe({ type: action.type, outcome: step.status }, (performance.now() - started) / 1000);
     return step;
+  }
+
+  /** A delay step: `pending` and parking the run while its time is ahead, `succeeded` once it has come. */
+  private delayed(running: Step, output: { resumeAt: string }, stepLog: Logger): StepResult {
+    const resumeAt = new Date(output.resumeAt);
+    const now = this.deps.clock.now();
+    if (resumeAt.getTime() <= now.getTime()) return { ...running, status: 'succeeded', output, finishedAt: now, permanent: false };
+    stepLog.info({ resumeAt }, 'delay: the run waits');
+    return { ...running, status: 'pending', output, permanent: false, parksUntil: resumeAt };
   }
 
   /** A step not run because a filter before it stopped the run. */

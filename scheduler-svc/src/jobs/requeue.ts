@@ -1,10 +1,11 @@
 import { executionRequestedMessage, type Clock, type Execution, type Logger, type Repos, type Store, type Topics } from '@wf/shared';
+import type { Metrics } from '@wf/shared/ops';
 
 export interface RequeueReport {
   requeued: number;
 }
 
-type RequeueJobDeps = { store: Store; clock: Clock; logger: Logger; topics: Topics };
+type RequeueJobDeps = { store: Store; clock: Clock; logger: Logger; topics: Topics; metrics?: Metrics };
 
 /**
  * Executions requeued per unit of work. A transaction that also writes what a runner, a user
@@ -54,6 +55,20 @@ export class DueRetries extends RequeueJob {
   }
   protected async onRequeued(tx: Repos, execution: Execution, now: Date) {
     await tx.workflows.setTriggerStatus(execution.ownerId, execution.workflowId, execution.executionId, ['pending'], 'busy', now);
+  }
+}
+
+/**
+ * Runs parked at a delay whose time has come: queued again on the same attempt (the workflow
+ * stayed busy while they waited), to resume at the delay step. How late they resume is
+ * measured as for scheduled runs.
+ */
+export class DueWaits extends RequeueJob {
+  protected claim(tx: Repos, limit: number) {
+    return tx.executions.resumeDueWaits(limit);
+  }
+  protected async onRequeued(_tx: Repos, e: Execution, now: Date) {
+    if (e.nextAttemptAt) this.deps.metrics?.schedulerLateness.observe(Math.max(0, now.getTime() - e.nextAttemptAt.getTime()) / 1000);
   }
 }
 

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { Action, RetryPolicy } from './workflow.js';
 
-export const ExecutionStatusSchema = z.enum(['queued', 'running', 'pending_retry', 'completed', 'failed', 'cancelled']);
+/** `waiting`: parked at a `delay` step until `nextAttemptAt`, holding no runner; the scheduler resumes it then. */
+export const ExecutionStatusSchema = z.enum(['queued', 'running', 'waiting', 'pending_retry', 'completed', 'failed', 'cancelled']);
 export type ExecutionStatus = z.infer<typeof ExecutionStatusSchema>;
 /** A run in one of these has ended: nothing moves it any more but a re-run (`failed`, `cancelled`). */
 export const FINISHED_STATUSES: readonly ExecutionStatus[] = ['completed', 'failed', 'cancelled'];

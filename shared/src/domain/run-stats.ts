@@ -48,7 +48,7 @@ export interface RunStats {
   waitingForRetry: number;
 }
 
-export const emptyStatusCounts = (): StatusCounts => ({ queued: 0, running: 0, pending_retry: 0, completed: 0, failed: 0, cancelled: 0 });
+export const emptyStatusCounts = (): StatusCounts => ({ queued: 0, running: 0, waiting: 0, pending_retry: 0, completed: 0, failed: 0, cancelled: 0 });
 
 /** Nearest-rank percentile (`p` in 0..1) of ascending `sorted` values: the value at rank ⌈p·n⌉. */
 export function nearestRank(sorted: readonly number[], p: number): number {

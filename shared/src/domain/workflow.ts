@@ -182,13 +182,40 @@ const FilterActionSchema = z.strictObject({
   when: ConditionSchema,
 });
 
-export const ActionSchema = z.discriminatedUnion('type', [LogActionSchema, HttpRequestActionSchema, FilterActionSchema]);
+export const MAX_DELAY_MS = 365 * 24 * 3600 * 1000;
+
+/** `30s`, `15m`, `2h`, `7d`: how long a delay step parks its run (at most a year). */
+export const DelayDurationSchema = z
+  .string()
+  .regex(/^[1-9][0-9]{0,5}(s|m|h|d)$/, { message: 'must be a whole number followed by s, m, h or d, e.g. "15m"', abort: true })
+  .refine(holds((v: string) => intervalToMs(v) <= MAX_DELAY_MS), 'must be at most 365d');
+
+/**
+ * Parks the run (`waiting`, holding no runner) for `duration`, or until `until`: an ISO 8601
+ * time, or a template that becomes one (`{{trigger.payload.sendAt}}`); a time already past
+ * does not wait. The scheduler resumes the run at the next step.
+ */
+const DelayActionSchema = z
+  .strictObject({
+    type: z.literal('delay'),
+    duration: DelayDurationSchema.optional(),
+    until: z
+      .string()
+      .min(1)
+      .max(200)
+      .refine((v) => v.includes('{{') || !Number.isNaN(Date.parse(v)), 'must be an ISO 8601 time, e.g. "2026-03-01T09:00:00Z", or a template that becomes one')
+      .optional(),
+  })
+  .refine((a) => (a.duration === undefined) !== (a.until === undefined), 'needs exactly one of duration and until');
+
+export const ActionSchema = z.discriminatedUnion('type', [LogActionSchema, HttpRequestActionSchema, FilterActionSchema, DelayActionSchema]);
 export type Action = z.infer<typeof ActionSchema>;
 export type LogAction = z.infer<typeof LogActionSchema>;
 export type HttpRequestAction = z.infer<typeof HttpRequestActionSchema>;
 export type FilterAction = z.infer<typeof FilterActionSchema>;
+export type DelayAction = z.infer<typeof DelayActionSchema>;
 /** Every action type, for schemas of what names one (a step's type). */
-export const ACTION_TYPES = ['log', 'http-request', 'filter'] as const satisfies readonly Action['type'][];
+export const ACTION_TYPES = ['log', 'http-request', 'filter', 'delay'] as const satisfies readonly Action['type'][];
 
 /**
  * The `Idempotency-Key` of an http-request step: derived from the execution and the step
@@ -205,9 +232,9 @@ export function stepTimeoutMs(action: Action): number {
   return ('timeoutMs' in action ? action.timeoutMs : undefined) ?? DEFAULT_ACTION_TIMEOUT_MS;
 }
 
-/** The step settings an action carries (a filter carries none). */
+/** The step settings an action carries (a filter and a delay carry none). */
 export function stepSettings(action: Action): StepSettings {
-  return action.type === 'filter' ? {} : action;
+  return action.type === 'filter' || action.type === 'delay' ? {} : action;
 }
 
 

@@ -173,6 +173,12 @@ export interface ExecutionRepo {
    */
   requeueDueRetries(limit: number): Promise<Execution[]>;
   /**
+   * Claims up to `limit` executions that are `waiting` (parked at a delay) with
+   * `nextAttemptAt` come by store time and moves each to `queued` on the same attempt,
+   * earliest first, keeping `nextAttemptAt` (when it was due, for lateness). Returns them as updated.
+   */
+  resumeDueWaits(limit: number): Promise<Execution[]>;
+  /**
    * Claims up to `limit` executions that are `running` with a lease expired by store time
    * (their runner died) and moves them back to `queued` on the same attempt.
    */

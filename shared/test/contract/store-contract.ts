@@ -763,6 +763,28 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         assert.equal((await store.executions.get(live.executionId))?.status, 'running');
       });
 
+      it('parks a run waiting at a delay, and resumes it when due by store time on the same attempt, once, never to two concurrent callers', async () => {
+        const o = owner();
+        const due = new Date('2000-01-01T00:00:00Z');
+        const e = execution(o, 'w');
+        await store.executions.insert(e);
+        await store.executions.claimForRun(e.executionId, 1, 60_000);
+        const parked = { index: 0, type: 'log' as const, status: 'pending' as const, attempt: 1, output: { resumeAt: due.toISOString() }, startedAt: at(10) };
+        assert.equal(await store.executions.finishAttempt(e.executionId, 1, { status: 'waiting', at: at(10), nextAttemptAt: due, retriesLeft: 3, step: parked }), true);
+        const read = await store.executions.get(e.executionId);
+        assert.equal(read?.status, 'waiting');
+        assert.equal(read?.finishedAt, undefined, 'a waiting run is not finished');
+        assert.deepEqual(read?.steps[0], parked);
+        assert.equal((await store.executions.countByStatus()).waiting >= 1, true);
+        const notYet = execution(o, 'w', { status: 'waiting', nextAttemptAt: new Date('2200-01-01T00:00:00Z') });
+        await store.executions.insert(notYet);
+        const mine = (all: Execution[]) => all.filter((x) => x.ownerId === o);
+        const got = mine((await Promise.all([1, 2].map(() => store.uow.run((tx) => tx.executions.resumeDueWaits(10_000))))).flat());
+        assert.deepEqual(got.map((x) => [x.executionId, x.status, x.attempt, x.nextAttemptAt?.getTime()]), [[e.executionId, 'queued', 1, due.getTime()]]);
+        assert.equal((await store.executions.get(notYet.executionId))?.status, 'waiting', 'not before its time');
+        assert.ok(await store.executions.claimForRun(e.executionId, 1, 60_000), 'the resumed run is claimed on its attempt');
+      });
+
       it('requeues runs queued too long whose request left the outbox, once per age, never to two concurrent callers', async () => {
         const o = owner();
         const AGE = 60_000;
@@ -809,6 +831,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         await store.executions.insert(execution(o, 'w', { status: 'running', leaseUntil: lease }));
         await store.executions.insert(execution(o, 'w', { status: 'running', leaseUntil: lease }));
         await store.executions.insert(execution(o, 'w', { status: 'pending_retry', nextAttemptAt: lease }));
+        await store.executions.insert(execution(o, 'w', { status: 'waiting', nextAttemptAt: lease }));
         await store.executions.insert(execution(o, 'w', { status: 'failed', finishedAt: at(1) }));
         await store.executions.insert(execution(o, 'w', { status: 'completed', finishedAt: at(1) }));
         const rolledBack = store.uow.run(async (tx) => {
@@ -817,8 +840,8 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         });
         await assert.rejects(rolledBack, /rolled back/);
         const after = await store.executions.countByStatus();
-        assert.deepEqual(Object.keys(after).sort(), ['cancelled', 'completed', 'failed', 'pending_retry', 'queued', 'running']);
-        const added = { queued: 1, running: 2, pending_retry: 1, failed: 1, cancelled: 0 };
+        assert.deepEqual(Object.keys(after).sort(), ['cancelled', 'completed', 'failed', 'pending_retry', 'queued', 'running', 'waiting']);
+        const added = { queued: 1, running: 2, waiting: 1, pending_retry: 1, failed: 1, cancelled: 0 };
         for (const [status, n] of Object.entries(added) as [keyof typeof added, number][]) assert.equal(after[status], before[status] + n, status);
         assert.ok(Number.isInteger(after.completed) && after.completed >= 0, `completed: ${after.completed}`);
       });

@@ -86,7 +86,7 @@ export interface StepView {
 export interface ExecutionView {
   executionId: string;
   workflowId: string;
-  status: 'queued' | 'running' | 'pending_retry' | 'completed' | 'failed';
+  status: 'queued' | 'running' | 'waiting' | 'pending_retry' | 'completed' | 'failed';
   attempt: number;
   retriesLeft: number;
   nextAttemptAt?: string;

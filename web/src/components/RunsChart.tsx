@@ -9,6 +9,7 @@ const SERIES: { status: ExecutionStatus; label: string; color: string }[] = [
   { status: 'failed', label: 'failed', color: '#b42318' },
   { status: 'cancelled', label: 'cancelled', color: '#4b5563' },
   { status: 'pending_retry', label: 'waiting for retry', color: '#b35c00' },
+  { status: 'waiting', label: 'waiting (delay)', color: '#6941c6' },
   { status: 'running', label: 'running', color: '#1f4fd1' },
   { status: 'queued', label: 'queued', color: '#6b7280' },
 ];

@@ -6,6 +6,7 @@ import { formatTime } from '../lib/schedule';
 const STATUS_LABEL: Record<ExecutionStatus, string> = {
   queued: 'queued',
   running: 'running',
+  waiting: 'waiting (delay)',
   pending_retry: 'waiting for retry',
   completed: 'completed',
   failed: 'failed',

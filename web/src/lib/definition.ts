@@ -15,7 +15,7 @@ export interface WorkflowForm {
   retry: { maxRetries: string; baseDelayMs: string; maxDelayMs: string };
 }
 
-export type ActionForm = LogForm | HttpForm | FilterForm;
+export type ActionForm = LogForm | HttpForm | FilterForm | DelayForm;
 /** What every action form holds besides its own inputs. */
 interface ActionFormBase {
   /** Stable identity for the list while actions are added, removed and moved. */
@@ -44,10 +44,19 @@ export interface FilterForm extends ActionFormBase {
   when: string;
 }
 
+export interface DelayForm extends ActionFormBase {
+  type: 'delay';
+  /** `15m`, `2h`: empty when `until` is used. */
+  duration: string;
+  /** An ISO time or a template that becomes one. */
+  until: string;
+}
+
 let keys = 0;
 const nextKey = () => `a${++keys}`;
 
 export const emptyLog = (): LogForm => ({ key: nextKey(), type: 'log', message: '', level: '' });
+export const emptyDelay = (): DelayForm => ({ key: nextKey(), type: 'delay', duration: '', until: '' });
 export const emptyFilter = (): FilterForm => ({ key: nextKey(), type: 'filter', when: '' });
 export const emptyHttp = (): HttpForm => ({ key: nextKey(), type: 'http-request', method: 'GET', url: '', headers: [], body: '', timeoutMs: '' });
 
@@ -100,6 +109,7 @@ export function toDefinition(form: WorkflowForm): Conversion {
     const extra = a.extra ?? {};
     if (a.type === 'log') return defined({ ...extra, type: a.type, message: a.message, level: a.level || undefined });
     if (a.type === 'filter') return defined({ ...extra, type: a.type, when: json(a.when, `actions.${i}.when`) });
+    if (a.type === 'delay') return defined({ ...extra, type: a.type, duration: a.duration.trim() || undefined, until: a.until.trim() || undefined });
     let body: unknown;
     if (a.body.trim() !== '') {
       try {
@@ -142,6 +152,10 @@ export function fromDefinition(def: Partial<CreateWorkflowInput> & { retryPolicy
       if (a.type === 'filter') {
         const { type: _t, when, ...extra } = a;
         return withExtra({ key: nextKey(), type: 'filter', when: when === undefined ? '' : JSON.stringify(when, null, 2) }, extra);
+      }
+      if (a.type === 'delay') {
+        const { type: _t, duration, until, ...extra } = a;
+        return withExtra({ key: nextKey(), type: 'delay', duration: text(duration), until: text(until) }, extra);
       }
       const { type: _t, method, url, headers, body, timeoutMs, ...extra } = a;
       return withExtra(

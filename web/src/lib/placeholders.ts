@@ -5,6 +5,7 @@ const OUTPUT_FIELDS: Record<ActionForm['type'], string[]> = {
   log: ['message', 'level'],
   'http-request': ['status', 'body', 'headers'],
   filter: ['passed'],
+  delay: ['resumeAt'],
 };
 
 /**

@@ -4,7 +4,7 @@ import type { ExecutionStatus } from '../api/types';
 import { ErrorNote, Pager, usePager } from '../components/bits';
 import { RunsTable } from '../components/RunsTable';
 
-const STATUSES: ExecutionStatus[] = ['queued', 'running', 'pending_retry', 'completed', 'failed', 'cancelled'];
+const STATUSES: ExecutionStatus[] = ['queued', 'running', 'waiting', 'pending_retry', 'completed', 'failed', 'cancelled'];
 
 /** `datetime-local` text (the browser's time zone) as an ISO instant; empty stays empty. */
 const instant = (local: string) => (local ? new Date(local).toISOString() : undefined);

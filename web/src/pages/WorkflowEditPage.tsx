@@ -6,7 +6,7 @@ import { keys, useOpenApi, useWorkflow } from '../api/queries';
 import { defaultAt, enumAt, serverFieldErrors, validatorFor, variantsAt, type FieldErrors } from '../api/schema';
 import type { Workflow } from '../api/types';
 import { ErrorNote } from '../components/bits';
-import { emptyFilter, emptyForm, emptyHttp, emptyLog, fromDefinition, move, toDefinition, type ActionForm, type HttpForm, type WorkflowForm } from '../lib/definition';
+import { emptyDelay, emptyFilter, emptyForm, emptyHttp, emptyLog, fromDefinition, move, toDefinition, type ActionForm, type HttpForm, type WorkflowForm } from '../lib/definition';
 import { placeholdersFor } from '../lib/placeholders';
 
 /** An input with its label, its hint and the error of its field (from the schema as you type, or the server's 400). */
@@ -240,7 +240,7 @@ function Editor({ existing, openApi }: EditorProps) {
                       </span>
                     </div>
                     <Field id={id('type')} label="Type" error={shown(p('type'))}>
-                      <select {...described(id('type'), shown(p('type')))} value={a.type} onChange={(e) => updateAction(i, 'type', () => ({ ...(e.target.value === 'log' ? emptyLog() : e.target.value === 'filter' ? emptyFilter() : emptyHttp()), key: a.key }))}>
+                      <select {...described(id('type'), shown(p('type')))} value={a.type} onChange={(e) => updateAction(i, 'type', () => ({ ...(e.target.value === 'log' ? emptyLog() : e.target.value === 'filter' ? emptyFilter() : e.target.value === 'delay' ? emptyDelay() : emptyHttp()), key: a.key }))}>
                         {actionTypes.map((t) => (
                           <option key={t} value={t}>
                             {t}
@@ -264,6 +264,15 @@ function Editor({ existing, openApi }: EditorProps) {
                           </select>
                         </Field>
                       </>
+                    ) : a.type === 'delay' ? (
+                      <div className="row">
+                        <Field id={id('duration')} label="Wait for (e.g. 15m, 2h, 1d)" error={shown(p('duration')) ?? shown(`actions.${i}`)}>
+                          <input {...described(id('duration'), shown(p('duration')))} value={a.duration} onChange={(e) => updateAction(i, 'duration', (x) => (x.type === 'delay' ? { ...x, duration: e.target.value } : x))} />
+                        </Field>
+                        <Field id={id('until')} label="Or until (ISO time or template)" error={shown(p('until'))} hint={<Placeholders actions={form.actions} index={i} />}>
+                          <input {...described(id('until'), shown(p('until')), true)} className="mono" value={a.until} onChange={(e) => updateAction(i, 'until', (x) => (x.type === 'delay' ? { ...x, until: e.target.value } : x))} />
+                        </Field>
+                      </div>
                     ) : a.type === 'filter' ? (
                       <Field id={id('when')} label="Go on only when (JSONLogic condition)" error={shown(p('when'))} hint={<span className="muted">e.g. {'{"==": [{"var": "trigger.payload.kind"}, "order"]}'}</span>}>
                         <textarea

@@ -9,6 +9,7 @@ const definition = {
   actions: [
     { type: 'log', message: 'starting {{workflow.id}}', level: 'warn' },
     { type: 'filter', when: { '>': [{ var: 'trigger.payload.amount' }, 100] } },
+    { type: 'delay', duration: '15m' },
     {
       type: 'http-request', method: 'POST', url: 'https://api.example.com/r/{{trigger.payload.id}}', headers: { 'x-api-key': 'k' }, body: { n: [1, 2], ok: true }, timeoutMs: 5000,
       // Fields the form has no input for are kept as they are.

@@ -16,6 +16,8 @@ describe('validation against the published schema', () => {
       { type: 'filter', when: { '>': [{ var: 'trigger.payload.amount' }, 100] } },
       { type: 'http-request', method: 'POST', url: 'https://x.test/', timeoutMs: 500, continueOnError: true, retry: { maxRetries: 1, baseDelayMs: 100, maxDelayMs: 100 }, if: { '!!': [1] }, idempotencyKey: false },
       { type: 'log', message: 'hi', if: true },
+      { type: 'delay', duration: '15m' },
+      { type: 'delay', until: '{{trigger.payload.sendAt}}' },
     ];
     expect(validate({ workflowId: 'ok', trigger: { type: 'manual' }, actions })).toEqual({});
   });
@@ -39,7 +41,7 @@ describe('validation against the published schema', () => {
 
   it("reads the form's choices and defaults from the document", () => {
     expect(variantsAt(openApi, 'CreateWorkflow', ['trigger'])).toEqual(['periodic', 'cron', 'manual', 'webhook']);
-    expect(variantsAt(openApi, 'CreateWorkflow', ['actions'])).toEqual(['log', 'http-request', 'filter']);
+    expect(variantsAt(openApi, 'CreateWorkflow', ['actions'])).toEqual(['log', 'http-request', 'filter', 'delay']);
     expect(enumAt(openApi, 'CreateWorkflow', ['actions', 'type=http-request', 'method'])).toContain('PATCH');
     expect(enumAt(openApi, 'CreateWorkflow', ['actions', 'type=log', 'level'])).toEqual(['debug', 'info', 'warn', 'error']);
     expect(defaultAt(openApi, 'CreateWorkflow', ['retryPolicy', 'maxRetries'])).toBe('3');

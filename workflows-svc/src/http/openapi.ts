@@ -79,7 +79,7 @@ const sampleExecution: Execution = {
   startedAt: at,
   finishedAt: at,
 };
-const emptyCounts = { queued: 0, running: 0, pending_retry: 0, completed: 0, failed: 0, cancelled: 0 };
+const emptyCounts = { queued: 0, running: 0, waiting: 0, pending_retry: 0, completed: 0, failed: 0, cancelled: 0 };
 /** The sample run, cancelled while its second step was in flight. */
 const cancelledExecution: Execution = {
   ...sampleExecution,
@@ -492,12 +492,13 @@ export function openApiDocument({ serverUrl }: OpenApiOptions = {}): Record<stri
             required: true,
             ...json(ref('CreateWorkflow'), {
               example: { workflowId: 'say-hello', trigger: { type: 'cron', cron: '*/5 * * * *', timezone: 'Europe/Paris' }, actions: [{ type: 'log', message: 'hello {{trigger.payload.name}}' }] },
-              // A filter, a step skipped by its `if`, and the settings any step may carry.
+              // A filter, a durable delay, a step skipped by its `if`, and the settings any step may carry.
               conditionsAndStepSettings: {
                 workflowId: 'big-orders',
                 trigger: { type: 'webhook' },
                 actions: [
                   { type: 'filter', when: { '>=': [{ var: 'trigger.payload.amount' }, 100] } },
+                  { type: 'delay', duration: '15m' },
                   {
                     type: 'http-request',
                     method: 'POST',

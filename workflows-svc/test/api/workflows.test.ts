@@ -90,6 +90,8 @@ describe('workflows CRUD', () => {
   test('POST: filters and step settings are kept as given; a condition that is not JSONLogic, or too large, is 400 naming it', async () => {
     const actions = [
       { type: 'filter', when: { '>=': [{ var: 'trigger.payload.amount' }, 100] } },
+      { type: 'delay', duration: '15m' },
+      { type: 'delay', until: '{{trigger.payload.sendAt}}' },
       { type: 'http-request', url: 'https://api.example.com/x', method: 'POST', timeoutMs: 500, retry: { maxRetries: 1, baseDelayMs: 100, maxDelayMs: 100 }, continueOnError: true, if: { '!!': [{ var: 'trigger.payload.vip' }] }, idempotencyKey: false },
     ];
     const ok = await api.call('POST', '/workflows', { token, body: { ...manualWorkflow('conditions'), actions } });
@@ -105,11 +107,17 @@ describe('workflows CRUD', () => {
           { type: 'log', message: 'x', if: { in: ['a', 'x'.repeat(5_000)] } },
           { type: 'filter' },
           { type: 'http-request', url: 'https://api.example.com/x', method: 'GET', idempotencyKey: true },
+          { type: 'delay', duration: '15 minutes' },
+          { type: 'delay', until: 'next tuesday' },
+          { type: 'delay', duration: '366d' },
         ],
       },
     });
     assert.equal(bad.status, 400);
-    assert.deepEqual(paths(bad).sort(), ['actions.0.when', 'actions.1.if', 'actions.2.if', 'actions.3.when', 'actions.4.idempotencyKey']);
+    assert.deepEqual(paths(bad).sort(), ['actions.0.when', 'actions.1.if', 'actions.2.if', 'actions.3.when', 'actions.4.idempotencyKey', 'actions.5.duration', 'actions.6.until', 'actions.7.duration']);
+    const neither = await api.call('POST', '/workflows', { token, body: { ...manualWorkflow('bad-delay'), actions: [{ type: 'delay' }, { type: 'delay', duration: '1m', until: '2026-01-01T00:00:00Z' }] } });
+    assert.equal(neither.status, 400);
+    assert.deepEqual(paths(neither), ['actions.0', 'actions.1']);
   });
 
   test('POST: unknown fields are rejected, at the top and nested', async () => {

@@ -405,6 +405,14 @@ function makeRepos(s: State, j: Journal | null, clock: Clock, maxStepOutputBytes
         .slice(0, limit);
       return due.map((e) => clone(update(e, { status: 'queued', attempt: e.attempt + 1, updatedAt: now }, ['nextAttemptAt'])));
     },
+    async resumeDueWaits(limit) {
+      const now = clock.now();
+      const due = [...s.executions.values()]
+        .filter((e) => e.status === 'waiting' && time(e.nextAttemptAt) <= now.getTime())
+        .sort((a, b) => time(a.nextAttemptAt) - time(b.nextAttemptAt))
+        .slice(0, limit);
+      return due.map((e) => clone(update(e, { status: 'queued', updatedAt: now })));
+    },
     async requeueExpiredLeases(limit) {
       const now = clock.now();
       const stuck = [...s.executions.values()]

@@ -202,6 +202,7 @@ function executionSchema() {
   schema.index({ ownerId: 1, createdAt: -1, _id: -1 }, { name: 'owner_runs' }); // run lists across workflows, the overview's window
   schema.index({ status: 1, nextAttemptAt: 1 }, { partialFilterExpression: { status: 'pending_retry' }, name: 'retries_due' });
   schema.index({ status: 1, leaseUntil: 1 }, { partialFilterExpression: { status: 'running' }, name: 'running_by_lease' });
+  schema.index({ nextAttemptAt: 1 }, { partialFilterExpression: { status: 'waiting' }, name: 'waits_due' });
   // With the two above, what countByStatus counts exactly, on index keys only (see repos.ts).
   schema.index({ status: 1, updatedAt: 1 }, { partialFilterExpression: { status: 'queued' }, name: 'queued_since' });
   schema.index({ status: 1, finishedAt: 1 }, { partialFilterExpression: { status: 'failed' }, name: 'failed_by_time' });

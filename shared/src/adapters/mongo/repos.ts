@@ -82,7 +82,7 @@ const TRIGGER_DEFINITION: Record<TriggerDefinitionField, true> = {
 const hookInUse = () => new ConflictError('hook id already in use', undefined, 'hook_conflict');
 
 /** What countByStatus counts exactly, each on a partial index (models.ts): all but `completed` (the compiler checks the list). */
-const COUNTED: Record<Exclude<ExecutionStatus, 'completed'>, true> = { queued: true, running: true, pending_retry: true, failed: true, cancelled: true };
+const COUNTED: Record<Exclude<ExecutionStatus, 'completed'>, true> = { queued: true, running: true, waiting: true, pending_retry: true, failed: true, cancelled: true };
 
 /**
  * The five repositories over `models`. With a `session` every operation runs in that
@@ -488,6 +488,16 @@ export function createRepos(
         opts,
       );
       return requeued.map(toExecution);
+    },
+    async resumeDueWaits(limit) {
+      const now = await serverNow();
+      const resumed = await claimInBatch(
+        m.Execution,
+        { filter: { status: 'waiting', nextAttemptAt: notAfter(now) }, sort: { nextAttemptAt: 1 }, limit },
+        { $set: { status: 'queued', updatedAt: now } },
+        opts,
+      );
+      return resumed.map(toExecution);
     },
     async requeueExpiredLeases(limit) {
       const now = await serverNow();

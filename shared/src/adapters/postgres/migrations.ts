@@ -111,6 +111,7 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX executions_finished_idx ON executions (finished_at) WHERE finished_at IS NOT NULL;
    CREATE INDEX workflows_run_limit_idx ON workflows (owner_id, workflow_id) WHERE retention IS NOT NULL;`,
   // Secrets: per user and name, the value only as AES-256-GCM ciphertext made by the services.
+  // Durable delays: runs waiting at a delay step.
   `
   CREATE TABLE secrets (
     owner_id   text NOT NULL,
@@ -120,5 +121,7 @@ export const MIGRATIONS: readonly string[] = [
     updated_at timestamptz NOT NULL,
     CONSTRAINT secrets_pkey PRIMARY KEY (owner_id, name)
   );
+  -- Runs parked at a delay step, by when they resume (resumeDueWaits; countByStatus).
+  CREATE INDEX executions_waiting_idx ON executions (next_attempt_at) WHERE status = 'waiting';
   `,
 ];

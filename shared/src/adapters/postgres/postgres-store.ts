@@ -98,6 +98,7 @@ export const SCRAPE_SQL = {
       (SELECT count(*) FROM executions WHERE status = 'queued') AS queued,
       (SELECT count(*) FROM executions WHERE status = 'running') AS running,
       (SELECT count(*) FROM executions WHERE status = 'pending_retry') AS pending_retry,
+      (SELECT count(*) FROM executions WHERE status = 'waiting') AS waiting,
       (SELECT count(*) FROM executions WHERE status = 'failed') AS failed,
       (SELECT count(*) FROM executions WHERE status = 'cancelled') AS cancelled,
       pg_stat_get_live_tuples('executions'::regclass) AS live_rows`,
@@ -453,6 +454,17 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
       );
       return rows.map(toExecution);
     },
+    async resumeDueWaits(limit) {
+      const { rows } = await q<ExecutionRow>(
+        db,
+        `UPDATE executions SET status='queued', updated_at=${NOW} WHERE execution_id IN (
+           SELECT execution_id FROM executions WHERE status='waiting' AND next_attempt_at <= ${NOW}
+           ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+         RETURNING *`,
+        [limit],
+      );
+      return rows.map(toExecution);
+    },
     async requeueExpiredLeases(limit) {
       const { rows } = await q<ExecutionRow>(
         db,
@@ -488,11 +500,12 @@ function repos(db: Queryable, maxStepOutputBytes: number): Repos {
       const counts = {
         queued: Number(row.queued),
         running: Number(row.running),
+        waiting: Number(row.waiting),
         pending_retry: Number(row.pending_retry),
         failed: Number(row.failed),
         cancelled: Number(row.cancelled),
       };
-      const counted = counts.queued + counts.running + counts.pending_retry + counts.failed + counts.cancelled;
+      const counted = counts.queued + counts.running + counts.waiting + counts.pending_retry + counts.failed + counts.cancelled;
       return { ...counts, completed: Math.max(0, Number(row.live_rows ?? 0) - counted) };
     },
   };
