@@ -39,7 +39,7 @@ export async function walk(base: string): Promise<string> {
   const accepted = await call<Answer<'/workflows/{workflowId}/trigger', 'post', 202>>(base, 'POST', `/workflows/${created.workflowId}/trigger`, payload, token);
   const run = await call<Answer<'/executions/{executionId}', 'get', 200>>(base, 'GET', `/executions/${accepted.executionId}`, undefined, token);
 
-  const status: 'queued' | 'running' | 'pending_retry' | 'completed' | 'failed' | 'cancelled' = run.status;
+  const status: 'queued' | 'running' | 'waiting' | 'pending_retry' | 'completed' | 'failed' | 'cancelled' = run.status;
   const cancelled = await call<Answer<'/executions/{executionId}/cancel', 'post', 200>>(base, 'POST', `/executions/${accepted.executionId}/cancel`, undefined, token);
   const rerun: Body<'/executions/{executionId}/retry', 'post'> = { from: 'start' };
   const again = await call<Answer<'/executions/{executionId}/retry', 'post', 202>>(base, 'POST', `/executions/${cancelled.executionId}/retry`, rerun, token);

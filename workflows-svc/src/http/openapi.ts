@@ -118,6 +118,7 @@ const ERROR_EXAMPLES: Record<string, { message: string; details?: unknown }> = {
   hook_conflict: { message: 'conflict on workflows_hook_id_key' },
   version_conflict: { message: 'workflow was changed concurrently', details: { currentVersion: 4 } },
   not_a_webhook: { message: 'workflow "say-hello" has no webhook trigger', details: { triggerType: 'manual' } },
+  too_many_secrets: { message: 'at most 200 secrets per user; delete one first' },
   workflow_busy: { message: 'workflow "say-hello" is busy', details: { triggerStatus: 'busy' } },
   workflow_disabled: { message: 'workflow "say-hello" is disabled' },
   workflow_deleted: { message: 'workflow "say-hello" of this run was deleted' },
