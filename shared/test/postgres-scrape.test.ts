@@ -64,7 +64,7 @@ describe('postgres store: the metrics scrape', { skip: tier.skip }, () => {
 
   it('counts what is in flight exactly, and the history from the statistics', async () => {
     const counts = await store.executions.countByStatus();
-    assert.deepEqual({ ...counts, completed: undefined }, { queued: 3, running: 2, pending_retry: 1, failed: 4, cancelled: 0, completed: undefined });
+    assert.deepEqual({ ...counts, completed: undefined }, { queued: 3, running: 2, waiting: 0, pending_retry: 1, failed: 4, cancelled: 0, completed: undefined });
     assert.equal(counts.completed, HISTORY - 10, 'VACUUM left the live row count exact');
     assert.equal((await store.outbox.backlog(new Date())).count, 7);
   });

@@ -498,7 +498,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         await store.executions.insert(execution(o, 'old', { createdAt: at(-100 * minute), status: 'pending_retry' }));
 
         const stats = await store.executions.runStats(o, { from: at(0), to: at(5 * minute), bucketMs: minute, top: 2 });
-        const counts = (c: Partial<Record<Execution['status'], number>>) => ({ queued: 0, running: 0, pending_retry: 0, completed: 0, failed: 0, cancelled: 0, ...c });
+        const counts = (c: Partial<Record<Execution['status'], number>>) => ({ queued: 0, running: 0, waiting: 0, pending_retry: 0, completed: 0, failed: 0, cancelled: 0, ...c });
         assert.deepEqual(stats.buckets, [
           { start: at(0), counts: counts({ completed: 2 }) },
           { start: at(minute), counts: counts({ failed: 2, running: 1 }) },

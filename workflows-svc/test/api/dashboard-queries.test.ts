@@ -56,7 +56,7 @@ describe('the dashboard\'s queries: overview stats, outcome strips, runs across 
     assert.equal(day.bucketMs, 900_000);
     assert.equal(new Date(hour.to).getTime() - new Date(hour.from).getTime(), 3_600_000);
     assert.ok(new Date(hour.to).getTime() > api.clock.now().getTime(), 'the last bucket holds now');
-    assert.deepEqual(hour.totals, { queued: 0, running: 0, pending_retry: 1, completed: 1, failed: 1, cancelled: 0 });
+    assert.deepEqual(hour.totals, { queued: 0, running: 0, waiting: 0, pending_retry: 1, completed: 1, failed: 1, cancelled: 0 });
     assert.equal(hour.failureRate, 0.5);
     assert.deepEqual(hour.durationMs, { p50: 100, p95: 300 });
     assert.deepEqual(hour.busiest, [
