@@ -49,6 +49,19 @@ describe('DueWaits', () => {
     assert.match(await metrics.registry.metrics(), /wf_scheduler_lateness_seconds_sum 0\.25/);
     assert.equal((await job.runOnce()).requeued, 0, 'once');
   });
+
+  it('never resumes a waiting run that was cancelled', async () => {
+    const { clock, store, execution: e } = await oneAcceptedRun();
+    await store.executions.claimForRun(e.executionId, 1, 10_000);
+    const resumeAt = new Date(clock.now().getTime() + 2_000);
+    await store.executions.finishAttempt(e.executionId, 1, { status: 'waiting', at: clock.now(), retriesLeft: 2, nextAttemptAt: resumeAt });
+    assert.equal((await store.executions.cancel(e.executionId, clock.now()))?.status, 'cancelled');
+    clock.set(new Date(resumeAt.getTime() + 1_000));
+    const job = new DueWaits({ store, clock, logger: silentLogger, topics: DEFAULT_TOPICS }, { batchSize: 10 });
+    assert.equal((await job.runOnce()).requeued, 0);
+    assert.equal((await store.executions.get(e.executionId))?.status, 'cancelled');
+    assert.deepEqual(await relay(store, clock), [], 'no request sent');
+  });
 });
 
 describe('DueRetries', () => {

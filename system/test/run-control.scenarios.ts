@@ -124,6 +124,32 @@ export function runControlScenarios(setup: RunControlSetup = {}): void {
     assert.equal(refused.body.error?.code, 'execution_finished');
   });
 
+  it('cancels a run waiting at a delay: it ends cancelled, never resumes, and its workflow takes a new trigger', async () => {
+    const after = server.script('/count/after-delay', 0);
+    await sut.api.createWorkflow({
+      workflowId: 'delayed',
+      trigger: { type: 'manual' },
+      actions: [
+        { type: 'delay', duration: '2s' },
+        { type: 'http-request', url: after, method: 'POST' },
+      ],
+    });
+    const id = await trigger('delayed');
+    await untilStatus(id, ['waiting'], 'the run to wait at its delay');
+    assert.equal(await triggerStatus('delayed'), 'busy', 'a waiting run holds its workflow');
+    const res = await cancel(id);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.status, 'cancelled');
+    assert.equal(res.body.nextAttemptAt, undefined);
+    assert.equal(await triggerStatus('delayed'), 'idle');
+    await sleep(3_500); // past the delay and a few scheduler ticks
+    assert.equal(server.hits.get('/count/after-delay') ?? 0, 0, 'the run never resumed');
+    const e = await run(id);
+    assert.equal(e.status, 'cancelled');
+    assert.equal(e.attempt, 1);
+    assert.equal((await cancel(id)).body.status, 'cancelled', 'idempotent');
+  });
+
   it('a cancel racing the run\'s own finish has one winner', async () => {
     await sut.api.createWorkflow({ workflowId: 'racer', trigger: { type: 'manual' }, actions: [{ type: 'http-request', url: server.script('/slow/racer', 0), method: 'GET' }] });
     const outcomes = new Set<string>();

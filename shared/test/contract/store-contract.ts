@@ -785,6 +785,22 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         assert.ok(await store.executions.claimForRun(e.executionId, 1, 60_000), 'the resumed run is claimed on its attempt');
       });
 
+      it('cancels a run waiting at a delay (compare-and-set on unfinished): it is never resumed', async () => {
+        const o = owner();
+        const due = new Date('2000-01-01T00:00:00Z');
+        const e = execution(o, 'w');
+        await store.executions.insert(e);
+        await store.executions.claimForRun(e.executionId, 1, 60_000);
+        assert.equal(await store.executions.finishAttempt(e.executionId, 1, { status: 'waiting', at: at(10), nextAttemptAt: due, retriesLeft: 3 }), true);
+        const cancelled = await store.executions.cancel(e.executionId, at(11));
+        assert.equal(cancelled?.status, 'cancelled');
+        assert.equal(cancelled?.nextAttemptAt, undefined);
+        const resumed = (await store.uow.run((tx) => tx.executions.resumeDueWaits(10_000))).filter((x) => x.executionId === e.executionId);
+        assert.deepEqual(resumed, []);
+        assert.equal((await store.executions.get(e.executionId))?.status, 'cancelled');
+        assert.equal(await store.executions.cancel(e.executionId, at(12)), null, 'a finished run is not cancelled again');
+      });
+
       it('requeues runs queued too long whose request left the outbox, once per age, never to two concurrent callers', async () => {
         const o = owner();
         const AGE = 60_000;
