@@ -15,10 +15,10 @@ import {
   type HttpRequest,
   type Store,
 } from '@wf/shared';
-import { createMemoryStore } from '@wf/shared/memory';
-import { aWorkflow, FakeClock } from '@wf/shared/testing';
+import { FakeClock } from '@wf/shared/testing';
 import { createActions, ExecutionWorker } from '../src/index.js';
 import { refusingStore, type Refusal } from './support/refusing-store.js';
+import { workerSetup } from './support/worker-setup.js';
 
 const requested = (executionId: string, attempt: number): ExecutionRequested =>
   makeEvent('ExecutionRequested', { executionId, workflowId: 'w', ownerId: 'o', attempt }, `ev-${attempt}`, new Date());
@@ -39,28 +39,12 @@ function scriptedHttp(script: Record<string, (number | Error)[]>) {
   return { http, calls };
 }
 
-async function setup(actions: Action[], http: HttpClient, maxRetries = 2, refusal?: Refusal) {
-  const clock = new FakeClock('2026-01-01T00:00:00Z');
-  const memory = createMemoryStore({ clock });
-  const store = refusal ? refusingStore(memory, refusal) : memory;
-  const now = clock.now();
-  const wf = aWorkflow({ workflowId: 'w', ownerId: 'o', actions, retryPolicy: { maxRetries, baseDelayMs: 1_000, maxDelayMs: 8_000 }, createdAt: now, updatedAt: now });
-  await store.workflows.create(wf);
-  const execution = await store.uow.run((tx) => acceptRun(tx, wf, { type: 'manual', firedAt: now, payload: { to: 'ada' } }, DEFAULT_TOPICS, now));
-  const worker = new ExecutionWorker({
-    store, groupCommit: new GroupCommit(store), actions: createActions({ http }), clock, logger: silentLogger, topics: DEFAULT_TOPICS,
-    config: { leaseMarginMs: 5_000, random: () => 1 },
+/** `workerSetup` with a retry policy of `maxRetries` and, when given, a store that refuses some writes. */
+const setup = (actions: Action[], http: HttpClient, maxRetries = 2, refusal?: Refusal) =>
+  workerSetup(actions, http, {
+    retryPolicy: { maxRetries, baseDelayMs: 1_000, maxDelayMs: 8_000 },
+    ...(refusal ? { wrapStore: (memory: Store) => refusingStore(memory, refusal) } : {}),
   });
-  /** Lets the backoff pass and requeues due retries, as the scheduler would. */
-  const retry = async () => {
-    const e = await store.executions.get(execution.executionId);
-    clock.set(e!.nextAttemptAt!);
-    const [requeued] = await store.uow.run((tx) => tx.executions.requeueDueRetries(10));
-    await store.workflows.setTriggerStatus('o', 'w', execution.executionId, ['pending'], 'busy', clock.now());
-    return requeued!.attempt;
-  };
-  return { store, clock, worker, wf, execution, retry };
-}
 
 const results = async (store: Store) =>
   (await store.outbox.claimBatch(0, 100)).messages.filter((m) => m.topic === DEFAULT_TOPICS.result).map((m) => m.event);

@@ -12,6 +12,7 @@ import {
   type HttpRequest,
   type Logger,
   type RetryPolicy,
+  type Store,
 } from '@wf/shared';
 import { createMemoryStore } from '@wf/shared/memory';
 import { aWorkflow, FakeClock } from '@wf/shared/testing';
@@ -39,10 +40,18 @@ export function scriptedHttp(script: Record<string, (number | Error)[]> = {}) {
 export async function workerSetup(
   actions: Action[],
   http: HttpClient,
-  options: { retryPolicy?: RetryPolicy; payload?: unknown; secrets?: Record<string, string>; logger?: Logger } = {},
+  options: {
+    retryPolicy?: RetryPolicy;
+    payload?: unknown;
+    secrets?: Record<string, string>;
+    logger?: Logger;
+    /** The store the worker sees, made from the memory store (e.g. one that refuses some writes). */
+    wrapStore?: (memory: Store) => Store;
+  } = {},
 ) {
   const clock = new FakeClock('2026-01-01T00:00:00Z');
-  const store = createMemoryStore({ clock });
+  const memory = createMemoryStore({ clock });
+  const store = options.wrapStore ? options.wrapStore(memory) : memory;
   const now = clock.now();
   const retryPolicy = options.retryPolicy ?? { maxRetries: 2, baseDelayMs: 1_000, maxDelayMs: 8_000 };
   const wf = aWorkflow({ workflowId: 'w', ownerId: 'o', actions, retryPolicy, createdAt: now, updatedAt: now });
@@ -67,5 +76,5 @@ export async function workerSetup(
     return requeued!.attempt;
   };
   const get = async () => (await store.executions.get(execution.executionId))!;
-  return { store, clock, worker, execution, retry, get, handle: (attempt: number) => worker.handle(requested(execution.executionId, attempt)) };
+  return { store, clock, worker, wf, execution, retry, get, handle: (attempt: number) => worker.handle(requested(execution.executionId, attempt)) };
 }

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { eventually } from './api-client.js';
@@ -9,17 +8,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..
 
 export type ServiceName = 'workflows-svc' | 'scheduler-svc' | 'runner-svc';
 
-/** A free TCP port on 127.0.0.1 (asked of the OS, then released). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** A free TCP port: the shared test helper, re-exported for the suites that start processes. */
+export { freePort } from '@wf/shared/testing';
 
 /**
  * The environment the service processes of one test run share, on top of `env` (store and
