@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { createPostgresStore, SCRAPE_SQL } from '../src/adapters/postgres/postgres-store.js';
+import { createPostgresStore } from '../src/adapters/postgres/index.js';
+import { SCRAPE_SQL } from '../src/adapters/postgres/schema.js';
 import type { Store } from '../src/ports/repos.js';
 import { postgresTier } from '../src/testing/index.js';
 

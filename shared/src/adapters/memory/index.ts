@@ -1,1 +1,1 @@
-export { createMemoryStore } from './memory-store.js';
+export { createMemoryStore } from './store.js';

@@ -1,8 +1,10 @@
 /*
- * The MongoDB store (mongoose 9, its own connection). Layout: models.ts (documents, schemas,
- * indexes, mappers), repos.ts (the five repositories, with or without a transaction's
- * session), errors.ts (E11000 -> ConflictError, unreachable -> UnavailableError),
- * mongo-store.ts (connection, unit of work, init, ping, close).
+ * The MongoDB store (mongoose 9, its own connection). Laid out like the other stores:
+ * store.ts (connection, unit of work, init, now, ping, close), connection.ts (what every
+ * repository is given: models, session, store time; the batch claim), one file per repository
+ * (workflows.ts, executions.ts, outbox.ts, users.ts, idempotency.ts, secrets.ts), errors.ts
+ * (E11000 -> ConflictError, unreachable -> UnavailableError) and schema.ts (documents, schemas,
+ * indexes, mappers).
  *
  * What has been exercised, and what has not (no mongod could run where this was written):
  * - Type-checked against mongoose 9.12 and its driver 7.8, whose query filters are typed per
@@ -27,4 +29,4 @@
  *   metrics scrape, the round trips of a batch claim (with the profiler) and the TTL changes
  *   on purpose.
  */
-export { createMongoStore, type MongoStoreOptions } from './mongo-store.js';
+export { createMongoStore, type MongoStoreOptions } from './store.js';

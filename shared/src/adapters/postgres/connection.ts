@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from '../../logger.js';
-import { isConnectionError } from './errors.js';
+import { isConnectionError, toStoreError } from './errors.js';
 
 export interface PoolOptions {
   url: string;
@@ -40,4 +41,53 @@ export function createPool(options: PoolOptions): pg.Pool {
   pool.on('error', (err) => lost(err, 'idle client'));
   pool.on('connect', (client) => client.on('error', (err) => lost(err, 'client in use')));
   return pool;
+}
+
+/** Anything that runs a query: the pool, or one client inside a transaction. */
+export type Queryable = Pick<pg.Pool, 'query'>;
+
+/**
+ * Every query here is a constant text, so each is a named prepared statement: each pooled
+ * connection parses and plans it once, then only binds and executes it.
+ */
+const statementNames = new Map<string, string>();
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `wf_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
+export async function q<R extends pg.QueryResultRow>(db: Queryable, text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
+  try {
+    return await db.query<R>({ name: statementName(text), text, values });
+  } catch (err) {
+    // A later migration changed a table under a statement this connection prepared earlier
+    // (a rolling upgrade); outside a transaction, the statement unprepared still works.
+    if ((err as { code?: string }).code === '0A000' && db instanceof pg.Pool) {
+      return db.query<R>(text, values).catch((retryErr: unknown) => {
+        throw toStoreError(retryErr);
+      });
+    }
+    throw toStoreError(err);
+  }
+}
+
+export const json = (v: unknown) => JSON.stringify(v);
+
+/**
+ * Store time (see ports/repos.ts): the database's clock at the start of the statement, to the
+ * millisecond like the other stores. Stable within a statement, so the claims' range
+ * conditions on it still use their indexes (clock_timestamp() is volatile and would not).
+ */
+export const NOW = `date_trunc('milliseconds', statement_timestamp())`;
+/** Store time plus the milliseconds in parameter `param` (`-$1`: minus them). */
+export const NOW_PLUS = (param: string) => `(${NOW} + ${param}::double precision * interval '1 millisecond')`;
+
+/** What a repository is given: where its queries go (the pool, or a transaction's client) and the store's bounds. */
+export interface PostgresContext {
+  db: Queryable;
+  maxStepOutputBytes: number;
 }

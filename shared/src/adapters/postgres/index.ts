@@ -1,1 +1,1 @@
-export { createPostgresStore, type PostgresStoreOptions } from './postgres-store.js';
+export { createPostgresStore, type PostgresStoreOptions } from './store.js';

@@ -125,3 +125,21 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX executions_waiting_idx ON executions (next_attempt_at) WHERE status = 'waiting';
   `,
 ];
+
+/**
+ * What a metrics scrape runs (exported for the test that checks their plans). Every count but
+ * `completed` reads a partial index of only the rows in its status; `completed`, the bulk of
+ * the history, is the table's live row count kept by the statistics collector (some seconds
+ * late) less those.
+ */
+export const SCRAPE_SQL = {
+  countByStatus: `SELECT
+      (SELECT count(*) FROM executions WHERE status = 'queued') AS queued,
+      (SELECT count(*) FROM executions WHERE status = 'running') AS running,
+      (SELECT count(*) FROM executions WHERE status = 'pending_retry') AS pending_retry,
+      (SELECT count(*) FROM executions WHERE status = 'waiting') AS waiting,
+      (SELECT count(*) FROM executions WHERE status = 'failed') AS failed,
+      (SELECT count(*) FROM executions WHERE status = 'cancelled') AS cancelled,
+      pg_stat_get_live_tuples('executions'::regclass) AS live_rows`,
+  backlog: 'SELECT count(*) AS n, min(created_at) AS oldest FROM outbox WHERE published_at IS NULL',
+} as const;

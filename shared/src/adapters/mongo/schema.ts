@@ -203,7 +203,7 @@ function executionSchema() {
   schema.index({ status: 1, nextAttemptAt: 1 }, { partialFilterExpression: { status: 'pending_retry' }, name: 'retries_due' });
   schema.index({ status: 1, leaseUntil: 1 }, { partialFilterExpression: { status: 'running' }, name: 'running_by_lease' });
   schema.index({ nextAttemptAt: 1 }, { partialFilterExpression: { status: 'waiting' }, name: 'waits_due' });
-  // With the two above, what countByStatus counts exactly, on index keys only (see repos.ts).
+  // With the two above, what countByStatus counts exactly, on index keys only (see executions.ts).
   schema.index({ status: 1, updatedAt: 1 }, { partialFilterExpression: { status: 'queued' }, name: 'queued_since' });
   schema.index({ status: 1, finishedAt: 1 }, { partialFilterExpression: { status: 'failed' }, name: 'failed_by_time' });
   // Another key than failed_by_time's: MongoDB before 5.0 refuses two indexes on one key that differ only by their filter.

@@ -5,8 +5,15 @@ import type { Logger } from '../../logger.js';
 import type { Repos, Store } from '../../ports/repos.js';
 import { DEFAULT_MAX_STEP_OUTPUT_BYTES, type StepBoundOptions } from '../step-bound.js';
 import { guarded, unavailableOnError } from './errors.js';
-import { createModels, DEFAULT_PUBLISHED_OUTBOX_TTL_SECONDS, OBSOLETE_INDEXES, TTL_INDEX } from './models.js';
-import { createRepos } from './repos.js';
+import type { ClientSession } from 'mongoose';
+import type { MongoContext, SessionOption } from './connection.js';
+import { createExecutionRepo } from './executions.js';
+import { createIdempotencyRepo } from './idempotency.js';
+import { createOutboxRepo } from './outbox.js';
+import { createModels, DEFAULT_PUBLISHED_OUTBOX_TTL_SECONDS, OBSOLETE_INDEXES, TTL_INDEX, type Models } from './schema.js';
+import { createSecretRepo } from './secrets.js';
+import { createUserRepo } from './users.js';
+import { createWorkflowRepo } from './workflows.js';
 
 export interface MongoStoreOptions extends StepBoundOptions {
   /** A replica set (transactions need one), e.g. `mongodb://mongo:27017/wf?replicaSet=rs0`. */
@@ -96,6 +103,44 @@ async function dropIndexIfPresent(db: Db, collection: string, name: string): Pro
     .catch((err: unknown) => {
       if (serverCode(err) !== INDEX_NOT_FOUND) throw err;
     });
+}
+
+/**
+ * The five repositories over `models`. With a `session` every operation runs in that
+ * session's transaction; without one, each operation stands alone. Errors other than
+ * duplicate keys are left as the driver threw them: inside a transaction `withTransaction`
+ * needs their labels to decide on a retry, and the store maps them at its boundary.
+ *
+ * `serverNow` is store time (see ports/repos.ts): each operation that judges or sets a lease,
+ * lock or due time reads it once and uses it as a constant. Not `$$NOW`: the claims' range
+ * filters must bound their partial indexes, which `$expr` does not do, and saveStep sets an
+ * array element, which an update pipeline cannot express. The cost is one `hello` round trip
+ * per such operation, and the time read is that much older than the write: leases end that
+ * much sooner, by milliseconds against margins of seconds.
+ */
+export function createRepos(
+  m: Models,
+  limits: { maxStepOutputBytes: number },
+  serverNow: () => Promise<Date>,
+  session?: ClientSession,
+  /** Runs `work` in a transaction of its own: how a write made of several stands alone without a session. */
+  transaction?: <T>(work: (repos: Repos) => Promise<T>) => Promise<T>,
+): Repos {
+  const opts: SessionOption = session ? { session } : {};
+  const ctx: MongoContext = {
+    m,
+    limits,
+    serverNow,
+    session,
+    transaction,
+    opts,
+    claim: { ...opts, returnDocument: 'after' as const },
+    leaseFrom: async (ms) => new Date((await serverNow()).getTime() + ms),
+  };
+  const executions = createExecutionRepo(ctx);
+  const outbox = createOutboxRepo(ctx);
+  const workflows = createWorkflowRepo(ctx, { executions, outbox });
+  return { workflows, executions, outbox, users: createUserRepo(ctx), idempotency: createIdempotencyRepo(ctx), secrets: createSecretRepo(ctx) };
 }
 
 /**

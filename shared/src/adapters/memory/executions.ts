@@ -1,0 +1,246 @@
+import { CANCELLED_STEP_ERROR, FINISHED_STATUSES, RESUMABLE_STATUSES, type Execution, type ExecutionStatus, type Step } from '../../domain/execution.js';
+import { emptyStatusCounts, nearestRank, type RecentRun, type StatusCounts } from '../../domain/run-stats.js';
+import type { ExecutionRepo } from '../../ports/repos.js';
+import { ConflictError } from '../../errors.js';
+import { decodeExecutionCursor, executionSortKey } from '../cursor.js';
+import { boundError, boundStep } from '../step-bound.js';
+import { clone, del, paginate, put, time, type MemoryContext } from './schema.js';
+
+/** Newest first: createdAt, then executionId, both descending (the durable stores' index order). */
+const newestFirstOrder = (a: Execution, b: Execution) => (executionSortKey(a) < executionSortKey(b) ? 1 : -1);
+const recentRun = (e: Execution): RecentRun => ({
+  executionId: e.executionId,
+  status: e.status,
+  createdAt: e.createdAt,
+  ...(e.finishedAt ? { finishedAt: e.finishedAt } : {}),
+});
+
+export function createExecutionRepo(ctx: MemoryContext): ExecutionRepo {
+  const { state: s, journal: j, clock, maxStepOutputBytes, leaseFrom } = ctx;
+  const stored = (step: Step) => clone(boundStep(step, maxStepOutputBytes));
+  const recount = (from: ExecutionStatus | undefined, to: ExecutionStatus) => {
+    if (from === to) return;
+    if (from) put(j, s.executionsByStatus, from, (s.executionsByStatus.get(from) ?? 0) - 1);
+    put(j, s.executionsByStatus, to, (s.executionsByStatus.get(to) ?? 0) + 1);
+  };
+  const update = (e: Execution, changes: Partial<Execution>, remove: (keyof Execution)[] = []) => {
+    const next = { ...e, ...changes };
+    for (const field of remove) delete next[field];
+    put(j, s.executions, e.executionId, next);
+    recount(e.status, next.status);
+    return next;
+  };
+
+  const removeExecution = (e: Execution) => {
+    del(j, s.executions, e.executionId);
+    put(j, s.executionsByStatus, e.status, (s.executionsByStatus.get(e.status) ?? 0) - 1);
+  };
+
+  const listRuns: ExecutionRepo['listRuns'] = async (ownerId, filter, page) => {
+    const statuses = filter.statuses ? new Set(filter.statuses) : undefined;
+    const mine = [...s.executions.values()]
+      .filter(
+        (e) =>
+          e.ownerId === ownerId &&
+          (filter.workflowId === undefined || e.workflowId === filter.workflowId) &&
+          (statuses === undefined || statuses.has(e.status)) &&
+          (filter.createdFrom === undefined || e.createdAt.getTime() >= filter.createdFrom.getTime()) &&
+          (filter.createdBefore === undefined || e.createdAt.getTime() < filter.createdBefore.getTime()),
+      )
+      .sort(newestFirstOrder);
+    const result = paginate(mine, page, decodeExecutionCursor, (e, c) => executionSortKey(e) < executionSortKey(c), executionSortKey);
+    return { ...result, items: result.items.map(clone) };
+  };
+
+  const executions: ExecutionRepo = {
+    async insert(e) {
+      if (s.executions.has(e.executionId)) throw new ConflictError(`execution ${e.executionId} already exists`);
+      put(j, s.executions, e.executionId, { ...clone(e), steps: e.steps.map(stored) });
+      recount(undefined, e.status);
+    },
+    async get(executionId) {
+      const e = s.executions.get(executionId);
+      return e ? clone(e) : null;
+    },
+    async listByWorkflow(ownerId, workflowId, page) {
+      return listRuns(ownerId, { workflowId }, page);
+    },
+    listRuns,
+    async recentRuns(ownerId, workflowIds, perWorkflow) {
+      const wanted = new Set(workflowIds);
+      const result: Record<string, RecentRun[]> = Object.fromEntries(workflowIds.map((id) => [id, []]));
+      const newestFirst = [...s.executions.values()].filter((e) => e.ownerId === ownerId && wanted.has(e.workflowId)).sort(newestFirstOrder);
+      for (const e of newestFirst) {
+        const runs = result[e.workflowId]!;
+        if (runs.length < perWorkflow) runs.push(recentRun(e));
+      }
+      return result;
+    },
+    async runStats(ownerId, query) {
+      const inWindow = [...s.executions.values()].filter(
+        (e) => e.ownerId === ownerId && e.createdAt.getTime() >= query.from.getTime() && e.createdAt.getTime() < query.to.getTime(),
+      );
+      const buckets = new Map<number, StatusCounts>();
+      const totals = emptyStatusCounts();
+      const perWorkflow = new Map<string, { runs: number; failed: number }>();
+      const durations: number[] = [];
+      for (const e of inWindow) {
+        const bucket = Math.floor((e.createdAt.getTime() - query.from.getTime()) / query.bucketMs);
+        const counts = buckets.get(bucket) ?? emptyStatusCounts();
+        counts[e.status] += 1;
+        buckets.set(bucket, counts);
+        totals[e.status] += 1;
+        const w = perWorkflow.get(e.workflowId) ?? { runs: 0, failed: 0 };
+        w.runs += 1;
+        if (e.status === 'failed') w.failed += 1;
+        perWorkflow.set(e.workflowId, w);
+        if (e.finishedAt) durations.push(e.finishedAt.getTime() - (e.startedAt ?? e.createdAt).getTime());
+      }
+      durations.sort((a, b) => a - b);
+      const workflows = [...perWorkflow].map(([workflowId, w]) => ({ workflowId, ...w }));
+      const byId = (a: { workflowId: string }, b: { workflowId: string }) => (a.workflowId < b.workflowId ? -1 : a.workflowId > b.workflowId ? 1 : 0);
+      return {
+        buckets: [...buckets]
+          .sort(([a], [b]) => a - b)
+          .map(([bucket, counts]) => ({ start: new Date(query.from.getTime() + bucket * query.bucketMs), counts })),
+        totals,
+        durationMs: durations.length ? { p50: nearestRank(durations, 0.5), p95: nearestRank(durations, 0.95) } : null,
+        busiest: workflows
+          .sort((a, b) => b.runs - a.runs || byId(a, b))
+          .slice(0, query.top)
+          .map(({ workflowId, runs }) => ({ workflowId, runs })),
+        mostFailing: workflows
+          .filter((w) => w.failed > 0)
+          .sort((a, b) => b.failed - a.failed || byId(a, b))
+          .slice(0, query.top),
+        waitingForRetry: [...s.executions.values()].filter((e) => e.ownerId === ownerId && e.status === 'pending_retry').length,
+      };
+    },
+    async claimManyForRun(claims, leaseMs) {
+      const claimed: Execution[] = [];
+      for (const { executionId, attempt } of claims) {
+        const e = await executions.claimForRun(executionId, attempt, leaseMs);
+        if (e) claimed.push(e);
+      }
+      return claimed;
+    },
+    async claimForRun(executionId, attempt, leaseMs) {
+      const now = clock.now();
+      const e = s.executions.get(executionId);
+      if (!e || e.attempt !== attempt) return null;
+      const takeable = e.status === 'queued' || (e.status === 'running' && time(e.leaseUntil) <= now.getTime());
+      if (!takeable) return null;
+      return clone(
+        update(e, {
+          status: 'running',
+          leaseUntil: leaseFrom(leaseMs, now),
+          startedAt: e.startedAt ?? now,
+          updatedAt: now,
+        }),
+      );
+    },
+    async renewLease(executionId, attempt, leaseMs) {
+      const e = s.executions.get(executionId);
+      if (!e || e.status !== 'running' || e.attempt !== attempt) return false;
+      update(e, { leaseUntil: leaseFrom(leaseMs) });
+      return true;
+    },
+    async saveStep(executionId, attempt, step: Step, leaseMs) {
+      const e = s.executions.get(executionId);
+      if (!e || e.status !== 'running' || e.attempt !== attempt) return false;
+      const steps = e.steps.slice();
+      steps[step.index] = stored(step);
+      update(e, { steps, leaseUntil: leaseFrom(leaseMs), updatedAt: step.finishedAt ?? step.startedAt ?? e.updatedAt });
+      return true;
+    },
+    async finishAttempt(executionId, attempt, u) {
+      const e = s.executions.get(executionId);
+      if (!e || e.status !== 'running' || e.attempt !== attempt) return false;
+      const finished = u.status === 'completed' || u.status === 'failed';
+      const changes: Partial<Execution> = { status: u.status, retriesLeft: u.retriesLeft, updatedAt: u.at };
+      if (u.step) {
+        changes.steps = e.steps.slice();
+        changes.steps[u.step.index] = stored(u.step);
+      }
+      const remove: (keyof Execution)[] = ['leaseUntil'];
+      if (u.nextAttemptAt) changes.nextAttemptAt = u.nextAttemptAt;
+      else remove.push('nextAttemptAt');
+      if (u.error !== undefined) changes.error = boundError(u.error, maxStepOutputBytes);
+      else remove.push('error');
+      if (finished) changes.finishedAt = u.at;
+      update(e, changes, remove);
+      return true;
+    },
+    async cancel(executionId, at) {
+      const e = s.executions.get(executionId);
+      if (!e || FINISHED_STATUSES.includes(e.status)) return null;
+      const steps = e.steps.map((step) => (step.status === 'running' ? { ...step, status: 'failed' as const, error: CANCELLED_STEP_ERROR, finishedAt: at } : step));
+      return clone(update(e, { status: 'cancelled', steps, updatedAt: at, finishedAt: at }, ['leaseUntil', 'nextAttemptAt']));
+    },
+    async resume(executionId, attempt, at, retriesLeft) {
+      const e = s.executions.get(executionId);
+      if (!e || e.attempt !== attempt || !RESUMABLE_STATUSES.includes(e.status)) return null;
+      const steps = e.steps.map((step): Step => (step.status === 'succeeded' ? step : { index: step.index, type: step.type, status: 'pending' }));
+      return clone(update(e, { status: 'queued', attempt: attempt + 1, retriesLeft, steps, updatedAt: at }, ['error', 'finishedAt', 'nextAttemptAt', 'leaseUntil']));
+    },
+    async purgeFinished(before, limit) {
+      const doomed = [...s.executions.values()]
+        .filter((e) => FINISHED_STATUSES.includes(e.status) && e.finishedAt !== undefined && e.finishedAt.getTime() < before.getTime())
+        .sort((a, b) => time(a.finishedAt) - time(b.finishedAt))
+        .slice(0, limit);
+      for (const e of doomed) removeExecution(e);
+      return doomed.length;
+    },
+    async purgeBeyond(ownerId, workflowId, keep, limit) {
+      const doomed = [...s.executions.values()]
+        .filter((e) => e.ownerId === ownerId && e.workflowId === workflowId)
+        .sort(newestFirstOrder)
+        .slice(keep)
+        .filter((e) => FINISHED_STATUSES.includes(e.status))
+        .slice(0, limit);
+      for (const e of doomed) removeExecution(e);
+      return doomed.length;
+    },
+    async requeueDueRetries(limit) {
+      const now = clock.now();
+      const due = [...s.executions.values()]
+        .filter((e) => e.status === 'pending_retry' && time(e.nextAttemptAt) <= now.getTime())
+        .sort((a, b) => time(a.nextAttemptAt) - time(b.nextAttemptAt))
+        .slice(0, limit);
+      return due.map((e) => clone(update(e, { status: 'queued', attempt: e.attempt + 1, updatedAt: now }, ['nextAttemptAt'])));
+    },
+    async resumeDueWaits(limit) {
+      const now = clock.now();
+      const due = [...s.executions.values()]
+        .filter((e) => e.status === 'waiting' && time(e.nextAttemptAt) <= now.getTime())
+        .sort((a, b) => time(a.nextAttemptAt) - time(b.nextAttemptAt))
+        .slice(0, limit);
+      return due.map((e) => clone(update(e, { status: 'queued', updatedAt: now })));
+    },
+    async requeueExpiredLeases(limit) {
+      const now = clock.now();
+      const stuck = [...s.executions.values()]
+        .filter((e) => e.status === 'running' && time(e.leaseUntil) <= now.getTime())
+        .sort((a, b) => time(a.leaseUntil) - time(b.leaseUntil))
+        .slice(0, limit);
+      return stuck.map((e) => clone(update(e, { status: 'queued', updatedAt: now }, ['leaseUntil'])));
+    },
+    async requeueStaleQueued(queuedForMs, limit) {
+      const now = clock.now();
+      const queuedBefore = new Date(now.getTime() - queuedForMs);
+      const unsent = new Set<string>(); // the outbox holds unpublished messages only
+      for (const { event } of s.outbox.values()) unsent.add(`${event.data.executionId}#${event.data.attempt}`);
+      const stale = [...s.executions.values()]
+        .filter((e) => e.status === 'queued' && time(e.updatedAt) <= queuedBefore.getTime() && !unsent.has(`${e.executionId}#${e.attempt}`))
+        .sort((a, b) => time(a.updatedAt) - time(b.updatedAt))
+        .slice(0, limit);
+      return stale.map((e) => clone(update(e, { updatedAt: now })));
+    },
+    async countByStatus() {
+      const counts: Record<ExecutionStatus, number> = emptyStatusCounts();
+      for (const [status, n] of s.executionsByStatus) counts[status] = n;
+      return counts;
+    },
+  };
+  return executions;
+}

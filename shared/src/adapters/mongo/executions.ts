@@ -1,0 +1,320 @@
+import { ConflictError } from '../../errors.js';
+import { CANCELLED_STEP_ERROR, FINISHED_STATUSES, RESUMABLE_STATUSES, type Execution, type ExecutionStatus, type Step } from '../../domain/execution.js';
+import { emptyStatusCounts, type StatusCounts } from '../../domain/run-stats.js';
+import type { ExecutionRepo } from '../../ports/repos.js';
+import { decodeExecutionCursor, executionSortKey, toPage } from '../cursor.js';
+import { boundError } from '../step-bound.js';
+import { claimInBatch, notAfter, type MongoContext } from './connection.js';
+import { throwIfDuplicate } from './errors.js';
+import { toExecution, toExecutionDoc, toStepDoc, type ExecutionDoc } from './schema.js';
+
+/** What countByStatus counts exactly, each on a partial index (schema.ts): all but `completed` (the compiler checks the list). */
+const COUNTED: Record<Exclude<ExecutionStatus, 'completed'>, true> = { queued: true, running: true, waiting: true, pending_retry: true, failed: true, cancelled: true };
+
+export function createExecutionRepo(ctx: MongoContext): ExecutionRepo {
+  const { m, limits, serverNow, opts, claim, leaseFrom } = ctx;
+  const stepDoc = (step: Step) => toStepDoc(step, limits.maxStepOutputBytes);
+
+  /** The compare-and-set condition of every write a runner makes: still running on its attempt. */
+  const running = (executionId: string, attempt: number) => ({ _id: executionId, attempt, status: 'running' as const });
+
+  const listRuns: ExecutionRepo['listRuns'] = async (ownerId, filter, page) => {
+    const after = page.cursor ? decodeExecutionCursor(page.cursor) : undefined;
+    const createdAt = {
+      ...(filter.createdFrom ? { $gte: filter.createdFrom } : {}),
+      ...(filter.createdBefore ? { $lt: filter.createdBefore } : {}),
+    };
+    const conditions: Record<string, unknown>[] = [
+      {
+        ownerId,
+        ...(filter.workflowId === undefined ? {} : { workflowId: filter.workflowId }),
+        ...(filter.statuses ? { status: { $in: [...filter.statuses] } } : {}),
+        ...(Object.keys(createdAt).length ? { createdAt } : {}),
+      },
+    ];
+    if (after) conditions.push({ $or: [{ createdAt: { $lt: after.createdAt } }, { createdAt: after.createdAt, _id: { $lt: after.executionId } }] });
+    const docs = await m.Execution.find(conditions.length === 1 ? conditions[0]! : { $and: conditions }, null, opts)
+      .sort({ createdAt: -1, _id: -1 })
+      .limit(page.limit + 1)
+      .lean<ExecutionDoc[]>();
+    return toPage(docs.map(toExecution), page.limit, executionSortKey);
+  };
+
+  const executions: ExecutionRepo = {
+    async insert(e) {
+      await throwIfDuplicate(
+        () => m.Execution.insertOne(toExecutionDoc(e, limits.maxStepOutputBytes), opts),
+        () => new ConflictError(`execution ${e.executionId} already exists`),
+      );
+    },
+    async get(executionId) {
+      const doc = await m.Execution.findOne({ _id: executionId }, null, opts).lean<ExecutionDoc>();
+      return doc ? toExecution(doc) : null;
+    },
+    async listByWorkflow(ownerId, workflowId, page) {
+      return listRuns(ownerId, { workflowId }, page);
+    },
+    listRuns,
+    async recentRuns(ownerId, workflowIds, perWorkflow) {
+      // One bounded read per workflow off the history index, rather than one read of all their runs.
+      const lists = await Promise.all(
+        workflowIds.map((workflowId) =>
+          m.Execution.find({ ownerId, workflowId }, { status: 1, createdAt: 1, finishedAt: 1 }, opts)
+            .sort({ createdAt: -1, _id: -1 })
+            .limit(perWorkflow)
+            .lean<Pick<ExecutionDoc, '_id' | 'status' | 'createdAt' | 'finishedAt'>[]>(),
+        ),
+      );
+      return Object.fromEntries(
+        workflowIds.map((workflowId, i) => [
+          workflowId,
+          lists[i]!.map((d) => ({ executionId: d._id, status: d.status, createdAt: d.createdAt, ...(d.finishedAt ? { finishedAt: d.finishedAt } : {}) })),
+        ]),
+      );
+    },
+    async runStats(ownerId, { from, to, bucketMs, top }) {
+      const inWindow = { ownerId, createdAt: { $gte: from, $lt: to } };
+      const finished = { ...inWindow, finishedAt: { $exists: true } };
+      type Facets = {
+        buckets: { _id: { bucket: number; status: ExecutionStatus }; n: number }[];
+        busiest: { _id: string; runs: number }[];
+        failing: { _id: string; runs: number; failed: number }[];
+        finished: { n: number }[];
+      };
+      const [facets] = await m.Execution.aggregate<Facets>(
+        [
+          { $match: inWindow },
+          {
+            $facet: {
+              buckets: [{ $group: { _id: { bucket: { $floor: { $divide: [{ $subtract: ['$createdAt', from] }, bucketMs] } }, status: '$status' }, n: { $sum: 1 } } }],
+              busiest: [{ $group: { _id: '$workflowId', runs: { $sum: 1 } } }, { $sort: { runs: -1, _id: 1 } }, { $limit: top }],
+              failing: [
+                { $group: { _id: '$workflowId', runs: { $sum: 1 }, failed: { $sum: { $cond: [{ $eq: ['$status', 'failed'] }, 1, 0] } } } },
+                { $match: { failed: { $gt: 0 } } },
+                { $sort: { failed: -1, _id: 1 } },
+                { $limit: top },
+              ],
+              finished: [{ $match: { finishedAt: { $exists: true } } }, { $count: 'n' }],
+            },
+          },
+        ],
+        opts,
+      );
+      // Nearest-rank percentiles, exact like the other stores: the k-th smallest duration, sorted by the server.
+      const finishedCount = facets?.finished[0]?.n ?? 0;
+      const durationAtRank = async (p: number) => {
+        const [row] = await m.Execution.aggregate<{ d: number }>(
+          [
+            { $match: finished },
+            { $project: { _id: 0, d: { $subtract: ['$finishedAt', { $ifNull: ['$startedAt', '$createdAt'] }] } } },
+            { $sort: { d: 1 } },
+            { $skip: Math.max(0, Math.ceil(p * finishedCount) - 1) },
+            { $limit: 1 },
+          ],
+          opts,
+        );
+        return row?.d ?? 0;
+      };
+      const [p50, p95, waitingForRetry] = await Promise.all([
+        finishedCount ? durationAtRank(0.5) : 0,
+        finishedCount ? durationAtRank(0.95) : 0,
+        m.Execution.countDocuments({ ownerId, status: 'pending_retry' }, opts),
+      ]);
+      const buckets = new Map<number, StatusCounts>();
+      const totals = emptyStatusCounts();
+      for (const { _id, n } of facets?.buckets ?? []) {
+        const counts = buckets.get(_id.bucket) ?? emptyStatusCounts();
+        counts[_id.status] += n;
+        totals[_id.status] += n;
+        buckets.set(_id.bucket, counts);
+      }
+      return {
+        buckets: [...buckets].sort(([a], [b]) => a - b).map(([bucket, counts]) => ({ start: new Date(from.getTime() + bucket * bucketMs), counts })),
+        totals,
+        durationMs: finishedCount ? { p50, p95 } : null,
+        busiest: (facets?.busiest ?? []).map((w) => ({ workflowId: w._id, runs: w.runs })),
+        mostFailing: (facets?.failing ?? []).map((w) => ({ workflowId: w._id, failed: w.failed, runs: w.runs })),
+        waitingForRetry,
+      };
+    },
+    async claimManyForRun(claims, leaseMs) {
+      // One conditional update per run (each its own atomic claim): linear in the batch.
+      const claimed: Execution[] = [];
+      for (const { executionId, attempt } of claims) {
+        const e = await executions.claimForRun(executionId, attempt, leaseMs);
+        if (e) claimed.push(e);
+      }
+      return claimed;
+    },
+    async claimForRun(executionId, attempt, leaseMs) {
+      const now = await serverNow();
+      const doc = await m.Execution.findOneAndUpdate(
+        { _id: executionId, attempt, $or: [{ status: 'queued' }, { status: 'running', leaseUntil: notAfter(now) }] },
+        // A pipeline, so `startedAt` is set on the first claim only, in the same atomic write.
+        [{ $set: { status: 'running', leaseUntil: new Date(now.getTime() + leaseMs), updatedAt: now, startedAt: { $ifNull: ['$startedAt', now] } } }],
+        { ...claim, updatePipeline: true },
+      ).lean<ExecutionDoc>();
+      return doc ? toExecution(doc) : null;
+    },
+    async renewLease(executionId, attempt, leaseMs) {
+      return (await m.Execution.updateOne(running(executionId, attempt), { $set: { leaseUntil: await leaseFrom(leaseMs) } }, opts)).matchedCount > 0;
+    },
+    async saveStep(executionId, attempt, step, leaseMs) {
+      const at = step.finishedAt ?? step.startedAt;
+      const $set = { [`steps.${step.index}`]: stepDoc(step), leaseUntil: await leaseFrom(leaseMs), ...(at ? { updatedAt: at } : {}) };
+      return (await m.Execution.updateOne(running(executionId, attempt), { $set }, opts)).matchedCount > 0;
+    },
+    async finishAttempt(executionId, attempt, u) {
+      const $set: Record<string, unknown> = { status: u.status, retriesLeft: u.retriesLeft, updatedAt: u.at };
+      const $unset: Record<string, ''> = { leaseUntil: '' };
+      if (u.nextAttemptAt) $set.nextAttemptAt = u.nextAttemptAt;
+      else $unset.nextAttemptAt = '';
+      if (u.error !== undefined) $set.error = boundError(u.error, limits.maxStepOutputBytes);
+      else $unset.error = '';
+      if (u.status === 'completed' || u.status === 'failed') $set.finishedAt = u.at;
+      if (u.step) $set[`steps.${u.step.index}`] = stepDoc(u.step);
+      return (await m.Execution.updateOne(running(executionId, attempt), { $set, $unset }, opts)).matchedCount > 0;
+    },
+    async cancel(executionId, at) {
+      // A pipeline, so a step still running is failed as cancelled in the same atomic write.
+      const doc = await m.Execution.findOneAndUpdate(
+        { _id: executionId, status: { $nin: [...FINISHED_STATUSES] } },
+        [
+          {
+            $set: {
+              status: 'cancelled',
+              updatedAt: at,
+              finishedAt: at,
+              steps: {
+                $map: {
+                  input: '$steps',
+                  as: 's',
+                  in: { $cond: [{ $eq: ['$$s.status', 'running'] }, { $mergeObjects: ['$$s', { status: 'failed', error: CANCELLED_STEP_ERROR, finishedAt: at }] }, '$$s'] },
+                },
+              },
+            },
+          },
+          { $unset: ['leaseUntil', 'nextAttemptAt'] },
+        ],
+        { ...claim, updatePipeline: true },
+      ).lean<ExecutionDoc>();
+      return doc ? toExecution(doc) : null;
+    },
+    async resume(executionId, attempt, at, retriesLeft) {
+      const doc = await m.Execution.findOneAndUpdate(
+        { _id: executionId, attempt, status: { $in: [...RESUMABLE_STATUSES] } },
+        [
+          {
+            $set: {
+              status: 'queued',
+              attempt: attempt + 1,
+              retriesLeft,
+              updatedAt: at,
+              steps: {
+                $map: {
+                  input: '$steps',
+                  as: 's',
+                  in: { $cond: [{ $eq: ['$$s.status', 'succeeded'] }, '$$s', { index: '$$s.index', type: '$$s.type', status: 'pending' }] },
+                },
+              },
+            },
+          },
+          { $unset: ['error', 'finishedAt', 'nextAttemptAt', 'leaseUntil'] },
+        ],
+        { ...claim, updatePipeline: true },
+      ).lean<ExecutionDoc>();
+      return doc ? toExecution(doc) : null;
+    },
+    async purgeFinished(before, limit) {
+      if (limit <= 0) return 0; // a MongoDB limit of 0 means "no limit"
+      const finished = { finishedAt: { $exists: true, $lt: before }, status: { $in: [...FINISHED_STATUSES] } };
+      const doomed = await m.Execution.find(finished, { _id: 1 }, opts).sort({ finishedAt: 1 }).limit(limit).lean<Pick<ExecutionDoc, '_id'>[]>();
+      if (doomed.length === 0) return 0;
+      return (await m.Execution.deleteMany({ ...finished, _id: { $in: doomed.map((d) => d._id) } }, opts)).deletedCount;
+    },
+    async purgeBeyond(ownerId, workflowId, keep, limit) {
+      if (limit <= 0) return 0;
+      // Past the newest `keep` on the history index, the finished ones.
+      const older = await m.Execution.find({ ownerId, workflowId }, { _id: 1, status: 1 }, opts)
+        .sort({ createdAt: -1, _id: -1 })
+        .skip(keep)
+        .limit(limit * 4)
+        .lean<Pick<ExecutionDoc, '_id' | 'status'>[]>();
+      const doomed = older.filter((d) => FINISHED_STATUSES.includes(d.status)).slice(0, limit);
+      if (doomed.length === 0) return 0;
+      const finished = { status: { $in: [...FINISHED_STATUSES] } };
+      return (await m.Execution.deleteMany({ ...finished, _id: { $in: doomed.map((d) => d._id) } }, opts)).deletedCount;
+    },
+    async requeueDueRetries(limit) {
+      const now = await serverNow();
+      const requeued = await claimInBatch(
+        m.Execution,
+        { filter: { status: 'pending_retry', nextAttemptAt: notAfter(now) }, sort: { nextAttemptAt: 1 }, limit },
+        { $set: { status: 'queued', updatedAt: now }, $inc: { attempt: 1 }, $unset: { nextAttemptAt: '' } },
+        opts,
+      );
+      return requeued.map(toExecution);
+    },
+    async resumeDueWaits(limit) {
+      const now = await serverNow();
+      const resumed = await claimInBatch(
+        m.Execution,
+        { filter: { status: 'waiting', nextAttemptAt: notAfter(now) }, sort: { nextAttemptAt: 1 }, limit },
+        { $set: { status: 'queued', updatedAt: now } },
+        opts,
+      );
+      return resumed.map(toExecution);
+    },
+    async requeueExpiredLeases(limit) {
+      const now = await serverNow();
+      const requeued = await claimInBatch(
+        m.Execution,
+        { filter: { status: 'running', leaseUntil: notAfter(now) }, sort: { leaseUntil: 1 }, limit },
+        { $set: { status: 'queued', updatedAt: now }, $unset: { leaseUntil: '' } },
+        opts,
+      );
+      return requeued.map(toExecution);
+    },
+    async requeueStaleQueued(queuedForMs, limit) {
+      const now = await serverNow();
+      const queuedBefore = new Date(now.getTime() - queuedForMs);
+      // A run requeued meanwhile (another attempt, or back from a dead runner) has a new
+      // updatedAt, so staleness alone is the compare-and-set of the claim.
+      const stale = { status: 'queued' as const, updatedAt: { $lte: queuedBefore } };
+      const claimed: ExecutionDoc[] = [];
+      // Oldest first, a page at a time: a page's runs whose request still waits in the outbox
+      // stay stale (and in front), so the next page starts past them; the others are claimed.
+      for (let passed = 0; claimed.length < limit; ) {
+        const page = await m.Execution.find(stale, { _id: 1, attempt: 1 }, opts)
+          .sort({ updatedAt: 1 })
+          .skip(passed)
+          .limit(limit - claimed.length)
+          .lean<Pick<ExecutionDoc, '_id' | 'attempt'>[]>();
+        if (page.length === 0) break;
+        const unsent = await m.Outbox.find(
+          { published: false, 'event.data.executionId': { $in: page.map((e) => e._id) } },
+          { 'event.data': 1 },
+          opts,
+        ).lean<{ event: { data: { executionId: string; attempt: number } } }[]>();
+        const waiting = new Set(unsent.map(({ event }) => `${event.data.executionId}#${event.data.attempt}`));
+        const free = page.filter(({ _id, attempt }) => !waiting.has(`${_id}#${attempt}`));
+        passed += page.length - free.length;
+        const query = { filter: { ...stale, _id: { $in: free.map((e) => e._id) } }, sort: { updatedAt: 1 as const }, limit: free.length };
+        claimed.push(...(await claimInBatch(m.Execution, query, { $set: { updatedAt: now } }, opts)));
+      }
+      return claimed.map(toExecution);
+    },
+    async countByStatus() {
+      const counts = {} as Record<ExecutionStatus, number>;
+      let counted = 0;
+      for (const status of Object.keys(COUNTED) as (keyof typeof COUNTED)[]) {
+        counts[status] = await m.Execution.countDocuments({ status }, opts); // index keys only
+        counted += counts[status];
+      }
+      // The collection's size from its metadata (a command transactions refuse: no session).
+      counts.completed = Math.max(0, (await m.Execution.estimatedDocumentCount()) - counted);
+      return counts;
+    },
+  };
+  return executions;
+}

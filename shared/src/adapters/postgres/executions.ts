@@ -1,0 +1,308 @@
+import { ConflictError } from '../../errors.js';
+import { CANCELLED_STEP_ERROR, FINISHED_STATUSES, RESUMABLE_STATUSES, type Execution, type ExecutionStatus, type Step } from '../../domain/execution.js';
+import { emptyStatusCounts, type RecentRun, type StatusCounts } from '../../domain/run-stats.js';
+import type { ExecutionRepo, PageRequest } from '../../ports/repos.js';
+import { decodeExecutionCursor, executionSortKey, toPage } from '../cursor.js';
+import { boundError, boundStep } from '../step-bound.js';
+import { encodeUserJson } from '../user-json.js';
+import { json, NOW, NOW_PLUS, q, type PostgresContext } from './connection.js';
+import { SCRAPE_SQL } from './schema.js';
+import { stepToRow, toExecution, triggerToRow, type ExecutionRow } from './rows.js';
+
+/** A page cursor of the newest-first run lists: `<createdAt ms>:<executionId>`, or nulls for the first page. */
+function executionCursor(page: PageRequest): [Date | null, string | null] {
+  if (!page.cursor) return [null, null];
+  const { createdAt, executionId } = decodeExecutionCursor(page.cursor);
+  return [createdAt, executionId];
+}
+
+export const EXECUTION_COLUMNS = `execution_id, owner_id, workflow_id, workflow_version, actions, retry_policy, trigger, status, attempt, retries_left,
+  next_attempt_at, lease_until, steps, error, idempotency_key, created_at, updated_at, started_at, finished_at, rerun_of`;
+
+/** The values of EXECUTION_COLUMNS, $1 to $20, the steps stored within `maxStepOutputBytes`. */
+export function executionValues(e: Execution, maxStepOutputBytes: number): unknown[] {
+  const storedStep = (step: Step) => stepToRow(boundStep(step, maxStepOutputBytes));
+  return [
+    e.executionId, e.ownerId, e.workflowId, e.workflowVersion, json(encodeUserJson(e.actions)), json(e.retryPolicy), json(triggerToRow(e.trigger)),
+    e.status, e.attempt, e.retriesLeft, e.nextAttemptAt ?? null, e.leaseUntil ?? null, json(e.steps.map(storedStep)), e.error ?? null,
+    e.idempotencyKey ?? null, e.createdAt, e.updatedAt, e.startedAt ?? null, e.finishedAt ?? null, e.rerunOf ?? null,
+  ];
+}
+
+export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
+  const { db, maxStepOutputBytes } = ctx;
+  const storedStep = (step: Step) => stepToRow(boundStep(step, maxStepOutputBytes));
+
+  const executions: ExecutionRepo = {
+    async insert(e) {
+      await q(db, `INSERT INTO executions (${EXECUTION_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)`, executionValues(e, maxStepOutputBytes)).catch((err: unknown) => {
+        throw err instanceof ConflictError ? new ConflictError(`execution ${e.executionId} already exists`) : err;
+      });
+    },
+    async get(executionId) {
+      const { rows } = await q<ExecutionRow>(db, 'SELECT * FROM executions WHERE execution_id = $1', [executionId]);
+      return rows[0] ? toExecution(rows[0]) : null;
+    },
+    async listByWorkflow(ownerId, workflowId, page) {
+      const [ms, id] = executionCursor(page);
+      const { rows } = await q<ExecutionRow>(
+        db,
+        `SELECT * FROM executions WHERE owner_id=$1 AND workflow_id=$2
+           AND ($3::timestamptz IS NULL OR (created_at, execution_id) < ($3::timestamptz, $4::text))
+         ORDER BY created_at DESC, execution_id DESC LIMIT $5`,
+        [ownerId, workflowId, ms, id, page.limit + 1],
+      );
+      return toPage(rows.map(toExecution), page.limit, executionSortKey);
+    },
+    async listRuns(ownerId, filter, page) {
+      const [ms, id] = executionCursor(page);
+      // One constant text (a prepared statement) for every combination of conditions.
+      const { rows } = await q<ExecutionRow>(
+        db,
+        `SELECT * FROM executions WHERE owner_id=$1
+           AND ($2::text IS NULL OR workflow_id=$2)
+           AND ($3::text[] IS NULL OR status = ANY($3::text[]))
+           AND ($4::timestamptz IS NULL OR created_at >= $4)
+           AND ($5::timestamptz IS NULL OR created_at < $5)
+           AND ($6::timestamptz IS NULL OR (created_at, execution_id) < ($6::timestamptz, $7::text))
+         ORDER BY created_at DESC, execution_id DESC LIMIT $8`,
+        [ownerId, filter.workflowId ?? null, filter.statuses ?? null, filter.createdFrom ?? null, filter.createdBefore ?? null, ms, id, page.limit + 1],
+      );
+      return toPage(rows.map(toExecution), page.limit, executionSortKey);
+    },
+    async recentRuns(ownerId, workflowIds, perWorkflow) {
+      // Per workflow, the newest runs straight off the history index.
+      const { rows } = await q<{ workflow_id: string; execution_id: string; status: ExecutionStatus; created_at: Date; finished_at: Date | null }>(
+        db,
+        `SELECT w.id AS workflow_id, r.execution_id, r.status, r.created_at, r.finished_at
+           FROM unnest($2::text[]) AS w(id)
+           CROSS JOIN LATERAL (
+             SELECT execution_id, status, created_at, finished_at FROM executions
+              WHERE owner_id=$1 AND workflow_id=w.id ORDER BY created_at DESC, execution_id DESC LIMIT $3) r
+          ORDER BY w.id, r.created_at DESC, r.execution_id DESC`,
+        [ownerId, workflowIds, perWorkflow],
+      );
+      const result: Record<string, RecentRun[]> = Object.fromEntries(workflowIds.map((w) => [w, []]));
+      for (const r of rows) {
+        result[r.workflow_id]!.push({ executionId: r.execution_id, status: r.status, createdAt: r.created_at, ...(r.finished_at ? { finishedAt: r.finished_at } : {}) });
+      }
+      return result;
+    },
+    async runStats(ownerId, { from, to, bucketMs, top }) {
+      const window = [ownerId, from, to];
+      const inWindow = 'owner_id=$1 AND created_at >= $2 AND created_at < $3';
+      const [bucketRows, durationRows, busiestRows, failingRows, waitingRows] = await Promise.all([
+        q<{ bucket: string; status: ExecutionStatus; n: number }>(
+          db,
+          `SELECT floor(extract(epoch FROM (created_at - $2::timestamptz)) * 1000 / $4::bigint)::bigint AS bucket, status, count(*)::int AS n
+             FROM executions WHERE ${inWindow} GROUP BY 1, 2`,
+          [...window, bucketMs],
+        ),
+        q<{ p50: string | null; p95: string | null }>(
+          db,
+          `SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY d) AS p50, percentile_disc(0.95) WITHIN GROUP (ORDER BY d) AS p95
+             FROM (SELECT extract(epoch FROM (finished_at - COALESCE(started_at, created_at))) * 1000 AS d
+                     FROM executions WHERE ${inWindow} AND finished_at IS NOT NULL) finished`,
+          window,
+        ),
+        q<{ workflow_id: string; runs: number }>(
+          db,
+          `SELECT workflow_id, count(*)::int AS runs FROM executions WHERE ${inWindow}
+            GROUP BY workflow_id ORDER BY runs DESC, workflow_id COLLATE "C" LIMIT $4`,
+          [...window, top],
+        ),
+        q<{ workflow_id: string; runs: number; failed: number }>(
+          db,
+          `SELECT workflow_id, count(*)::int AS runs, count(*) FILTER (WHERE status = 'failed')::int AS failed FROM executions WHERE ${inWindow}
+            GROUP BY workflow_id HAVING count(*) FILTER (WHERE status = 'failed') > 0 ORDER BY failed DESC, workflow_id COLLATE "C" LIMIT $4`,
+          [...window, top],
+        ),
+        q<{ n: number }>(db, `SELECT count(*)::int AS n FROM executions WHERE owner_id=$1 AND status='pending_retry'`, [ownerId]),
+      ]);
+      const buckets = new Map<number, StatusCounts>();
+      const totals = emptyStatusCounts();
+      for (const r of bucketRows.rows) {
+        const counts = buckets.get(Number(r.bucket)) ?? emptyStatusCounts();
+        counts[r.status] += r.n;
+        totals[r.status] += r.n;
+        buckets.set(Number(r.bucket), counts);
+      }
+      const d = durationRows.rows[0];
+      return {
+        buckets: [...buckets].sort(([a], [b]) => a - b).map(([bucket, counts]) => ({ start: new Date(from.getTime() + bucket * bucketMs), counts })),
+        totals,
+        durationMs: d?.p50 != null && d.p95 != null ? { p50: Number(d.p50), p95: Number(d.p95) } : null,
+        busiest: busiestRows.rows.map((r) => ({ workflowId: r.workflow_id, runs: r.runs })),
+        mostFailing: failingRows.rows.map((r) => ({ workflowId: r.workflow_id, failed: r.failed, runs: r.runs })),
+        waitingForRetry: waitingRows.rows[0]?.n ?? 0,
+      };
+    },
+    async claimForRun(executionId, attempt, leaseMs) {
+      const { rows } = await q<ExecutionRow>(
+        db,
+        `UPDATE executions SET status='running', lease_until=${NOW_PLUS('$3')}, started_at=COALESCE(started_at, ${NOW}), updated_at=${NOW}
+         WHERE execution_id=$1 AND attempt=$2 AND (status='queued' OR (status='running' AND lease_until <= ${NOW})) RETURNING *`,
+        [executionId, attempt, leaseMs],
+      );
+      return rows[0] ? toExecution(rows[0]) : null;
+    },
+    async claimManyForRun(claims, leaseMs) {
+      if (claims.length === 0) return [];
+      // The conditions of claimForRun, row by row; an execution listed twice is updated (and returned) once.
+      const { rows } = await q<ExecutionRow>(
+        db,
+        `UPDATE executions e SET status='running', lease_until=${NOW_PLUS('$3')}, started_at=COALESCE(e.started_at, ${NOW}), updated_at=${NOW}
+         FROM unnest($1::text[], $2::integer[]) AS c(execution_id, attempt)
+         WHERE e.execution_id=c.execution_id AND e.attempt=c.attempt AND (e.status='queued' OR (e.status='running' AND e.lease_until <= ${NOW}))
+         RETURNING e.*`,
+        [claims.map((c) => c.executionId), claims.map((c) => c.attempt), leaseMs],
+      );
+      return rows.map(toExecution);
+    },
+    async renewLease(executionId, attempt, leaseMs) {
+      const { rowCount } = await q(db, `UPDATE executions SET lease_until=${NOW_PLUS('$3')} WHERE execution_id=$1 AND attempt=$2 AND status='running'`, [executionId, attempt, leaseMs]);
+      return (rowCount ?? 0) > 0;
+    },
+    async saveStep(executionId, attempt, step, leaseMs) {
+      const at = step.finishedAt ?? step.startedAt ?? null;
+      const { rowCount } = await q(
+        db,
+        `UPDATE executions SET steps = jsonb_set(steps, ARRAY[$3::text], $4::jsonb), lease_until=${NOW_PLUS('$5')}, updated_at=COALESCE($6, updated_at)
+         WHERE execution_id=$1 AND attempt=$2 AND status='running'`,
+        [executionId, attempt, String(step.index), json(storedStep(step)), leaseMs, at],
+      );
+      return (rowCount ?? 0) > 0;
+    },
+    async finishAttempt(executionId, attempt, u) {
+      const finished = u.status === 'completed' || u.status === 'failed';
+      const { rowCount } = await q(
+        db,
+        `UPDATE executions SET status=$3, retries_left=$4, updated_at=$5, next_attempt_at=$6, error=$7, lease_until=NULL,
+           finished_at = CASE WHEN $8 THEN $5 ELSE finished_at END,
+           steps = CASE WHEN $9::text IS NULL THEN steps ELSE jsonb_set(steps, ARRAY[$9::text], $10::jsonb) END
+         WHERE execution_id=$1 AND attempt=$2 AND status='running'`,
+        [
+          executionId, attempt, u.status, u.retriesLeft, u.at, u.nextAttemptAt ?? null, u.error === undefined ? null : boundError(u.error, maxStepOutputBytes), finished,
+          u.step ? String(u.step.index) : null, u.step ? json(storedStep(u.step)) : null,
+        ],
+      );
+      return (rowCount ?? 0) > 0;
+    },
+    async cancel(executionId, at) {
+      // Steps are rewritten in the same statement: a step still running is failed as cancelled.
+      const { rows } = await q<ExecutionRow>(
+        db,
+        `UPDATE executions SET status='cancelled', updated_at=$2, finished_at=$2, lease_until=NULL, next_attempt_at=NULL,
+           steps = (SELECT COALESCE(jsonb_agg(CASE WHEN s->>'status' = 'running'
+                      THEN s || jsonb_build_object('status', 'failed', 'error', $4::text, 'finishedAt', $5::text) ELSE s END ORDER BY i), '[]'::jsonb)
+                    FROM jsonb_array_elements(steps) WITH ORDINALITY AS t(s, i))
+         WHERE execution_id=$1 AND status <> ALL($3::text[]) RETURNING *`,
+        [executionId, at, FINISHED_STATUSES, CANCELLED_STEP_ERROR, at.toISOString()],
+      );
+      return rows[0] ? toExecution(rows[0]) : null;
+    },
+    async resume(executionId, attempt, at, retriesLeft) {
+      const { rows } = await q<ExecutionRow>(
+        db,
+        `UPDATE executions SET status='queued', attempt=attempt+1, retries_left=$4, updated_at=$3, error=NULL, finished_at=NULL, next_attempt_at=NULL, lease_until=NULL,
+           steps = (SELECT COALESCE(jsonb_agg(CASE WHEN s->>'status' = 'succeeded'
+                      THEN s ELSE jsonb_build_object('index', s->'index', 'type', s->'type', 'status', 'pending') END ORDER BY i), '[]'::jsonb)
+                    FROM jsonb_array_elements(steps) WITH ORDINALITY AS t(s, i))
+         WHERE execution_id=$1 AND attempt=$2 AND status = ANY($5::text[]) RETURNING *`,
+        [executionId, attempt, at, retriesLeft, RESUMABLE_STATUSES],
+      );
+      return rows[0] ? toExecution(rows[0]) : null;
+    },
+    async purgeFinished(before, limit) {
+      // Small batches off executions_finished_idx; SKIP LOCKED never waits on a run being written.
+      const { rowCount } = await q(
+        db,
+        `DELETE FROM executions WHERE execution_id IN (
+           SELECT execution_id FROM executions WHERE finished_at IS NOT NULL AND finished_at < $1 AND status = ANY($3::text[])
+           ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+        [before, limit, FINISHED_STATUSES],
+      );
+      return rowCount ?? 0;
+    },
+    async purgeBeyond(ownerId, workflowId, keep, limit) {
+      // The runs past the newest `keep`, read off the history index.
+      const { rowCount } = await q(
+        db,
+        `DELETE FROM executions WHERE execution_id IN (
+           SELECT execution_id FROM (
+             SELECT execution_id, status FROM executions WHERE owner_id=$1 AND workflow_id=$2
+              ORDER BY created_at DESC, execution_id DESC OFFSET $3) older
+            WHERE status = ANY($5::text[]) LIMIT $4)
+           AND status = ANY($5::text[])`,
+        [ownerId, workflowId, keep, limit, FINISHED_STATUSES],
+      );
+      return rowCount ?? 0;
+    },
+    async requeueDueRetries(limit) {
+      const { rows } = await q<ExecutionRow>(
+        db,
+        `UPDATE executions SET status='queued', attempt=attempt+1, next_attempt_at=NULL, updated_at=${NOW} WHERE execution_id IN (
+           SELECT execution_id FROM executions WHERE status='pending_retry' AND next_attempt_at <= ${NOW}
+           ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+         RETURNING *`,
+        [limit],
+      );
+      return rows.map(toExecution);
+    },
+    async resumeDueWaits(limit) {
+      const { rows } = await q<ExecutionRow>(
+        db,
+        `UPDATE executions SET status='queued', updated_at=${NOW} WHERE execution_id IN (
+           SELECT execution_id FROM executions WHERE status='waiting' AND next_attempt_at <= ${NOW}
+           ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+         RETURNING *`,
+        [limit],
+      );
+      return rows.map(toExecution);
+    },
+    async requeueExpiredLeases(limit) {
+      const { rows } = await q<ExecutionRow>(
+        db,
+        `UPDATE executions SET status='queued', lease_until=NULL, updated_at=${NOW} WHERE execution_id IN (
+           SELECT execution_id FROM executions WHERE status='running' AND lease_until <= ${NOW}
+           ORDER BY lease_until LIMIT $1 FOR UPDATE SKIP LOCKED)
+         RETURNING *`,
+        [limit],
+      );
+      return rows.map(toExecution);
+    },
+    async requeueStaleQueued(queuedForMs, limit) {
+      // Both lookups are index probes: queued runs by age, then each one's request among the
+      // unpublished outbox rows (outbox_unpublished_execution_idx). A filter on the event type
+      // as well would lose that: the planner, with no statistics for it, would scan them all.
+      const { rows } = await q<ExecutionRow>(
+        db,
+        `UPDATE executions SET updated_at=${NOW} WHERE execution_id IN (
+           SELECT e.execution_id FROM executions e
+           WHERE e.status='queued' AND e.updated_at <= ${NOW_PLUS('-$1')}
+             AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.published_at IS NULL
+               AND o.event->'data'->>'executionId' = e.execution_id AND (o.event->'data'->>'attempt')::int = e.attempt)
+           ORDER BY e.updated_at LIMIT $2 FOR UPDATE OF e SKIP LOCKED)
+         RETURNING *`,
+        [queuedForMs, limit],
+      );
+      return rows.map(toExecution);
+    },
+    async countByStatus() {
+      type Counted = Exclude<ExecutionStatus, 'completed'>;
+      const { rows } = await q<Record<Counted | 'live_rows', string | null>>(db, SCRAPE_SQL.countByStatus);
+      const row = rows[0]!;
+      const counts = {
+        queued: Number(row.queued),
+        running: Number(row.running),
+        waiting: Number(row.waiting),
+        pending_retry: Number(row.pending_retry),
+        failed: Number(row.failed),
+        cancelled: Number(row.cancelled),
+      };
+      const counted = counts.queued + counts.running + counts.waiting + counts.pending_retry + counts.failed + counts.cancelled;
+      return { ...counts, completed: Math.max(0, Number(row.live_rows ?? 0) - counted) };
+    },
+  };
+  return executions;
+}

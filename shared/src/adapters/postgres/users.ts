@@ -1,0 +1,36 @@
+import type { UserRepo } from '../../ports/repos.js';
+import { q, type PostgresContext } from './connection.js';
+import { toUser, type UserRow } from './rows.js';
+
+
+export function createUserRepo(ctx: PostgresContext): UserRepo {
+  const { db } = ctx;
+  const users: UserRepo = {
+    async create(u) {
+      await q(db, 'INSERT INTO users (user_id, email, password_hash, created_at, session_version) VALUES ($1,$2,$3,$4,$5)', [
+        u.userId,
+        u.email,
+        u.passwordHash,
+        u.createdAt,
+        u.sessionVersion,
+      ]);
+    },
+    async findByEmail(email) {
+      const { rows } = await q<UserRow>(db, 'SELECT * FROM users WHERE email = $1', [email]);
+      return rows[0] ? toUser(rows[0]) : null;
+    },
+    async findById(userId) {
+      const { rows } = await q<UserRow>(db, 'SELECT * FROM users WHERE user_id = $1', [userId]);
+      return rows[0] ? toUser(rows[0]) : null;
+    },
+    async revokeSessions(userId) {
+      const { rows } = await q<{ session_version: number }>(
+        db,
+        'UPDATE users SET session_version = session_version + 1 WHERE user_id = $1 RETURNING session_version',
+        [userId],
+      );
+      return rows[0]?.session_version ?? null;
+    },
+  };
+  return users;
+}
