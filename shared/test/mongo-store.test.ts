@@ -211,9 +211,13 @@ describe('mongo store: what only MongoDB has', { skip: tier.skip }, () => {
     let claimed: { key: string }[] = [];
     assert.ok((await operationsOn('outbox', async () => (claimed = (await store.outbox.claimBatch(60_000, 1_000)).messages))) <= 3);
     assert.equal(claimed.filter((m) => m.key === ownerId).length, 40);
-    let requeued: { ownerId: string }[] = [];
+    let requeued: { ownerId: string; executionId: string; attempt: number }[] = [];
     assert.ok((await operationsOn('executions', async () => (requeued = await store.executions.requeueDueRetries(1_000)))) <= 3);
     assert.equal(requeued.filter((e) => e.ownerId === ownerId).length, 40);
+    const claims = requeued.filter((e) => e.ownerId === ownerId).map(({ executionId, attempt }) => ({ executionId, attempt }));
+    let taken: unknown[] = [];
+    assert.ok((await operationsOn('executions', async () => (taken = await store.executions.claimManyForRun(claims, 60_000)))) <= 2, 'claimManyForRun: one update, one read');
+    assert.equal(taken.length, 40);
     let due: { ownerId: string }[] = [];
     assert.ok((await operationsOn('workflows', async () => (due = await store.workflows.claimDueScheduled(60_000, 1_000)))) <= 3);
     assert.equal(due.filter((w) => w.ownerId === ownerId).length, 40);

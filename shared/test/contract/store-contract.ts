@@ -569,6 +569,10 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         assert.equal(await store.executions.claimForRun(queued.executionId, 1, 60_000), null, 'now under a live lease');
         assert.deepEqual(await store.executions.claimManyForRun([{ executionId: queued.executionId, attempt: 2 }], 60_000), [], 'wrong attempt');
         assert.deepEqual(await store.executions.claimManyForRun([], 60_000), []);
+        const again = execution(o, 'w');
+        await store.executions.insert(again);
+        const twice = { executionId: again.executionId, attempt: 1 };
+        assert.equal((await store.executions.claimManyForRun([twice, twice], 0)).length, 1, 'listed twice, claimed once even when its lease of 0 has run out at once');
       });
 
       it('saves steps and renews the lease only while running on the attempt', async () => {

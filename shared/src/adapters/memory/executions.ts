@@ -52,6 +52,22 @@ export function createExecutionRepo(ctx: MemoryContext): ExecutionRepo {
     return { ...result, items: result.items.map(clone) };
   };
 
+  /** The claim of claimForRun at store time `now`: the run, if queued or running on a lease that has run out, on `attempt`. */
+  const claimAt = (executionId: string, attempt: number, leaseMs: number, now: Date): Execution | null => {
+    const e = s.executions.get(executionId);
+    if (!e || e.attempt !== attempt) return null;
+    const takeable = e.status === 'queued' || (e.status === 'running' && time(e.leaseUntil) <= now.getTime());
+    if (!takeable) return null;
+    return clone(
+      update(e, {
+        status: 'running',
+        leaseUntil: leaseFrom(leaseMs, now),
+        startedAt: e.startedAt ?? now,
+        updatedAt: now,
+      }),
+    );
+  };
+
   const executions: ExecutionRepo = {
     async insert(e) {
       if (s.executions.has(e.executionId)) throw new ConflictError(`execution ${e.executionId} already exists`);
@@ -117,27 +133,18 @@ export function createExecutionRepo(ctx: MemoryContext): ExecutionRepo {
       };
     },
     async claimManyForRun(claims, leaseMs) {
-      const claimed: Execution[] = [];
+      // At one store time, like the other stores' single write; a run listed twice is claimed once.
+      const now = clock.now();
+      const claimed = new Map<string, Execution>();
       for (const { executionId, attempt } of claims) {
-        const e = await executions.claimForRun(executionId, attempt, leaseMs);
-        if (e) claimed.push(e);
+        if (claimed.has(executionId)) continue;
+        const run = claimAt(executionId, attempt, leaseMs, now);
+        if (run) claimed.set(executionId, run);
       }
-      return claimed;
+      return [...claimed.values()];
     },
     async claimForRun(executionId, attempt, leaseMs) {
-      const now = clock.now();
-      const e = s.executions.get(executionId);
-      if (!e || e.attempt !== attempt) return null;
-      const takeable = e.status === 'queued' || (e.status === 'running' && time(e.leaseUntil) <= now.getTime());
-      if (!takeable) return null;
-      return clone(
-        update(e, {
-          status: 'running',
-          leaseUntil: leaseFrom(leaseMs, now),
-          startedAt: e.startedAt ?? now,
-          updatedAt: now,
-        }),
-      );
+      return claimAt(executionId, attempt, leaseMs, clock.now());
     },
     async renewLease(executionId, attempt, leaseMs) {
       const e = s.executions.get(executionId);

@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { ConflictError } from '../../errors.js';
-import { CANCELLED_STEP_ERROR, FINISHED_STATUSES, RESUMABLE_STATUSES, type Execution, type ExecutionStatus, type Step } from '../../domain/execution.js';
+import { CANCELLED_STEP_ERROR, FINISHED_STATUSES, RESUMABLE_STATUSES, type ExecutionStatus, type Step } from '../../domain/execution.js';
 import { emptyStatusCounts, type StatusCounts } from '../../domain/run-stats.js';
 import type { ExecutionRepo } from '../../ports/repos.js';
 import { decodeExecutionCursor, executionSortKey, toPage } from '../cursor.js';
@@ -39,6 +40,21 @@ export function createExecutionRepo(ctx: MongoContext): ExecutionRepo {
       .lean<ExecutionDoc[]>();
     return toPage(docs.map(toExecution), page.limit, executionSortKey);
   };
+
+  /** What claimForRun and claimManyForRun take at store time `now`: a queued run, or a running one whose lease has run out. */
+  const claimable = (now: Date) => ({ $or: [{ status: 'queued' as const }, { status: 'running' as const, leaseUntil: notAfter(now) }] });
+  /** The claim's write: a pipeline, so `startedAt` is set on the first claim only, in the same atomic write; a batch claim stamps its token. */
+  const claimUpdate = (now: Date, leaseMs: number, claimToken?: string) => [
+    {
+      $set: {
+        status: 'running',
+        leaseUntil: new Date(now.getTime() + leaseMs),
+        updatedAt: now,
+        startedAt: { $ifNull: ['$startedAt', now] },
+        ...(claimToken === undefined ? {} : { claimToken: { $literal: claimToken } }),
+      },
+    },
+  ];
 
   const executions: ExecutionRepo = {
     async insert(e) {
@@ -138,22 +154,28 @@ export function createExecutionRepo(ctx: MongoContext): ExecutionRepo {
       };
     },
     async claimManyForRun(claims, leaseMs) {
-      // One conditional update per run (each its own atomic claim): linear in the batch.
-      const claimed: Execution[] = [];
-      for (const { executionId, attempt } of claims) {
-        const e = await executions.claimForRun(executionId, attempt, leaseMs);
-        if (e) claimed.push(e);
-      }
-      return claimed;
+      if (claims.length === 0) return [];
+      // Three round trips whatever the batch size: one update of every listed run still
+      // claimable on its attempt (MongoDB re-checks the filter on each document as it writes it,
+      // so of two concurrent claimers only one takes a run), stamping a token of this claim,
+      // then one read of the runs that carry it. A run listed twice is one document, written once.
+      const now = await serverNow();
+      const claimToken = randomUUID();
+      const ids = [...new Set(claims.map((c) => c.executionId))];
+      const listed = claims.map(({ executionId, attempt }) => ({ _id: executionId, attempt }));
+      await m.Execution.updateMany({ $and: [{ _id: { $in: ids } }, { $or: listed }, claimable(now)] }, claimUpdate(now, leaseMs, claimToken), {
+        ...opts,
+        updatePipeline: true,
+      });
+      const docs = await m.Execution.find({ _id: { $in: ids }, claimToken }, null, opts).batchSize(ids.length).lean<ExecutionDoc[]>();
+      return docs.map(toExecution);
     },
     async claimForRun(executionId, attempt, leaseMs) {
       const now = await serverNow();
-      const doc = await m.Execution.findOneAndUpdate(
-        { _id: executionId, attempt, $or: [{ status: 'queued' }, { status: 'running', leaseUntil: notAfter(now) }] },
-        // A pipeline, so `startedAt` is set on the first claim only, in the same atomic write.
-        [{ $set: { status: 'running', leaseUntil: new Date(now.getTime() + leaseMs), updatedAt: now, startedAt: { $ifNull: ['$startedAt', now] } } }],
-        { ...claim, updatePipeline: true },
-      ).lean<ExecutionDoc>();
+      const doc = await m.Execution.findOneAndUpdate({ _id: executionId, attempt, ...claimable(now) }, claimUpdate(now, leaseMs), {
+        ...claim,
+        updatePipeline: true,
+      }).lean<ExecutionDoc>();
       return doc ? toExecution(doc) : null;
     },
     async renewLease(executionId, attempt, leaseMs) {
