@@ -131,7 +131,7 @@ export class ExecutionWorker {
    */
   private async releaseClaim(executionId: string, attempt: number, log: Logger): Promise<void> {
     try {
-      await this.writes.runSingleWrite((r) => r.executions.renewLease(executionId, attempt, 0));
+      await this.writes.runSingleWrite((r) => r.executions.setLease(executionId, attempt, 0));
     } catch (err) {
       log.warn({ err }, 'could not give the claim back; the run waits for its lease to expire');
     }

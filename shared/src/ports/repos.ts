@@ -130,9 +130,9 @@ export interface ExecutionRepo {
    * it alone. Returns the executions claimed, in no particular order (each at most once).
    */
   claimManyForRun(claims: readonly { executionId: string; attempt: number }[], leaseMs: number): Promise<Execution[]>;
-  /** Sets the lease of a `running` execution to store time + `leaseMs`; false if it is no longer running on `attempt`. */
-  renewLease(executionId: string, attempt: number, leaseMs: number): Promise<boolean>;
-  /** Records one step while `running` on `attempt`, with the lease as in `renewLease`; false if the run was taken away. */
+  /** Sets the lease of a `running` execution to store time + `leaseMs` (0: it ends now, so a redelivery takes the run over at once); false if it is no longer running on `attempt`. */
+  setLease(executionId: string, attempt: number, leaseMs: number): Promise<boolean>;
+  /** Records one step while `running` on `attempt`, with the lease as in `setLease`; false if the run was taken away. */
   saveStep(executionId: string, attempt: number, step: Step, leaseMs: number): Promise<boolean>;
   /**
    * Moves `running` on `attempt` to a new status with the given fields (`pending_retry`

@@ -533,7 +533,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         assert.equal(claimed?.leaseUntil?.getTime(), claimed!.startedAt!.getTime() + 60_000);
         assert.equal(claimed?.updatedAt.getTime(), claimed?.startedAt?.getTime());
         assert.equal(await store.executions.claimForRun(e.executionId, 1, 60_000), null, 'live lease');
-        assert.equal(await store.executions.renewLease(e.executionId, 1, 0), true, 'a lease of 0 ms has run out by the next statement');
+        assert.equal(await store.executions.setLease(e.executionId, 1, 0), true, 'a lease of 0 ms has run out by the next statement');
         const takeover = await store.executions.claimForRun(e.executionId, 1, 60_000);
         assert.equal(takeover?.startedAt?.getTime(), claimed?.startedAt?.getTime(), 'startedAt is kept from the first claim');
         assert.equal(await store.executions.claimForRun(randomUUID(), 1, 60_000), null);
@@ -548,7 +548,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         for (const e of [queued, leased, expired, finished]) await store.executions.insert(e);
         await store.executions.claimForRun(leased.executionId, 1, 60_000);
         const first = await store.executions.claimForRun(expired.executionId, 1, 60_000);
-        await store.executions.renewLease(expired.executionId, 1, 0);
+        await store.executions.setLease(expired.executionId, 1, 0);
 
         const claimed = await store.executions.claimManyForRun(
           [
@@ -575,7 +575,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         assert.equal((await store.executions.claimManyForRun([twice, twice], 0)).length, 1, 'listed twice, claimed once even when its lease of 0 has run out at once');
       });
 
-      it('saves steps and renews the lease only while running on the attempt', async () => {
+      it('saves steps and sets the lease only while running on the attempt', async () => {
         const e = execution(owner(), 'w');
         await store.executions.insert(e);
         const step = { index: 0, type: 'log' as const, status: 'succeeded' as const, attempt: 1, output: { message: 'hi' }, startedAt: at(1), finishedAt: at(2) };
@@ -587,9 +587,9 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         assert.deepEqual(read?.steps[0], step);
         assertLease(read?.leaseUntil, 5_000, from, await store.now());
         from = await store.now();
-        assert.equal(await store.executions.renewLease(e.executionId, 1, 9_000), true);
+        assert.equal(await store.executions.setLease(e.executionId, 1, 9_000), true);
         assertLease((await store.executions.get(e.executionId))?.leaseUntil, 9_000, from, await store.now());
-        assert.equal(await store.executions.renewLease(e.executionId, 2, 9_000), false);
+        assert.equal(await store.executions.setLease(e.executionId, 2, 9_000), false);
         read = await store.executions.get(e.executionId);
         assert.equal(read?.attempt, 1);
       });

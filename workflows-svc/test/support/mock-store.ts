@@ -6,7 +6,7 @@ export type MockRepos = { [R in keyof Repos]: { [M in keyof Repos[R]]: Repos[R][
 
 const METHODS: { [R in keyof Repos]: ReadonlyArray<keyof Repos[R]> } = {
   workflows: ['create', 'get', 'list', 'replace', 'delete', 'findByHookId', 'setTriggerStatus', 'acceptRun', 'claimDueScheduled', 'advanceSchedule', 'nextDueAt'],
-  executions: ['insert', 'get', 'listByWorkflow', 'listRuns', 'recentRuns', 'runStats', 'claimForRun', 'renewLease', 'saveStep', 'finishAttempt', 'requeueDueRetries', 'resumeDueWaits', 'requeueExpiredLeases', 'countByStatus'],
+  executions: ['insert', 'get', 'listByWorkflow', 'listRuns', 'recentRuns', 'runStats', 'claimForRun', 'setLease', 'saveStep', 'finishAttempt', 'requeueDueRetries', 'resumeDueWaits', 'requeueExpiredLeases', 'countByStatus'],
   outbox: ['add', 'claimBatch', 'markPublished', 'markFailed', 'purgePublished', 'backlog'],
   users: ['create', 'findByEmail', 'findById', 'revokeSessions'],
   idempotency: ['find', 'putIfAbsent'],

@@ -146,7 +146,7 @@ export function createExecutionRepo(ctx: MemoryContext): ExecutionRepo {
     async claimForRun(executionId, attempt, leaseMs) {
       return claimAt(executionId, attempt, leaseMs, clock.now());
     },
-    async renewLease(executionId, attempt, leaseMs) {
+    async setLease(executionId, attempt, leaseMs) {
       const e = s.executions.get(executionId);
       if (!e || e.status !== 'running' || e.attempt !== attempt) return false;
       update(e, { leaseUntil: leaseFrom(leaseMs) });

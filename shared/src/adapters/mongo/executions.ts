@@ -178,7 +178,7 @@ export function createExecutionRepo(ctx: MongoContext): ExecutionRepo {
       }).lean<ExecutionDoc>();
       return doc ? toExecution(doc) : null;
     },
-    async renewLease(executionId, attempt, leaseMs) {
+    async setLease(executionId, attempt, leaseMs) {
       return (await m.Execution.updateOne(running(executionId, attempt), { $set: { leaseUntil: await leaseFrom(leaseMs) } }, opts)).matchedCount > 0;
     },
     async saveStep(executionId, attempt, step, leaseMs) {

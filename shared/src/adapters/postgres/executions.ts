@@ -159,7 +159,7 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
       );
       return rows.map(toExecution);
     },
-    async renewLease(executionId, attempt, leaseMs) {
+    async setLease(executionId, attempt, leaseMs) {
       const { rowCount } = await q(db, `UPDATE executions SET lease_until=${NOW_PLUS('$3')} WHERE execution_id=$1 AND attempt=$2 AND status='running'`, [executionId, attempt, leaseMs]);
       return (rowCount ?? 0) > 0;
     },
