@@ -16,29 +16,29 @@ const recentRun = (e: Execution): RecentRun => ({
 });
 
 export function createExecutionRepo(ctx: MemoryContext): ExecutionRepo {
-  const { state: s, journal: j, clock, maxStepOutputBytes, leaseFrom } = ctx;
+  const { state, journal, clock, maxStepOutputBytes, leaseFrom } = ctx;
   const stored = (step: Step) => clone(boundStep(step, maxStepOutputBytes));
   const recount = (from: ExecutionStatus | undefined, to: ExecutionStatus) => {
     if (from === to) return;
-    if (from) put(j, s.executionsByStatus, from, (s.executionsByStatus.get(from) ?? 0) - 1);
-    put(j, s.executionsByStatus, to, (s.executionsByStatus.get(to) ?? 0) + 1);
+    if (from) put(journal, state.executionsByStatus, from, (state.executionsByStatus.get(from) ?? 0) - 1);
+    put(journal, state.executionsByStatus, to, (state.executionsByStatus.get(to) ?? 0) + 1);
   };
-  const update = (e: Execution, changes: Partial<Execution>, remove: (keyof Execution)[] = []) => {
-    const next = { ...e, ...changes };
+  const update = (execution: Execution, changes: Partial<Execution>, remove: (keyof Execution)[] = []) => {
+    const next = { ...execution, ...changes };
     for (const field of remove) delete next[field];
-    put(j, s.executions, e.executionId, next);
-    recount(e.status, next.status);
+    put(journal, state.executions, execution.executionId, next);
+    recount(execution.status, next.status);
     return next;
   };
 
-  const removeExecution = (e: Execution) => {
-    del(j, s.executions, e.executionId);
-    put(j, s.executionsByStatus, e.status, (s.executionsByStatus.get(e.status) ?? 0) - 1);
+  const removeExecution = (execution: Execution) => {
+    del(journal, state.executions, execution.executionId);
+    put(journal, state.executionsByStatus, execution.status, (state.executionsByStatus.get(execution.status) ?? 0) - 1);
   };
 
   const listRuns: ExecutionRepo['listRuns'] = async (ownerId, filter, page) => {
     const statuses = filter.statuses ? new Set(filter.statuses) : undefined;
-    const mine = [...s.executions.values()]
+    const mine = [...state.executions.values()]
       .filter(
         (e) =>
           e.ownerId === ownerId &&
@@ -54,29 +54,29 @@ export function createExecutionRepo(ctx: MemoryContext): ExecutionRepo {
 
   /** The claim of claimForRun at store time `now`: the run, if queued or running on a lease that has run out, on `attempt`. */
   const claimAt = (executionId: string, attempt: number, leaseMs: number, now: Date): Execution | null => {
-    const e = s.executions.get(executionId);
-    if (!e || e.attempt !== attempt) return null;
-    const takeable = e.status === 'queued' || (e.status === 'running' && time(e.leaseUntil) <= now.getTime());
+    const execution = state.executions.get(executionId);
+    if (!execution || execution.attempt !== attempt) return null;
+    const takeable = execution.status === 'queued' || (execution.status === 'running' && time(execution.leaseUntil) <= now.getTime());
     if (!takeable) return null;
     return clone(
-      update(e, {
+      update(execution, {
         status: 'running',
         leaseUntil: leaseFrom(leaseMs, now),
-        startedAt: e.startedAt ?? now,
+        startedAt: execution.startedAt ?? now,
         updatedAt: now,
       }),
     );
   };
 
   const executions: ExecutionRepo = {
-    async insert(e) {
-      if (s.executions.has(e.executionId)) throw new ConflictError(`execution ${e.executionId} already exists`);
-      put(j, s.executions, e.executionId, { ...clone(e), steps: e.steps.map(stored) });
-      recount(undefined, e.status);
+    async insert(execution) {
+      if (state.executions.has(execution.executionId)) throw new ConflictError(`execution ${execution.executionId} already exists`);
+      put(journal, state.executions, execution.executionId, { ...clone(execution), steps: execution.steps.map(stored) });
+      recount(undefined, execution.status);
     },
     async get(executionId) {
-      const e = s.executions.get(executionId);
-      return e ? clone(e) : null;
+      const execution = state.executions.get(executionId);
+      return execution ? clone(execution) : null;
     },
     async listByWorkflow(ownerId, workflowId, page) {
       return listRuns(ownerId, { workflowId }, page);
@@ -85,32 +85,32 @@ export function createExecutionRepo(ctx: MemoryContext): ExecutionRepo {
     async recentRuns(ownerId, workflowIds, perWorkflow) {
       const wanted = new Set(workflowIds);
       const result: Record<string, RecentRun[]> = Object.fromEntries(workflowIds.map((id) => [id, []]));
-      const newestFirst = [...s.executions.values()].filter((e) => e.ownerId === ownerId && wanted.has(e.workflowId)).sort(newestFirstOrder);
-      for (const e of newestFirst) {
-        const runs = result[e.workflowId]!;
-        if (runs.length < perWorkflow) runs.push(recentRun(e));
+      const newestFirst = [...state.executions.values()].filter((e) => e.ownerId === ownerId && wanted.has(e.workflowId)).sort(newestFirstOrder);
+      for (const execution of newestFirst) {
+        const runs = result[execution.workflowId]!;
+        if (runs.length < perWorkflow) runs.push(recentRun(execution));
       }
       return result;
     },
     async runStats(ownerId, query) {
-      const inWindow = [...s.executions.values()].filter(
+      const inWindow = [...state.executions.values()].filter(
         (e) => e.ownerId === ownerId && e.createdAt.getTime() >= query.from.getTime() && e.createdAt.getTime() < query.to.getTime(),
       );
       const buckets = new Map<number, StatusCounts>();
       const totals = emptyStatusCounts();
       const perWorkflow = new Map<string, { runs: number; failed: number }>();
       const durations: number[] = [];
-      for (const e of inWindow) {
-        const bucket = Math.floor((e.createdAt.getTime() - query.from.getTime()) / query.bucketMs);
+      for (const execution of inWindow) {
+        const bucket = Math.floor((execution.createdAt.getTime() - query.from.getTime()) / query.bucketMs);
         const counts = buckets.get(bucket) ?? emptyStatusCounts();
-        counts[e.status] += 1;
+        counts[execution.status] += 1;
         buckets.set(bucket, counts);
-        totals[e.status] += 1;
-        const w = perWorkflow.get(e.workflowId) ?? { runs: 0, failed: 0 };
-        w.runs += 1;
-        if (e.status === 'failed') w.failed += 1;
-        perWorkflow.set(e.workflowId, w);
-        if (e.finishedAt) durations.push(e.finishedAt.getTime() - (e.startedAt ?? e.createdAt).getTime());
+        totals[execution.status] += 1;
+        const workflowRuns = perWorkflow.get(execution.workflowId) ?? { runs: 0, failed: 0 };
+        workflowRuns.runs += 1;
+        if (execution.status === 'failed') workflowRuns.failed += 1;
+        perWorkflow.set(execution.workflowId, workflowRuns);
+        if (execution.finishedAt) durations.push(execution.finishedAt.getTime() - (execution.startedAt ?? execution.createdAt).getTime());
       }
       durations.sort((a, b) => a - b);
       const workflows = [...perWorkflow].map(([workflowId, w]) => ({ workflowId, ...w }));
@@ -129,7 +129,7 @@ export function createExecutionRepo(ctx: MemoryContext): ExecutionRepo {
           .filter((w) => w.failed > 0)
           .sort((a, b) => b.failed - a.failed || byId(a, b))
           .slice(0, query.top),
-        waitingForRetry: [...s.executions.values()].filter((e) => e.ownerId === ownerId && e.status === 'pending_retry').length,
+        waitingForRetry: [...state.executions.values()].filter((e) => e.ownerId === ownerId && e.status === 'pending_retry').length,
       };
     },
     async claimManyForRun(claims, leaseMs) {
@@ -147,70 +147,70 @@ export function createExecutionRepo(ctx: MemoryContext): ExecutionRepo {
       return claimAt(executionId, attempt, leaseMs, clock.now());
     },
     async setLease(executionId, attempt, leaseMs) {
-      const e = s.executions.get(executionId);
-      if (!e || e.status !== 'running' || e.attempt !== attempt) return false;
-      update(e, { leaseUntil: leaseFrom(leaseMs) });
+      const execution = state.executions.get(executionId);
+      if (!execution || execution.status !== 'running' || execution.attempt !== attempt) return false;
+      update(execution, { leaseUntil: leaseFrom(leaseMs) });
       return true;
     },
     async saveStep(executionId, attempt, step: Step, leaseMs) {
-      const e = s.executions.get(executionId);
-      if (!e || e.status !== 'running' || e.attempt !== attempt) return false;
-      const steps = e.steps.slice();
+      const execution = state.executions.get(executionId);
+      if (!execution || execution.status !== 'running' || execution.attempt !== attempt) return false;
+      const steps = execution.steps.slice();
       steps[step.index] = stored(step);
-      update(e, { steps, leaseUntil: leaseFrom(leaseMs), updatedAt: step.finishedAt ?? step.startedAt ?? e.updatedAt });
+      update(execution, { steps, leaseUntil: leaseFrom(leaseMs), updatedAt: step.finishedAt ?? step.startedAt ?? execution.updatedAt });
       return true;
     },
-    async finishAttempt(executionId, attempt, u) {
-      const e = s.executions.get(executionId);
-      if (!e || e.status !== 'running' || e.attempt !== attempt) return false;
-      const finished = u.status === 'completed' || u.status === 'failed';
-      const changes: Partial<Execution> = { status: u.status, retriesLeft: u.retriesLeft, updatedAt: u.at };
-      if (u.step) {
-        changes.steps = e.steps.slice();
-        changes.steps[u.step.index] = stored(u.step);
+    async finishAttempt(executionId, attempt, outcome) {
+      const execution = state.executions.get(executionId);
+      if (!execution || execution.status !== 'running' || execution.attempt !== attempt) return false;
+      const finished = outcome.status === 'completed' || outcome.status === 'failed';
+      const changes: Partial<Execution> = { status: outcome.status, retriesLeft: outcome.retriesLeft, updatedAt: outcome.at };
+      if (outcome.step) {
+        changes.steps = execution.steps.slice();
+        changes.steps[outcome.step.index] = stored(outcome.step);
       }
       const remove: (keyof Execution)[] = ['leaseUntil'];
-      if (u.nextAttemptAt) changes.nextAttemptAt = u.nextAttemptAt;
+      if (outcome.nextAttemptAt) changes.nextAttemptAt = outcome.nextAttemptAt;
       else remove.push('nextAttemptAt');
-      if (u.error !== undefined) changes.error = boundError(u.error, maxStepOutputBytes);
+      if (outcome.error !== undefined) changes.error = boundError(outcome.error, maxStepOutputBytes);
       else remove.push('error');
-      if (finished) changes.finishedAt = u.at;
-      update(e, changes, remove);
+      if (finished) changes.finishedAt = outcome.at;
+      update(execution, changes, remove);
       return true;
     },
     async cancel(executionId, at) {
-      const e = s.executions.get(executionId);
-      if (!e || FINISHED_STATUSES.includes(e.status)) return null;
-      const steps = e.steps.map((step) => (step.status === 'running' ? { ...step, status: 'failed' as const, error: CANCELLED_STEP_ERROR, finishedAt: at } : step));
-      return clone(update(e, { status: 'cancelled', steps, updatedAt: at, finishedAt: at }, ['leaseUntil', 'nextAttemptAt']));
+      const execution = state.executions.get(executionId);
+      if (!execution || FINISHED_STATUSES.includes(execution.status)) return null;
+      const steps = execution.steps.map((step) => (step.status === 'running' ? { ...step, status: 'failed' as const, error: CANCELLED_STEP_ERROR, finishedAt: at } : step));
+      return clone(update(execution, { status: 'cancelled', steps, updatedAt: at, finishedAt: at }, ['leaseUntil', 'nextAttemptAt']));
     },
     async resume(executionId, attempt, at, retriesLeft) {
-      const e = s.executions.get(executionId);
-      if (!e || e.attempt !== attempt || !RESUMABLE_STATUSES.includes(e.status)) return null;
-      const steps = e.steps.map((step): Step => (step.status === 'succeeded' ? step : { index: step.index, type: step.type, status: 'pending' }));
-      return clone(update(e, { status: 'queued', attempt: attempt + 1, retriesLeft, steps, updatedAt: at }, ['error', 'finishedAt', 'nextAttemptAt', 'leaseUntil']));
+      const execution = state.executions.get(executionId);
+      if (!execution || execution.attempt !== attempt || !RESUMABLE_STATUSES.includes(execution.status)) return null;
+      const steps = execution.steps.map((step): Step => (step.status === 'succeeded' ? step : { index: step.index, type: step.type, status: 'pending' }));
+      return clone(update(execution, { status: 'queued', attempt: attempt + 1, retriesLeft, steps, updatedAt: at }, ['error', 'finishedAt', 'nextAttemptAt', 'leaseUntil']));
     },
     async purgeFinished(before, limit) {
-      const doomed = [...s.executions.values()]
+      const doomed = [...state.executions.values()]
         .filter((e) => FINISHED_STATUSES.includes(e.status) && e.finishedAt !== undefined && e.finishedAt.getTime() < before.getTime())
         .sort((a, b) => time(a.finishedAt) - time(b.finishedAt))
         .slice(0, limit);
-      for (const e of doomed) removeExecution(e);
+      for (const execution of doomed) removeExecution(execution);
       return doomed.length;
     },
     async purgeBeyond(ownerId, workflowId, keep, limit) {
-      const doomed = [...s.executions.values()]
+      const doomed = [...state.executions.values()]
         .filter((e) => e.ownerId === ownerId && e.workflowId === workflowId)
         .sort(newestFirstOrder)
         .slice(keep)
         .filter((e) => FINISHED_STATUSES.includes(e.status))
         .slice(0, limit);
-      for (const e of doomed) removeExecution(e);
+      for (const execution of doomed) removeExecution(execution);
       return doomed.length;
     },
     async requeueDueRetries(limit) {
       const now = clock.now();
-      const due = [...s.executions.values()]
+      const due = [...state.executions.values()]
         .filter((e) => e.status === 'pending_retry' && time(e.nextAttemptAt) <= now.getTime())
         .sort((a, b) => time(a.nextAttemptAt) - time(b.nextAttemptAt))
         .slice(0, limit);
@@ -218,7 +218,7 @@ export function createExecutionRepo(ctx: MemoryContext): ExecutionRepo {
     },
     async resumeDueWaits(limit) {
       const now = clock.now();
-      const due = [...s.executions.values()]
+      const due = [...state.executions.values()]
         .filter((e) => e.status === 'waiting' && time(e.nextAttemptAt) <= now.getTime())
         .sort((a, b) => time(a.nextAttemptAt) - time(b.nextAttemptAt))
         .slice(0, limit);
@@ -226,7 +226,7 @@ export function createExecutionRepo(ctx: MemoryContext): ExecutionRepo {
     },
     async requeueExpiredLeases(limit) {
       const now = clock.now();
-      const stuck = [...s.executions.values()]
+      const stuck = [...state.executions.values()]
         .filter((e) => e.status === 'running' && time(e.leaseUntil) <= now.getTime())
         .sort((a, b) => time(a.leaseUntil) - time(b.leaseUntil))
         .slice(0, limit);
@@ -236,8 +236,8 @@ export function createExecutionRepo(ctx: MemoryContext): ExecutionRepo {
       const now = clock.now();
       const queuedBefore = new Date(now.getTime() - queuedForMs);
       const unsent = new Set<string>(); // the outbox holds unpublished messages only
-      for (const { event } of s.outbox.values()) unsent.add(`${event.data.executionId}#${event.data.attempt}`);
-      const stale = [...s.executions.values()]
+      for (const { event } of state.outbox.values()) unsent.add(`${event.data.executionId}#${event.data.attempt}`);
+      const stale = [...state.executions.values()]
         .filter((e) => e.status === 'queued' && time(e.updatedAt) <= queuedBefore.getTime() && !unsent.has(`${e.executionId}#${e.attempt}`))
         .sort((a, b) => time(a.updatedAt) - time(b.updatedAt))
         .slice(0, limit);
@@ -245,7 +245,7 @@ export function createExecutionRepo(ctx: MemoryContext): ExecutionRepo {
     },
     async countByStatus() {
       const counts: Record<ExecutionStatus, number> = emptyStatusCounts();
-      for (const [status, n] of s.executionsByStatus) counts[status] = n;
+      for (const [status, count] of state.executionsByStatus) counts[status] = count;
       return counts;
     },
   };

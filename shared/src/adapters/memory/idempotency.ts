@@ -3,24 +3,24 @@ import { del, key, put, type MemoryContext } from './schema.js';
 
 
 export function createIdempotencyRepo(ctx: MemoryContext): IdempotencyRepo {
-  const { state: s, journal: j } = ctx;
+  const { state, journal } = ctx;
   const idempotency: IdempotencyRepo = {
-    async find(ownerId, k, notBefore) {
-      const entry = s.idempotency.get(key(ownerId, k));
+    async find(ownerId, idempotencyKey, notBefore) {
+      const entry = state.idempotency.get(key(ownerId, idempotencyKey));
       return entry && entry.at.getTime() >= notBefore.getTime() ? entry.executionId : null;
     },
-    async putIfAbsent(ownerId, k, executionId, at, notBefore) {
-      const entry = s.idempotency.get(key(ownerId, k));
+    async putIfAbsent(ownerId, idempotencyKey, executionId, at, notBefore) {
+      const entry = state.idempotency.get(key(ownerId, idempotencyKey));
       if (entry && entry.at.getTime() >= notBefore.getTime()) return entry.executionId;
-      put(j, s.idempotency, key(ownerId, k), { executionId, at });
+      put(journal, state.idempotency, key(ownerId, idempotencyKey), { executionId, at });
       return executionId;
     },
     async purgeExpired(before, limit) {
       let purged = 0;
-      for (const [k, entry] of s.idempotency) {
+      for (const [idempotencyKey, entry] of state.idempotency) {
         if (purged >= limit) break;
         if (entry.at.getTime() >= before.getTime()) continue;
-        del(j, s.idempotency, k);
+        del(journal, state.idempotency, idempotencyKey);
         purged += 1;
       }
       return purged;

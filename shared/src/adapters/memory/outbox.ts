@@ -7,39 +7,39 @@ import { clone, del, put, time, type MemoryContext } from './schema.js';
 
 
 export function createOutboxRepo(ctx: MemoryContext): OutboxRepo {
-  const { state: s, journal: j, clock, leaseFrom } = ctx;
+  const { state, journal, clock, leaseFrom } = ctx;
   const outbox: OutboxRepo = {
-    async add(m) {
-      if (s.outbox.has(m.id)) throw new ConflictError(`outbox message ${m.id} already exists`);
-      put(j, s.outbox, m.id, clone(m));
+    async add(message) {
+      if (state.outbox.has(message.id)) throw new ConflictError(`outbox message ${message.id} already exists`);
+      put(journal, state.outbox, message.id, clone(message));
     },
     async claimBatch(lockMs, limit) {
       const now = clock.now();
       const lockedUntil = leaseFrom(lockMs, now);
       const lockToken = newId();
       const messages: OutboxMessage[] = [];
-      for (const m of s.outbox.values()) {
+      for (const stored of state.outbox.values()) {
         if (messages.length >= limit) break;
-        if (time(m.lockedUntil) > now.getTime()) continue;
-        const { lockToken: _previous, ...message } = m;
-        put(j, s.outbox, m.id, { ...message, lockedUntil, lockToken });
+        if (time(stored.lockedUntil) > now.getTime()) continue;
+        const { lockToken: _previous, ...message } = stored;
+        put(journal, state.outbox, message.id, { ...message, lockedUntil, lockToken });
         messages.push(clone({ ...message, lockedUntil }));
       }
       return { lockToken, messages };
     },
     async markPublished(lockToken, ids) {
-      const held = ids.filter((id) => s.outbox.get(id)?.lockToken === lockToken);
+      const held = ids.filter((id) => state.outbox.get(id)?.lockToken === lockToken);
       // Published messages are of no further use to anyone; the durable stores purge them later.
-      for (const id of held) del(j, s.outbox, id);
+      for (const id of held) del(journal, state.outbox, id);
       return held.length;
     },
     async markFailed(lockToken, ids, error) {
       let released = 0;
       for (const id of ids) {
-        const m = s.outbox.get(id);
-        if (m?.lockToken !== lockToken) continue;
-        const { lockedUntil: _until, lockToken: _token, ...unlocked } = m;
-        put(j, s.outbox, id, { ...unlocked, attempts: m.attempts + 1, lastError: error });
+        const message = state.outbox.get(id);
+        if (message?.lockToken !== lockToken) continue;
+        const { lockedUntil: _until, lockToken: _token, ...unlocked } = message;
+        put(journal, state.outbox, id, { ...unlocked, attempts: message.attempts + 1, lastError: error });
         released += 1;
       }
       return released;
@@ -50,11 +50,11 @@ export function createOutboxRepo(ctx: MemoryContext): OutboxRepo {
     },
     async backlog(now) {
       let oldest: number | undefined;
-      for (const m of s.outbox.values()) {
-        const t = m.createdAt.getTime();
-        if (oldest === undefined || t < oldest) oldest = t;
+      for (const message of state.outbox.values()) {
+        const createdAt = message.createdAt.getTime();
+        if (oldest === undefined || createdAt < oldest) oldest = createdAt;
       }
-      return { count: s.outbox.size, oldestAgeMs: oldest === undefined ? 0 : Math.max(0, now.getTime() - oldest) };
+      return { count: state.outbox.size, oldestAgeMs: oldest === undefined ? 0 : Math.max(0, now.getTime() - oldest) };
     },
   };
   return outbox;

@@ -35,10 +35,10 @@ type Undo = () => void;
 /** Records how to put a map entry back the way it was, when running inside a transaction. */
 export class Journal {
   private readonly undos: Undo[] = [];
-  remember<K, V>(map: Map<K, V>, k: K): void {
-    const had = map.has(k);
-    const before = map.get(k);
-    this.undos.push(() => (had ? map.set(k, before as V) : map.delete(k)));
+  remember<K, V>(map: Map<K, V>, mapKey: K): void {
+    const had = map.has(mapKey);
+    const before = map.get(mapKey);
+    this.undos.push(() => (had ? map.set(mapKey, before as V) : map.delete(mapKey)));
   }
   rollback(): void {
     for (const undo of this.undos.reverse()) undo();
@@ -46,16 +46,16 @@ export class Journal {
 }
 
 /** Writes to a map, journaling the previous value when in a transaction. */
-export function put<K, V>(journal: Journal | null, map: Map<K, V>, k: K, v: V): void {
-  journal?.remember(map, k);
-  map.set(k, v);
+export function put<K, V>(journal: Journal | null, map: Map<K, V>, mapKey: K, value: V): void {
+  journal?.remember(map, mapKey);
+  map.set(mapKey, value);
 }
-export function del<K, V>(journal: Journal | null, map: Map<K, V>, k: K): void {
-  journal?.remember(map, k);
-  map.delete(k);
+export function del<K, V>(journal: Journal | null, map: Map<K, V>, mapKey: K): void {
+  journal?.remember(map, mapKey);
+  map.delete(mapKey);
 }
 
-export function paginate<T, C>(sorted: T[], page: PageRequest, decode: (cursor: string) => C, after: (t: T, cursor: C) => boolean, sortKey: (t: T) => string): Page<T> {
+export function paginate<T, C>(sorted: T[], page: PageRequest, decode: (cursor: string) => C, after: (item: T, cursor: C) => boolean, sortKey: (item: T) => string): Page<T> {
   const cursor = page.cursor ? decode(page.cursor) : undefined;
   return toPage(cursor === undefined ? sorted : sorted.filter((t) => after(t, cursor)), page.limit, sortKey);
 }

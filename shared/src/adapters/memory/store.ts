@@ -11,10 +11,10 @@ import { createSecretRepo } from './secrets.js';
 import { createUserRepo } from './users.js';
 import { createWorkflowRepo } from './workflows.js';
 
-function makeRepos(s: State, j: Journal | null, clock: Clock, maxStepOutputBytes: number): Repos {
+function makeRepos(state: State, journal: Journal | null, clock: Clock, maxStepOutputBytes: number): Repos {
   const ctx: MemoryContext = {
-    state: s,
-    journal: j,
+    state: state,
+    journal: journal,
     clock,
     maxStepOutputBytes,
     leaseFrom: (ms, now = clock.now()) => new Date(now.getTime() + ms),

@@ -4,27 +4,27 @@ import { clone, put, type MemoryContext } from './schema.js';
 
 
 export function createUserRepo(ctx: MemoryContext): UserRepo {
-  const { state: s, journal: j } = ctx;
+  const { state, journal } = ctx;
   const users: UserRepo = {
-    async create(u) {
-      if (s.emails.has(u.email)) throw new ConflictError('email is already registered', undefined, 'email_taken');
-      put(j, s.users, u.userId, clone(u));
-      put(j, s.emails, u.email, u.userId);
+    async create(user) {
+      if (state.emails.has(user.email)) throw new ConflictError('email is already registered', undefined, 'email_taken');
+      put(journal, state.users, user.userId, clone(user));
+      put(journal, state.emails, user.email, user.userId);
     },
     async findByEmail(email) {
-      const id = s.emails.get(email);
-      const u = id ? s.users.get(id) : undefined;
-      return u ? clone(u) : null;
+      const id = state.emails.get(email);
+      const user = id ? state.users.get(id) : undefined;
+      return user ? clone(user) : null;
     },
     async findById(userId) {
-      const u = s.users.get(userId);
-      return u ? clone(u) : null;
+      const user = state.users.get(userId);
+      return user ? clone(user) : null;
     },
     async revokeSessions(userId) {
-      const u = s.users.get(userId);
-      if (!u) return null;
-      put(j, s.users, userId, { ...u, sessionVersion: u.sessionVersion + 1 });
-      return u.sessionVersion + 1;
+      const user = state.users.get(userId);
+      if (!user) return null;
+      put(journal, state.users, userId, { ...user, sessionVersion: user.sessionVersion + 1 });
+      return user.sessionVersion + 1;
     },
   };
   return users;

@@ -7,38 +7,38 @@ import { clone, del, key, paginate, put, time, type MemoryContext } from './sche
 const hookInUse = () => new ConflictError('hook id already in use', undefined, 'hook_conflict');
 
 export function createWorkflowRepo(ctx: MemoryContext, others: { executions: ExecutionRepo; outbox: OutboxRepo }): WorkflowRepo {
-  const { state: s, journal: j, clock, leaseFrom } = ctx;
+  const { state, journal, clock, leaseFrom } = ctx;
   const { executions, outbox } = others;
   const workflows: WorkflowRepo = {
     async create(wf) {
-      const k = key(wf.ownerId, wf.workflowId);
-      if (s.workflows.has(k)) throw new ConflictError(`workflow "${wf.workflowId}" already exists`, undefined, 'workflow_exists');
-      if (wf.trigger.hookId && s.hooks.has(wf.trigger.hookId)) throw hookInUse();
-      put(j, s.workflows, k, clone(wf));
-      if (wf.trigger.hookId) put(j, s.hooks, wf.trigger.hookId, k);
+      const workflowKey = key(wf.ownerId, wf.workflowId);
+      if (state.workflows.has(workflowKey)) throw new ConflictError(`workflow "${wf.workflowId}" already exists`, undefined, 'workflow_exists');
+      if (wf.trigger.hookId && state.hooks.has(wf.trigger.hookId)) throw hookInUse();
+      put(journal, state.workflows, workflowKey, clone(wf));
+      if (wf.trigger.hookId) put(journal, state.hooks, wf.trigger.hookId, workflowKey);
     },
     async get(ownerId, workflowId) {
-      const wf = s.workflows.get(key(ownerId, workflowId));
+      const wf = state.workflows.get(key(ownerId, workflowId));
       return wf ? clone(wf) : null;
     },
     async list(ownerId, page, idPrefix) {
-      const mine = [...s.workflows.values()]
+      const mine = [...state.workflows.values()]
         .filter((w) => w.ownerId === ownerId && (idPrefix === undefined || w.workflowId.startsWith(idPrefix)))
         .sort((a, b) => (a.workflowId < b.workflowId ? -1 : a.workflowId > b.workflowId ? 1 : 0));
       const result = paginate(mine, page, decodeCursor, (w, c) => w.workflowId > c, (w) => w.workflowId);
       return { ...result, items: result.items.map(clone) };
     },
     async replace(wf, expectedVersion) {
-      const k = key(wf.ownerId, wf.workflowId);
-      const current = s.workflows.get(k);
+      const workflowKey = key(wf.ownerId, wf.workflowId);
+      const current = state.workflows.get(workflowKey);
       if (!current) throw new NotFoundError(`workflow "${wf.workflowId}" not found`);
       if (current.version !== expectedVersion) {
         throw new ConflictError('workflow was changed concurrently', { currentVersion: current.version }, 'version_conflict');
       }
       const newHook = wf.trigger.hookId;
-      if (newHook && newHook !== current.trigger.hookId && s.hooks.has(newHook)) throw hookInUse();
-      if (current.trigger.hookId && current.trigger.hookId !== newHook) del(j, s.hooks, current.trigger.hookId);
-      if (newHook) put(j, s.hooks, newHook, k);
+      if (newHook && newHook !== current.trigger.hookId && state.hooks.has(newHook)) throw hookInUse();
+      if (current.trigger.hookId && current.trigger.hookId !== newHook) del(journal, state.hooks, current.trigger.hookId);
+      if (newHook) put(journal, state.hooks, newHook, workflowKey);
       // Runtime state belongs to the runs and the scheduler, not the definition: a replace never
       // rewinds it. The due time is the scheduler's while the schedule stays the same.
       const { executionId: _e, leaseUntil: _l, nextRunAt: given, ...definition } = clone(wf.trigger);
@@ -51,36 +51,36 @@ export function createWorkflowRepo(ctx: MemoryContext, others: { executions: Exe
         ...(leaseUntil ? { leaseUntil } : {}),
         ...(nextRunAt ? { nextRunAt } : {}),
       } as StoredTrigger;
-      put(j, s.workflows, k, { ...clone(wf), trigger });
+      put(journal, state.workflows, workflowKey, { ...clone(wf), trigger });
     },
     async delete(ownerId, workflowId) {
-      const k = key(ownerId, workflowId);
-      const current = s.workflows.get(k);
+      const workflowKey = key(ownerId, workflowId);
+      const current = state.workflows.get(workflowKey);
       if (!current) return false;
-      if (current.trigger.hookId) del(j, s.hooks, current.trigger.hookId);
-      del(j, s.workflows, k);
+      if (current.trigger.hookId) del(journal, state.hooks, current.trigger.hookId);
+      del(journal, state.workflows, workflowKey);
       return true;
     },
     async findByHookId(hookId) {
-      const k = s.hooks.get(hookId);
-      const wf = k ? s.workflows.get(k) : undefined;
+      const workflowKey = state.hooks.get(hookId);
+      const wf = workflowKey ? state.workflows.get(workflowKey) : undefined;
       return wf ? clone(wf) : null;
     },
     async setTriggerStatus(ownerId, workflowId, executionId, from, to, at) {
-      const k = key(ownerId, workflowId);
-      const wf = s.workflows.get(k);
+      const workflowKey = key(ownerId, workflowId);
+      const wf = state.workflows.get(workflowKey);
       const holder = wf?.trigger.executionId;
       if (!wf || !from.includes(wf.trigger.status) || (holder !== undefined && holder !== executionId)) return false;
       const trigger: StoredTrigger = { ...wf.trigger, status: to, executionId };
       if (to === 'idle') delete trigger.executionId;
-      put(j, s.workflows, k, { ...wf, trigger, updatedAt: at });
+      put(journal, state.workflows, workflowKey, { ...wf, trigger, updatedAt: at });
       return true;
     },
     async acceptRun(execution, request, expectedVersion) {
       // Checked before anything is written: outside a unit of work there is no journal to undo with.
-      if (s.executions.has(execution.executionId)) throw new ConflictError(`execution ${execution.executionId} already exists`);
-      if (s.outbox.has(request.id)) throw new ConflictError(`outbox message ${request.id} already exists`);
-      const wf = s.workflows.get(key(execution.ownerId, execution.workflowId));
+      if (state.executions.has(execution.executionId)) throw new ConflictError(`execution ${execution.executionId} already exists`);
+      if (state.outbox.has(request.id)) throw new ConflictError(`outbox message ${request.id} already exists`);
+      const wf = state.workflows.get(key(execution.ownerId, execution.workflowId));
       if (expectedVersion !== undefined && wf?.version !== expectedVersion) return false;
       if (!(await workflows.setTriggerStatus(execution.ownerId, execution.workflowId, execution.executionId, ['idle'], 'busy', execution.createdAt))) return false;
       await executions.insert(execution);
@@ -89,15 +89,15 @@ export function createWorkflowRepo(ctx: MemoryContext, others: { executions: Exe
     },
     async nextDueAt(after) {
       let earliest: Date | null = null;
-      for (const w of s.workflows.values()) {
-        const at = w.trigger.nextRunAt;
-        if (w.enabled && at && at > after && (!earliest || at < earliest)) earliest = at;
+      for (const workflow of state.workflows.values()) {
+        const at = workflow.trigger.nextRunAt;
+        if (workflow.enabled && at && at > after && (!earliest || at < earliest)) earliest = at;
       }
       return earliest ? new Date(earliest) : null;
     },
     async withRunLimit(after, limit) {
       const order = (w: { ownerId: string; workflowId: string }) => key(w.ownerId, w.workflowId);
-      return [...s.workflows.values()]
+      return [...state.workflows.values()]
         .filter((w) => w.retention?.maxRuns !== undefined && (after === undefined || order(w) > order(after)))
         .sort((a, b) => (order(a) < order(b) ? -1 : 1))
         .slice(0, limit)
@@ -105,7 +105,7 @@ export function createWorkflowRepo(ctx: MemoryContext, others: { executions: Exe
     },
     async claimDueScheduled(leaseMs, limit) {
       const now = clock.now();
-      const due = [...s.workflows.entries()]
+      const due = [...state.workflows.entries()]
         .filter(
           ([, w]) =>
             w.enabled &&
@@ -116,21 +116,21 @@ export function createWorkflowRepo(ctx: MemoryContext, others: { executions: Exe
         .sort(([, a], [, b]) => time(a.trigger.nextRunAt) - time(b.trigger.nextRunAt))
         .slice(0, limit);
       const leaseUntil = leaseFrom(leaseMs, now);
-      return due.map(([k, w]) => {
-        const claimed = { ...w, trigger: { ...w.trigger, leaseUntil } };
-        put(j, s.workflows, k, claimed);
+      return due.map(([workflowKey, workflow]) => {
+        const claimed = { ...workflow, trigger: { ...workflow.trigger, leaseUntil } };
+        put(journal, state.workflows, workflowKey, claimed);
         return clone(claimed);
       });
     },
     async advanceSchedule(ownerId, workflowId, dueAt, nextRunAt) {
-      const k = key(ownerId, workflowId);
-      const wf = s.workflows.get(k);
+      const workflowKey = key(ownerId, workflowId);
+      const wf = state.workflows.get(workflowKey);
       if (!wf || time(wf.trigger.nextRunAt) !== dueAt.getTime()) return false;
       const trigger = { ...wf.trigger };
       delete trigger.leaseUntil;
       if (nextRunAt) trigger.nextRunAt = nextRunAt;
       else delete trigger.nextRunAt;
-      put(j, s.workflows, k, { ...wf, trigger });
+      put(journal, state.workflows, workflowKey, { ...wf, trigger });
       return true;
     },
   };

@@ -43,7 +43,7 @@ export async function claimInBatch<D extends { _id: unknown; claimToken?: string
 
 /** What a repository is given: see createRepos (store.ts). */
 export interface MongoContext {
-  m: Models;
+  models: Models;
   limits: { maxStepOutputBytes: number };
   serverNow: () => Promise<Date>;
   session: ClientSession | undefined;

@@ -13,7 +13,7 @@ import { toExecution, toExecutionDoc, toStepDoc, type ExecutionDoc } from './sch
 const COUNTED: Record<Exclude<ExecutionStatus, 'completed'>, true> = { queued: true, running: true, waiting: true, pending_retry: true, failed: true, cancelled: true };
 
 export function createExecutionRepo(ctx: MongoContext): ExecutionRepo {
-  const { m, limits, serverNow, opts, claim, leaseFrom } = ctx;
+  const { models, limits, serverNow, opts, claim, leaseFrom } = ctx;
   const stepDoc = (step: Step) => toStepDoc(step, limits.maxStepOutputBytes);
 
   /** The compare-and-set condition of every write a runner makes: still running on its attempt. */
@@ -34,7 +34,7 @@ export function createExecutionRepo(ctx: MongoContext): ExecutionRepo {
       },
     ];
     if (after) conditions.push({ $or: [{ createdAt: { $lt: after.createdAt } }, { createdAt: after.createdAt, _id: { $lt: after.executionId } }] });
-    const docs = await m.Execution.find(conditions.length === 1 ? conditions[0]! : { $and: conditions }, null, opts)
+    const docs = await models.Execution.find(conditions.length === 1 ? conditions[0]! : { $and: conditions }, null, opts)
       .sort({ createdAt: -1, _id: -1 })
       .limit(page.limit + 1)
       .lean<ExecutionDoc[]>();
@@ -57,14 +57,14 @@ export function createExecutionRepo(ctx: MongoContext): ExecutionRepo {
   ];
 
   const executions: ExecutionRepo = {
-    async insert(e) {
+    async insert(execution) {
       await throwIfDuplicate(
-        () => m.Execution.insertOne(toExecutionDoc(e, limits.maxStepOutputBytes), opts),
-        () => new ConflictError(`execution ${e.executionId} already exists`),
+        () => models.Execution.insertOne(toExecutionDoc(execution, limits.maxStepOutputBytes), opts),
+        () => new ConflictError(`execution ${execution.executionId} already exists`),
       );
     },
     async get(executionId) {
-      const doc = await m.Execution.findOne({ _id: executionId }, null, opts).lean<ExecutionDoc>();
+      const doc = await models.Execution.findOne({ _id: executionId }, null, opts).lean<ExecutionDoc>();
       return doc ? toExecution(doc) : null;
     },
     async listByWorkflow(ownerId, workflowId, page) {
@@ -75,7 +75,7 @@ export function createExecutionRepo(ctx: MongoContext): ExecutionRepo {
       // One bounded read per workflow off the history index, rather than one read of all their runs.
       const lists = await Promise.all(
         workflowIds.map((workflowId) =>
-          m.Execution.find({ ownerId, workflowId }, { status: 1, createdAt: 1, finishedAt: 1 }, opts)
+          models.Execution.find({ ownerId, workflowId }, { status: 1, createdAt: 1, finishedAt: 1 }, opts)
             .sort({ createdAt: -1, _id: -1 })
             .limit(perWorkflow)
             .lean<Pick<ExecutionDoc, '_id' | 'status' | 'createdAt' | 'finishedAt'>[]>(),
@@ -97,7 +97,7 @@ export function createExecutionRepo(ctx: MongoContext): ExecutionRepo {
         failing: { _id: string; runs: number; failed: number }[];
         finished: { n: number }[];
       };
-      const [facets] = await m.Execution.aggregate<Facets>(
+      const [facets] = await models.Execution.aggregate<Facets>(
         [
           { $match: inWindow },
           {
@@ -118,13 +118,13 @@ export function createExecutionRepo(ctx: MongoContext): ExecutionRepo {
       );
       // Nearest-rank percentiles, exact like the other stores: the k-th smallest duration, sorted by the server.
       const finishedCount = facets?.finished[0]?.n ?? 0;
-      const durationAtRank = async (p: number) => {
-        const [row] = await m.Execution.aggregate<{ d: number }>(
+      const durationAtRank = async (fraction: number) => {
+        const [row] = await models.Execution.aggregate<{ d: number }>(
           [
             { $match: finished },
             { $project: { _id: 0, d: { $subtract: ['$finishedAt', { $ifNull: ['$startedAt', '$createdAt'] }] } } },
             { $sort: { d: 1 } },
-            { $skip: Math.max(0, Math.ceil(p * finishedCount) - 1) },
+            { $skip: Math.max(0, Math.ceil(fraction * finishedCount) - 1) },
             { $limit: 1 },
           ],
           opts,
@@ -134,7 +134,7 @@ export function createExecutionRepo(ctx: MongoContext): ExecutionRepo {
       const [p50, p95, waitingForRetry] = await Promise.all([
         finishedCount ? durationAtRank(0.5) : 0,
         finishedCount ? durationAtRank(0.95) : 0,
-        m.Execution.countDocuments({ ownerId, status: 'pending_retry' }, opts),
+        models.Execution.countDocuments({ ownerId, status: 'pending_retry' }, opts),
       ]);
       const buckets = new Map<number, StatusCounts>();
       const totals = emptyStatusCounts();
@@ -163,43 +163,43 @@ export function createExecutionRepo(ctx: MongoContext): ExecutionRepo {
       const claimToken = randomUUID();
       const ids = [...new Set(claims.map((c) => c.executionId))];
       const listed = claims.map(({ executionId, attempt }) => ({ _id: executionId, attempt }));
-      await m.Execution.updateMany({ $and: [{ _id: { $in: ids } }, { $or: listed }, claimable(now)] }, claimUpdate(now, leaseMs, claimToken), {
+      await models.Execution.updateMany({ $and: [{ _id: { $in: ids } }, { $or: listed }, claimable(now)] }, claimUpdate(now, leaseMs, claimToken), {
         ...opts,
         updatePipeline: true,
       });
-      const docs = await m.Execution.find({ _id: { $in: ids }, claimToken }, null, opts).batchSize(ids.length).lean<ExecutionDoc[]>();
+      const docs = await models.Execution.find({ _id: { $in: ids }, claimToken }, null, opts).batchSize(ids.length).lean<ExecutionDoc[]>();
       return docs.map(toExecution);
     },
     async claimForRun(executionId, attempt, leaseMs) {
       const now = await serverNow();
-      const doc = await m.Execution.findOneAndUpdate({ _id: executionId, attempt, ...claimable(now) }, claimUpdate(now, leaseMs), {
+      const doc = await models.Execution.findOneAndUpdate({ _id: executionId, attempt, ...claimable(now) }, claimUpdate(now, leaseMs), {
         ...claim,
         updatePipeline: true,
       }).lean<ExecutionDoc>();
       return doc ? toExecution(doc) : null;
     },
     async setLease(executionId, attempt, leaseMs) {
-      return (await m.Execution.updateOne(running(executionId, attempt), { $set: { leaseUntil: await leaseFrom(leaseMs) } }, opts)).matchedCount > 0;
+      return (await models.Execution.updateOne(running(executionId, attempt), { $set: { leaseUntil: await leaseFrom(leaseMs) } }, opts)).matchedCount > 0;
     },
     async saveStep(executionId, attempt, step, leaseMs) {
       const at = step.finishedAt ?? step.startedAt;
       const $set = { [`steps.${step.index}`]: stepDoc(step), leaseUntil: await leaseFrom(leaseMs), ...(at ? { updatedAt: at } : {}) };
-      return (await m.Execution.updateOne(running(executionId, attempt), { $set }, opts)).matchedCount > 0;
+      return (await models.Execution.updateOne(running(executionId, attempt), { $set }, opts)).matchedCount > 0;
     },
-    async finishAttempt(executionId, attempt, u) {
-      const $set: Record<string, unknown> = { status: u.status, retriesLeft: u.retriesLeft, updatedAt: u.at };
+    async finishAttempt(executionId, attempt, outcome) {
+      const $set: Record<string, unknown> = { status: outcome.status, retriesLeft: outcome.retriesLeft, updatedAt: outcome.at };
       const $unset: Record<string, ''> = { leaseUntil: '' };
-      if (u.nextAttemptAt) $set.nextAttemptAt = u.nextAttemptAt;
+      if (outcome.nextAttemptAt) $set.nextAttemptAt = outcome.nextAttemptAt;
       else $unset.nextAttemptAt = '';
-      if (u.error !== undefined) $set.error = boundError(u.error, limits.maxStepOutputBytes);
+      if (outcome.error !== undefined) $set.error = boundError(outcome.error, limits.maxStepOutputBytes);
       else $unset.error = '';
-      if (u.status === 'completed' || u.status === 'failed') $set.finishedAt = u.at;
-      if (u.step) $set[`steps.${u.step.index}`] = stepDoc(u.step);
-      return (await m.Execution.updateOne(running(executionId, attempt), { $set, $unset }, opts)).matchedCount > 0;
+      if (outcome.status === 'completed' || outcome.status === 'failed') $set.finishedAt = outcome.at;
+      if (outcome.step) $set[`steps.${outcome.step.index}`] = stepDoc(outcome.step);
+      return (await models.Execution.updateOne(running(executionId, attempt), { $set, $unset }, opts)).matchedCount > 0;
     },
     async cancel(executionId, at) {
       // A pipeline, so a step still running is failed as cancelled in the same atomic write.
-      const doc = await m.Execution.findOneAndUpdate(
+      const doc = await models.Execution.findOneAndUpdate(
         { _id: executionId, status: { $nin: [...FINISHED_STATUSES] } },
         [
           {
@@ -223,7 +223,7 @@ export function createExecutionRepo(ctx: MongoContext): ExecutionRepo {
       return doc ? toExecution(doc) : null;
     },
     async resume(executionId, attempt, at, retriesLeft) {
-      const doc = await m.Execution.findOneAndUpdate(
+      const doc = await models.Execution.findOneAndUpdate(
         { _id: executionId, attempt, status: { $in: [...RESUMABLE_STATUSES] } },
         [
           {
@@ -250,14 +250,14 @@ export function createExecutionRepo(ctx: MongoContext): ExecutionRepo {
     async purgeFinished(before, limit) {
       if (limit <= 0) return 0; // a MongoDB limit of 0 means "no limit"
       const finished = { finishedAt: { $exists: true, $lt: before }, status: { $in: [...FINISHED_STATUSES] } };
-      const doomed = await m.Execution.find(finished, { _id: 1 }, opts).sort({ finishedAt: 1 }).limit(limit).lean<Pick<ExecutionDoc, '_id'>[]>();
+      const doomed = await models.Execution.find(finished, { _id: 1 }, opts).sort({ finishedAt: 1 }).limit(limit).lean<Pick<ExecutionDoc, '_id'>[]>();
       if (doomed.length === 0) return 0;
-      return (await m.Execution.deleteMany({ ...finished, _id: { $in: doomed.map((d) => d._id) } }, opts)).deletedCount;
+      return (await models.Execution.deleteMany({ ...finished, _id: { $in: doomed.map((d) => d._id) } }, opts)).deletedCount;
     },
     async purgeBeyond(ownerId, workflowId, keep, limit) {
       if (limit <= 0) return 0;
       // Past the newest `keep` on the history index, the finished ones.
-      const older = await m.Execution.find({ ownerId, workflowId }, { _id: 1, status: 1 }, opts)
+      const older = await models.Execution.find({ ownerId, workflowId }, { _id: 1, status: 1 }, opts)
         .sort({ createdAt: -1, _id: -1 })
         .skip(keep)
         .limit(limit * 4)
@@ -265,12 +265,12 @@ export function createExecutionRepo(ctx: MongoContext): ExecutionRepo {
       const doomed = older.filter((d) => FINISHED_STATUSES.includes(d.status)).slice(0, limit);
       if (doomed.length === 0) return 0;
       const finished = { status: { $in: [...FINISHED_STATUSES] } };
-      return (await m.Execution.deleteMany({ ...finished, _id: { $in: doomed.map((d) => d._id) } }, opts)).deletedCount;
+      return (await models.Execution.deleteMany({ ...finished, _id: { $in: doomed.map((d) => d._id) } }, opts)).deletedCount;
     },
     async requeueDueRetries(limit) {
       const now = await serverNow();
       const requeued = await claimInBatch(
-        m.Execution,
+        models.Execution,
         { filter: { status: 'pending_retry', nextAttemptAt: notAfter(now) }, sort: { nextAttemptAt: 1 }, limit },
         { $set: { status: 'queued', updatedAt: now }, $inc: { attempt: 1 }, $unset: { nextAttemptAt: '' } },
         opts,
@@ -280,7 +280,7 @@ export function createExecutionRepo(ctx: MongoContext): ExecutionRepo {
     async resumeDueWaits(limit) {
       const now = await serverNow();
       const resumed = await claimInBatch(
-        m.Execution,
+        models.Execution,
         { filter: { status: 'waiting', nextAttemptAt: notAfter(now) }, sort: { nextAttemptAt: 1 }, limit },
         { $set: { status: 'queued', updatedAt: now } },
         opts,
@@ -290,7 +290,7 @@ export function createExecutionRepo(ctx: MongoContext): ExecutionRepo {
     async requeueExpiredLeases(limit) {
       const now = await serverNow();
       const requeued = await claimInBatch(
-        m.Execution,
+        models.Execution,
         { filter: { status: 'running', leaseUntil: notAfter(now) }, sort: { leaseUntil: 1 }, limit },
         { $set: { status: 'queued', updatedAt: now }, $unset: { leaseUntil: '' } },
         opts,
@@ -307,13 +307,13 @@ export function createExecutionRepo(ctx: MongoContext): ExecutionRepo {
       // Oldest first, a page at a time: a page's runs whose request still waits in the outbox
       // stay stale (and in front), so the next page starts past them; the others are claimed.
       for (let passed = 0; claimed.length < limit; ) {
-        const page = await m.Execution.find(stale, { _id: 1, attempt: 1 }, opts)
+        const page = await models.Execution.find(stale, { _id: 1, attempt: 1 }, opts)
           .sort({ updatedAt: 1 })
           .skip(passed)
           .limit(limit - claimed.length)
           .lean<Pick<ExecutionDoc, '_id' | 'attempt'>[]>();
         if (page.length === 0) break;
-        const unsent = await m.Outbox.find(
+        const unsent = await models.Outbox.find(
           { published: false, 'event.data.executionId': { $in: page.map((e) => e._id) } },
           { 'event.data': 1 },
           opts,
@@ -322,7 +322,7 @@ export function createExecutionRepo(ctx: MongoContext): ExecutionRepo {
         const free = page.filter(({ _id, attempt }) => !waiting.has(`${_id}#${attempt}`));
         passed += page.length - free.length;
         const query = { filter: { ...stale, _id: { $in: free.map((e) => e._id) } }, sort: { updatedAt: 1 as const }, limit: free.length };
-        claimed.push(...(await claimInBatch(m.Execution, query, { $set: { updatedAt: now } }, opts)));
+        claimed.push(...(await claimInBatch(models.Execution, query, { $set: { updatedAt: now } }, opts)));
       }
       return claimed.map(toExecution);
     },
@@ -330,11 +330,11 @@ export function createExecutionRepo(ctx: MongoContext): ExecutionRepo {
       const counts = {} as Record<ExecutionStatus, number>;
       let counted = 0;
       for (const status of Object.keys(COUNTED) as (keyof typeof COUNTED)[]) {
-        counts[status] = await m.Execution.countDocuments({ status }, opts); // index keys only
+        counts[status] = await models.Execution.countDocuments({ status }, opts); // index keys only
         counted += counts[status];
       }
       // The collection's size from its metadata (a command transactions refuse: no session).
-      counts.completed = Math.max(0, (await m.Execution.estimatedDocumentCount()) - counted);
+      counts.completed = Math.max(0, (await models.Execution.estimatedDocumentCount()) - counted);
       return counts;
     },
   };

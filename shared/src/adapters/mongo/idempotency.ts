@@ -5,9 +5,9 @@ import type { IdempotencyDoc } from './schema.js';
 
 
 export function createIdempotencyRepo(ctx: MongoContext): IdempotencyRepo {
-  const { m, opts } = ctx;
+  const { models, opts } = ctx;
   const findKey = async (ownerId: string, key: string, notBefore: Date) => {
-    const doc = await m.Idempotency.findOne({ ownerId, key, createdAt: { $gte: notBefore } }, { executionId: 1 }, opts).lean<Pick<IdempotencyDoc, 'executionId'>>();
+    const doc = await models.Idempotency.findOne({ ownerId, key, createdAt: { $gte: notBefore } }, { executionId: 1 }, opts).lean<Pick<IdempotencyDoc, 'executionId'>>();
     return doc ? doc.executionId : null;
   };
   const idempotency: IdempotencyRepo = {
@@ -19,7 +19,7 @@ export function createIdempotencyRepo(ctx: MongoContext): IdempotencyRepo {
         // Inserts, or overwrites an expired entry. In a transaction, a concurrent one's entry for
         // the same key is a write conflict: withTransaction runs the work again, and the read
         // above then finds the winner's entry.
-        await m.Idempotency.updateOne({ ownerId, key, createdAt: { $lt: notBefore } }, { $set: { executionId, createdAt: at } }, { ...opts, upsert: true });
+        await models.Idempotency.updateOne({ ownerId, key, createdAt: { $lt: notBefore } }, { $set: { executionId, createdAt: at } }, { ...opts, upsert: true });
         return executionId;
       } catch (err) {
         // Outside a transaction: the unique index refused a second entry written since the read.
@@ -31,9 +31,9 @@ export function createIdempotencyRepo(ctx: MongoContext): IdempotencyRepo {
     async purgeExpired(before, limit) {
       if (limit <= 0) return 0; // a MongoDB limit of 0 means "no limit"
       // By the TTL index on createdAt, which deletes them too, about a minute late at worst.
-      const doomed = await m.Idempotency.find({ createdAt: { $lt: before } }, { _id: 1 }, opts).limit(limit).batchSize(limit).lean<{ _id: unknown }[]>();
+      const doomed = await models.Idempotency.find({ createdAt: { $lt: before } }, { _id: 1 }, opts).limit(limit).batchSize(limit).lean<{ _id: unknown }[]>();
       if (doomed.length === 0) return 0;
-      const result = await m.Idempotency.deleteMany({ _id: { $in: doomed.map((d) => d._id) }, createdAt: { $lt: before } }, opts);
+      const result = await models.Idempotency.deleteMany({ _id: { $in: doomed.map((d) => d._id) }, createdAt: { $lt: before } }, opts);
       return result.deletedCount;
     },
   };

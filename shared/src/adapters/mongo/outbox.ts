@@ -8,11 +8,11 @@ import { toOutbox, toOutboxDoc, type OutboxDoc } from './schema.js';
 
 
 export function createOutboxRepo(ctx: MongoContext): OutboxRepo {
-  const { m, serverNow, opts } = ctx;
+  const { models, serverNow, opts } = ctx;
   const outbox: OutboxRepo = {
     async add(message) {
       await throwIfDuplicate(
-        () => m.Outbox.insertOne(toOutboxDoc(message), opts),
+        () => models.Outbox.insertOne(toOutboxDoc(message), opts),
         () => new ConflictError(`outbox message ${message.id} already exists`),
       );
     },
@@ -21,7 +21,7 @@ export function createOutboxRepo(ctx: MongoContext): OutboxRepo {
       // The claim's token is the lock token: it stays on the messages until another claim takes them.
       const lockToken = randomUUID();
       const claimed = await claimInBatch(
-        m.Outbox,
+        models.Outbox,
         // In the order added: by createdAt (the writers' clocks), then id for a stable order.
         { filter: { published: false, lockedUntil: notAfter(now) }, sort: { createdAt: 1, _id: 1 }, limit },
         { $set: { lockedUntil: new Date(now.getTime() + lockMs) } },
@@ -31,7 +31,7 @@ export function createOutboxRepo(ctx: MongoContext): OutboxRepo {
       return { lockToken, messages: claimed.map(toOutbox) };
     },
     async markPublished(lockToken, ids, at) {
-      const result = await m.Outbox.updateMany(
+      const result = await models.Outbox.updateMany(
         { _id: { $in: [...ids] }, claimToken: lockToken, published: false },
         { $set: { published: true, publishedAt: at }, $unset: { lockedUntil: '', claimToken: '' } },
         opts,
@@ -39,7 +39,7 @@ export function createOutboxRepo(ctx: MongoContext): OutboxRepo {
       return result.matchedCount;
     },
     async markFailed(lockToken, ids, error) {
-      const result = await m.Outbox.updateMany(
+      const result = await models.Outbox.updateMany(
         { _id: { $in: [...ids] }, claimToken: lockToken, published: false },
         { $inc: { attempts: 1 }, $set: { lastError: error }, $unset: { lockedUntil: '', claimToken: '' } },
         opts,
@@ -49,17 +49,17 @@ export function createOutboxRepo(ctx: MongoContext): OutboxRepo {
     relay: (lockMs, limit, publish) => relayByLock(outbox, lockMs, limit, publish, () => new Date()),
     async purgePublished(before, limit) {
       if (limit <= 0) return 0; // a MongoDB limit of 0 means "no limit"
-      const doomed = await m.Outbox.find({ published: true, publishedAt: { $lt: before } }, { _id: 1 }, opts)
+      const doomed = await models.Outbox.find({ published: true, publishedAt: { $lt: before } }, { _id: 1 }, opts)
         .limit(limit)
         .lean<Pick<OutboxDoc, '_id'>[]>();
       if (doomed.length === 0) return 0;
-      const result = await m.Outbox.deleteMany({ _id: { $in: doomed.map((d) => d._id) }, published: true }, opts);
+      const result = await models.Outbox.deleteMany({ _id: { $in: doomed.map((d) => d._id) }, published: true }, opts);
       return result.deletedCount;
     },
     async backlog(now) {
       // Both answered from unpublished_queue, which holds the unpublished messages only.
-      const count = await m.Outbox.countDocuments({ published: false }, opts);
-      const oldest = await m.Outbox.findOne({ published: false }, { createdAt: 1 }, opts).sort({ createdAt: 1, _id: 1 }).lean<Pick<OutboxDoc, 'createdAt'>>();
+      const count = await models.Outbox.countDocuments({ published: false }, opts);
+      const oldest = await models.Outbox.findOne({ published: false }, { createdAt: 1 }, opts).sort({ createdAt: 1, _id: 1 }).lean<Pick<OutboxDoc, 'createdAt'>>();
       return { count, oldestAgeMs: oldest ? Math.max(0, now.getTime() - oldest.createdAt.getTime()) : 0 };
     },
   };

@@ -5,24 +5,24 @@ import type { SecretDoc } from './schema.js';
 
 
 export function createSecretRepo(ctx: MongoContext): SecretRepo {
-  const { m, opts } = ctx;
+  const { models, opts } = ctx;
   const secrets: SecretRepo = {
     async put(secret) {
       const { ownerId, name, ciphertext, createdAt, updatedAt } = secret;
-      const result = await m.Secret.updateOne({ ownerId, name }, { $set: { ciphertext, updatedAt }, $setOnInsert: { createdAt } }, { ...opts, upsert: true });
+      const result = await models.Secret.updateOne({ ownerId, name }, { $set: { ciphertext, updatedAt }, $setOnInsert: { createdAt } }, { ...opts, upsert: true });
       return result.upsertedCount > 0;
     },
     async list(ownerId) {
-      const docs = await m.Secret.find({ ownerId }, { _id: 0, name: 1, createdAt: 1, updatedAt: 1 }, opts).sort({ name: 1 }).lean<SecretInfo[]>();
+      const docs = await models.Secret.find({ ownerId }, { _id: 0, name: 1, createdAt: 1, updatedAt: 1 }, opts).sort({ name: 1 }).lean<SecretInfo[]>();
       return docs.map(({ name, createdAt, updatedAt }) => ({ name, createdAt, updatedAt }));
     },
     async getMany(ownerId, names) {
       if (names.length === 0) return [];
-      const docs = await m.Secret.find({ ownerId, name: { $in: [...names] } }, { _id: 0 }, opts).lean<SecretDoc[]>();
+      const docs = await models.Secret.find({ ownerId, name: { $in: [...names] } }, { _id: 0 }, opts).lean<SecretDoc[]>();
       return docs.map(({ ownerId: owner, name, ciphertext, createdAt, updatedAt }) => ({ ownerId: owner, name, ciphertext, createdAt, updatedAt }));
     },
     async delete(ownerId, name) {
-      const result = await m.Secret.deleteOne({ ownerId, name }, opts);
+      const result = await models.Secret.deleteOne({ ownerId, name }, opts);
       return result.deletedCount > 0;
     },
   };

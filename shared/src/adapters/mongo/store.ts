@@ -119,7 +119,7 @@ async function dropIndexIfPresent(db: Db, collection: string, name: string): Pro
  * much sooner, by milliseconds against margins of seconds.
  */
 export function createRepos(
-  m: Models,
+  models: Models,
   limits: { maxStepOutputBytes: number },
   serverNow: () => Promise<Date>,
   session?: ClientSession,
@@ -128,7 +128,7 @@ export function createRepos(
 ): Repos {
   const opts: SessionOption = session ? { session } : {};
   const ctx: MongoContext = {
-    m,
+    models,
     limits,
     serverNow,
     session,

@@ -6,24 +6,24 @@ import { INDEX, toUser, toUserDoc, type UserDoc } from './schema.js';
 
 
 export function createUserRepo(ctx: MongoContext): UserRepo {
-  const { m, opts } = ctx;
+  const { models, opts } = ctx;
   const users: UserRepo = {
     async create(user) {
       await throwIfDuplicate(
-        () => m.User.insertOne(toUserDoc(user), opts),
+        () => models.User.insertOne(toUserDoc(user), opts),
         (dup) => (collidedOn(dup, INDEX.email, 'email') ? new ConflictError('email is already registered', undefined, 'email_taken') : new ConflictError(`user ${user.userId} already exists`)),
       );
     },
     async findByEmail(email) {
-      const doc = await m.User.findOne({ email }, null, opts).lean<UserDoc>();
+      const doc = await models.User.findOne({ email }, null, opts).lean<UserDoc>();
       return doc ? toUser(doc) : null;
     },
     async findById(userId) {
-      const doc = await m.User.findOne({ _id: userId }, null, opts).lean<UserDoc>();
+      const doc = await models.User.findOne({ _id: userId }, null, opts).lean<UserDoc>();
       return doc ? toUser(doc) : null;
     },
     async revokeSessions(userId) {
-      const doc = await m.User.findOneAndUpdate({ _id: userId }, { $inc: { sessionVersion: 1 } }, { ...opts, returnDocument: 'after' }).lean<UserDoc>();
+      const doc = await models.User.findOneAndUpdate({ _id: userId }, { $inc: { sessionVersion: 1 } }, { ...opts, returnDocument: 'after' }).lean<UserDoc>();
       return doc ? doc.sessionVersion : null;
     },
   };

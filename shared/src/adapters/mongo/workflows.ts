@@ -25,18 +25,18 @@ const TRIGGER_DEFINITION: Record<TriggerDefinitionField, true> = {
 const hookInUse = () => new ConflictError('hook id already in use', undefined, 'hook_conflict');
 
 export function createWorkflowRepo(ctx: MongoContext, others: { executions: ExecutionRepo; outbox: OutboxRepo }): WorkflowRepo {
-  const { m, serverNow, session, transaction, opts } = ctx;
+  const { models, serverNow, session, transaction, opts } = ctx;
   const { executions, outbox } = others;
 
   const workflows: WorkflowRepo = {
     async create(wf) {
       await throwIfDuplicate(
-        () => m.Workflow.insertOne(toWorkflowDoc(wf), opts),
+        () => models.Workflow.insertOne(toWorkflowDoc(wf), opts),
         (dup) => (collidedOn(dup, INDEX.hookId, 'trigger.hookId') ? hookInUse() : new ConflictError(`workflow "${wf.workflowId}" already exists`, undefined, 'workflow_exists')),
       );
     },
     async get(ownerId, workflowId) {
-      const doc = await m.Workflow.findOne({ ownerId, workflowId }, null, opts).lean<WorkflowDoc>();
+      const doc = await models.Workflow.findOne({ ownerId, workflowId }, null, opts).lean<WorkflowDoc>();
       return doc ? toWorkflow(doc) : null;
     },
     async list(ownerId, page, idPrefix) {
@@ -47,7 +47,7 @@ export function createWorkflowRepo(ctx: MongoContext, others: { executions: Exec
         ...(idPrefix === undefined ? {} : { $regex: `^${idPrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}` }),
       };
       const filter = Object.keys(workflowId).length ? { ownerId, workflowId } : { ownerId };
-      const docs = await m.Workflow.find(filter, null, opts).sort({ workflowId: 1 }).limit(page.limit + 1).lean<WorkflowDoc[]>();
+      const docs = await models.Workflow.find(filter, null, opts).sort({ workflowId: 1 }).limit(page.limit + 1).lean<WorkflowDoc[]>();
       return toPage(docs.map(toWorkflow), page.limit, (w) => w.workflowId);
     },
     async replace(wf, expectedVersion) {
@@ -72,24 +72,24 @@ export function createWorkflowRepo(ctx: MongoContext, others: { executions: Exec
       // (`null` matches an absent field.)
       const sameSpec = Object.fromEntries(TRIGGER_SPEC_FIELDS.map((field) => [`trigger.${field}`, given[field] ?? null]));
       let result = await throwIfDuplicate(
-        () => m.Workflow.updateOne({ ...stored, ...sameSpec }, update(definitionFields.filter((f) => f !== 'nextRunAt')), opts),
+        () => models.Workflow.updateOne({ ...stored, ...sameSpec }, update(definitionFields.filter((f) => f !== 'nextRunAt')), opts),
         hookInUse,
       );
-      if (result.matchedCount === 0) result = await throwIfDuplicate(() => m.Workflow.updateOne(stored, update(definitionFields), opts), hookInUse);
+      if (result.matchedCount === 0) result = await throwIfDuplicate(() => models.Workflow.updateOne(stored, update(definitionFields), opts), hookInUse);
       if (result.matchedCount > 0) return;
-      const current = await m.Workflow.findOne({ ownerId, workflowId }, { version: 1 }, opts).lean<Pick<WorkflowDoc, 'version'>>();
+      const current = await models.Workflow.findOne({ ownerId, workflowId }, { version: 1 }, opts).lean<Pick<WorkflowDoc, 'version'>>();
       if (!current) throw new NotFoundError(`workflow "${workflowId}" not found`);
       throw new ConflictError('workflow was changed concurrently', { currentVersion: current.version }, 'version_conflict');
     },
     async delete(ownerId, workflowId) {
-      return (await m.Workflow.deleteOne({ ownerId, workflowId }, opts)).deletedCount > 0;
+      return (await models.Workflow.deleteOne({ ownerId, workflowId }, opts)).deletedCount > 0;
     },
     async findByHookId(hookId) {
-      const doc = await m.Workflow.findOne({ 'trigger.hookId': hookId }, null, opts).lean<WorkflowDoc>();
+      const doc = await models.Workflow.findOne({ 'trigger.hookId': hookId }, null, opts).lean<WorkflowDoc>();
       return doc ? toWorkflow(doc) : null;
     },
     async setTriggerStatus(ownerId, workflowId, executionId, from, to, at) {
-      const result = await m.Workflow.updateOne(
+      const result = await models.Workflow.updateOne(
         // Free (no holder: `null` matches an absent field) or held by this run.
         { ownerId, workflowId, 'trigger.status': { $in: [...from] }, 'trigger.executionId': { $in: [executionId, null] } },
         to === 'idle'
@@ -106,7 +106,7 @@ export function createWorkflowRepo(ctx: MongoContext, others: { executions: Exec
         return transaction((tx) => tx.workflows.acceptRun(execution, request, expectedVersion));
       }
       const { ownerId, workflowId, executionId, createdAt } = execution;
-      const result = await m.Workflow.updateOne(
+      const result = await models.Workflow.updateOne(
         {
           ownerId,
           workflowId,
@@ -125,7 +125,7 @@ export function createWorkflowRepo(ctx: MongoContext, others: { executions: Exec
     async claimDueScheduled(leaseMs, limit) {
       const now = await serverNow();
       const claimed = await claimInBatch(
-        m.Workflow,
+        models.Workflow,
         {
           // `$exists` repeats the partial index's filter so the planner can use it.
           filter: { enabled: true, 'trigger.nextRunAt': { $exists: true, $lte: now }, 'trigger.leaseUntil': notAfter(now) },
@@ -138,7 +138,7 @@ export function createWorkflowRepo(ctx: MongoContext, others: { executions: Exec
       return claimed.map(toWorkflow);
     },
     async nextDueAt(after) {
-      const doc = await m.Workflow.findOne({ enabled: true, 'trigger.nextRunAt': { $exists: true, $gt: after } }, { 'trigger.nextRunAt': 1 }, opts)
+      const doc = await models.Workflow.findOne({ enabled: true, 'trigger.nextRunAt': { $exists: true, $gt: after } }, { 'trigger.nextRunAt': 1 }, opts)
         .sort({ 'trigger.nextRunAt': 1 })
         .lean<Pick<WorkflowDoc, 'trigger'>>();
       return doc?.trigger.nextRunAt ?? null;
@@ -148,14 +148,14 @@ export function createWorkflowRepo(ctx: MongoContext, others: { executions: Exec
       const past = after
         ? { $or: [{ ownerId: { $gt: after.ownerId } }, { ownerId: after.ownerId, workflowId: { $gt: after.workflowId } }] }
         : {};
-      const docs = await m.Workflow.find({ 'retention.maxRuns': { $exists: true }, ...past }, { ownerId: 1, workflowId: 1, retention: 1 }, opts)
+      const docs = await models.Workflow.find({ 'retention.maxRuns': { $exists: true }, ...past }, { ownerId: 1, workflowId: 1, retention: 1 }, opts)
         .sort({ ownerId: 1, workflowId: 1 })
         .limit(limit)
         .lean<Pick<WorkflowDoc, 'ownerId' | 'workflowId' | 'retention'>[]>();
       return docs.map((d) => ({ ownerId: d.ownerId, workflowId: d.workflowId, maxRuns: d.retention!.maxRuns }));
     },
     async advanceSchedule(ownerId, workflowId, dueAt, nextRunAt) {
-      const result = await m.Workflow.updateOne(
+      const result = await models.Workflow.updateOne(
         { ownerId, workflowId, 'trigger.nextRunAt': dueAt },
         nextRunAt
           ? { $set: { 'trigger.nextRunAt': nextRunAt }, $unset: { 'trigger.leaseUntil': '' } }

@@ -36,19 +36,19 @@ const LOST_CONNECTION_MESSAGES = [
 
 /** True when `err` means the database cannot be reached right now (as opposed to refusing what was asked). */
 export function isConnectionError(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown } | null;
-  const code = typeof e?.code === 'string' ? e.code : '';
-  const message = typeof e?.message === 'string' ? e.message : '';
+  const error = err as { code?: unknown; message?: unknown } | null;
+  const code = typeof error?.code === 'string' ? error.code : '';
+  const message = typeof error?.message === 'string' ? error.message : '';
   return SOCKET_ERRORS.has(code) || SERVER_GONE.has(code) || code.startsWith('08') || LOST_CONNECTION_MESSAGES.some((m) => m.test(message));
 }
 
 /** Maps driver errors to the domain's: unique violations to conflicts, lost connections to 503. */
 export function toStoreError(err: unknown): unknown {
   if (err instanceof UnavailableError || err instanceof ConflictError) return err;
-  const e = err as { code?: string; constraint?: string };
-  if (e.code === '23505') {
-    const code = CONFLICT_CODES[e.constraint ?? ''] ?? 'conflict';
-    return new ConflictError(code === 'workflow_exists' ? 'workflow already exists' : code === 'email_taken' ? 'email is already registered' : `conflict on ${e.constraint}`, undefined, code);
+  const error = err as { code?: string; constraint?: string };
+  if (error.code === '23505') {
+    const code = CONFLICT_CODES[error.constraint ?? ''] ?? 'conflict';
+    return new ConflictError(code === 'workflow_exists' ? 'workflow already exists' : code === 'email_taken' ? 'email is already registered' : `conflict on ${error.constraint}`, undefined, code);
   }
   if (isConnectionError(err)) return new UnavailableError('the database is unreachable', err);
   return err;

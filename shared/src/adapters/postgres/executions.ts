@@ -20,12 +20,12 @@ export const EXECUTION_COLUMNS = `execution_id, owner_id, workflow_id, workflow_
   next_attempt_at, lease_until, steps, error, idempotency_key, created_at, updated_at, started_at, finished_at, rerun_of`;
 
 /** The values of EXECUTION_COLUMNS, $1 to $20, the steps stored within `maxStepOutputBytes`. */
-export function executionValues(e: Execution, maxStepOutputBytes: number): unknown[] {
+export function executionValues(execution: Execution, maxStepOutputBytes: number): unknown[] {
   const storedStep = (step: Step) => stepToRow(boundStep(step, maxStepOutputBytes));
   return [
-    e.executionId, e.ownerId, e.workflowId, e.workflowVersion, json(encodeUserJson(e.actions)), json(e.retryPolicy), json(triggerToRow(e.trigger)),
-    e.status, e.attempt, e.retriesLeft, e.nextAttemptAt ?? null, e.leaseUntil ?? null, json(e.steps.map(storedStep)), e.error ?? null,
-    e.idempotencyKey ?? null, e.createdAt, e.updatedAt, e.startedAt ?? null, e.finishedAt ?? null, e.rerunOf ?? null,
+    execution.executionId, execution.ownerId, execution.workflowId, execution.workflowVersion, json(encodeUserJson(execution.actions)), json(execution.retryPolicy), json(triggerToRow(execution.trigger)),
+    execution.status, execution.attempt, execution.retriesLeft, execution.nextAttemptAt ?? null, execution.leaseUntil ?? null, json(execution.steps.map(storedStep)), execution.error ?? null,
+    execution.idempotencyKey ?? null, execution.createdAt, execution.updatedAt, execution.startedAt ?? null, execution.finishedAt ?? null, execution.rerunOf ?? null,
   ];
 }
 
@@ -34,9 +34,9 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
   const storedStep = (step: Step) => stepToRow(boundStep(step, maxStepOutputBytes));
 
   const executions: ExecutionRepo = {
-    async insert(e) {
-      await q(db, `INSERT INTO executions (${EXECUTION_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)`, executionValues(e, maxStepOutputBytes)).catch((err: unknown) => {
-        throw err instanceof ConflictError ? new ConflictError(`execution ${e.executionId} already exists`) : err;
+    async insert(execution) {
+      await q(db, `INSERT INTO executions (${EXECUTION_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)`, executionValues(execution, maxStepOutputBytes)).catch((err: unknown) => {
+        throw err instanceof ConflictError ? new ConflictError(`execution ${execution.executionId} already exists`) : err;
       });
     },
     async get(executionId) {
@@ -83,8 +83,8 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
         [ownerId, workflowIds, perWorkflow],
       );
       const result: Record<string, RecentRun[]> = Object.fromEntries(workflowIds.map((w) => [w, []]));
-      for (const r of rows) {
-        result[r.workflow_id]!.push({ executionId: r.execution_id, status: r.status, createdAt: r.created_at, ...(r.finished_at ? { finishedAt: r.finished_at } : {}) });
+      for (const row of rows) {
+        result[row.workflow_id]!.push({ executionId: row.execution_id, status: row.status, createdAt: row.created_at, ...(row.finished_at ? { finishedAt: row.finished_at } : {}) });
       }
       return result;
     },
@@ -121,17 +121,17 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
       ]);
       const buckets = new Map<number, StatusCounts>();
       const totals = emptyStatusCounts();
-      for (const r of bucketRows.rows) {
-        const counts = buckets.get(Number(r.bucket)) ?? emptyStatusCounts();
-        counts[r.status] += r.n;
-        totals[r.status] += r.n;
-        buckets.set(Number(r.bucket), counts);
+      for (const row of bucketRows.rows) {
+        const counts = buckets.get(Number(row.bucket)) ?? emptyStatusCounts();
+        counts[row.status] += row.n;
+        totals[row.status] += row.n;
+        buckets.set(Number(row.bucket), counts);
       }
-      const d = durationRows.rows[0];
+      const durations = durationRows.rows[0];
       return {
         buckets: [...buckets].sort(([a], [b]) => a - b).map(([bucket, counts]) => ({ start: new Date(from.getTime() + bucket * bucketMs), counts })),
         totals,
-        durationMs: d?.p50 != null && d.p95 != null ? { p50: Number(d.p50), p95: Number(d.p95) } : null,
+        durationMs: durations?.p50 != null && durations.p95 != null ? { p50: Number(durations.p50), p95: Number(durations.p95) } : null,
         busiest: busiestRows.rows.map((r) => ({ workflowId: r.workflow_id, runs: r.runs })),
         mostFailing: failingRows.rows.map((r) => ({ workflowId: r.workflow_id, failed: r.failed, runs: r.runs })),
         waitingForRetry: waitingRows.rows[0]?.n ?? 0,
@@ -173,8 +173,8 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
       );
       return (rowCount ?? 0) > 0;
     },
-    async finishAttempt(executionId, attempt, u) {
-      const finished = u.status === 'completed' || u.status === 'failed';
+    async finishAttempt(executionId, attempt, outcome) {
+      const finished = outcome.status === 'completed' || outcome.status === 'failed';
       const { rowCount } = await q(
         db,
         `UPDATE executions SET status=$3, retries_left=$4, updated_at=$5, next_attempt_at=$6, error=$7, lease_until=NULL,
@@ -182,8 +182,8 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
            steps = CASE WHEN $9::text IS NULL THEN steps ELSE jsonb_set(steps, ARRAY[$9::text], $10::jsonb) END
          WHERE execution_id=$1 AND attempt=$2 AND status='running'`,
         [
-          executionId, attempt, u.status, u.retriesLeft, u.at, u.nextAttemptAt ?? null, u.error === undefined ? null : boundError(u.error, maxStepOutputBytes), finished,
-          u.step ? String(u.step.index) : null, u.step ? json(storedStep(u.step)) : null,
+          executionId, attempt, outcome.status, outcome.retriesLeft, outcome.at, outcome.nextAttemptAt ?? null, outcome.error === undefined ? null : boundError(outcome.error, maxStepOutputBytes), finished,
+          outcome.step ? String(outcome.step.index) : null, outcome.step ? json(storedStep(outcome.step)) : null,
         ],
       );
       return (rowCount ?? 0) > 0;

@@ -17,10 +17,10 @@ class PublishFailed extends Error {
 export function createOutboxRepo(ctx: PostgresContext): OutboxRepo {
   const { db } = ctx;
   const outbox: OutboxRepo = {
-    async add(m) {
-      await q(db, 'INSERT INTO outbox (id, topic, key, event, created_at, attempts) VALUES ($1,$2,$3,$4,$5,$6)', [m.id, m.topic, m.key, json(m.event), m.createdAt, m.attempts]).catch(
+    async add(message) {
+      await q(db, 'INSERT INTO outbox (id, topic, key, event, created_at, attempts) VALUES ($1,$2,$3,$4,$5,$6)', [message.id, message.topic, message.key, json(message.event), message.createdAt, message.attempts]).catch(
         (err: unknown) => {
-          throw err instanceof ConflictError ? new ConflictError(`outbox message ${m.id} already exists`) : err;
+          throw err instanceof ConflictError ? new ConflictError(`outbox message ${message.id} already exists`) : err;
         },
       );
     },

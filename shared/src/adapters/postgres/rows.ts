@@ -83,39 +83,39 @@ const opt = <K extends string, V>(key: K, value: V | null | undefined): { [P in 
   (value === null || value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 const date = (iso: string | undefined) => (iso === undefined ? undefined : new Date(iso));
 
-export function toWorkflow(r: WorkflowRow): Workflow {
+export function toWorkflow(row: WorkflowRow): Workflow {
   const trigger = {
-    ...r.trigger_spec,
-    status: r.trigger_status,
-    ...opt('executionId', r.trigger_execution_id),
-    ...opt('nextRunAt', r.next_run_at),
-    ...opt('leaseUntil', r.lease_until),
-    ...opt('hookId', r.hook_id),
-    ...opt('secretHash', r.secret_hash),
+    ...row.trigger_spec,
+    status: row.trigger_status,
+    ...opt('executionId', row.trigger_execution_id),
+    ...opt('nextRunAt', row.next_run_at),
+    ...opt('leaseUntil', row.lease_until),
+    ...opt('hookId', row.hook_id),
+    ...opt('secretHash', row.secret_hash),
   } as StoredTrigger;
   return {
-    workflowId: r.workflow_id,
-    ownerId: r.owner_id,
-    name: r.name,
-    enabled: r.enabled,
+    workflowId: row.workflow_id,
+    ownerId: row.owner_id,
+    name: row.name,
+    enabled: row.enabled,
     trigger,
-    actions: decodeUserJson(r.actions),
-    retryPolicy: r.retry_policy,
-    ...opt('retention', r.retention),
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    version: r.version,
+    actions: decodeUserJson(row.actions),
+    retryPolicy: row.retry_policy,
+    ...opt('retention', row.retention),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    version: row.version,
   };
 }
 
 /** The trigger as the user wrote it: what is not state kept in columns of its own. */
-export function triggerSpec(t: StoredTrigger): Record<string, unknown> {
-  const { status: _s, executionId: _e, nextRunAt: _n, leaseUntil: _l, hookId: _h, secretHash: _x, ...spec } = t;
+export function triggerSpec(trigger: StoredTrigger): Record<string, unknown> {
+  const { status: _s, executionId: _e, nextRunAt: _n, leaseUntil: _l, hookId: _h, secretHash: _x, ...spec } = trigger;
   return spec;
 }
 
-export function stepToRow(s: Step): ExecutionRow['steps'][number] {
-  const { startedAt, finishedAt, output, ...rest } = s;
+export function stepToRow(step: Step): ExecutionRow['steps'][number] {
+  const { startedAt, finishedAt, output, ...rest } = step;
   return {
     ...rest,
     ...(output === undefined ? {} : { output: encodeUserJson(output) }),
@@ -134,56 +134,56 @@ export function triggerToRow({ firedAt, scheduledFor, payload, ...rest }: Execut
   };
 }
 
-export function toExecution(r: ExecutionRow): Execution {
-  const { firedAt, scheduledFor, payload, ...trigger } = r.trigger;
+export function toExecution(row: ExecutionRow): Execution {
+  const { firedAt, scheduledFor, payload, ...trigger } = row.trigger;
   return {
-    executionId: r.execution_id,
-    workflowId: r.workflow_id,
-    ownerId: r.owner_id,
-    workflowVersion: r.workflow_version,
-    actions: decodeUserJson(r.actions),
-    retryPolicy: r.retry_policy,
+    executionId: row.execution_id,
+    workflowId: row.workflow_id,
+    ownerId: row.owner_id,
+    workflowVersion: row.workflow_version,
+    actions: decodeUserJson(row.actions),
+    retryPolicy: row.retry_policy,
     trigger: {
       ...trigger,
       firedAt: new Date(firedAt),
       ...opt('scheduledFor', date(scheduledFor)),
       ...(payload === undefined ? {} : { payload: decodeUserJson(payload) }),
     },
-    status: r.status,
-    attempt: r.attempt,
-    retriesLeft: r.retries_left,
-    ...opt('nextAttemptAt', r.next_attempt_at),
-    ...opt('leaseUntil', r.lease_until),
-    steps: r.steps.map(({ startedAt, finishedAt, output, ...s }) => ({
+    status: row.status,
+    attempt: row.attempt,
+    retriesLeft: row.retries_left,
+    ...opt('nextAttemptAt', row.next_attempt_at),
+    ...opt('leaseUntil', row.lease_until),
+    steps: row.steps.map(({ startedAt, finishedAt, output, ...s }) => ({
       ...s,
       ...(output === undefined ? {} : { output: decodeUserJson(output) }),
       ...opt('startedAt', date(startedAt)),
       ...opt('finishedAt', date(finishedAt)),
     })),
-    ...opt('error', r.error),
-    ...opt('idempotencyKey', r.idempotency_key),
-    ...opt('rerunOf', r.rerun_of),
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    ...opt('startedAt', r.started_at),
-    ...opt('finishedAt', r.finished_at),
+    ...opt('error', row.error),
+    ...opt('idempotencyKey', row.idempotency_key),
+    ...opt('rerunOf', row.rerun_of),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    ...opt('startedAt', row.started_at),
+    ...opt('finishedAt', row.finished_at),
   };
 }
 
-export function toOutbox(r: OutboxRow): OutboxMessage {
+export function toOutbox(row: OutboxRow): OutboxMessage {
   return {
-    id: r.id,
-    topic: r.topic,
-    key: r.key,
-    event: r.event,
-    createdAt: r.created_at,
-    attempts: r.attempts,
-    ...opt('publishedAt', r.published_at),
-    ...opt('lastError', r.last_error),
-    ...opt('lockedUntil', r.locked_until),
+    id: row.id,
+    topic: row.topic,
+    key: row.key,
+    event: row.event,
+    createdAt: row.created_at,
+    attempts: row.attempts,
+    ...opt('publishedAt', row.published_at),
+    ...opt('lastError', row.last_error),
+    ...opt('lockedUntil', row.locked_until),
   };
 }
 
-export function toUser(r: UserRow): User {
-  return { userId: r.user_id, email: r.email, passwordHash: r.password_hash, createdAt: r.created_at, sessionVersion: r.session_version };
+export function toUser(row: UserRow): User {
+  return { userId: row.user_id, email: row.email, passwordHash: row.password_hash, createdAt: row.created_at, sessionVersion: row.session_version };
 }

@@ -91,11 +91,11 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
         await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
         const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
         const current = rows[0]?.v ?? 0;
-        for (const [i, sql] of MIGRATIONS.entries()) {
-          if (i + 1 <= current) continue;
+        for (const [index, sql] of MIGRATIONS.entries()) {
+          if (index + 1 <= current) continue;
           await client.query(sql);
-          await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [i + 1]);
-          options.logger?.info({ version: i + 1 }, 'applied migration');
+          await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [index + 1]);
+          options.logger?.info({ version: index + 1 }, 'applied migration');
         }
         await client.query('COMMIT');
       } catch (err) {

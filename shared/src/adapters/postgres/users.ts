@@ -6,13 +6,13 @@ import { toUser, type UserRow } from './rows.js';
 export function createUserRepo(ctx: PostgresContext): UserRepo {
   const { db } = ctx;
   const users: UserRepo = {
-    async create(u) {
+    async create(user) {
       await q(db, 'INSERT INTO users (user_id, email, password_hash, created_at, session_version) VALUES ($1,$2,$3,$4,$5)', [
-        u.userId,
-        u.email,
-        u.passwordHash,
-        u.createdAt,
-        u.sessionVersion,
+        user.userId,
+        user.email,
+        user.passwordHash,
+        user.createdAt,
+        user.sessionVersion,
       ]);
     },
     async findByEmail(email) {

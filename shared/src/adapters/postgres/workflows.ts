@@ -10,12 +10,12 @@ import { toWorkflow, triggerSpec, type WorkflowRow } from './rows.js';
 export function createWorkflowRepo(ctx: PostgresContext): WorkflowRepo {
   const { db, maxStepOutputBytes } = ctx;
   const workflows: WorkflowRepo = {
-    async create(w) {
+    async create(workflow) {
       await q(db, `INSERT INTO workflows (owner_id, workflow_id, name, enabled, trigger_spec, trigger_status, next_run_at, lease_until, hook_id, secret_hash, actions, retry_policy, created_at, updated_at, version, trigger_execution_id, retention)
                    VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`, [
-        w.ownerId, w.workflowId, w.name, w.enabled, json(triggerSpec(w.trigger)), w.trigger.status, w.trigger.nextRunAt ?? null,
-        w.trigger.leaseUntil ?? null, w.trigger.hookId ?? null, w.trigger.secretHash ?? null, json(encodeUserJson(w.actions)), json(w.retryPolicy),
-        w.createdAt, w.updatedAt, w.version, w.trigger.executionId ?? null, w.retention ? json(w.retention) : null,
+        workflow.ownerId, workflow.workflowId, workflow.name, workflow.enabled, json(triggerSpec(workflow.trigger)), workflow.trigger.status, workflow.trigger.nextRunAt ?? null,
+        workflow.trigger.leaseUntil ?? null, workflow.trigger.hookId ?? null, workflow.trigger.secretHash ?? null, json(encodeUserJson(workflow.actions)), json(workflow.retryPolicy),
+        workflow.createdAt, workflow.updatedAt, workflow.version, workflow.trigger.executionId ?? null, workflow.retention ? json(workflow.retention) : null,
       ]);
     },
     async get(ownerId, workflowId) {
@@ -32,7 +32,7 @@ export function createWorkflowRepo(ctx: PostgresContext): WorkflowRepo {
       );
       return toPage(rows.map(toWorkflow), page.limit, (w) => w.workflowId);
     },
-    async replace(w, expectedVersion) {
+    async replace(workflow, expectedVersion) {
       // trigger_status, trigger_execution_id and lease_until are the runs' state, not the definition's: never rewound
       // here. Nor is next_run_at while the schedule stays the same: the scheduler advances it
       // without a version bump, so the copy given may predate it. SET reads the row this UPDATE
@@ -40,13 +40,13 @@ export function createWorkflowRepo(ctx: PostgresContext): WorkflowRepo {
       const { rowCount } = await q(db, `UPDATE workflows SET name=$3, enabled=$4, trigger_spec=$5,
                    next_run_at = CASE WHEN trigger_spec = $5::jsonb THEN next_run_at ELSE $6 END, hook_id=$7, secret_hash=$8,
                    actions=$9, retry_policy=$10, updated_at=$11, version=$12, retention=$14 WHERE owner_id=$1 AND workflow_id=$2 AND version=$13`, [
-        w.ownerId, w.workflowId, w.name, w.enabled, json(triggerSpec(w.trigger)), w.trigger.nextRunAt ?? null,
-        w.trigger.hookId ?? null, w.trigger.secretHash ?? null, json(encodeUserJson(w.actions)), json(w.retryPolicy),
-        w.updatedAt, w.version, expectedVersion, w.retention ? json(w.retention) : null,
+        workflow.ownerId, workflow.workflowId, workflow.name, workflow.enabled, json(triggerSpec(workflow.trigger)), workflow.trigger.nextRunAt ?? null,
+        workflow.trigger.hookId ?? null, workflow.trigger.secretHash ?? null, json(encodeUserJson(workflow.actions)), json(workflow.retryPolicy),
+        workflow.updatedAt, workflow.version, expectedVersion, workflow.retention ? json(workflow.retention) : null,
       ]);
       if (rowCount) return;
-      const { rows } = await q<{ version: number }>(db, 'SELECT version FROM workflows WHERE owner_id=$1 AND workflow_id=$2', [w.ownerId, w.workflowId]);
-      if (!rows[0]) throw new NotFoundError(`workflow "${w.workflowId}" not found`);
+      const { rows } = await q<{ version: number }>(db, 'SELECT version FROM workflows WHERE owner_id=$1 AND workflow_id=$2', [workflow.ownerId, workflow.workflowId]);
+      if (!rows[0]) throw new NotFoundError(`workflow "${workflow.workflowId}" not found`);
       throw new ConflictError('workflow was changed concurrently', { currentVersion: rows[0].version }, 'version_conflict');
     },
     async delete(ownerId, workflowId) {
@@ -66,7 +66,7 @@ export function createWorkflowRepo(ctx: PostgresContext): WorkflowRepo {
       );
       return (rowCount ?? 0) > 0;
     },
-    async acceptRun(e, m, expectedVersion) {
+    async acceptRun(execution, request, expectedVersion) {
       // One statement, so atomic without a transaction: the inserts read the compare-and-set's
       // row, so they happen exactly when it does (the same condition as setTriggerStatus from idle).
       const { rows } = await q<{ accepted: number }>(
@@ -84,7 +84,7 @@ export function createWorkflowRepo(ctx: PostgresContext): WorkflowRepo {
            INSERT INTO outbox (id, topic, key, event, created_at, attempts)
            SELECT $21::text,$22::text,$23::text,$24::jsonb,$25::timestamptz,$26::integer FROM claimed)
          SELECT count(*)::int AS accepted FROM claimed`,
-        [...executionValues(e, maxStepOutputBytes), m.id, m.topic, m.key, json(m.event), m.createdAt, m.attempts, expectedVersion ?? null],
+        [...executionValues(execution, maxStepOutputBytes), request.id, request.topic, request.key, json(request.event), request.createdAt, request.attempts, expectedVersion ?? null],
       );
       return (rows[0]?.accepted ?? 0) > 0;
     },
