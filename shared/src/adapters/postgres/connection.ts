@@ -60,7 +60,7 @@ function statementName(text: string): string {
   return name;
 }
 
-export async function q<R extends pg.QueryResultRow>(db: Queryable, text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
+export async function query<R extends pg.QueryResultRow>(db: Queryable, text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
   try {
     return await db.query<R>({ name: statementName(text), text, values });
   } catch (err) {

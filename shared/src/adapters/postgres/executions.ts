@@ -5,7 +5,7 @@ import type { ExecutionRepo, PageRequest } from '../../ports/repos.js';
 import { decodeExecutionCursor, executionSortKey, toPage } from '../cursor.js';
 import { boundError, boundStep } from '../step-bound.js';
 import { encodeUserJson } from '../user-json.js';
-import { json, NOW, NOW_PLUS, q, type PostgresContext } from './connection.js';
+import { json, NOW, NOW_PLUS, query, type PostgresContext } from './connection.js';
 import { SCRAPE_SQL } from './schema.js';
 import { stepToRow, toExecution, triggerToRow, type ExecutionRow } from './rows.js';
 
@@ -35,17 +35,17 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
 
   const executions: ExecutionRepo = {
     async insert(execution) {
-      await q(db, `INSERT INTO executions (${EXECUTION_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)`, executionValues(execution, maxStepOutputBytes)).catch((err: unknown) => {
+      await query(db, `INSERT INTO executions (${EXECUTION_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)`, executionValues(execution, maxStepOutputBytes)).catch((err: unknown) => {
         throw err instanceof ConflictError ? new ConflictError(`execution ${execution.executionId} already exists`) : err;
       });
     },
     async get(executionId) {
-      const { rows } = await q<ExecutionRow>(db, 'SELECT * FROM executions WHERE execution_id = $1', [executionId]);
+      const { rows } = await query<ExecutionRow>(db, 'SELECT * FROM executions WHERE execution_id = $1', [executionId]);
       return rows[0] ? toExecution(rows[0]) : null;
     },
     async listByWorkflow(ownerId, workflowId, page) {
       const [ms, id] = executionCursor(page);
-      const { rows } = await q<ExecutionRow>(
+      const { rows } = await query<ExecutionRow>(
         db,
         `SELECT * FROM executions WHERE owner_id=$1 AND workflow_id=$2
            AND ($3::timestamptz IS NULL OR (created_at, execution_id) < ($3::timestamptz, $4::text))
@@ -57,7 +57,7 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
     async listRuns(ownerId, filter, page) {
       const [ms, id] = executionCursor(page);
       // One constant text (a prepared statement) for every combination of conditions.
-      const { rows } = await q<ExecutionRow>(
+      const { rows } = await query<ExecutionRow>(
         db,
         `SELECT * FROM executions WHERE owner_id=$1
            AND ($2::text IS NULL OR workflow_id=$2)
@@ -72,7 +72,7 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
     },
     async recentRuns(ownerId, workflowIds, perWorkflow) {
       // Per workflow, the newest runs straight off the history index.
-      const { rows } = await q<{ workflow_id: string; execution_id: string; status: ExecutionStatus; created_at: Date; finished_at: Date | null }>(
+      const { rows } = await query<{ workflow_id: string; execution_id: string; status: ExecutionStatus; created_at: Date; finished_at: Date | null }>(
         db,
         `SELECT w.id AS workflow_id, r.execution_id, r.status, r.created_at, r.finished_at
            FROM unnest($2::text[]) AS w(id)
@@ -92,32 +92,32 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
       const window = [ownerId, from, to];
       const inWindow = 'owner_id=$1 AND created_at >= $2 AND created_at < $3';
       const [bucketRows, durationRows, busiestRows, failingRows, waitingRows] = await Promise.all([
-        q<{ bucket: string; status: ExecutionStatus; n: number }>(
+        query<{ bucket: string; status: ExecutionStatus; n: number }>(
           db,
           `SELECT floor(extract(epoch FROM (created_at - $2::timestamptz)) * 1000 / $4::bigint)::bigint AS bucket, status, count(*)::int AS n
              FROM executions WHERE ${inWindow} GROUP BY 1, 2`,
           [...window, bucketMs],
         ),
-        q<{ p50: string | null; p95: string | null }>(
+        query<{ p50: string | null; p95: string | null }>(
           db,
           `SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY d) AS p50, percentile_disc(0.95) WITHIN GROUP (ORDER BY d) AS p95
              FROM (SELECT extract(epoch FROM (finished_at - COALESCE(started_at, created_at))) * 1000 AS d
                      FROM executions WHERE ${inWindow} AND finished_at IS NOT NULL) finished`,
           window,
         ),
-        q<{ workflow_id: string; runs: number }>(
+        query<{ workflow_id: string; runs: number }>(
           db,
           `SELECT workflow_id, count(*)::int AS runs FROM executions WHERE ${inWindow}
             GROUP BY workflow_id ORDER BY runs DESC, workflow_id COLLATE "C" LIMIT $4`,
           [...window, top],
         ),
-        q<{ workflow_id: string; runs: number; failed: number }>(
+        query<{ workflow_id: string; runs: number; failed: number }>(
           db,
           `SELECT workflow_id, count(*)::int AS runs, count(*) FILTER (WHERE status = 'failed')::int AS failed FROM executions WHERE ${inWindow}
             GROUP BY workflow_id HAVING count(*) FILTER (WHERE status = 'failed') > 0 ORDER BY failed DESC, workflow_id COLLATE "C" LIMIT $4`,
           [...window, top],
         ),
-        q<{ n: number }>(db, `SELECT count(*)::int AS n FROM executions WHERE owner_id=$1 AND status='pending_retry'`, [ownerId]),
+        query<{ n: number }>(db, `SELECT count(*)::int AS n FROM executions WHERE owner_id=$1 AND status='pending_retry'`, [ownerId]),
       ]);
       const buckets = new Map<number, StatusCounts>();
       const totals = emptyStatusCounts();
@@ -138,7 +138,7 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
       };
     },
     async claimForRun(executionId, attempt, leaseMs) {
-      const { rows } = await q<ExecutionRow>(
+      const { rows } = await query<ExecutionRow>(
         db,
         `UPDATE executions SET status='running', lease_until=${NOW_PLUS('$3')}, started_at=COALESCE(started_at, ${NOW}), updated_at=${NOW}
          WHERE execution_id=$1 AND attempt=$2 AND (status='queued' OR (status='running' AND lease_until <= ${NOW})) RETURNING *`,
@@ -149,7 +149,7 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
     async claimManyForRun(claims, leaseMs) {
       if (claims.length === 0) return [];
       // The conditions of claimForRun, row by row; an execution listed twice is updated (and returned) once.
-      const { rows } = await q<ExecutionRow>(
+      const { rows } = await query<ExecutionRow>(
         db,
         `UPDATE executions e SET status='running', lease_until=${NOW_PLUS('$3')}, started_at=COALESCE(e.started_at, ${NOW}), updated_at=${NOW}
          FROM unnest($1::text[], $2::integer[]) AS c(execution_id, attempt)
@@ -160,12 +160,12 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
       return rows.map(toExecution);
     },
     async setLease(executionId, attempt, leaseMs) {
-      const { rowCount } = await q(db, `UPDATE executions SET lease_until=${NOW_PLUS('$3')} WHERE execution_id=$1 AND attempt=$2 AND status='running'`, [executionId, attempt, leaseMs]);
+      const { rowCount } = await query(db, `UPDATE executions SET lease_until=${NOW_PLUS('$3')} WHERE execution_id=$1 AND attempt=$2 AND status='running'`, [executionId, attempt, leaseMs]);
       return (rowCount ?? 0) > 0;
     },
     async saveStep(executionId, attempt, step, leaseMs) {
       const at = step.finishedAt ?? step.startedAt ?? null;
-      const { rowCount } = await q(
+      const { rowCount } = await query(
         db,
         `UPDATE executions SET steps = jsonb_set(steps, ARRAY[$3::text], $4::jsonb), lease_until=${NOW_PLUS('$5')}, updated_at=COALESCE($6, updated_at)
          WHERE execution_id=$1 AND attempt=$2 AND status='running'`,
@@ -175,7 +175,7 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
     },
     async finishAttempt(executionId, attempt, outcome) {
       const finished = outcome.status === 'completed' || outcome.status === 'failed';
-      const { rowCount } = await q(
+      const { rowCount } = await query(
         db,
         `UPDATE executions SET status=$3, retries_left=$4, updated_at=$5, next_attempt_at=$6, error=$7, lease_until=NULL,
            finished_at = CASE WHEN $8 THEN $5 ELSE finished_at END,
@@ -190,7 +190,7 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
     },
     async cancel(executionId, at) {
       // Steps are rewritten in the same statement: a step still running is failed as cancelled.
-      const { rows } = await q<ExecutionRow>(
+      const { rows } = await query<ExecutionRow>(
         db,
         `UPDATE executions SET status='cancelled', updated_at=$2, finished_at=$2, lease_until=NULL, next_attempt_at=NULL,
            steps = (SELECT COALESCE(jsonb_agg(CASE WHEN s->>'status' = 'running'
@@ -202,7 +202,7 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
       return rows[0] ? toExecution(rows[0]) : null;
     },
     async resume(executionId, attempt, at, retriesLeft) {
-      const { rows } = await q<ExecutionRow>(
+      const { rows } = await query<ExecutionRow>(
         db,
         `UPDATE executions SET status='queued', attempt=attempt+1, retries_left=$4, updated_at=$3, error=NULL, finished_at=NULL, next_attempt_at=NULL, lease_until=NULL,
            steps = (SELECT COALESCE(jsonb_agg(CASE WHEN s->>'status' = 'succeeded'
@@ -215,7 +215,7 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
     },
     async purgeFinished(before, limit) {
       // Small batches off executions_finished_idx; SKIP LOCKED never waits on a run being written.
-      const { rowCount } = await q(
+      const { rowCount } = await query(
         db,
         `DELETE FROM executions WHERE execution_id IN (
            SELECT execution_id FROM executions WHERE finished_at IS NOT NULL AND finished_at < $1 AND status = ANY($3::text[])
@@ -226,7 +226,7 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
     },
     async purgeBeyond(ownerId, workflowId, keep, limit) {
       // The runs past the newest `keep`, read off the history index.
-      const { rowCount } = await q(
+      const { rowCount } = await query(
         db,
         `DELETE FROM executions WHERE execution_id IN (
            SELECT execution_id FROM (
@@ -239,7 +239,7 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
       return rowCount ?? 0;
     },
     async requeueDueRetries(limit) {
-      const { rows } = await q<ExecutionRow>(
+      const { rows } = await query<ExecutionRow>(
         db,
         `UPDATE executions SET status='queued', attempt=attempt+1, next_attempt_at=NULL, updated_at=${NOW} WHERE execution_id IN (
            SELECT execution_id FROM executions WHERE status='pending_retry' AND next_attempt_at <= ${NOW}
@@ -250,7 +250,7 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
       return rows.map(toExecution);
     },
     async resumeDueWaits(limit) {
-      const { rows } = await q<ExecutionRow>(
+      const { rows } = await query<ExecutionRow>(
         db,
         `UPDATE executions SET status='queued', updated_at=${NOW} WHERE execution_id IN (
            SELECT execution_id FROM executions WHERE status='waiting' AND next_attempt_at <= ${NOW}
@@ -261,7 +261,7 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
       return rows.map(toExecution);
     },
     async requeueExpiredLeases(limit) {
-      const { rows } = await q<ExecutionRow>(
+      const { rows } = await query<ExecutionRow>(
         db,
         `UPDATE executions SET status='queued', lease_until=NULL, updated_at=${NOW} WHERE execution_id IN (
            SELECT execution_id FROM executions WHERE status='running' AND lease_until <= ${NOW}
@@ -275,7 +275,7 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
       // Both lookups are index probes: queued runs by age, then each one's request among the
       // unpublished outbox rows (outbox_unpublished_execution_idx). A filter on the event type
       // as well would lose that: the planner, with no statistics for it, would scan them all.
-      const { rows } = await q<ExecutionRow>(
+      const { rows } = await query<ExecutionRow>(
         db,
         `UPDATE executions SET updated_at=${NOW} WHERE execution_id IN (
            SELECT e.execution_id FROM executions e
@@ -290,7 +290,7 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
     },
     async countByStatus() {
       type Counted = Exclude<ExecutionStatus, 'completed'>;
-      const { rows } = await q<Record<Counted | 'live_rows', string | null>>(db, SCRAPE_SQL.countByStatus);
+      const { rows } = await query<Record<Counted | 'live_rows', string | null>>(db, SCRAPE_SQL.countByStatus);
       const row = rows[0]!;
       const counts = {
         queued: Number(row.queued),

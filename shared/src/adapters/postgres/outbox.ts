@@ -2,7 +2,7 @@ import pg from 'pg';
 import { ConflictError, UnavailableError } from '../../errors.js';
 import type { OutboxRepo } from '../../ports/repos.js';
 import { newId } from '../../ids.js';
-import { json, NOW, NOW_PLUS, q, type PostgresContext, type Queryable } from './connection.js';
+import { json, NOW, NOW_PLUS, query, type PostgresContext, type Queryable } from './connection.js';
 import { isConnectionError, toStoreError } from './errors.js';
 import { SCRAPE_SQL } from './schema.js';
 import { toOutbox, type OutboxRow } from './rows.js';
@@ -18,7 +18,7 @@ export function createOutboxRepo(ctx: PostgresContext): OutboxRepo {
   const { db } = ctx;
   const outbox: OutboxRepo = {
     async add(message) {
-      await q(db, 'INSERT INTO outbox (id, topic, key, event, created_at, attempts) VALUES ($1,$2,$3,$4,$5,$6)', [message.id, message.topic, message.key, json(message.event), message.createdAt, message.attempts]).catch(
+      await query(db, 'INSERT INTO outbox (id, topic, key, event, created_at, attempts) VALUES ($1,$2,$3,$4,$5,$6)', [message.id, message.topic, message.key, json(message.event), message.createdAt, message.attempts]).catch(
         (err: unknown) => {
           throw err instanceof ConflictError ? new ConflictError(`outbox message ${message.id} already exists`) : err;
         },
@@ -26,7 +26,7 @@ export function createOutboxRepo(ctx: PostgresContext): OutboxRepo {
     },
     async claimBatch(lockMs, limit) {
       const lockToken = newId();
-      const { rows } = await q<OutboxRow>(
+      const { rows } = await query<OutboxRow>(
         db,
         `UPDATE outbox SET locked_until=${NOW_PLUS('$1')}, lock_token=$3 WHERE id IN (
            SELECT id FROM outbox WHERE published_at IS NULL AND (locked_until IS NULL OR locked_until <= ${NOW})
@@ -37,7 +37,7 @@ export function createOutboxRepo(ctx: PostgresContext): OutboxRepo {
       return { lockToken, messages: rows.sort((a, b) => Number(a.seq) - Number(b.seq)).map(toOutbox) };
     },
     async markPublished(lockToken, ids, at) {
-      const { rowCount } = await q(
+      const { rowCount } = await query(
         db,
         'UPDATE outbox SET published_at=$3, locked_until=NULL, lock_token=NULL WHERE id = ANY($2::text[]) AND lock_token=$1 AND published_at IS NULL',
         [lockToken, ids, at],
@@ -45,7 +45,7 @@ export function createOutboxRepo(ctx: PostgresContext): OutboxRepo {
       return rowCount ?? 0;
     },
     async markFailed(lockToken, ids, error) {
-      const { rowCount } = await q(
+      const { rowCount } = await query(
         db,
         'UPDATE outbox SET attempts=attempts+1, last_error=$3, locked_until=NULL, lock_token=NULL WHERE id = ANY($2::text[]) AND lock_token=$1 AND published_at IS NULL',
         [lockToken, ids, error],
@@ -58,7 +58,7 @@ export function createOutboxRepo(ctx: PostgresContext): OutboxRepo {
       // mid-publish, the locks go with it and nothing is marked; the messages go out again.
       // (The lock columns are still honoured, so relays that claim with them can run alongside.)
       const pass = async (tx: Queryable) => {
-        const { rows } = await q<OutboxRow>(
+        const { rows } = await query<OutboxRow>(
           tx,
           `SELECT * FROM outbox WHERE published_at IS NULL AND (locked_until IS NULL OR locked_until <= ${NOW})
            ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
@@ -69,13 +69,13 @@ export function createOutboxRepo(ctx: PostgresContext): OutboxRepo {
         try {
           await publish(rows.map(toOutbox));
         } catch (err) {
-          await q(tx, 'UPDATE outbox SET attempts=attempts+1, last_error=$2, locked_until=NULL, lock_token=NULL WHERE id = ANY($1::text[])', [
+          await query(tx, 'UPDATE outbox SET attempts=attempts+1, last_error=$2, locked_until=NULL, lock_token=NULL WHERE id = ANY($1::text[])', [
             ids,
             err instanceof Error ? err.message : String(err),
           ]);
           throw new PublishFailed(err);
         }
-        const { rowCount } = await q(tx, `UPDATE outbox SET published_at=${NOW}, locked_until=NULL, lock_token=NULL WHERE id = ANY($1::text[])`, [ids]);
+        const { rowCount } = await query(tx, `UPDATE outbox SET published_at=${NOW}, locked_until=NULL, lock_token=NULL WHERE id = ANY($1::text[])`, [ids]);
         return { claimed: rows.length, marked: rowCount ?? 0 };
       };
       void lockMs; // the row locks last as long as the transaction
@@ -111,11 +111,11 @@ export function createOutboxRepo(ctx: PostgresContext): OutboxRepo {
       throw publishFailure!.cause;
     },
     async purgePublished(before, limit) {
-      const { rowCount } = await q(db, 'DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE published_at < $1 LIMIT $2)', [before, limit]);
+      const { rowCount } = await query(db, 'DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE published_at < $1 LIMIT $2)', [before, limit]);
       return rowCount ?? 0;
     },
     async backlog(now) {
-      const { rows } = await q<{ n: string; oldest: Date | null }>(db, SCRAPE_SQL.backlog);
+      const { rows } = await query<{ n: string; oldest: Date | null }>(db, SCRAPE_SQL.backlog);
       const oldest = rows[0]?.oldest;
       return { count: Number(rows[0]?.n ?? 0), oldestAgeMs: oldest ? Math.max(0, now.getTime() - oldest.getTime()) : 0 };
     },

@@ -3,7 +3,7 @@ import { UnavailableError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { Repos, Store } from '../../ports/repos.js';
 import { DEFAULT_MAX_STEP_OUTPUT_BYTES, type StepBoundOptions } from '../step-bound.js';
-import { createPool, NOW, q, type Queryable } from './connection.js';
+import { createPool, NOW, query, type Queryable } from './connection.js';
 import { isConnectionError, toStoreError } from './errors.js';
 import { createExecutionRepo } from './executions.js';
 import { createIdempotencyRepo } from './idempotency.js';
@@ -106,11 +106,11 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       }
     },
     async now() {
-      const { rows } = await q<{ now: Date }>(pool, `SELECT ${NOW} AS now`);
+      const { rows } = await query<{ now: Date }>(pool, `SELECT ${NOW} AS now`);
       return rows[0]!.now;
     },
     async ping() {
-      await q(pool, 'SELECT 1');
+      await query(pool, 'SELECT 1');
     },
     async close() {
       await pool.end();

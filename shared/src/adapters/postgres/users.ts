@@ -1,5 +1,5 @@
 import type { UserRepo } from '../../ports/repos.js';
-import { q, type PostgresContext } from './connection.js';
+import { query, type PostgresContext } from './connection.js';
 import { toUser, type UserRow } from './rows.js';
 
 
@@ -7,7 +7,7 @@ export function createUserRepo(ctx: PostgresContext): UserRepo {
   const { db } = ctx;
   const users: UserRepo = {
     async create(user) {
-      await q(db, 'INSERT INTO users (user_id, email, password_hash, created_at, session_version) VALUES ($1,$2,$3,$4,$5)', [
+      await query(db, 'INSERT INTO users (user_id, email, password_hash, created_at, session_version) VALUES ($1,$2,$3,$4,$5)', [
         user.userId,
         user.email,
         user.passwordHash,
@@ -16,15 +16,15 @@ export function createUserRepo(ctx: PostgresContext): UserRepo {
       ]);
     },
     async findByEmail(email) {
-      const { rows } = await q<UserRow>(db, 'SELECT * FROM users WHERE email = $1', [email]);
+      const { rows } = await query<UserRow>(db, 'SELECT * FROM users WHERE email = $1', [email]);
       return rows[0] ? toUser(rows[0]) : null;
     },
     async findById(userId) {
-      const { rows } = await q<UserRow>(db, 'SELECT * FROM users WHERE user_id = $1', [userId]);
+      const { rows } = await query<UserRow>(db, 'SELECT * FROM users WHERE user_id = $1', [userId]);
       return rows[0] ? toUser(rows[0]) : null;
     },
     async revokeSessions(userId) {
-      const { rows } = await q<{ session_version: number }>(
+      const { rows } = await query<{ session_version: number }>(
         db,
         'UPDATE users SET session_version = session_version + 1 WHERE user_id = $1 RETURNING session_version',
         [userId],

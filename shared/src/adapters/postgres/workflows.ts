@@ -2,7 +2,7 @@ import { ConflictError, NotFoundError } from '../../errors.js';
 import type { WorkflowRepo } from '../../ports/repos.js';
 import { decodeCursor, toPage } from '../cursor.js';
 import { encodeUserJson } from '../user-json.js';
-import { json, NOW, NOW_PLUS, q, type PostgresContext } from './connection.js';
+import { json, NOW, NOW_PLUS, query, type PostgresContext } from './connection.js';
 import { EXECUTION_COLUMNS, executionValues } from './executions.js';
 import { toWorkflow, triggerSpec, type WorkflowRow } from './rows.js';
 
@@ -11,7 +11,7 @@ export function createWorkflowRepo(ctx: PostgresContext): WorkflowRepo {
   const { db, maxStepOutputBytes } = ctx;
   const workflows: WorkflowRepo = {
     async create(workflow) {
-      await q(db, `INSERT INTO workflows (owner_id, workflow_id, name, enabled, trigger_spec, trigger_status, next_run_at, lease_until, hook_id, secret_hash, actions, retry_policy, created_at, updated_at, version, trigger_execution_id, retention)
+      await query(db, `INSERT INTO workflows (owner_id, workflow_id, name, enabled, trigger_spec, trigger_status, next_run_at, lease_until, hook_id, secret_hash, actions, retry_policy, created_at, updated_at, version, trigger_execution_id, retention)
                    VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`, [
         workflow.ownerId, workflow.workflowId, workflow.name, workflow.enabled, json(triggerSpec(workflow.trigger)), workflow.trigger.status, workflow.trigger.nextRunAt ?? null,
         workflow.trigger.leaseUntil ?? null, workflow.trigger.hookId ?? null, workflow.trigger.secretHash ?? null, json(encodeUserJson(workflow.actions)), json(workflow.retryPolicy),
@@ -19,12 +19,12 @@ export function createWorkflowRepo(ctx: PostgresContext): WorkflowRepo {
       ]);
     },
     async get(ownerId, workflowId) {
-      const { rows } = await q<WorkflowRow>(db, 'SELECT * FROM workflows WHERE owner_id = $1 AND workflow_id = $2', [ownerId, workflowId]);
+      const { rows } = await query<WorkflowRow>(db, 'SELECT * FROM workflows WHERE owner_id = $1 AND workflow_id = $2', [ownerId, workflowId]);
       return rows[0] ? toWorkflow(rows[0]) : null;
     },
     async list(ownerId, page, idPrefix) {
       const after = page.cursor ? decodeCursor(page.cursor) : null;
-      const { rows } = await q<WorkflowRow>(
+      const { rows } = await query<WorkflowRow>(
         db,
         `SELECT * FROM workflows WHERE owner_id = $1 AND ($2::text IS NULL OR workflow_id > $2)
            AND ($4::text IS NULL OR starts_with(workflow_id, $4)) ORDER BY workflow_id LIMIT $3`,
@@ -37,7 +37,7 @@ export function createWorkflowRepo(ctx: PostgresContext): WorkflowRepo {
       // here. Nor is next_run_at while the schedule stays the same: the scheduler advances it
       // without a version bump, so the copy given may predate it. SET reads the row this UPDATE
       // writes (under READ COMMITTED, the latest committed one), so no advance is lost.
-      const { rowCount } = await q(db, `UPDATE workflows SET name=$3, enabled=$4, trigger_spec=$5,
+      const { rowCount } = await query(db, `UPDATE workflows SET name=$3, enabled=$4, trigger_spec=$5,
                    next_run_at = CASE WHEN trigger_spec = $5::jsonb THEN next_run_at ELSE $6 END, hook_id=$7, secret_hash=$8,
                    actions=$9, retry_policy=$10, updated_at=$11, version=$12, retention=$14 WHERE owner_id=$1 AND workflow_id=$2 AND version=$13`, [
         workflow.ownerId, workflow.workflowId, workflow.name, workflow.enabled, json(triggerSpec(workflow.trigger)), workflow.trigger.nextRunAt ?? null,
@@ -45,20 +45,20 @@ export function createWorkflowRepo(ctx: PostgresContext): WorkflowRepo {
         workflow.updatedAt, workflow.version, expectedVersion, workflow.retention ? json(workflow.retention) : null,
       ]);
       if (rowCount) return;
-      const { rows } = await q<{ version: number }>(db, 'SELECT version FROM workflows WHERE owner_id=$1 AND workflow_id=$2', [workflow.ownerId, workflow.workflowId]);
+      const { rows } = await query<{ version: number }>(db, 'SELECT version FROM workflows WHERE owner_id=$1 AND workflow_id=$2', [workflow.ownerId, workflow.workflowId]);
       if (!rows[0]) throw new NotFoundError(`workflow "${workflow.workflowId}" not found`);
       throw new ConflictError('workflow was changed concurrently', { currentVersion: rows[0].version }, 'version_conflict');
     },
     async delete(ownerId, workflowId) {
-      const { rowCount } = await q(db, 'DELETE FROM workflows WHERE owner_id=$1 AND workflow_id=$2', [ownerId, workflowId]);
+      const { rowCount } = await query(db, 'DELETE FROM workflows WHERE owner_id=$1 AND workflow_id=$2', [ownerId, workflowId]);
       return (rowCount ?? 0) > 0;
     },
     async findByHookId(hookId) {
-      const { rows } = await q<WorkflowRow>(db, 'SELECT * FROM workflows WHERE hook_id = $1', [hookId]);
+      const { rows } = await query<WorkflowRow>(db, 'SELECT * FROM workflows WHERE hook_id = $1', [hookId]);
       return rows[0] ? toWorkflow(rows[0]) : null;
     },
     async setTriggerStatus(ownerId, workflowId, executionId, from, to, at) {
-      const { rowCount } = await q(
+      const { rowCount } = await query(
         db,
         `UPDATE workflows SET trigger_status=$4, trigger_execution_id = CASE WHEN $4 = 'idle' THEN NULL ELSE $3 END, updated_at=$6
          WHERE owner_id=$1 AND workflow_id=$2 AND trigger_status = ANY($5::text[]) AND (trigger_execution_id IS NULL OR trigger_execution_id = $3)`,
@@ -69,7 +69,7 @@ export function createWorkflowRepo(ctx: PostgresContext): WorkflowRepo {
     async acceptRun(execution, request, expectedVersion) {
       // One statement, so atomic without a transaction: the inserts read the compare-and-set's
       // row, so they happen exactly when it does (the same condition as setTriggerStatus from idle).
-      const { rows } = await q<{ accepted: number }>(
+      const { rows } = await query<{ accepted: number }>(
         db,
         `WITH claimed AS (
            UPDATE workflows SET trigger_status='busy', trigger_execution_id=$1, updated_at=$16
@@ -89,7 +89,7 @@ export function createWorkflowRepo(ctx: PostgresContext): WorkflowRepo {
       return (rows[0]?.accepted ?? 0) > 0;
     },
     async claimDueScheduled(leaseMs, limit) {
-      const { rows } = await q<WorkflowRow>(
+      const { rows } = await query<WorkflowRow>(
         db,
         `UPDATE workflows SET lease_until = ${NOW_PLUS('$1')} WHERE (owner_id, workflow_id) IN (
            SELECT owner_id, workflow_id FROM workflows
@@ -101,7 +101,7 @@ export function createWorkflowRepo(ctx: PostgresContext): WorkflowRepo {
       return rows.map(toWorkflow).sort((a, b) => a.trigger.nextRunAt!.getTime() - b.trigger.nextRunAt!.getTime());
     },
     async nextDueAt(after) {
-      const { rows } = await q<{ next_run_at: Date }>(
+      const { rows } = await query<{ next_run_at: Date }>(
         db,
         'SELECT next_run_at FROM workflows WHERE enabled AND next_run_at IS NOT NULL AND next_run_at > $1 ORDER BY next_run_at LIMIT 1',
         [after],
@@ -109,11 +109,11 @@ export function createWorkflowRepo(ctx: PostgresContext): WorkflowRepo {
       return rows[0]?.next_run_at ?? null;
     },
     async advanceSchedule(ownerId, workflowId, dueAt, nextRunAt) {
-      const { rowCount } = await q(db, 'UPDATE workflows SET next_run_at=$4, lease_until=NULL WHERE owner_id=$1 AND workflow_id=$2 AND next_run_at=$3', [ownerId, workflowId, dueAt, nextRunAt ?? null]);
+      const { rowCount } = await query(db, 'UPDATE workflows SET next_run_at=$4, lease_until=NULL WHERE owner_id=$1 AND workflow_id=$2 AND next_run_at=$3', [ownerId, workflowId, dueAt, nextRunAt ?? null]);
       return (rowCount ?? 0) > 0;
     },
     async withRunLimit(after, limit) {
-      const { rows } = await q<{ owner_id: string; workflow_id: string; max_runs: number }>(
+      const { rows } = await query<{ owner_id: string; workflow_id: string; max_runs: number }>(
         db,
         `SELECT owner_id, workflow_id, (retention->>'maxRuns')::int AS max_runs FROM workflows
           WHERE retention IS NOT NULL AND ($1::text IS NULL OR (owner_id COLLATE "C", workflow_id COLLATE "C") > ($1::text, $2::text))
