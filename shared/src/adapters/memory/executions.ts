@@ -68,6 +68,13 @@ export function createExecutionRepo(ctx: MemoryContext): ExecutionRepo {
     );
   };
 
+  /** Up to `limit` runs in `status` whose `field` (a due time or lease) is not after `now`, earliest first: what the sweeps take. */
+  const dueAt = (now: Date, status: ExecutionStatus, field: 'nextAttemptAt' | 'leaseUntil', limit: number) =>
+    [...state.executions.values()]
+      .filter((e) => e.status === status && time(e[field]) <= now.getTime())
+      .sort((a, b) => time(a[field]) - time(b[field]))
+      .slice(0, limit);
+
   const executions: ExecutionRepo = {
     async insert(execution) {
       if (state.executions.has(execution.executionId)) throw new ConflictError(`execution ${execution.executionId} already exists`);
@@ -210,26 +217,16 @@ export function createExecutionRepo(ctx: MemoryContext): ExecutionRepo {
     },
     async requeueDueRetries(limit) {
       const now = clock.now();
-      const due = [...state.executions.values()]
-        .filter((e) => e.status === 'pending_retry' && time(e.nextAttemptAt) <= now.getTime())
-        .sort((a, b) => time(a.nextAttemptAt) - time(b.nextAttemptAt))
-        .slice(0, limit);
+      const due = dueAt(now, 'pending_retry', 'nextAttemptAt', limit);
       return due.map((e) => clone(update(e, { status: 'queued', attempt: e.attempt + 1, updatedAt: now }, ['nextAttemptAt'])));
     },
     async resumeDueWaits(limit) {
       const now = clock.now();
-      const due = [...state.executions.values()]
-        .filter((e) => e.status === 'waiting' && time(e.nextAttemptAt) <= now.getTime())
-        .sort((a, b) => time(a.nextAttemptAt) - time(b.nextAttemptAt))
-        .slice(0, limit);
-      return due.map((e) => clone(update(e, { status: 'queued', updatedAt: now })));
+      return dueAt(now, 'waiting', 'nextAttemptAt', limit).map((e) => clone(update(e, { status: 'queued', updatedAt: now })));
     },
     async requeueExpiredLeases(limit) {
       const now = clock.now();
-      const stuck = [...state.executions.values()]
-        .filter((e) => e.status === 'running' && time(e.leaseUntil) <= now.getTime())
-        .sort((a, b) => time(a.leaseUntil) - time(b.leaseUntil))
-        .slice(0, limit);
+      const stuck = dueAt(now, 'running', 'leaseUntil', limit);
       return stuck.map((e) => clone(update(e, { status: 'queued', updatedAt: now }, ['leaseUntil'])));
     },
     async requeueStaleQueued(queuedForMs, limit) {
