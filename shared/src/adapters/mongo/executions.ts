@@ -1,13 +1,43 @@
+import { decodeUserJson, encodeUserJson } from '../user-json.js';
 import { randomUUID } from 'node:crypto';
 import { ConflictError } from '../../errors.js';
-import { CANCELLED_STEP_ERROR, FINISHED_STATUSES, RESUMABLE_STATUSES, type ExecutionStatus, type Step } from '../../domain/execution.js';
+import { CANCELLED_STEP_ERROR, FINISHED_STATUSES, RESUMABLE_STATUSES, type Execution, type ExecutionStatus, type Step } from '../../domain/execution.js';
 import { emptyStatusCounts, type StatusCounts } from '../../domain/run-stats.js';
 import type { ExecutionRepo } from '../../ports/repos.js';
 import { decodeExecutionCursor, executionSortKey, toPage } from '../cursor.js';
-import { boundError } from '../step-bound.js';
+import { boundError, boundStep } from '../step-bound.js';
 import { claimInBatch, notAfter, type MongoContext } from './connection.js';
 import { throwIfDuplicate } from './errors.js';
-import { toExecution, toExecutionDoc, toStepDoc, type ExecutionDoc } from './schema.js';
+import { compact, type StepDoc, type ExecutionDoc } from './schema.js';
+
+// The mappers: a domain object in, a document out, and back: no `_id`, no bookkeeping.
+/** A step as stored: within the size bound, its output as JSON text. */
+export function toStepDoc(step: Step, maxOutputBytes: number): StepDoc {
+  const { output, ...rest } = boundStep(step, maxOutputBytes);
+  return compact(output === undefined ? rest : { ...rest, output: encodeUserJson(output) });
+}
+const toStep = ({ output, ...rest }: StepDoc): Step => (output === undefined ? rest : { ...rest, output: decodeUserJson(output) });
+
+export function toExecutionDoc({ executionId, actions, trigger, steps, ...rest }: Execution, maxOutputBytes: number): ExecutionDoc {
+  const { payload, ...fired } = trigger;
+  return compact({
+    _id: executionId,
+    ...rest,
+    actions: encodeUserJson(actions),
+    trigger: payload === undefined ? fired : { ...fired, payload: encodeUserJson(payload) },
+    steps: steps.map((s) => toStepDoc(s, maxOutputBytes)),
+  });
+}
+export function toExecution({ _id, claimToken: _claimToken, actions, trigger, steps, ...rest }: ExecutionDoc): Execution {
+  const { payload, ...fired } = trigger;
+  return {
+    executionId: _id,
+    ...rest,
+    actions: decodeUserJson(actions),
+    trigger: payload === undefined ? fired : { ...fired, payload: decodeUserJson(payload) },
+    steps: steps.map(toStep),
+  };
+}
 
 /** What countByStatus counts exactly, each on a partial index (schema.ts): all but `completed` (the compiler checks the list). */
 const COUNTED: Record<Exclude<ExecutionStatus, 'completed'>, true> = { queued: true, running: true, waiting: true, pending_retry: true, failed: true, cancelled: true };

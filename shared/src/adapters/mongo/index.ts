@@ -4,7 +4,7 @@
  * repository is given: models, session, store time; the batch claim), one file per repository
  * (workflows.ts, executions.ts, outbox.ts, users.ts, idempotency.ts, secrets.ts), errors.ts
  * (E11000 -> ConflictError, unreachable -> UnavailableError) and schema.ts (documents, schemas,
- * indexes, mappers).
+ * indexes); each repository maps its own documents.
  *
  * What has been exercised, and what has not (no mongod could run where this was written):
  * - Type-checked against mongoose 9.12 and its driver 7.8, whose query filters are typed per

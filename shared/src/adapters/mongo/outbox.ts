@@ -1,10 +1,15 @@
+import type { OutboxMessage } from '../../domain/outbox.js';
 import { randomUUID } from 'node:crypto';
 import { ConflictError } from '../../errors.js';
 import type { OutboxRepo } from '../../ports/repos.js';
 import { relayByLock } from '../relay-by-lock.js';
 import { claimInBatch, notAfter, type MongoContext } from './connection.js';
 import { throwIfDuplicate } from './errors.js';
-import { toOutbox, toOutboxDoc, type OutboxDoc } from './schema.js';
+import { compact, type OutboxDoc } from './schema.js';
+
+// The mappers: a domain object in, a document out, and back: no `_id`, no bookkeeping.
+export const toOutboxDoc = ({ id, ...rest }: OutboxMessage): OutboxDoc => compact({ _id: id, ...rest, published: false });
+export const toOutbox = ({ _id, published: _published, claimToken: _claimToken, ...rest }: OutboxDoc): OutboxMessage => ({ id: _id, ...rest });
 
 
 export function createOutboxRepo(ctx: MongoContext): OutboxRepo {

@@ -4,8 +4,6 @@ import type { OutboxMessage } from '../../domain/outbox.js';
 import type { StoredSecret } from '../../domain/secret.js';
 import type { User } from '../../domain/user.js';
 import type { Workflow } from '../../domain/workflow.js';
-import { boundStep } from '../step-bound.js';
-import { decodeUserJson, encodeUserJson } from '../user-json.js';
 
 /*
  * Documents keep the domain's field names. Where the domain has a single natural key it is
@@ -56,42 +54,6 @@ export function compact<T>(value: T): T {
       .map(([k, v]) => [k, compact(v)]),
   ) as T;
 }
-
-// The mappers: a domain object in, a document out, and back: no `_id`, no bookkeeping.
-export const toWorkflowDoc = ({ actions, ...rest }: Workflow): Omit<WorkflowDoc, '_id'> => compact({ ...rest, actions: encodeUserJson(actions) });
-export const toWorkflow = ({ _id, claimToken: _claimToken, actions, ...rest }: WorkflowDoc): Workflow => ({ ...rest, actions: decodeUserJson(actions) });
-
-/** A step as stored: within the size bound, its output as JSON text. */
-export function toStepDoc(step: Step, maxOutputBytes: number): StepDoc {
-  const { output, ...rest } = boundStep(step, maxOutputBytes);
-  return compact(output === undefined ? rest : { ...rest, output: encodeUserJson(output) });
-}
-const toStep = ({ output, ...rest }: StepDoc): Step => (output === undefined ? rest : { ...rest, output: decodeUserJson(output) });
-
-export function toExecutionDoc({ executionId, actions, trigger, steps, ...rest }: Execution, maxOutputBytes: number): ExecutionDoc {
-  const { payload, ...fired } = trigger;
-  return compact({
-    _id: executionId,
-    ...rest,
-    actions: encodeUserJson(actions),
-    trigger: payload === undefined ? fired : { ...fired, payload: encodeUserJson(payload) },
-    steps: steps.map((s) => toStepDoc(s, maxOutputBytes)),
-  });
-}
-export function toExecution({ _id, claimToken: _claimToken, actions, trigger, steps, ...rest }: ExecutionDoc): Execution {
-  const { payload, ...fired } = trigger;
-  return {
-    executionId: _id,
-    ...rest,
-    actions: decodeUserJson(actions),
-    trigger: payload === undefined ? fired : { ...fired, payload: decodeUserJson(payload) },
-    steps: steps.map(toStep),
-  };
-}
-export const toOutboxDoc = ({ id, ...rest }: OutboxMessage): OutboxDoc => compact({ _id: id, ...rest, published: false });
-export const toOutbox = ({ _id, published: _published, claimToken: _claimToken, ...rest }: OutboxDoc): OutboxMessage => ({ id: _id, ...rest });
-export const toUserDoc = ({ userId, ...rest }: User): UserDoc => compact({ _id: userId, ...rest });
-export const toUser = ({ _id, ...rest }: UserDoc): User => ({ userId: _id, ...rest });
 
 const { Schema } = mongoose;
 const { Mixed } = Schema.Types;

@@ -1,8 +1,13 @@
+import type { User } from '../../domain/user.js';
 import { ConflictError } from '../../errors.js';
 import type { UserRepo } from '../../ports/repos.js';
 import type { MongoContext } from './connection.js';
 import { collidedOn, throwIfDuplicate } from './errors.js';
-import { INDEX, toUser, toUserDoc, type UserDoc } from './schema.js';
+import { compact, INDEX, type UserDoc } from './schema.js';
+
+// The mappers: a domain object in, a document out, and back: no `_id`, no bookkeeping.
+export const toUserDoc = ({ userId, ...rest }: User): UserDoc => compact({ _id: userId, ...rest });
+export const toUser = ({ _id, ...rest }: UserDoc): User => ({ userId: _id, ...rest });
 
 
 export function createUserRepo(ctx: MongoContext): UserRepo {

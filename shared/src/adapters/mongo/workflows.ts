@@ -1,10 +1,15 @@
+import { decodeUserJson, encodeUserJson } from '../user-json.js';
 import { ConflictError, NotFoundError } from '../../errors.js';
-import { TRIGGER_SPEC_FIELDS, type StoredTrigger } from '../../domain/workflow.js';
+import { TRIGGER_SPEC_FIELDS, type StoredTrigger, type Workflow } from '../../domain/workflow.js';
 import type { ExecutionRepo, OutboxRepo, WorkflowRepo } from '../../ports/repos.js';
 import { decodeCursor, toPage } from '../cursor.js';
 import { claimInBatch, notAfter, type MongoContext } from './connection.js';
 import { collidedOn, throwIfDuplicate } from './errors.js';
-import { INDEX, toWorkflow, toWorkflowDoc, type WorkflowDoc } from './schema.js';
+import { compact, INDEX, type WorkflowDoc } from './schema.js';
+
+// The mappers: a domain object in, a document out, and back: no `_id`, no bookkeeping.
+export const toWorkflowDoc = ({ actions, ...rest }: Workflow): Omit<WorkflowDoc, '_id'> => compact({ ...rest, actions: encodeUserJson(actions) });
+export const toWorkflow = ({ _id, claimToken: _claimToken, actions, ...rest }: WorkflowDoc): Workflow => ({ ...rest, actions: decodeUserJson(actions) });
 
 type KeysOfUnion<T> = T extends unknown ? keyof T : never;
 type TriggerDefinitionField = Exclude<KeysOfUnion<StoredTrigger>, 'status' | 'executionId' | 'leaseUntil'>;

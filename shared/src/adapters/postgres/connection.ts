@@ -91,3 +91,8 @@ export interface PostgresContext {
   db: Queryable;
   maxStepOutputBytes: number;
 }
+
+/** Adds `key: value` only when the value is present, so absent fields stay absent (as in memory). */
+export const opt = <K extends string, V>(key: K, value: V | null | undefined): { [P in K]?: V } =>
+  (value === null || value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+export const date = (iso: string | undefined) => (iso === undefined ? undefined : new Date(iso));

@@ -4,10 +4,97 @@ import { emptyStatusCounts, type RecentRun, type StatusCounts } from '../../doma
 import type { ExecutionRepo, PageRequest } from '../../ports/repos.js';
 import { decodeExecutionCursor, executionSortKey, toPage } from '../cursor.js';
 import { boundError, boundStep } from '../step-bound.js';
-import { encodeUserJson } from '../user-json.js';
-import { json, NOW, NOW_PLUS, query, type PostgresContext } from './connection.js';
+import { decodeUserJson, encodeUserJson } from '../user-json.js';
+import { date, json, NOW, NOW_PLUS, opt, query, type PostgresContext } from './connection.js';
 import { SCRAPE_SQL } from './schema.js';
-import { stepToRow, toExecution, triggerToRow, type ExecutionRow } from './rows.js';
+
+/*
+ * User JSON (actions, trigger payloads, step outputs) is stored as JSON text inside the jsonb
+ * columns (see ../user-json.ts): jsonb refuses "\u0000". A `json` column would keep it, but
+ * changing the columns' type rewrites the tables under an exclusive lock; text needs no migration.
+ */
+
+export interface ExecutionRow {
+  execution_id: string;
+  owner_id: string;
+  workflow_id: string;
+  workflow_version: number;
+  /** JSON text; an array in rows written before that. */
+  actions: unknown;
+  retry_policy: Execution['retryPolicy'];
+  /** `payload` is JSON text; an object in rows written before that. */
+  trigger: { type: Execution['trigger']['type']; firedAt: string; scheduledFor?: string; payload?: unknown };
+  status: Execution['status'];
+  attempt: number;
+  retries_left: number;
+  next_attempt_at: Date | null;
+  lease_until: Date | null;
+  steps: (Omit<Step, 'startedAt' | 'finishedAt'> & { startedAt?: string; finishedAt?: string })[];
+  error: string | null;
+  idempotency_key: string | null;
+  rerun_of: string | null;
+  created_at: Date;
+  updated_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+
+export function stepToRow(step: Step): ExecutionRow['steps'][number] {
+  const { startedAt, finishedAt, output, ...rest } = step;
+  return {
+    ...rest,
+    ...(output === undefined ? {} : { output: encodeUserJson(output) }),
+    ...opt('startedAt', startedAt?.toISOString()),
+    ...opt('finishedAt', finishedAt?.toISOString()),
+  };
+}
+
+/** The trigger column: times as ISO text, the payload as JSON text. */
+export function triggerToRow({ firedAt, scheduledFor, payload, ...rest }: Execution['trigger']): ExecutionRow['trigger'] {
+  return {
+    ...rest,
+    firedAt: firedAt.toISOString(),
+    ...opt('scheduledFor', scheduledFor?.toISOString()),
+    ...(payload === undefined ? {} : { payload: encodeUserJson(payload) }),
+  };
+}
+
+export function toExecution(row: ExecutionRow): Execution {
+  const { firedAt, scheduledFor, payload, ...trigger } = row.trigger;
+  return {
+    executionId: row.execution_id,
+    workflowId: row.workflow_id,
+    ownerId: row.owner_id,
+    workflowVersion: row.workflow_version,
+    actions: decodeUserJson(row.actions),
+    retryPolicy: row.retry_policy,
+    trigger: {
+      ...trigger,
+      firedAt: new Date(firedAt),
+      ...opt('scheduledFor', date(scheduledFor)),
+      ...(payload === undefined ? {} : { payload: decodeUserJson(payload) }),
+    },
+    status: row.status,
+    attempt: row.attempt,
+    retriesLeft: row.retries_left,
+    ...opt('nextAttemptAt', row.next_attempt_at),
+    ...opt('leaseUntil', row.lease_until),
+    steps: row.steps.map(({ startedAt, finishedAt, output, ...s }) => ({
+      ...s,
+      ...(output === undefined ? {} : { output: decodeUserJson(output) }),
+      ...opt('startedAt', date(startedAt)),
+      ...opt('finishedAt', date(finishedAt)),
+    })),
+    ...opt('error', row.error),
+    ...opt('idempotencyKey', row.idempotency_key),
+    ...opt('rerunOf', row.rerun_of),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    ...opt('startedAt', row.started_at),
+    ...opt('finishedAt', row.finished_at),
+  };
+}
 
 /** A page cursor of the newest-first run lists: `<createdAt ms>:<executionId>`, or nulls for the first page. */
 function executionCursor(page: PageRequest): [Date | null, string | null] {

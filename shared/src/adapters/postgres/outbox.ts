@@ -1,11 +1,40 @@
+import type { OutboxMessage } from '../../domain/outbox.js';
 import pg from 'pg';
 import { ConflictError, UnavailableError } from '../../errors.js';
 import type { OutboxRepo } from '../../ports/repos.js';
 import { newId } from '../../ids.js';
-import { json, NOW, NOW_PLUS, query, type PostgresContext, type Queryable } from './connection.js';
+import { json, NOW, NOW_PLUS, opt, query, type PostgresContext, type Queryable } from './connection.js';
 import { isConnectionError, toStoreError } from './errors.js';
 import { SCRAPE_SQL } from './schema.js';
-import { toOutbox, type OutboxRow } from './rows.js';
+
+export interface OutboxRow {
+  seq: string;
+  id: string;
+  topic: string;
+  key: string;
+  event: OutboxMessage['event'];
+  created_at: Date;
+  published_at: Date | null;
+  attempts: number;
+  last_error: string | null;
+  locked_until: Date | null;
+  lock_token: string | null;
+}
+
+
+export function toOutbox(row: OutboxRow): OutboxMessage {
+  return {
+    id: row.id,
+    topic: row.topic,
+    key: row.key,
+    event: row.event,
+    createdAt: row.created_at,
+    attempts: row.attempts,
+    ...opt('publishedAt', row.published_at),
+    ...opt('lastError', row.last_error),
+    ...opt('lockedUntil', row.locked_until),
+  };
+}
 
 /** A relay's publish failed (its failure recorded in the transaction, which commits). */
 class PublishFailed extends Error {

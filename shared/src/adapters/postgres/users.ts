@@ -1,6 +1,19 @@
+import type { User } from '../../domain/user.js';
 import type { UserRepo } from '../../ports/repos.js';
 import { query, type PostgresContext } from './connection.js';
-import { toUser, type UserRow } from './rows.js';
+
+export interface UserRow {
+  user_id: string;
+  email: string;
+  password_hash: string;
+  created_at: Date;
+  session_version: number;
+}
+
+
+export function toUser(row: UserRow): User {
+  return { userId: row.user_id, email: row.email, passwordHash: row.password_hash, createdAt: row.created_at, sessionVersion: row.session_version };
+}
 
 
 export function createUserRepo(ctx: PostgresContext): UserRepo {

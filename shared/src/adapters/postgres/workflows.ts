@@ -1,10 +1,62 @@
+import type { StoredTrigger, Workflow } from '../../domain/workflow.js';
 import { ConflictError, NotFoundError } from '../../errors.js';
 import type { WorkflowRepo } from '../../ports/repos.js';
 import { decodeCursor, toPage } from '../cursor.js';
-import { encodeUserJson } from '../user-json.js';
-import { json, NOW, NOW_PLUS, query, type PostgresContext } from './connection.js';
+import { decodeUserJson, encodeUserJson } from '../user-json.js';
+import { json, NOW, NOW_PLUS, opt, query, type PostgresContext } from './connection.js';
 import { EXECUTION_COLUMNS, executionValues } from './executions.js';
-import { toWorkflow, triggerSpec, type WorkflowRow } from './rows.js';
+
+export interface WorkflowRow {
+  owner_id: string;
+  workflow_id: string;
+  name: string;
+  enabled: boolean;
+  trigger_spec: Record<string, unknown>;
+  trigger_status: StoredTrigger['status'];
+  trigger_execution_id: string | null;
+  next_run_at: Date | null;
+  lease_until: Date | null;
+  hook_id: string | null;
+  secret_hash: string | null;
+  /** JSON text; an array in rows written before that. */
+  actions: unknown;
+  retry_policy: Workflow['retryPolicy'];
+  retention: Workflow['retention'] | null;
+  created_at: Date;
+  updated_at: Date;
+  version: number;
+}
+
+export function toWorkflow(row: WorkflowRow): Workflow {
+  const trigger = {
+    ...row.trigger_spec,
+    status: row.trigger_status,
+    ...opt('executionId', row.trigger_execution_id),
+    ...opt('nextRunAt', row.next_run_at),
+    ...opt('leaseUntil', row.lease_until),
+    ...opt('hookId', row.hook_id),
+    ...opt('secretHash', row.secret_hash),
+  } as StoredTrigger;
+  return {
+    workflowId: row.workflow_id,
+    ownerId: row.owner_id,
+    name: row.name,
+    enabled: row.enabled,
+    trigger,
+    actions: decodeUserJson(row.actions),
+    retryPolicy: row.retry_policy,
+    ...opt('retention', row.retention),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    version: row.version,
+  };
+}
+
+/** The trigger as the user wrote it: what is not state kept in columns of its own. */
+export function triggerSpec(trigger: StoredTrigger): Record<string, unknown> {
+  const { status: _s, executionId: _e, nextRunAt: _n, leaseUntil: _l, hookId: _h, secretHash: _x, ...spec } = trigger;
+  return spec;
+}
 
 
 export function createWorkflowRepo(ctx: PostgresContext): WorkflowRepo {
