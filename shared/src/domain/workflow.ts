@@ -264,6 +264,17 @@ export interface Workflow {
   version: number;
 }
 
+/**
+ * Which definition of a workflow was read: its version within one life of the workflow id.
+ * A workflow deleted and created again under the same id starts at version 1 again, so the
+ * version alone cannot tell an old read from the new workflow; its creation time can.
+ */
+export type WorkflowRevision = Pick<Workflow, 'version' | 'createdAt'>;
+
+export function sameRevision(a: WorkflowRevision, b: WorkflowRevision): boolean {
+  return a.version === b.version && a.createdAt.getTime() === b.createdAt.getTime();
+}
+
 /** A trigger that falls due by itself: periodic or cron. */
 export type ScheduledSpec = Extract<TriggerSpec, { type: 'periodic' | 'cron' }>;
 

@@ -3,7 +3,7 @@ import type { RecentRun, RunFilter, RunStats, RunStatsQuery } from '../domain/ru
 import type { OutboxMessage } from '../domain/outbox.js';
 import type { SecretInfo, StoredSecret } from '../domain/secret.js';
 import type { User } from '../domain/user.js';
-import type { TriggerStatus, Workflow } from '../domain/workflow.js';
+import type { TriggerStatus, Workflow, WorkflowRevision } from '../domain/workflow.js';
 
 export interface Page<T> {
   items: T[];
@@ -65,12 +65,13 @@ export interface WorkflowRepo {
    * Accepts a run, atomically on its own (no unit of work needed; one statement on
    * PostgreSQL): moves the trigger of `execution`'s workflow from idle to busy held by the
    * execution, exactly as `setTriggerStatus(…, ['idle'], 'busy', execution.createdAt)` does,
-   * inserts `execution` and its `request` message into the outbox. With `expectedVersion`,
-   * only while the workflow is still at that version (the caller read it outside a
-   * transaction). Returns false and writes nothing when the workflow is missing, not idle,
-   * held by another run, or at another version; the caller reads why.
+   * inserts `execution` and its `request` message into the outbox. With `asRead`, only
+   * while the workflow is still the revision the caller read outside a transaction (the
+   * same version of the same workflow, not one deleted and created again since). Returns
+   * false and writes nothing when the workflow is missing, not idle, held by another run,
+   * or another revision; the caller reads why.
    */
-  acceptRun(execution: Execution, request: OutboxMessage, expectedVersion?: number): Promise<boolean>;
+  acceptRun(execution: Execution, request: OutboxMessage, asRead?: WorkflowRevision): Promise<boolean>;
   /**
    * Atomically claims up to `limit` enabled scheduled workflows whose `nextRunAt` has come
    * and whose lease (if any) has expired, by store time: sets `leaseUntil` to store time +

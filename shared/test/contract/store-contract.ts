@@ -267,14 +267,18 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       it('accepts a run in one write on its own: trigger busy held by the run, execution and request inserted, or nothing at all', async () => {
         const o = owner();
         await store.workflows.create(workflow(o, 'w', { version: 3 }));
-        const run = (version?: number) => {
+        const created = (await store.workflows.get(o, 'w'))!.createdAt;
+        const run = (version?: number, createdAt = created) => {
           const e = execution(o, 'w', { createdAt: at(1), updatedAt: at(1) });
           const m = executionRequestedMessage(e, DEFAULT_TOPICS, at(1));
-          return { e, m, accepted: store.workflows.acceptRun(e, m, version) };
+          return { e, m, accepted: store.workflows.acceptRun(e, m, version === undefined ? undefined : { version, createdAt }) };
         };
         const stale = run(2);
         assert.equal(await stale.accepted, false, 'another version: refused');
         assert.equal(await store.executions.get(stale.e.executionId), null);
+        const recreated = run(3, new Date(created.getTime() - 60_000));
+        assert.equal(await recreated.accepted, false, 'the same version of a workflow deleted and created again since: refused');
+        assert.equal(await store.executions.get(recreated.e.executionId), null);
 
         const first = run(3);
         assert.equal(await first.accepted, true);
@@ -301,7 +305,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
 
         // The request went with the run: the relay finds it (and only it). Lock 0: nobody else's claim is held up.
         const batch = await store.outbox.claimBatch(0, 100_000);
-        const tried = new Set([first, second, stale].map((r) => r.e.executionId).concat(missing.executionId));
+        const tried = new Set([first, second, stale, recreated].map((r) => r.e.executionId).concat(missing.executionId));
         const requests = batch.messages.filter((m) => tried.has(String(m.event.data.executionId)));
         assert.deepEqual(requests.map((m) => m.id), [first.m.id]);
       });
@@ -310,7 +314,8 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         const o = owner();
         await store.workflows.create(workflow(o, 'w'));
         const runs = Array.from({ length: 8 }, () => execution(o, 'w'));
-        const results = await Promise.all(runs.map((e) => store.workflows.acceptRun(e, executionRequestedMessage(e, DEFAULT_TOPICS, at(1)), 1)));
+        const asRead = (await store.workflows.get(o, 'w'))!;
+        const results = await Promise.all(runs.map((e) => store.workflows.acceptRun(e, executionRequestedMessage(e, DEFAULT_TOPICS, at(1)), asRead)));
         assert.equal(results.filter(Boolean).length, 1);
         const winner = runs[results.indexOf(true)]!;
         assert.equal((await store.workflows.get(o, 'w'))?.trigger.executionId, winner.executionId);

@@ -6,6 +6,7 @@ import {
   executionRequestedMessage,
   newExecution,
   newId,
+  sameRevision,
   WorkflowBusyError,
   type ExecutionTrigger,
   type GroupCommit,
@@ -76,19 +77,19 @@ export class TriggerWorkflow {
     if (request.idempotencyKey !== undefined) return this.acceptWithKey(request, request.idempotencyKey);
     // Without a key, the accept is one write atomic on its own (WorkflowRepo.acceptRun): no
     // transaction when the store is idle, grouped with others when it is busy. The workflow is
-    // read before it, so the write holds only while the workflow is still at the version read.
+    // read before it, so the write holds only while the workflow is still the revision read.
     for (;;) {
       const outcome = await this.singleWrite(async (repos) => {
         const workflow = await this.find(repos, request.target);
         const now = this.clock.now();
         assertEnabled(workflow);
         const execution = newExecution(workflow, this.triggerOf(request, now), now);
-        if (await repos.workflows.acceptRun(execution, executionRequestedMessage(execution, this.topics, now), workflow.version)) {
+        if (await repos.workflows.acceptRun(execution, executionRequestedMessage(execution, this.topics, now), workflow)) {
           return { kind: 'accepted', result: { executionId: execution.executionId, status: execution.status, replayed: false } } as const;
         }
         const current = await repos.workflows.get(workflow.ownerId, workflow.workflowId);
-        // Changed (or deleted) since it was read: start over with what is stored now.
-        if (current?.version !== workflow.version) return { kind: 'changed' } as const;
+        // Changed (or deleted, or deleted and created again) since it was read: start over with what is stored now.
+        if (!current || !sameRevision(current, workflow)) return { kind: 'changed' } as const;
         // Answered, not thrown: a part that throws would make a group commit roll back every part.
         return { kind: 'busy', status: current.trigger.status, workflowId: workflow.workflowId } as const;
       });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConflictError, DEFAULT_TOPICS, NotFoundError, WorkflowBusyError, type Execution, type OutboxMessage } from '@wf/shared';
+import { ConflictError, DEFAULT_TOPICS, NotFoundError, WorkflowBusyError, type Execution, type OutboxMessage, type WorkflowRevision } from '@wf/shared';
 import { aWorkflow, FakeClock } from '@wf/shared/testing';
 import { hashHookSecret } from '../../src/app/hook-secrets.js';
 import { IDEMPOTENCY_WINDOW_MS, TriggerWorkflow } from '../../src/app/trigger-workflow.js';
@@ -47,28 +47,41 @@ describe('TriggerWorkflow', () => {
     assert.deepEqual(result, { executionId: execution.executionId, status: 'queued', replayed: false });
   });
 
-  test('without a key, one write conditioned on the version read, and no idempotency lookup or record', async () => {
+  test('without a key, one write conditioned on the revision read, and no idempotency lookup or record', async () => {
     const { tx, useCase } = setup();
     tx.workflows.get.mock.mockImplementation(async () => aWorkflow({ version: 4 }));
     tx.workflows.acceptRun.mock.mockImplementation(async () => true);
     await useCase.execute({ target: owned });
     assert.equal(tx.idempotency.find.mock.callCount(), 0);
     assert.equal(tx.idempotency.putIfAbsent.mock.callCount(), 0);
-    const [execution, , version] = tx.workflows.acceptRun.mock.calls[0]!.arguments as [Execution, OutboxMessage, number | undefined];
+    const [execution, , asRead] = tx.workflows.acceptRun.mock.calls[0]!.arguments as [Execution, OutboxMessage, WorkflowRevision | undefined];
     assert.equal('payload' in execution.trigger, false);
-    assert.equal(version, 4);
+    assert.equal(asRead?.version, 4);
   });
 
   test('without a key, a workflow changed between the read and the write is read again, and its run accepted', async () => {
     const { tx, useCase } = setup();
     let version = 1;
     tx.workflows.get.mock.mockImplementation(async () => aWorkflow({ version }));
-    tx.workflows.acceptRun.mock.mockImplementation(async (_e, _m, expected) => {
-      if (expected === 1) version = 2; // changed meanwhile: the write misses
-      return expected === version;
+    tx.workflows.acceptRun.mock.mockImplementation(async (_e, _m, asRead) => {
+      if (asRead?.version === 1) version = 2; // changed meanwhile: the write misses
+      return asRead?.version === version;
     });
     await useCase.execute({ target: owned });
-    assert.deepEqual(tx.workflows.acceptRun.mock.calls.map((c) => c.arguments[2]), [1, 2]);
+    assert.deepEqual(tx.workflows.acceptRun.mock.calls.map((c) => c.arguments[2]?.version), [1, 2]);
+  });
+
+  test('without a key, a workflow deleted and created again at the same version between the read and the write is read again', async () => {
+    const { tx, useCase } = setup();
+    let createdAt = new Date('2026-01-01T00:00:00Z');
+    tx.workflows.get.mock.mockImplementation(async () => aWorkflow({ version: 1, createdAt }));
+    tx.workflows.acceptRun.mock.mockImplementation(async (_e, _m, asRead) => {
+      const stale = asRead?.createdAt.getTime() === Date.parse('2026-01-01T00:00:00Z');
+      if (stale) createdAt = new Date('2026-01-02T00:00:00Z'); // deleted and created again meanwhile: the write misses
+      return !stale;
+    });
+    await useCase.execute({ target: owned });
+    assert.deepEqual(tx.workflows.acceptRun.mock.calls.map((c) => c.arguments[2]?.createdAt.toISOString()), ['2026-01-01T00:00:00.000Z', '2026-01-02T00:00:00.000Z']);
   });
 
   test('a busy workflow: WorkflowBusyError with the current status, and no execution or message (the key goes with the unit of work)', async () => {

@@ -1,5 +1,5 @@
 import { ConflictError, NotFoundError } from '../../errors.js';
-import { sameTriggerSpec, type StoredTrigger } from '../../domain/workflow.js';
+import { sameRevision, sameTriggerSpec, type StoredTrigger } from '../../domain/workflow.js';
 import type { ExecutionRepo, OutboxRepo, WorkflowRepo } from '../../ports/repos.js';
 import { decodeCursor } from '../cursor.js';
 import { clone, del, key, paginate, put, time, type MemoryContext } from './schema.js';
@@ -76,12 +76,12 @@ export function createWorkflowRepo(ctx: MemoryContext, others: { executions: Exe
       put(journal, state.workflows, workflowKey, { ...wf, trigger, updatedAt: at });
       return true;
     },
-    async acceptRun(execution, request, expectedVersion) {
+    async acceptRun(execution, request, asRead) {
       // Checked before anything is written: outside a unit of work there is no journal to undo with.
       if (state.executions.has(execution.executionId)) throw new ConflictError(`execution ${execution.executionId} already exists`);
       if (state.outbox.has(request.id)) throw new ConflictError(`outbox message ${request.id} already exists`);
       const wf = state.workflows.get(key(execution.ownerId, execution.workflowId));
-      if (expectedVersion !== undefined && wf?.version !== expectedVersion) return false;
+      if (asRead !== undefined && !(wf && sameRevision(wf, asRead))) return false;
       if (!(await workflows.setTriggerStatus(execution.ownerId, execution.workflowId, execution.executionId, ['idle'], 'busy', execution.createdAt))) return false;
       await executions.insert(execution);
       await outbox.add(request);

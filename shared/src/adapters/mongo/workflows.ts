@@ -104,11 +104,11 @@ export function createWorkflowRepo(ctx: MongoContext, others: { executions: Exec
       );
       return result.matchedCount > 0;
     },
-    async acceptRun(execution, request, expectedVersion) {
+    async acceptRun(execution, request, asRead) {
       // Three writes: atomic in the caller's transaction, or else in one of their own.
       if (!session) {
         if (!transaction) throw new Error('acceptRun outside a unit of work needs a transaction runner');
-        return transaction((tx) => tx.workflows.acceptRun(execution, request, expectedVersion));
+        return transaction((tx) => tx.workflows.acceptRun(execution, request, asRead));
       }
       const { ownerId, workflowId, executionId, createdAt } = execution;
       const result = await models.Workflow.updateOne(
@@ -117,7 +117,7 @@ export function createWorkflowRepo(ctx: MongoContext, others: { executions: Exec
           workflowId,
           'trigger.status': 'idle',
           'trigger.executionId': { $in: [executionId, null] },
-          ...(expectedVersion === undefined ? {} : { version: expectedVersion }),
+          ...(asRead === undefined ? {} : { version: asRead.version, createdAt: asRead.createdAt }),
         },
         { $set: { 'trigger.status': 'busy', 'trigger.executionId': executionId, updatedAt: createdAt } },
         opts,

@@ -118,7 +118,7 @@ export function createWorkflowRepo(ctx: PostgresContext): WorkflowRepo {
       );
       return (rowCount ?? 0) > 0;
     },
-    async acceptRun(execution, request, expectedVersion) {
+    async acceptRun(execution, request, asRead) {
       // One statement, so atomic without a transaction: the inserts read the compare-and-set's
       // row, so they happen exactly when it does (the same condition as setTriggerStatus from idle).
       const { rows } = await query<{ accepted: number }>(
@@ -126,7 +126,7 @@ export function createWorkflowRepo(ctx: PostgresContext): WorkflowRepo {
         `WITH claimed AS (
            UPDATE workflows SET trigger_status='busy', trigger_execution_id=$1, updated_at=$16
            WHERE owner_id=$2 AND workflow_id=$3 AND trigger_status='idle' AND (trigger_execution_id IS NULL OR trigger_execution_id=$1)
-             AND ($27::integer IS NULL OR version=$27)
+             AND ($27::integer IS NULL OR (version=$27 AND created_at=$28))
            RETURNING 1),
          execution AS (
            INSERT INTO executions (${EXECUTION_COLUMNS})
@@ -136,7 +136,7 @@ export function createWorkflowRepo(ctx: PostgresContext): WorkflowRepo {
            INSERT INTO outbox (id, topic, key, event, created_at, attempts)
            SELECT $21::text,$22::text,$23::text,$24::jsonb,$25::timestamptz,$26::integer FROM claimed)
          SELECT count(*)::int AS accepted FROM claimed`,
-        [...executionValues(execution, maxStepOutputBytes), request.id, request.topic, request.key, json(request.event), request.createdAt, request.attempts, expectedVersion ?? null],
+        [...executionValues(execution, maxStepOutputBytes), request.id, request.topic, request.key, json(request.event), request.createdAt, request.attempts, asRead?.version ?? null, asRead?.createdAt ?? null],
       );
       return (rows[0]?.accepted ?? 0) > 0;
     },
