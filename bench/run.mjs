@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Benchmarks (issues 6 and 14): throughput and latency of this system, embedded and durable,
 // against BullMQ on Redis, pg-boss and graphile-worker on PostgreSQL, in the same run on
-// the same machine; scheduler lateness with two
-// schedulers; optionally a memory soak and CPU profiles. Prints a markdown table on stdout
+// the same machine; the durable stack scaled out to two API and two runner processes;
+// scheduler lateness with two schedulers; optionally a memory soak and CPU profiles. Prints a markdown table on stdout
 // (progress goes to stderr) and writes bench/results/<timestamp>.json.
 //
 //   npm run bench                       everything but the soak
@@ -26,7 +26,7 @@ import { renderReport } from './lib/report.mjs';
 import { startRssSampler } from './lib/rss.mjs';
 import { round } from './lib/stats.mjs';
 import { bullmq } from './scenarios/bullmq.mjs';
-import { durable } from './scenarios/durable.mjs';
+import { durable, durableX2 } from './scenarios/durable.mjs';
 import { embedded } from './scenarios/embedded.mjs';
 import { graphile } from './scenarios/graphile.mjs';
 import { lateness } from './scenarios/lateness.mjs';
@@ -35,8 +35,8 @@ import { soak } from './scenarios/soak.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..');
-const SCENARIOS = { bullmq, pgboss, graphile, embedded, durable, lateness, soak };
-const DEFAULT_SET = ['bullmq', 'pgboss', 'graphile', 'embedded', 'durable', 'lateness'];
+const SCENARIOS = { bullmq, pgboss, graphile, embedded, durable, 'durable-x2': durableX2, lateness, soak };
+const DEFAULT_SET = ['bullmq', 'pgboss', 'graphile', 'embedded', 'durable', 'durable-x2', 'lateness'];
 
 const HELP = `npm run bench -- [options]
   --quick                  a few seconds per scenario (CI): ${'3,000 runs over 300 workflows; lateness 500 workflows for 12 s'}

@@ -71,3 +71,35 @@ export function httpGet(url, timeoutMs = 5_000) {
     req.on('error', reject);
   });
 }
+
+/**
+ * Several instances of the same API behind one client, as a load balancer would spread
+ * them: each request goes to the next instance in turn. Signs up on the first and uses that
+ * token on every instance (they share JWT_SECRET and the store).
+ */
+export class RoundRobinApi {
+  constructor(baseUrls) {
+    this.clients = baseUrls.map((url) => new ApiClient(url));
+    this.next = 0;
+  }
+
+  request(method, path, body) {
+    const client = this.clients[this.next++ % this.clients.length];
+    return client.request(method, path, body);
+  }
+
+  expect(status, method, path, body) {
+    return ApiClient.prototype.expect.call(this, status, method, path, body);
+  }
+
+  async signUp() {
+    const [first, ...others] = this.clients;
+    await first.signUp();
+    for (const client of others) client.token = first.token;
+    return this;
+  }
+
+  close() {
+    for (const client of this.clients) client.close();
+  }
+}

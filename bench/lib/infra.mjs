@@ -104,3 +104,19 @@ export async function deleteTopics(brokers, topics) {
     await admin.disconnect().catch(() => undefined);
   }
 }
+
+/** How many partitions each of `topics` has on the broker (0 for a topic that does not exist). */
+export async function topicPartitions(brokers, topics) {
+  const kafka = new kafkajs.Kafka({ clientId: 'wf-bench-admin', brokers: brokers.split(','), logLevel: kafkajs.logLevel.NOTHING });
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const existing = new Set(await admin.listTopics());
+    const { topics: metadata } = await admin.fetchTopicMetadata({ topics: topics.filter((t) => existing.has(t)) });
+    const counts = Object.fromEntries(topics.map((t) => [t, 0]));
+    for (const t of metadata) counts[t.name] = t.partitions.length;
+    return counts;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}

@@ -22,9 +22,12 @@ export function cpuPerRun(before, after, runs) {
  * @param target    { finished(): Promise<number>, timings(ids): Promise<{created, started, finished, failed, missing}>,
  *                    cpuSeconds(): { [process]: seconds }, pollMs?, dbStats?(): Promise<object>,
  *                    dbStatsPerRun?(before, after, runs): object }
+ * @param overrides options of this measurement that differ from the run's (`ctx.opts`);
+ *                  `pacedSeconds: 0` leaves out the paced phase
  */
-export async function measureThroughput(ctx, api, target) {
-  const { opts, log } = ctx;
+export async function measureThroughput(ctx, api, target, overrides = {}) {
+  const { log } = ctx;
+  const opts = { ...ctx.opts, ...overrides };
   const cursor = { next: 0 };
   let t = Date.now();
   await createManualWorkflows(api, opts.workflows, opts.clients);
@@ -54,10 +57,7 @@ export async function measureThroughput(ctx, api, target) {
   const startLatencies = tm.started.map((s, i) => s - tm.created[i]).filter(Number.isFinite);
 
   // Paced: the trigger latency at a fixed arrival rate (the target is quoted at 1,000/s).
-  const paced = await pacedTriggers(api, { rate: opts.rate, seconds: opts.pacedSeconds, workflows: opts.workflows, cursor });
-  expected += paced.ids.length;
-  await waitForFinished(target.finished, expected);
-  log(`  paced: ${round(paced.achievedRate)} req/s for ${opts.pacedSeconds} s, ${paced.ids.length} accepted, ${paced.busy409} × 409, ${paced.errors} errors ${JSON.stringify(paced.errorSamples)}, ${paced.dropped} not sent (over ${256} in flight)`);
+  const paced = opts.pacedSeconds > 0 ? await pacedPhase(ctx, api, target, opts, cursor, expected) : undefined;
 
   const cpuMsPerRun = cpuPerRun(cpuBefore, cpuAfter, completed);
   return {
@@ -77,16 +77,24 @@ export async function measureThroughput(ctx, api, target) {
     triggerMs: summarize(load.latencies, 2),
     triggerAcceptedMs: summarize(load.acceptedLatencies, 2),
     startMs: summarize(startLatencies),
-    paced: {
-      rate: opts.rate,
-      seconds: opts.pacedSeconds,
-      achievedRate: round(paced.achievedRate),
-      accepted: paced.ids.length,
-      busy409: paced.busy409,
-      errors: paced.errors,
-      errorSamples: paced.errorSamples,
-      dropped: paced.dropped,
-      triggerMs: summarize(paced.latencies, 2),
-    },
+    paced,
+  };
+}
+
+/** Triggers sent on a fixed schedule for `opts.pacedSeconds`, then waits until those runs finished too. */
+async function pacedPhase(ctx, api, target, opts, cursor, finishedBefore) {
+  const paced = await pacedTriggers(api, { rate: opts.rate, seconds: opts.pacedSeconds, workflows: opts.workflows, cursor });
+  await waitForFinished(target.finished, finishedBefore + paced.ids.length);
+  ctx.log(`  paced: ${round(paced.achievedRate)} req/s for ${opts.pacedSeconds} s, ${paced.ids.length} accepted, ${paced.busy409} × 409, ${paced.errors} errors ${JSON.stringify(paced.errorSamples)}, ${paced.dropped} not sent (over ${256} in flight)`);
+  return {
+    rate: opts.rate,
+    seconds: opts.pacedSeconds,
+    achievedRate: round(paced.achievedRate),
+    accepted: paced.ids.length,
+    busy409: paced.busy409,
+    errors: paced.errors,
+    errorSamples: paced.errorSamples,
+    dropped: paced.dropped,
+    triggerMs: summarize(paced.latencies, 2),
   };
 }

@@ -1,7 +1,9 @@
 // The durable stack: workflows-svc, scheduler-svc and runner-svc as separate OS processes
-// on PostgreSQL and the Kafka broker, driven through the REST API from the bench process.
+// on PostgreSQL and the Kafka broker, driven through the REST API from the bench process;
+// `durable-x2` runs two workflows-svc and two runner-svc processes of the same stack.
 import { DurableStack } from '../lib/durable-stack.mjs';
-import { ApiClient } from '../lib/http-client.mjs';
+import { ApiClient, httpGet, RoundRobinApi } from '../lib/http-client.mjs';
+import { topicPartitions } from '../lib/infra.mjs';
 import { round, sleep } from '../lib/stats.mjs';
 import { measureThroughput } from '../lib/throughput.mjs';
 
@@ -35,16 +37,56 @@ function dbStatsPerRun(before, after, runs) {
   };
 }
 
-export async function durable(ctx) {
-  const stack = await new DurableStack(ctx, 'tp').open();
+/**
+ * Partitions of the topics the services create here (KAFKA_PARTITIONS, the services' default
+ * too). Runners in one consumer group split a topic's partitions, so a topic of one partition
+ * would leave the second runner of `durable-x2` idle.
+ */
+const PARTITIONS = 12;
+
+/** Sum of the samples of the counter `name` (every label) on a service's /metrics; null when it does not answer. */
+async function counterSum(url, name) {
+  try {
+    const { text } = await httpGet(`${url}/metrics`);
+    let sum = 0;
+    for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))) sum += Number(m[1]);
+    return sum;
+  } catch {
+    return null; // the database has the facts; the split per instance is a bonus
+  }
+}
+
+/** Starts `count` instances of `service` at once, named `service#1`… when there is more than one. */
+function startInstances(stack, service, count) {
+  const names = count === 1 ? [service] : Array.from({ length: count }, (_, i) => `${service}#${i + 1}`);
+  return Promise.all(names.map((name) => stack.start(service, { name })));
+}
+
+/** Throws unless the requests topic has a partition for every runner (else some runners idle and the scenario measures less than it says). */
+async function checkPartitions(stack, runners) {
+  const counts = await topicPartitions(stack.brokers, [stack.topics.requested]);
+  const partitions = counts[stack.topics.requested];
+  if (partitions < runners) throw new Error(`${stack.topics.requested} has ${partitions} partition(s) for ${runners} runners: some would idle`);
+  return partitions;
+}
+
+/**
+ * The durable stack's throughput with `instances` workflows-svc processes (the clients'
+ * requests spread over them in turn, as a load balancer would) and `instances` runner-svc
+ * processes in one consumer group, beside one scheduler-svc.
+ */
+async function durableThroughput(ctx, { label, instances, overrides = {} }) {
+  const stack = await new DurableStack(ctx, label, { KAFKA_PARTITIONS: String(PARTITIONS) }).open();
   let api;
   try {
-    // The runner first: it creates the topics and joins the group before work arrives.
-    await stack.start('runner-svc');
-    await stack.start('scheduler-svc');
-    const wf = await stack.start('workflows-svc');
-    api = new ApiClient(wf.url);
+    const startedAt = Date.now();
+    // The runners first: they create the topics and join the group before work arrives.
+    const runners = await startInstances(stack, 'runner-svc', instances);
+    const partitions = await checkPartitions(stack, runners.length);
+    const [, apis] = await Promise.all([stack.start('scheduler-svc'), startInstances(stack, 'workflows-svc', instances)]);
+    api = instances === 1 ? new ApiClient(apis[0].url) : new RoundRobinApi(apis.map((p) => p.url));
     await api.signUp();
+    ctx.log(`  ${stack.processes.length} processes started in ${round((Date.now() - startedAt) / 1000, 1)} s`);
     const result = await measureThroughput(ctx, api, {
       finished: () => stack.finishedCount(),
       cpuSeconds: () => stack.cpuSeconds(),
@@ -66,11 +108,21 @@ export async function durable(ctx) {
           missing: ids.length - rows.length,
         };
       },
-    });
+    }, overrides);
+    // Every run of the scenario (warm-up and paced included), per instance: does each take its share?
+    const perInstance = async (processes, counter) => Object.fromEntries(await Promise.all(processes.map(async (p) => [p.name, await counterSum(p.url, counter)])));
+    const spread = {
+      partitions,
+      attemptsPerRunner: await perInstance(runners, 'wf_execution_attempts_total'),
+      acceptedPerApi: await perInstance(apis, 'wf_executions_accepted_total'),
+    };
+    const stoppingAt = Date.now();
     await stack.stopAll();
+    ctx.log(`  stopped in ${round((Date.now() - stoppingAt) / 1000, 1)} s`);
     return {
-      processes: 'workflows-svc, scheduler-svc, runner-svc: one OS process each; PostgreSQL; Kafka',
+      processes: `workflows-svc ×${instances}, scheduler-svc ×1, runner-svc ×${instances} (one consumer group): one OS process each; PostgreSQL; Kafka (${partitions} partitions)`,
       ...result,
+      spread,
       peakRssMiB: { 'load generator (bench process)': ctx.loadRss.peakMiB(), ...stack.peakRss() },
     };
   } finally {
@@ -78,3 +130,13 @@ export async function durable(ctx) {
     await stack.close();
   }
 }
+
+export const durable = (ctx) => durableThroughput(ctx, { label: 'tp', instances: 1 });
+
+/**
+ * Scale-out on one machine (issue 14 item 5): two workflows-svc and two runners against the
+ * same servers. In --quick mode (CI: does the harness still run) without the paced phase,
+ * which `durable` already measures, and with half the time cap, to add little to CI's time.
+ */
+export const durableX2 = (ctx) =>
+  durableThroughput(ctx, { label: 'tp2', instances: 2, overrides: ctx.opts.quick ? { pacedSeconds: 0, maxSeconds: Math.max(1, Math.round(ctx.opts.maxSeconds / 2)) } : {} });
