@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { StartedTestContainer } from 'testcontainers';
 
 /*
@@ -103,31 +104,37 @@ export async function startKafka(image: string): Promise<TestServer> {
   }
 }
 
-/** The single-node settings of scripts/kafka-local.sh, with clients advertised `bootstrap`. */
-function kafkaStartScript(bootstrap: string): string {
-  return `#!/bin/sh
-set -e
-cat > /tmp/server.properties << 'EOF'
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@localhost:9093
+/**
+ * The settings every single-node broker of this repository shares, the ones
+ * scripts/kafka-local.sh writes too: one file, read from the repository (this module runs
+ * from shared/dist/src/testing or shared/src/testing, both four levels below the root).
+ */
+export const KAFKA_SETTINGS_FILE = fileURLToPath(new URL('../../../../infra/kafka/server.properties', import.meta.url));
+
+/**
+ * The container broker's server.properties: its own listeners (clients advertised
+ * `bootstrap`, the host port the engine mapped; the broker talks to itself on a listener of
+ * its own, since `bootstrap` is not reachable from inside the container) and data
+ * directory, then the shared `settings`.
+ */
+export function kafkaContainerProperties(bootstrap: string, settings: string): string {
+  return `controller.quorum.voters=1@localhost:9093
 listeners=PLAINTEXT://0.0.0.0:${KAFKA_PORT},BROKER://0.0.0.0:9094,CONTROLLER://0.0.0.0:9093
 advertised.listeners=PLAINTEXT://${bootstrap},BROKER://localhost:9094
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,BROKER:PLAINTEXT,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=BROKER
-controller.listener.names=CONTROLLER
 log.dirs=/tmp/kraft-combined-logs
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=10
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-transaction.state.log.num.partitions=10
-default.replication.factor=1
-min.insync.replicas=1
-group.initial.rebalance.delay.ms=0
-num.partitions=3
-auto.create.topics.enable=true
-EOF
+
+${settings.trimEnd()}
+`;
+}
+
+/** The container's start script: writes the properties, formats the storage, runs the broker. */
+export function kafkaStartScript(bootstrap: string, settings = readFileSync(KAFKA_SETTINGS_FILE, 'utf8')): string {
+  return `#!/bin/sh
+set -e
+cat > /tmp/server.properties << 'EOF'
+${kafkaContainerProperties(bootstrap, settings)}EOF
 /opt/kafka/bin/kafka-storage.sh format --ignore-formatted -t SMvqNuNZRJaLqUiARydASA -c /tmp/server.properties
 exec /opt/kafka/bin/kafka-server-start.sh /tmp/server.properties
 # end
