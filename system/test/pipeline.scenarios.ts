@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
+import type { FlakyServer } from '@wf/shared/testing';
 import { eventually, type ExecutionView } from './support/api-client.js';
-import { FlakyServer } from '@wf/shared/testing';
-import { startTestSystem, type TestSystem } from './support/system-under-test.js';
+import { startSystemForSuite, type TestSystem } from './support/system-under-test.js';
 
 const FAST_RETRIES = { maxRetries: 2, baseDelayMs: 100, maxDelayMs: 400 };
+const FINISHED: ExecutionView['status'][] = ['completed', 'failed'];
 
 /**
  * The flows of DESIGN.md driven only through the REST API, against whichever bus `brokers`
@@ -12,16 +13,8 @@ const FAST_RETRIES = { maxRetries: 2, baseDelayMs: 100, maxDelayMs: 400 };
  */
 export function pipelineScenarios(brokers?: string[]): void {
   let sut: TestSystem;
-  const flaky = new FlakyServer();
-
-  before(async () => {
-    await flaky.start();
-    sut = await startTestSystem(brokers ? { brokers } : {});
-  });
-  after(async () => {
-    await sut?.stop();
-    await flaky.stop();
-  });
+  let flaky: FlakyServer;
+  startSystemForSuite(() => (brokers ? { brokers } : {}), (started) => ({ sut, server: flaky } = started));
 
   it('runs a 1 s periodic workflow repeatedly, once per due time', async () => {
     await sut.api.createWorkflow({
@@ -90,13 +83,7 @@ export function pipelineScenarios(brokers?: string[]): void {
         { type: 'http-request', url, method: 'POST' },
       ],
     });
-    const finished = async (payload: unknown) => {
-      const { body } = await sut.api.trigger('filtered', payload);
-      return eventually(async () => {
-        const e = await sut.api.execution(body.executionId!);
-        return e.status === 'completed' || e.status === 'failed' ? e : undefined;
-      }, 20_000, 'the filtered run to finish');
-    };
+    const finished = async (payload: unknown) => sut.api.untilStatus(await sut.api.triggered('filtered', payload), FINISHED, 'the filtered run to finish');
     const small = await finished({ amount: 20, vip: false });
     assert.equal(small.status, 'completed');
     assert.deepEqual(small.steps.map((s) => s.status), ['skipped', 'succeeded', 'skipped']);
@@ -121,11 +108,7 @@ export function pipelineScenarios(brokers?: string[]): void {
         { type: 'http-request', url: flaky.script('/secret/fails', Infinity), method: 'POST', headers: { 'x-token': 'Bearer {{secrets.api_token}}' } },
       ],
     });
-    const { body } = await sut.api.trigger('uses-secret');
-    const done = await eventually(async () => {
-      const e = await sut.api.execution(body.executionId!);
-      return e.status === 'completed' || e.status === 'failed' ? e : undefined;
-    }, 20_000, 'the run to finish');
+    const done = await sut.api.untilStatus(await sut.api.triggered('uses-secret'), FINISHED, 'the run to finish');
     assert.equal(done.status, 'failed');
     assert.equal(flaky.headers.get('/echo/secret')?.[0]?.['x-token'], token, 'the receiver got the value');
     assert.equal(flaky.headers.get('/secret/fails')?.[0]?.['x-token'], `Bearer ${token}`);
@@ -149,17 +132,11 @@ export function pipelineScenarios(brokers?: string[]): void {
       trigger: { type: 'manual' },
       actions: [{ type: 'log', message: 'before' }, { type: 'delay', duration: '1s' }, { type: 'http-request', url, method: 'POST' }],
     });
-    const { body } = await sut.api.trigger('delayed');
-    const waiting = await eventually(async () => {
-      const e = await sut.api.execution(body.executionId!);
-      return e.status === 'waiting' ? e : undefined;
-    }, 20_000, 'the run to wait');
+    const id = await sut.api.triggered('delayed');
+    const waiting = await sut.api.untilStatus(id, ['waiting'], 'the run to wait');
     assert.deepEqual(waiting.steps.map((s) => s.status), ['succeeded', 'pending', 'pending']);
     assert.equal((await sut.api.trigger('delayed')).status, 409, 'a waiting run keeps its workflow busy');
-    const done = await eventually(async () => {
-      const e = await sut.api.execution(body.executionId!);
-      return e.status === 'completed' || e.status === 'failed' ? e : undefined;
-    }, 20_000, 'the run to resume');
+    const done = await sut.api.untilStatus(id, FINISHED, 'the run to resume');
     assert.equal(done.status, 'completed');
     assert.equal(done.attempt, 1);
     assert.ok(Date.parse(done.steps[2]!.startedAt!) >= Date.parse((waiting.steps[1]?.output as { resumeAt: string }).resumeAt));
@@ -174,19 +151,14 @@ export function pipelineScenarios(brokers?: string[]): void {
       retryPolicy: { maxRetries: 2, baseDelayMs: 300, maxDelayMs: 600 },
       actions: [{ type: 'http-request', url, method: 'GET' }],
     });
-    const triggered = await sut.api.trigger('doomed');
-    assert.equal(triggered.status, 202);
-    const executionId = triggered.body.executionId!;
+    const executionId = await sut.api.triggered('doomed');
 
     await eventually(async () => (await sut.api.workflow('doomed')).trigger.status === 'pending', 10_000, 'status pending');
     const refused = await sut.api.trigger('doomed');
     assert.equal(refused.status, 409);
     assert.ok(['busy', 'pending'].includes(refused.body.error?.details?.triggerStatus ?? ''), JSON.stringify(refused.body));
 
-    const done: ExecutionView = await eventually(async () => {
-      const e = await sut.api.execution(executionId);
-      return e.status === 'failed' ? e : undefined;
-    }, 20_000, 'the doomed execution to fail');
+    const done = await sut.api.untilStatus(executionId, ['failed'], 'the doomed execution to fail');
     assert.equal(done.attempt, 3, 'one first attempt plus maxRetries retries');
     assert.equal(done.retriesLeft, 0);
     assert.match(done.error ?? '', /HTTP 500/);

@@ -1,15 +1,23 @@
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Store } from '@wf/shared';
-import { FlakyServer } from '@wf/shared/testing';
+import type { FlakyServer } from '@wf/shared/testing';
 import { eventually, type ExecutionView } from './support/api-client.js';
-import { startTestSystem, type TestSystem } from './support/system-under-test.js';
+import { startSystemForSuite, type TestSystem, type TestSystemOptions } from './support/system-under-test.js';
 
 export interface RunControlSetup {
   brokers?: string[];
   /** A fresh store for the run (memory when absent). */
   store?: () => Promise<Store>;
+}
+
+/** The test system's options for `setup`: its bus, and its store opened now. */
+async function systemOptions(setup: RunControlSetup): Promise<TestSystemOptions> {
+  return {
+    ...(setup.brokers ? { brokers: setup.brokers } : {}),
+    ...(setup.store ? { store: await setup.store() } : {}),
+  };
 }
 
 /**
@@ -21,34 +29,14 @@ export interface RunControlSetup {
  */
 export function runControlScenarios(setup: RunControlSetup = {}): void {
   let sut: TestSystem;
-  const server = new FlakyServer();
-
-  before(async () => {
-    await server.start();
-    sut = await startTestSystem({
-      ...(setup.brokers ? { brokers: setup.brokers } : {}),
-      ...(setup.store ? { store: await setup.store() } : {}),
-      runnerConcurrency: 1,
-    });
-  });
-  after(async () => {
-    await sut?.stop();
-    await server.stop();
-  });
+  let server: FlakyServer;
+  startSystemForSuite(async () => ({ ...(await systemOptions(setup)), runnerConcurrency: 1 }), (started) => ({ sut, server } = started));
 
   const run = (id: string) => sut.api.execution(id);
-  const untilStatus = (id: string, statuses: string[], what: string) =>
-    eventually(async () => {
-      const e = await run(id);
-      return statuses.includes(e.status) ? e : undefined;
-    }, 20_000, what, 50);
-  const trigger = async (workflowId: string, payload?: unknown) => {
-    const res = await sut.api.trigger(workflowId, payload);
-    assert.equal(res.status, 202, JSON.stringify(res.body));
-    return res.body.executionId!;
-  };
-  const cancel = (id: string) => sut.api.request<ExecutionView & { error?: { code: string; details?: unknown } }>('POST', `/executions/${id}/cancel`);
-  const triggerStatus = async (workflowId: string) => (await sut.api.workflow(workflowId)).trigger.status;
+  const untilStatus = (id: string, statuses: ExecutionView['status'][], what: string) => sut.api.untilStatus(id, statuses, what);
+  const trigger = (workflowId: string, payload?: unknown) => sut.api.triggered(workflowId, payload);
+  const cancel = (id: string) => sut.api.cancel(id);
+  const triggerStatus = (workflowId: string) => sut.api.triggerStatus(workflowId);
 
   it('cancels a running run (its http-request in flight aborted, no later step) and a queued one behind it, each at once; idempotent', async () => {
     const hang = server.script('/hang/blocker', 0);
@@ -203,7 +191,7 @@ export function runControlScenarios(setup: RunControlSetup = {}): void {
     assert.equal(fresh.status, 202, JSON.stringify(fresh.body));
     const copy = await untilStatus(fresh.body.executionId, ['completed'], 'the run from the start to complete');
     assert.notEqual(copy.executionId, id);
-    assert.equal((copy as ExecutionView & { rerunOf?: string }).rerunOf, id);
+    assert.equal(copy.rerunOf, id);
     assert.deepEqual(copy.trigger.payload, { order: 5 });
     assert.equal(server.hits.get('/count/first'), 2, 'from the start, every step runs');
     assert.deepEqual(server.bodies.get('/count/first')?.[1], { order: 5 });
@@ -219,26 +207,12 @@ export function runControlScenarios(setup: RunControlSetup = {}): void {
 export function retentionScenarios(setup: RunControlSetup = {}): void {
   const RETENTION_MS = 6_000;
   let sut: TestSystem;
-  const server = new FlakyServer();
-
-  before(async () => {
-    await server.start();
-    sut = await startTestSystem({
-      ...(setup.brokers ? { brokers: setup.brokers } : {}),
-      ...(setup.store ? { store: await setup.store() } : {}),
-      executionRetentionMs: RETENTION_MS,
-    });
-  });
-  after(async () => {
-    await sut?.stop();
-    await server.stop();
-  });
+  let server: FlakyServer;
+  startSystemForSuite(async () => ({ ...(await systemOptions(setup)), executionRetentionMs: RETENTION_MS }), (started) => ({ sut, server } = started));
 
   const completedRun = async (workflowId: string) => {
-    const res = await sut.api.trigger(workflowId);
-    assert.equal(res.status, 202, JSON.stringify(res.body));
-    const id = res.body.executionId!;
-    await eventually(async () => (await sut.api.execution(id)).status === 'completed', 20_000, 'the run to complete', 50);
+    const id = await sut.api.triggered(workflowId);
+    await sut.api.untilStatus(id, ['completed'], 'the run to complete');
     return id;
   };
   const exists = async (id: string) => (await sut.api.request('GET', `/executions/${id}`)).status === 200;
@@ -257,8 +231,8 @@ export function retentionScenarios(setup: RunControlSetup = {}): void {
     const capped: string[] = [];
     for (let i = 0; i < 4; i++) capped.push(await completedRun('capped'));
     const plain = await completedRun('plain');
-    const waiting = (await sut.api.trigger('waiting')).body.executionId!;
-    await eventually(async () => (await sut.api.execution(waiting)).status === 'pending_retry', 20_000, 'the run to wait for its retry');
+    const waiting = await sut.api.triggered('waiting');
+    await sut.api.untilStatus(waiting, ['pending_retry'], 'the run to wait for its retry');
 
     await eventually(async () => !(await exists(capped[1]!)), 5_000, 'the runs beyond maxRuns to go', 100);
     assert.equal(await exists(capped[0]!), false);

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 
+import { eventually } from '@wf/shared/testing';
+
 /** Test helpers used with this client, re-exported so that tests import one module. */
-export { eventually } from '@wf/shared/testing';
+export { eventually };
 
 /** A REST client for end-to-end tests: only what a user of the API can do. */
 export class ApiClient {
@@ -49,6 +51,29 @@ export class ApiClient {
     return this.request('POST', `/workflows/${workflowId}/trigger`, payload);
   }
 
+  /** Triggers a run that must be accepted (202); its execution id. */
+  async triggered(workflowId: string, payload?: unknown): Promise<string> {
+    const res = await this.trigger(workflowId, payload);
+    assert.equal(res.status, 202, `trigger ${workflowId}: ${JSON.stringify(res.body)}`);
+    return res.body.executionId!;
+  }
+
+  cancel(executionId: string): Promise<{ status: number; body: ExecutionView & { error?: { code: string; details?: unknown } } }> {
+    return this.request('POST', `/executions/${executionId}/cancel`);
+  }
+
+  /** Polls the run until its status is one of `statuses` (within `timeoutMs`); the run then. */
+  untilStatus(executionId: string, statuses: ExecutionView['status'][], what: string, timeoutMs = 20_000): Promise<ExecutionView> {
+    return eventually(async () => {
+      const e = await this.execution(executionId);
+      return statuses.includes(e.status) ? e : undefined;
+    }, timeoutMs, what, 50);
+  }
+
+  async triggerStatus(workflowId: string): Promise<WorkflowView['trigger']['status']> {
+    return (await this.workflow(workflowId)).trigger.status;
+  }
+
   async workflow(workflowId: string): Promise<WorkflowView> {
     const res = await this.request<WorkflowView>('GET', `/workflows/${workflowId}`);
     assert.equal(res.status, 200);
@@ -86,10 +111,14 @@ export interface StepView {
 export interface ExecutionView {
   executionId: string;
   workflowId: string;
-  status: 'queued' | 'running' | 'waiting' | 'pending_retry' | 'completed' | 'failed';
+  status: 'queued' | 'running' | 'waiting' | 'pending_retry' | 'completed' | 'failed' | 'cancelled';
   attempt: number;
   retriesLeft: number;
   nextAttemptAt?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** The run this one re-runs from the start. */
+  rerunOf?: string;
   steps: StepView[];
   error?: string;
   trigger: { type: string; scheduledFor?: string; firedAt: string; payload?: unknown };

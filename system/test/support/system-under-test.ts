@@ -7,6 +7,7 @@ import { SchedulerEnvSchema, schedulerConfig } from '@wf/scheduler-svc';
 import { WorkflowsEnvSchema, workflowsConfig } from '@wf/workflows-svc';
 import { startSystem, type RunningSystem } from '../../src/system.js';
 import { ApiClient } from './api-client.js';
+import { FlakyServer, startForSuite } from '@wf/shared/testing';
 
 export interface TestSystem {
   system: RunningSystem;
@@ -17,21 +18,21 @@ export interface TestSystem {
   stop(): Promise<void>;
 }
 
+export interface TestSystemOptions {
+  brokers?: string[];
+  httpAllowCidrs?: string[];
+  /** Another store than a fresh memory one (initialized here, closed by `stop`). */
+  store?: Store;
+  runnerConcurrency?: number;
+  /** How long finished runs are kept (the retention job's period). */
+  executionRetentionMs?: number;
+}
+
 /**
  * The three services in this process around one in-memory store. With `brokers`, each
  * service gets its own kafkajs client on the real broker and topics unique to this run.
  */
-export async function startTestSystem(
-  options: {
-    brokers?: string[];
-    httpAllowCidrs?: string[];
-    /** Another store than a fresh memory one (initialized here, closed by `stop`). */
-    store?: Store;
-    runnerConcurrency?: number;
-    /** How long finished runs are kept (the retention job's period). */
-    executionRetentionMs?: number;
-  } = {},
-): Promise<TestSystem> {
+export async function startTestSystem(options: TestSystemOptions = {}): Promise<TestSystem> {
   const suffix = Math.random().toString(36).slice(2, 8);
   const topics: Topics = options.brokers
     ? { requested: `e2e.requested.${suffix}`, result: `e2e.result.${suffix}`, deadLetter: `e2e.dlq.${suffix}` }
@@ -104,4 +105,28 @@ export async function startTestSystem(
       await store.close();
     },
   };
+}
+
+/** A test system and a scripted HTTP endpoint for its http-request steps, shared by a `describe` block. */
+export interface SystemWithServer {
+  sut: TestSystem;
+  server: FlakyServer;
+}
+
+/**
+ * For a `describe` block: a FlakyServer and a test system started before its tests (with the
+ * options `options()` gives then, so a store can be opened only when the block runs), both
+ * stopped after them. `use` receives them, to keep in the suite's own variables.
+ */
+export function startSystemForSuite(options: () => Promise<TestSystemOptions> | TestSystemOptions, use: (started: SystemWithServer) => unknown): void {
+  startForSuite(async () => {
+    const server = await new FlakyServer().start();
+    try {
+      const sut = await startTestSystem(await options());
+      return { sut, server, close: async () => { await sut.stop(); await server.stop(); } };
+    } catch (err) {
+      await server.stop();
+      throw err;
+    }
+  }, use);
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { manualWorkflow, startApiForSuite, type TestApi } from '../support/api.js';
+import { manualWorkflow, startApiForSuite, triggerRun, type TestApi } from '../support/api.js';
 
 describe('execution history', () => {
   let api: TestApi;
@@ -10,11 +10,10 @@ describe('execution history', () => {
 
   /** Triggers and, as a runner would, finishes the run so the next trigger is accepted. */
   const runOnce = async (workflowId: string, payload?: object) => {
-    const res = await api.call('POST', `/workflows/${workflowId}/trigger`, { token, ...(payload ? { body: payload } : {}) });
-    assert.equal(res.status, 202);
-    await api.store.workflows.setTriggerStatus(userId, workflowId, res.body.executionId, ['busy'], 'idle', api.clock.now());
+    const executionId = await triggerRun(api, token, workflowId, payload);
+    await api.store.workflows.setTriggerStatus(userId, workflowId, executionId, ['busy'], 'idle', api.clock.now());
     api.clock.advance(1_000);
-    return res.body.executionId as string;
+    return executionId;
   };
 
   test('list: newest first, paginated, summaries without steps or payload', async () => {

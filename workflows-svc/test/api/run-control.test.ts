@@ -1,25 +1,22 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { manualWorkflow, startApi, type TestApi } from '../support/api.js';
+import { describe, test } from 'node:test';
+import { manualWorkflow, startApiForSuite, triggerRun, triggerStatus as readTriggerStatus, type TestApi } from '../support/api.js';
 
 describe('run control: cancel and re-run over the API (the runner played through the store)', () => {
   let api: TestApi;
   let token: string;
   let userId: string;
-  before(async () => {
-    api = await startApi();
-    ({ token, userId } = await api.user());
-  });
-  after(() => api.close());
+  startApiForSuite((suite) => ({ api, token, userId } = suite));
 
   const twoSteps = (workflowId: string) =>
     manualWorkflow(workflowId, { actions: [{ type: 'log', message: 'one' }, { type: 'http-request', url: 'https://example.com/two', method: 'POST' }] });
-  const trigger = async (workflowId: string, body?: object) => {
-    const res = await api.call('POST', `/workflows/${workflowId}/trigger`, { token, ...(body ? { body } : {}) });
-    assert.equal(res.status, 202, res.text);
-    return res.body.executionId as string;
+  const trigger = (workflowId: string, body?: object) => triggerRun(api, token, workflowId, body);
+  const triggerStatus = (workflowId: string) => readTriggerStatus(api, token, workflowId);
+  /** Plays a runner whose attempt completes. */
+  const completeRun = async (executionId: string) => {
+    await api.store.executions.claimForRun(executionId, 1, 30_000);
+    await api.store.executions.finishAttempt(executionId, 1, { status: 'completed', at: api.clock.now(), retriesLeft: 3 });
   };
-  const triggerStatus = async (workflowId: string) => (await api.call('GET', `/workflows/${workflowId}`, { token })).body.trigger.status as string;
   /** Plays a runner whose first step succeeds and whose second fails for good. */
   const failSecondStep = async (executionId: string, attempt = 1) => {
     const t = api.clock.now();
@@ -70,8 +67,7 @@ describe('run control: cancel and re-run over the API (the runner played through
 
     await api.call('POST', '/workflows', { token, body: manualWorkflow('done-one') });
     const done = await trigger('done-one');
-    await api.store.executions.claimForRun(done, 1, 30_000);
-    await api.store.executions.finishAttempt(done, 1, { status: 'completed', at: t, retriesLeft: 3 });
+    await completeRun(done);
     const refused = await api.call('POST', `/executions/${done}/cancel`, { token });
     assert.equal(refused.status, 409);
     assert.equal(refused.body.error.code, 'execution_finished');
@@ -110,8 +106,7 @@ describe('run control: cancel and re-run over the API (the runner played through
     assert.deepEqual(second.body.trigger.payload, { order: 7 }, 'the same payload');
     assert.equal(second.body.attempt, 1);
 
-    await api.store.executions.claimForRun(fresh.body.executionId, 1, 1_000);
-    await api.store.executions.finishAttempt(fresh.body.executionId, 1, { status: 'completed', at: api.clock.now(), retriesLeft: 3 });
+    await completeRun(fresh.body.executionId);
     await api.store.workflows.setTriggerStatus(userId, 'rerun-one', fresh.body.executionId, ['busy'], 'idle', api.clock.now());
     const notResumable = await api.call('POST', `/executions/${fresh.body.executionId}/retry`, { token, body: {} });
     assert.equal(notResumable.status, 409);

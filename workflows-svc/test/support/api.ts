@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { createLogger, DEFAULT_TOPICS, GroupCommit, loadConfig, SecretsCipher, silentLogger, type Logger, type Store } from '@wf/shared';
 import { createMemoryStore } from '@wf/shared/memory';
@@ -142,6 +143,18 @@ export function startApiForSuite(use: (suite: ApiSuite) => unknown, options: Sta
     const api = await startApi(options);
     return { api, ...(await api.user()), close: () => api.close() };
   }, use);
+}
+
+/** Triggers `workflowId` as the user of `token`; the run must be accepted (202): its execution id. */
+export async function triggerRun(api: TestApi, token: string, workflowId: string, payload?: object): Promise<string> {
+  const res = await api.call('POST', `/workflows/${workflowId}/trigger`, { token, ...(payload ? { body: payload } : {}) });
+  assert.equal(res.status, 202, res.text);
+  return res.body.executionId as string;
+}
+
+/** The workflow's trigger status (idle, busy, pending), as its owner reads it. */
+export async function triggerStatus(api: TestApi, token: string, workflowId: string): Promise<string> {
+  return (await api.call('GET', `/workflows/${workflowId}`, { token })).body.trigger.status as string;
 }
 
 /** The seed's periodic workflow, verbatim. */
