@@ -1,5 +1,5 @@
 import { describe } from 'node:test';
-import { retentionScenarios, runControlScenarios } from './run-control.scenarios.js';
+import { overlapQueueScenarios, retentionScenarios, runControlScenarios } from './run-control.scenarios.js';
 
 describe('run control end to end in the embedded mode (memory store, in-process bus)', () => {
   runControlScenarios();
@@ -7,4 +7,8 @@ describe('run control end to end in the embedded mode (memory store, in-process 
 
 describe('retention end to end in the embedded mode', () => {
   retentionScenarios();
+});
+
+describe('overlap: queue end to end in the embedded mode', () => {
+  overlapQueueScenarios();
 });

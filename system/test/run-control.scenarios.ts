@@ -249,3 +249,48 @@ export function retentionScenarios(setup: RunControlSetup = {}): void {
     assert.deepEqual(listed.body.items.map((e) => e.executionId).sort(), [fresh, waiting].sort(), 'what is left, across workflows');
   });
 }
+
+/**
+ * `overlap: "queue"` over the REST API: a periodic workflow due every 4 s whose run takes
+ * 4.5 s (three steps of 1.5 s), so the next due time always falls while a run is in
+ * progress. It waits, and runs as soon as the run before it finished (a held run is checked
+ * at least every second), well before the due time after: never two at once, none skipped.
+ * With `skip` that due time would be skipped and the next run would wait for the one after.
+ */
+export function overlapQueueScenarios(setup: RunControlSetup = {}): void {
+  const INTERVAL_MS = 4_000;
+  let sut: TestSystem;
+  let server: FlakyServer;
+  startSystemForSuite(() => systemOptions(setup), (started) => ({ sut, server } = started));
+
+  it('runs a due time that fell while a run was in progress right after that run, one at a time, none lost', async () => {
+    const slowStep = { type: 'http-request', url: `${server.url}/slow/queued`, method: 'GET' };
+    await sut.api.createWorkflow({
+      workflowId: 'queued',
+      trigger: { type: 'periodic', interval: `${INTERVAL_MS / 1000}s`, overlap: 'queue' },
+      actions: [slowStep, slowStep, slowStep],
+    });
+    const runs = await eventually(async () => {
+      const done = (await sut.api.executions('queued')).filter((e) => e.status === 'completed');
+      return done.length >= 3 ? done : undefined;
+    }, 40_000, 'three completed runs');
+    assert.equal((await sut.api.request('PATCH', '/workflows/queued', { enabled: false })).status, 200);
+
+    const at = (iso: string | undefined) => Date.parse(iso!);
+    const ordered = [...runs].sort((a, b) => at(a.startedAt) - at(b.startedAt));
+    for (let i = 1; i < ordered.length; i++) {
+      const before = ordered[i - 1]!;
+      const next = ordered[i]!;
+      const what = `run ${i} (due ${next.trigger.scheduledFor}, started ${next.startedAt}) after the one due ${before.trigger.scheduledFor} (${before.startedAt} to ${before.finishedAt})`;
+      assert.ok(at(next.startedAt) >= at(before.finishedAt), `${what}: started before the previous finished`);
+      assert.ok(at(next.trigger.scheduledFor) < at(before.finishedAt), `${what}: not the due time that fell during the previous run (skipped instead of queued)`);
+      assert.ok(at(next.trigger.scheduledFor) > at(before.trigger.scheduledFor), `${what}: a due time run twice`);
+      assert.ok(at(next.startedAt) - at(before.finishedAt) < 2_500, `${what}: waited ${at(next.startedAt) - at(before.finishedAt)} ms after the previous finished`);
+    }
+    const all = await eventually(async () => {
+      const items = await sut.api.executions('queued');
+      return items.every((e) => e.status === 'completed') ? items : undefined;
+    }, 15_000, 'the runs accepted before the workflow was disabled to complete');
+    assert.equal(server.hits.get('/slow/queued'), all.length * 3, 'every run called each step once');
+  });
+}
