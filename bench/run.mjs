@@ -26,7 +26,7 @@ import { renderReport } from './lib/report.mjs';
 import { startRssSampler } from './lib/rss.mjs';
 import { round } from './lib/stats.mjs';
 import { bullmq } from './scenarios/bullmq.mjs';
-import { durable, durableX2 } from './scenarios/durable.mjs';
+import { durable, durableApi2, durableRun2, durableX2 } from './scenarios/durable.mjs';
 import { embedded } from './scenarios/embedded.mjs';
 import { graphile } from './scenarios/graphile.mjs';
 import { lateness } from './scenarios/lateness.mjs';
@@ -35,7 +35,7 @@ import { soak } from './scenarios/soak.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..');
-const SCENARIOS = { bullmq, pgboss, graphile, embedded, durable, 'durable-x2': durableX2, lateness, soak };
+const SCENARIOS = { bullmq, pgboss, graphile, embedded, durable, 'durable-x2': durableX2, 'durable-api2': durableApi2, 'durable-run2': durableRun2, lateness, soak };
 const DEFAULT_SET = ['bullmq', 'pgboss', 'graphile', 'embedded', 'durable', 'durable-x2', 'lateness'];
 
 const HELP = `npm run bench -- [options]

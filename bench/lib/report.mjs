@@ -9,7 +9,11 @@ const LABELS = {
   embedded: 'embedded (1 process, memory store, in-process bus)',
   durable: 'durable (3 processes, PostgreSQL, Kafka)',
   'durable-x2': 'durable ×2 (2 workflows-svc, 2 runners, 1 scheduler; same servers)',
+  'durable-api2': 'durable, 2 workflows-svc (1 runner, 1 scheduler)',
+  'durable-run2': 'durable, 2 runners (1 workflows-svc, 1 scheduler)',
 };
+/** The durable stack's scale-out scenarios, beside `durable`. */
+const SCALE_OUT = ['durable-x2', 'durable-api2', 'durable-run2'];
 /** Scale-out on one machine holds when two of each do at least this share of one of each's runs/s (run-to-run noise here is about ±10%). */
 const SCALE_OUT_HOLDS_AT = 0.9;
 const TARGET_TRIGGER_P99_MS = 10; // issue 6, at 1,000 req/s
@@ -42,7 +46,7 @@ export function renderReport(results) {
   out.push(`## Benchmark ${results.startedAt}${o.quick ? ' (quick)' : ''}`, '');
   out.push(`${m.cpus} × ${m.cpuModel}, ${m.memGiB} GiB, node ${m.node}.`, '');
 
-  const tp = ['bullmq', 'pgboss', 'graphile', 'embedded', 'durable', 'durable-x2'].filter((k) => s[k]);
+  const tp = ['bullmq', 'pgboss', 'graphile', 'embedded', 'durable', ...SCALE_OUT].filter((k) => s[k]);
   if (tp.length) {
     out.push(`### Throughput: ${o.runs} runs (at most ${o.maxSeconds} s of submitting) after ${o.warmup} warm-up, ${o.workflows} manual workflows with one \`log\` action, ${o.clients} concurrent clients each awaiting its answer`, '');
     const ratioHeads = baselines.map(([, label]) => ` × ${label} |`).join('');
@@ -165,15 +169,11 @@ export function renderReport(results) {
   return out.join('\n');
 }
 
-/** durable-x2 beside durable: the ratios, CPU per run, and how the runs spread over the instances. */
+/** The scale-out scenarios beside durable: the ratios, CPU per run, and how the runs spread over the instances. */
 function scaleOutSection(s, ok, ratioTo) {
   const one = ok('durable');
-  const two = ok('durable-x2');
-  if (!one && !two) return [];
-  const rows = [
-    ['durable', one],
-    ['durable-x2', two],
-  ].filter(([, x]) => x);
+  const rows = ['durable', ...SCALE_OUT].map((k) => [k, ok(k)]).filter(([, x]) => x);
+  if (!rows.some(([k]) => k !== 'durable')) return [];
   const shares = (counts) => {
     const entries = Object.entries(counts ?? {});
     const total = entries.reduce((a, [, v]) => a + (v ?? 0), 0);

@@ -71,11 +71,11 @@ async function checkPartitions(stack, runners) {
 }
 
 /**
- * The durable stack's throughput with `instances` workflows-svc processes (the clients'
+ * The durable stack's throughput with `apiInstances` workflows-svc processes (the clients'
  * requests spread over them in turn, as a load balancer would) and `instances` runner-svc
  * processes in one consumer group, beside one scheduler-svc.
  */
-async function durableThroughput(ctx, { label, instances, overrides = {} }) {
+async function durableThroughput(ctx, { label, instances, apiInstances = instances, overrides = {} }) {
   const stack = await new DurableStack(ctx, label, { KAFKA_PARTITIONS: String(PARTITIONS) }).open();
   let api;
   try {
@@ -83,8 +83,8 @@ async function durableThroughput(ctx, { label, instances, overrides = {} }) {
     // The runners first: they create the topics and join the group before work arrives.
     const runners = await startInstances(stack, 'runner-svc', instances);
     const partitions = await checkPartitions(stack, runners.length);
-    const [, apis] = await Promise.all([stack.start('scheduler-svc'), startInstances(stack, 'workflows-svc', instances)]);
-    api = instances === 1 ? new ApiClient(apis[0].url) : new RoundRobinApi(apis.map((p) => p.url));
+    const [, apis] = await Promise.all([stack.start('scheduler-svc'), startInstances(stack, 'workflows-svc', apiInstances)]);
+    api = apiInstances === 1 ? new ApiClient(apis[0].url) : new RoundRobinApi(apis.map((p) => p.url));
     await api.signUp();
     ctx.log(`  ${stack.processes.length} processes started in ${round((Date.now() - startedAt) / 1000, 1)} s`);
     const result = await measureThroughput(ctx, api, {
@@ -140,3 +140,8 @@ export const durable = (ctx) => durableThroughput(ctx, { label: 'tp', instances:
  */
 export const durableX2 = (ctx) =>
   durableThroughput(ctx, { label: 'tp2', instances: 2, overrides: ctx.opts.quick ? { pacedSeconds: 0, maxSeconds: Math.max(1, Math.round(ctx.opts.maxSeconds / 2)) } : {} });
+
+/** Which half of durable-x2 moves the figure (not in the default set): two workflows-svc and one runner… */
+export const durableApi2 = (ctx) => durableThroughput(ctx, { label: 'tpa', instances: 1, apiInstances: 2 });
+/** …or one workflows-svc and two runners. */
+export const durableRun2 = (ctx) => durableThroughput(ctx, { label: 'tpr', instances: 2, apiInstances: 1 });
