@@ -37,6 +37,54 @@ export interface Step {
   finishedAt?: Date;
 }
 
+/**
+ * How an earlier attempt of a run ended: the run's status then (`pending_retry`: its retry
+ * policy queued the next attempt; `failed`, `cancelled`: its owner re-ran it from the failed
+ * step), or `lease_expired` when its runner was lost mid-attempt and the run was queued again.
+ */
+export const AttemptEndSchema = z.enum(['pending_retry', 'failed', 'cancelled', 'lease_expired']);
+export type AttemptEnd = z.infer<typeof AttemptEndSchema>;
+
+/**
+ * How many earlier attempts a run keeps (`Execution.attempts`): the newest ones. A run retried
+ * more often than this loses its oldest records, so that its document stays bounded (each
+ * record holds its steps' outputs, each within the store's step output bound).
+ */
+export const MAX_ATTEMPT_RECORDS = 10;
+
+/** An attempt of a run that ended and was followed by another: kept for the run's timeline. */
+export interface AttemptRecord {
+  attempt: number;
+  endedAs: AttemptEnd;
+  /** When its first step started; absent when none ran. */
+  startedAt?: Date;
+  /** The run's last write on that attempt: its end, or for a lost runner its last sign of life. */
+  finishedAt: Date;
+  error?: string;
+  /** The steps that ran on this attempt (`Step.attempt`), as they ended. */
+  steps: Step[];
+}
+
+/**
+ * The record of `execution`'s current attempt ending as `endedAs`, appended to its earlier
+ * ones, the newest `MAX_ATTEMPT_RECORDS` kept. Written by the stores only on the transitions
+ * that start another attempt (a due retry, a re-run in place, a lease expiry), never on a
+ * step write. The durable stores compute the same in their own query language.
+ */
+export function withEndedAttempt(execution: Execution, endedAs: AttemptEnd): AttemptRecord[] {
+  const ran = execution.steps.filter((step) => step.attempt === execution.attempt);
+  const starts = ran.flatMap((step) => (step.startedAt ? [step.startedAt.getTime()] : []));
+  const record: AttemptRecord = {
+    attempt: execution.attempt,
+    endedAs,
+    ...(starts.length > 0 ? { startedAt: new Date(Math.min(...starts)) } : {}),
+    finishedAt: execution.updatedAt,
+    ...(execution.error !== undefined ? { error: execution.error } : {}),
+    steps: ran,
+  };
+  return [...(execution.attempts ?? []), record].slice(-MAX_ATTEMPT_RECORDS);
+}
+
 export interface Execution {
   executionId: string;
   workflowId: string;
@@ -54,6 +102,8 @@ export interface Execution {
   /** While `running`: until when the runner holding it is presumed alive. */
   leaseUntil?: Date;
   steps: Step[];
+  /** The run's earlier attempts, oldest first, at most `MAX_ATTEMPT_RECORDS`; absent before a second attempt. The current one is in `steps`. */
+  attempts?: AttemptRecord[];
   error?: string;
   idempotencyKey?: string;
   /** For a re-run from the start: the execution it re-runs. */

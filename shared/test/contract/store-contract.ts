@@ -9,6 +9,7 @@ import {
   DEFAULT_RETRY_POLICY,
   DEFAULT_TOPICS,
   executionRequestedMessage,
+  MAX_ATTEMPT_RECORDS,
   NotFoundError,
   ValidationError,
   WorkflowBusyError,
@@ -770,6 +771,51 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         assert.deepEqual(recovered.map((e) => [e.executionId, e.status, e.attempt]), [[stuck.executionId, 'queued', 2]], 'only the lease that ran out');
         assert.equal((await store.executions.get(stuck.executionId))?.leaseUntil, undefined);
         assert.equal((await store.executions.get(live.executionId))?.status, 'running');
+      });
+
+      it('keeps each earlier attempt as it ended when another starts (a due retry, a re-run in place, a lost runner), never on a step write', async () => {
+        const e = execution(owner(), 'w', { actions: [{ type: 'log', message: 'a' }, { type: 'log', message: 'b' }], steps: [{ index: 0, type: 'log', status: 'pending' }, { index: 1, type: 'log', status: 'pending' }] });
+        await store.executions.insert(e);
+        const only = (all: Execution[]) => all.filter((x) => x.executionId === e.executionId);
+        const first = { index: 0, type: 'log' as const, status: 'succeeded' as const, attempt: 1, output: { message: 'a' }, startedAt: at(1), finishedAt: at(2) };
+        const failed = (attempt: number, start: number) => ({ index: 1, type: 'log' as const, status: 'failed' as const, attempt, error: 'boom', output: { status: 500 }, startedAt: at(start), finishedAt: at(start + 1) });
+        await store.executions.claimForRun(e.executionId, 1, 60_000);
+        await store.executions.saveStep(e.executionId, 1, first, 60_000);
+        await store.executions.finishAttempt(e.executionId, 1, { status: 'pending_retry', at: at(10), nextAttemptAt: new Date('2000-01-01T00:00:00Z'), error: 'step 1 failed', retriesLeft: 2, step: failed(1, 3) });
+        assert.equal((await store.executions.get(e.executionId))?.attempts, undefined, 'the current attempt is in steps only');
+
+        const [retried] = only(await store.uow.run((tx) => tx.executions.requeueDueRetries(10_000)));
+        const firstRecord = { attempt: 1, endedAs: 'pending_retry', startedAt: at(1), finishedAt: at(10), error: 'step 1 failed', steps: [first, failed(1, 3)] };
+        assert.deepEqual(retried?.attempts, [firstRecord]);
+        assert.deepEqual(await store.executions.get(e.executionId), retried);
+
+        await store.executions.claimForRun(e.executionId, 2, 60_000);
+        assert.equal(await store.executions.saveStep(e.executionId, 2, { ...failed(2, 15), status: 'running' }, 60_000), true);
+        assert.deepEqual((await store.executions.get(e.executionId))?.attempts, [firstRecord], 'a step write leaves the history alone');
+        await store.executions.finishAttempt(e.executionId, 2, { status: 'failed', at: at(20), error: 'step 1 failed again', retriesLeft: 2, step: failed(2, 15) });
+        const rerun = await store.executions.resume(e.executionId, 2, at(30), 3);
+        const secondRecord = { attempt: 2, endedAs: 'failed', startedAt: at(15), finishedAt: at(20), error: 'step 1 failed again', steps: [failed(2, 15)] };
+        assert.deepEqual(rerun?.attempts, [firstRecord, secondRecord], 'only the steps that ran on the attempt');
+
+        const lost = await store.executions.claimForRun(e.executionId, 3, 0);
+        const [requeued] = only(await store.uow.run((tx) => tx.executions.requeueExpiredLeases(10_000)));
+        assert.deepEqual(requeued?.attempts, [firstRecord, secondRecord, { attempt: 3, endedAs: 'lease_expired', finishedAt: lost?.updatedAt, steps: [] }], 'no step ran, no error');
+        assert.equal(requeued?.attempt, 3);
+
+        const c = execution(owner(), 'w');
+        await store.executions.insert(c);
+        await store.executions.cancel(c.executionId, at(5));
+        assert.deepEqual((await store.executions.resume(c.executionId, 1, at(6), 3))?.attempts, [{ attempt: 1, endedAs: 'cancelled', finishedAt: at(5), steps: [] }]);
+      });
+
+      it(`keeps at most the newest ${MAX_ATTEMPT_RECORDS} earlier attempts`, async () => {
+        const records = Array.from({ length: MAX_ATTEMPT_RECORDS }, (_, i) => ({ attempt: i + 1, endedAs: 'pending_retry' as const, finishedAt: at(i), error: `failure ${i + 1}`, steps: [] }));
+        const e = execution(owner(), 'w', { status: 'pending_retry', attempt: MAX_ATTEMPT_RECORDS + 1, nextAttemptAt: new Date('2000-01-01T00:00:00Z'), updatedAt: at(100), attempts: records });
+        await store.executions.insert(e);
+        assert.deepEqual(await store.executions.get(e.executionId), e, 'a history is stored as given');
+        const [requeued] = (await store.executions.requeueDueRetries(10_000)).filter((x) => x.executionId === e.executionId);
+        assert.equal(requeued?.attempts?.length, MAX_ATTEMPT_RECORDS);
+        assert.deepEqual(requeued?.attempts?.map((a) => a.attempt), Array.from({ length: MAX_ATTEMPT_RECORDS }, (_, i) => i + 2), 'the oldest dropped');
       });
 
       it('parks a run waiting at a delay, and resumes it when due by store time on the same attempt, once, never to two concurrent callers', async () => {

@@ -1,4 +1,4 @@
-import { CANCELLED_STEP_ERROR, FINISHED_STATUSES, RESUMABLE_STATUSES, type Execution, type ExecutionStatus, type Step } from '../../domain/execution.js';
+import { CANCELLED_STEP_ERROR, FINISHED_STATUSES, RESUMABLE_STATUSES, withEndedAttempt, type Execution, type ExecutionStatus, type Step } from '../../domain/execution.js';
 import { emptyStatusCounts, nearestRank, type RecentRun, type StatusCounts } from '../../domain/run-stats.js';
 import type { ExecutionRepo } from '../../ports/repos.js';
 import { ConflictError } from '../../errors.js';
@@ -195,7 +195,8 @@ export function createExecutionRepo(ctx: MemoryContext): ExecutionRepo {
       const execution = state.executions.get(executionId);
       if (!execution || execution.attempt !== attempt || !RESUMABLE_STATUSES.includes(execution.status)) return null;
       const steps = execution.steps.map((step): Step => (step.status === 'succeeded' ? step : { index: step.index, type: step.type, status: 'pending' }));
-      return clone(update(execution, { status: 'queued', attempt: attempt + 1, retriesLeft, steps, updatedAt: at }, ['error', 'finishedAt', 'nextAttemptAt', 'leaseUntil']));
+      const attempts = withEndedAttempt(execution, execution.status === 'cancelled' ? 'cancelled' : 'failed');
+      return clone(update(execution, { status: 'queued', attempt: attempt + 1, retriesLeft, steps, attempts, updatedAt: at }, ['error', 'finishedAt', 'nextAttemptAt', 'leaseUntil']));
     },
     async purgeFinished(before, limit) {
       const doomed = [...state.executions.values()]
@@ -218,7 +219,7 @@ export function createExecutionRepo(ctx: MemoryContext): ExecutionRepo {
     async requeueDueRetries(limit) {
       const now = clock.now();
       const due = dueAt(now, 'pending_retry', 'nextAttemptAt', limit);
-      return due.map((e) => clone(update(e, { status: 'queued', attempt: e.attempt + 1, updatedAt: now }, ['nextAttemptAt'])));
+      return due.map((e) => clone(update(e, { status: 'queued', attempt: e.attempt + 1, attempts: withEndedAttempt(e, 'pending_retry'), updatedAt: now }, ['nextAttemptAt'])));
     },
     async resumeDueWaits(limit) {
       const now = clock.now();
@@ -227,7 +228,7 @@ export function createExecutionRepo(ctx: MemoryContext): ExecutionRepo {
     async requeueExpiredLeases(limit) {
       const now = clock.now();
       const stuck = dueAt(now, 'running', 'leaseUntil', limit);
-      return stuck.map((e) => clone(update(e, { status: 'queued', updatedAt: now }, ['leaseUntil'])));
+      return stuck.map((e) => clone(update(e, { status: 'queued', attempts: withEndedAttempt(e, 'lease_expired'), updatedAt: now }, ['leaseUntil'])));
     },
     async requeueStaleQueued(queuedForMs, limit) {
       const now = clock.now();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ClientSession, Model, QueryFilter, UpdateQuery } from 'mongoose';
+import type { ClientSession, Model, QueryFilter, UpdateQuery, UpdateWithAggregationPipeline } from 'mongoose';
 import type { Repos } from '../../ports/repos.js';
 import type { Models } from './schema.js';
 
@@ -25,7 +25,7 @@ export type SessionOption = { session?: ClientSession };
 export async function claimInBatch<D extends { _id: unknown; claimToken?: string }>(
   model: Model<D>,
   query: { filter: QueryFilter<D>; sort: Record<string, 1 | -1>; limit: number },
-  update: UpdateQuery<D>,
+  update: UpdateQuery<D> | UpdateWithAggregationPipeline,
   opts: SessionOption,
   claimToken: string = randomUUID(),
 ): Promise<D[]> {
@@ -35,7 +35,8 @@ export async function claimInBatch<D extends { _id: unknown; claimToken?: string
   if (candidates.length === 0) return [];
   const ids = candidates.map((c) => c._id);
   const taken = { $and: [query.filter, { _id: { $in: ids } }] } as QueryFilter<D>;
-  await model.updateMany(taken, { ...update, $set: { ...update.$set, claimToken } }, opts);
+  if (Array.isArray(update)) await model.updateMany(taken, [...update, { $set: { claimToken } }], { ...opts, updatePipeline: true });
+  else await model.updateMany(taken, { ...update, $set: { ...update.$set, claimToken } }, opts);
   const docs = await model.find({ _id: { $in: ids }, claimToken } as QueryFilter<D>, null, opts).batchSize(ids.length).lean<D[]>();
   const byId = new Map(docs.map((d) => [String(d._id), d]));
   return ids.flatMap((id) => byId.get(String(id)) ?? []);

@@ -1,14 +1,14 @@
 import { decodeUserJson, encodeUserJson } from '../user-json.js';
 import { randomUUID } from 'node:crypto';
 import { ConflictError } from '../../errors.js';
-import { CANCELLED_STEP_ERROR, FINISHED_STATUSES, RESUMABLE_STATUSES, type Execution, type ExecutionStatus, type Step } from '../../domain/execution.js';
+import { CANCELLED_STEP_ERROR, FINISHED_STATUSES, MAX_ATTEMPT_RECORDS, RESUMABLE_STATUSES, type AttemptRecord, type Execution, type ExecutionStatus, type Step } from '../../domain/execution.js';
 import { emptyStatusCounts, type StatusCounts } from '../../domain/run-stats.js';
 import type { ExecutionRepo } from '../../ports/repos.js';
 import { decodeExecutionCursor, executionSortKey, toPage } from '../cursor.js';
 import { boundError, boundStep } from '../step-bound.js';
 import { claimInBatch, notAfter, type MongoContext } from './connection.js';
 import { throwIfDuplicate } from './errors.js';
-import { compact, type StepDoc, type ExecutionDoc } from './schema.js';
+import { compact, type AttemptDoc, type StepDoc, type ExecutionDoc } from './schema.js';
 
 // The mappers: a domain object in, a document out, and back: no `_id`, no bookkeeping.
 /** A step as stored: within the size bound, its output as JSON text. */
@@ -18,7 +18,12 @@ export function toStepDoc(step: Step, maxOutputBytes: number): StepDoc {
 }
 const toStep = ({ output, ...rest }: StepDoc): Step => (output === undefined ? rest : { ...rest, output: decodeUserJson(output) });
 
-export function toExecutionDoc({ executionId, actions, trigger, steps, ...rest }: Execution, maxOutputBytes: number): ExecutionDoc {
+const toAttemptDoc = ({ steps, ...rest }: AttemptRecord, maxOutputBytes: number): AttemptDoc => ({ ...rest, steps: steps.map((s) => toStepDoc(s, maxOutputBytes)) });
+function toAttemptRecord({ steps, startedAt, error, ...rest }: AttemptDoc): AttemptRecord {
+  return { ...rest, ...(startedAt ? { startedAt } : {}), ...(typeof error === 'string' ? { error } : {}), steps: steps.map(toStep) };
+}
+
+export function toExecutionDoc({ executionId, actions, trigger, steps, attempts, ...rest }: Execution, maxOutputBytes: number): ExecutionDoc {
   const { payload, ...fired } = trigger;
   return compact({
     _id: executionId,
@@ -26,9 +31,10 @@ export function toExecutionDoc({ executionId, actions, trigger, steps, ...rest }
     actions: encodeUserJson(actions),
     trigger: payload === undefined ? fired : { ...fired, payload: encodeUserJson(payload) },
     steps: steps.map((s) => toStepDoc(s, maxOutputBytes)),
+    ...(attempts?.length ? { attempts: attempts.map((a) => toAttemptDoc(a, maxOutputBytes)) } : {}),
   });
 }
-export function toExecution({ _id, claimToken: _claimToken, actions, trigger, steps, ...rest }: ExecutionDoc): Execution {
+export function toExecution({ _id, claimToken: _claimToken, actions, trigger, steps, attempts, ...rest }: ExecutionDoc): Execution {
   const { payload, ...fired } = trigger;
   return {
     executionId: _id,
@@ -36,7 +42,20 @@ export function toExecution({ _id, claimToken: _claimToken, actions, trigger, st
     actions: decodeUserJson(actions),
     trigger: payload === undefined ? fired : { ...fired, payload: decodeUserJson(payload) },
     steps: steps.map(toStep),
+    ...(attempts?.length ? { attempts: attempts.map(toAttemptRecord) } : {}),
   };
+}
+
+/**
+ * `attempts` with the current attempt's record appended as it ended (`endedAs`, an
+ * expression), the newest MAX_ATTEMPT_RECORDS kept: withEndedAttempt (domain/execution.ts) as
+ * an update pipeline expression, reading the document as it was before the stage. Only the
+ * updates that start another attempt use it, never a step write.
+ */
+function attemptsWithEnded(endedAs: unknown) {
+  const ran = { $filter: { input: '$steps', as: 's', cond: { $eq: ['$$s.attempt', '$attempt'] } } };
+  const record = { attempt: '$attempt', endedAs, startedAt: { $min: '$$ran.startedAt' }, finishedAt: '$updatedAt', error: '$error', steps: '$$ran' };
+  return { $let: { vars: { ran }, in: { $slice: [{ $concatArrays: [{ $ifNull: ['$attempts', []] }, [record]] }, -MAX_ATTEMPT_RECORDS] } } };
 }
 
 /** What countByStatus counts exactly, each on a partial index (schema.ts): all but `completed` (the compiler checks the list). */
@@ -269,6 +288,7 @@ export function createExecutionRepo(ctx: MongoContext): ExecutionRepo {
                   in: { $cond: [{ $eq: ['$$s.status', 'succeeded'] }, '$$s', { index: '$$s.index', type: '$$s.type', status: 'pending' }] },
                 },
               },
+              attempts: attemptsWithEnded('$status'),
             },
           },
           { $unset: ['error', 'finishedAt', 'nextAttemptAt', 'leaseUntil'] },
@@ -302,7 +322,7 @@ export function createExecutionRepo(ctx: MongoContext): ExecutionRepo {
       const requeued = await claimInBatch(
         models.Execution,
         { filter: { status: 'pending_retry', nextAttemptAt: notAfter(now) }, sort: { nextAttemptAt: 1 }, limit },
-        { $set: { status: 'queued', updatedAt: now }, $inc: { attempt: 1 }, $unset: { nextAttemptAt: '' } },
+        [{ $set: { status: 'queued', updatedAt: now, attempt: { $add: ['$attempt', 1] }, attempts: attemptsWithEnded({ $literal: 'pending_retry' }) } }, { $unset: ['nextAttemptAt'] }],
         opts,
       );
       return requeued.map(toExecution);
@@ -322,7 +342,7 @@ export function createExecutionRepo(ctx: MongoContext): ExecutionRepo {
       const requeued = await claimInBatch(
         models.Execution,
         { filter: { status: 'running', leaseUntil: notAfter(now) }, sort: { leaseUntil: 1 }, limit },
-        { $set: { status: 'queued', updatedAt: now }, $unset: { leaseUntil: '' } },
+        [{ $set: { status: 'queued', updatedAt: now, attempts: attemptsWithEnded({ $literal: 'lease_expired' }) } }, { $unset: ['leaseUntil'] }],
         opts,
       );
       return requeued.map(toExecution);

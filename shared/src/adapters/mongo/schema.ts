@@ -1,5 +1,5 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
-import type { Execution, ExecutionTrigger, Step } from '../../domain/execution.js';
+import type { AttemptRecord, Execution, ExecutionTrigger, Step } from '../../domain/execution.js';
 import type { OutboxMessage } from '../../domain/outbox.js';
 import type { StoredSecret } from '../../domain/secret.js';
 import type { User } from '../../domain/user.js';
@@ -16,11 +16,14 @@ import type { Workflow } from '../../domain/workflow.js';
  */
 export type WorkflowDoc = Omit<Workflow, 'actions'> & { _id: mongoose.Types.ObjectId; actions: string; claimToken?: string };
 export type StepDoc = Omit<Step, 'output'> & { output?: string };
-export type ExecutionDoc = Omit<Execution, 'executionId' | 'actions' | 'trigger' | 'steps'> & {
+/** An earlier attempt as the update pipeline that writes it builds it (`startedAt` null when no step ran). */
+export type AttemptDoc = Omit<AttemptRecord, 'steps' | 'startedAt'> & { startedAt?: Date | null; steps: StepDoc[] };
+export type ExecutionDoc = Omit<Execution, 'executionId' | 'actions' | 'trigger' | 'steps' | 'attempts'> & {
   _id: string;
   actions: string;
   trigger: Omit<ExecutionTrigger, 'payload'> & { payload?: string };
   steps: StepDoc[];
+  attempts?: AttemptDoc[];
   claimToken?: string;
 };
 /** `published` exists for the partial index: MongoDB cannot index "publishedAt is absent". */
@@ -97,6 +100,7 @@ const executionFields = {
   nextAttemptAt: Date,
   leaseUntil: Date,
   steps: Mixed,
+  attempts: Mixed,
   error: String,
   idempotencyKey: String,
   rerunOf: String,

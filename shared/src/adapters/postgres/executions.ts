@@ -1,5 +1,5 @@
 import { ConflictError } from '../../errors.js';
-import { CANCELLED_STEP_ERROR, FINISHED_STATUSES, RESUMABLE_STATUSES, type Execution, type ExecutionStatus, type Step } from '../../domain/execution.js';
+import { CANCELLED_STEP_ERROR, FINISHED_STATUSES, MAX_ATTEMPT_RECORDS, RESUMABLE_STATUSES, type AttemptRecord, type Execution, type ExecutionStatus, type Step } from '../../domain/execution.js';
 import { emptyStatusCounts, type RecentRun, type StatusCounts } from '../../domain/run-stats.js';
 import type { ExecutionRepo, PageRequest } from '../../ports/repos.js';
 import { decodeExecutionCursor, executionSortKey, toPage } from '../cursor.js';
@@ -13,6 +13,19 @@ import { SCRAPE_SQL } from './schema.js';
  * columns (see ../user-json.ts): jsonb refuses "\u0000". A `json` column would keep it, but
  * changing the columns' type rewrites the tables under an exclusive lock; text needs no migration.
  */
+
+/** A step in the `steps` column: times as ISO text, the output as JSON text. */
+export type StepRow = Omit<Step, 'startedAt' | 'finishedAt'> & { startedAt?: string; finishedAt?: string };
+
+/** An earlier attempt in the `attempts` column, as the SQL that writes it builds it: absent values as null. */
+export interface AttemptRow {
+  attempt: number;
+  endedAs: AttemptRecord['endedAs'];
+  startedAt: string | null;
+  finishedAt: string;
+  error: string | null;
+  steps: StepRow[];
+}
 
 export interface ExecutionRow {
   execution_id: string;
@@ -29,7 +42,9 @@ export interface ExecutionRow {
   retries_left: number;
   next_attempt_at: Date | null;
   lease_until: Date | null;
-  steps: (Omit<Step, 'startedAt' | 'finishedAt'> & { startedAt?: string; finishedAt?: string })[];
+  steps: StepRow[];
+  /** Earlier attempts (`Execution.attempts`); null before a second attempt. */
+  attempts: AttemptRow[] | null;
   error: string | null;
   idempotency_key: string | null;
   rerun_of: string | null;
@@ -40,7 +55,7 @@ export interface ExecutionRow {
 }
 
 
-export function stepToRow(step: Step): ExecutionRow['steps'][number] {
+export function stepToRow(step: Step): StepRow {
   const { startedAt, finishedAt, output, ...rest } = step;
   return {
     ...rest,
@@ -80,12 +95,8 @@ export function toExecution(row: ExecutionRow): Execution {
     retriesLeft: row.retries_left,
     ...opt('nextAttemptAt', row.next_attempt_at),
     ...opt('leaseUntil', row.lease_until),
-    steps: row.steps.map(({ startedAt, finishedAt, output, ...s }) => ({
-      ...s,
-      ...(output === undefined ? {} : { output: decodeUserJson(output) }),
-      ...opt('startedAt', date(startedAt)),
-      ...opt('finishedAt', date(finishedAt)),
-    })),
+    steps: row.steps.map(toStep),
+    ...(row.attempts?.length ? { attempts: row.attempts.map(toAttemptRecord) } : {}),
     ...opt('error', row.error),
     ...opt('idempotencyKey', row.idempotency_key),
     ...opt('rerunOf', row.rerun_of),
@@ -95,6 +106,51 @@ export function toExecution(row: ExecutionRow): Execution {
     ...opt('finishedAt', row.finished_at),
   };
 }
+
+function toStep({ startedAt, finishedAt, output, ...step }: StepRow): Step {
+  return {
+    ...step,
+    ...(output === undefined ? {} : { output: decodeUserJson(output) }),
+    ...opt('startedAt', date(startedAt)),
+    ...opt('finishedAt', date(finishedAt)),
+  };
+}
+
+function toAttemptRecord(row: AttemptRow): AttemptRecord {
+  return {
+    attempt: row.attempt,
+    endedAs: row.endedAs,
+    ...opt('startedAt', row.startedAt === null ? null : new Date(row.startedAt)),
+    finishedAt: new Date(row.finishedAt),
+    ...opt('error', row.error),
+    steps: row.steps.map(toStep),
+  };
+}
+
+/** An earlier attempt as the `attempts` column holds it (what an insert of a run with a history writes). */
+function attemptToRow(record: AttemptRecord): AttemptRow {
+  return {
+    attempt: record.attempt,
+    endedAs: record.endedAs,
+    startedAt: record.startedAt?.toISOString() ?? null,
+    finishedAt: record.finishedAt.toISOString(),
+    error: record.error ?? null,
+    steps: record.steps.map(stepToRow),
+  };
+}
+
+/**
+ * `attempts` with the current attempt's record appended as it ended (`endedAs`, an SQL text
+ * expression), the newest MAX_ATTEMPT_RECORDS kept: withEndedAttempt (domain/execution.ts) in
+ * SQL, reading the row as it was before the statement. Only the statements that start another
+ * attempt write it, never a step write.
+ */
+const WITH_ENDED_ATTEMPT = (endedAs: string) => `(SELECT jsonb_agg(record ORDER BY n) FROM (
+    SELECT record, n FROM jsonb_array_elements(COALESCE(attempts, '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
+      'attempt', attempt, 'endedAs', ${endedAs}, 'finishedAt', to_jsonb(updated_at), 'error', error,
+      'startedAt', (SELECT min(s->>'startedAt') FROM jsonb_array_elements(steps) AS ran(s) WHERE (s->>'attempt')::int = attempt),
+      'steps', (SELECT COALESCE(jsonb_agg(s ORDER BY i), '[]'::jsonb) FROM jsonb_array_elements(steps) WITH ORDINALITY AS ran(s, i) WHERE (s->>'attempt')::int = attempt)
+    ))) WITH ORDINALITY AS history(record, n) ORDER BY n DESC LIMIT ${MAX_ATTEMPT_RECORDS}) newest)`;
 
 /** A page cursor of the newest-first run lists: `<createdAt ms>:<executionId>`, or nulls for the first page. */
 function executionCursor(page: PageRequest): [Date | null, string | null] {
@@ -122,7 +178,9 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
 
   const executions: ExecutionRepo = {
     async insert(execution) {
-      await query(db, `INSERT INTO executions (${EXECUTION_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)`, executionValues(execution, maxStepOutputBytes)).catch((err: unknown) => {
+      const attempts = execution.attempts?.length ? json(execution.attempts.map(attemptToRow)) : null;
+      const values = [...executionValues(execution, maxStepOutputBytes), attempts];
+      await query(db, `INSERT INTO executions (${EXECUTION_COLUMNS}, attempts) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)`, values).catch((err: unknown) => {
         throw err instanceof ConflictError ? new ConflictError(`execution ${execution.executionId} already exists`) : err;
       });
     },
@@ -292,6 +350,7 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
       const { rows } = await query<ExecutionRow>(
         db,
         `UPDATE executions SET status='queued', attempt=attempt+1, retries_left=$4, updated_at=$3, error=NULL, finished_at=NULL, next_attempt_at=NULL, lease_until=NULL,
+           attempts = ${WITH_ENDED_ATTEMPT('status')},
            steps = (SELECT COALESCE(jsonb_agg(CASE WHEN s->>'status' = 'succeeded'
                       THEN s ELSE jsonb_build_object('index', s->'index', 'type', s->'type', 'status', 'pending') END ORDER BY i), '[]'::jsonb)
                     FROM jsonb_array_elements(steps) WITH ORDINALITY AS t(s, i))
@@ -328,7 +387,8 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
     async requeueDueRetries(limit) {
       const { rows } = await query<ExecutionRow>(
         db,
-        `UPDATE executions SET status='queued', attempt=attempt+1, next_attempt_at=NULL, updated_at=${NOW} WHERE execution_id IN (
+        `UPDATE executions SET status='queued', attempt=attempt+1, next_attempt_at=NULL, updated_at=${NOW}, attempts = ${WITH_ENDED_ATTEMPT(`'pending_retry'`)}
+         WHERE execution_id IN (
            SELECT execution_id FROM executions WHERE status='pending_retry' AND next_attempt_at <= ${NOW}
            ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
          RETURNING *`,
@@ -350,7 +410,8 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
     async requeueExpiredLeases(limit) {
       const { rows } = await query<ExecutionRow>(
         db,
-        `UPDATE executions SET status='queued', lease_until=NULL, updated_at=${NOW} WHERE execution_id IN (
+        `UPDATE executions SET status='queued', lease_until=NULL, updated_at=${NOW}, attempts = ${WITH_ENDED_ATTEMPT(`'lease_expired'`)}
+         WHERE execution_id IN (
            SELECT execution_id FROM executions WHERE status='running' AND lease_until <= ${NOW}
            ORDER BY lease_until LIMIT $1 FOR UPDATE SKIP LOCKED)
          RETURNING *`,

@@ -124,6 +124,9 @@ export const MIGRATIONS: readonly string[] = [
   -- Runs parked at a delay step, by when they resume (resumeDueWaits; countByStatus).
   CREATE INDEX executions_waiting_idx ON executions (next_attempt_at) WHERE status = 'waiting';
   `,
+  // A run's earlier attempts (Execution.attempts), written only when another attempt starts;
+  // null until then, so adding it rewrites nothing.
+  `ALTER TABLE executions ADD COLUMN attempts jsonb;`,
 ];
 
 /**
