@@ -44,7 +44,8 @@ export async function walk(base: string): Promise<string> {
   const rerun: Body<'/executions/{executionId}/retry', 'post'> = { from: 'start' };
   const again = await call<Answer<'/executions/{executionId}/retry', 'post', 202>>(base, 'POST', `/executions/${cancelled.executionId}/retry`, rerun, token);
   const firstStep: string | undefined = run.steps[0]?.status;
+  const earlier: { attempt: number; endedAs: 'pending_retry' | 'failed' | 'cancelled' | 'lease_expired'; error?: string }[] = run.attempts;
   const busy = await call<Answer<'/workflows/{workflowId}/trigger', 'post', 409>>(base, 'POST', `/workflows/${created.workflowId}/trigger`, undefined, token);
   const code: string = busy.error.code;
-  return `${lifetime} ${version} ${status} ${firstStep ?? '-'} ${code} ${cancelled.status} ${again.executionId}`;
+  return `${lifetime} ${version} ${status} ${firstStep ?? '-'} ${code} ${cancelled.status} ${again.executionId} ${earlier.length}`;
 }

@@ -21,5 +21,5 @@ export { JwtAccessTokens, JwtSessionTokens } from './auth/jwt-tokens.js';
 export { ScryptPasswordHasher, DEFAULT_SCRYPT_PARAMS, type ScryptParams } from './auth/scrypt-hasher.js';
 export { startWorkflowsService, type WorkflowsService, type WorkflowsServiceDeps } from './service.js';
 export { openApiDocument, type OpenApiOptions } from './http/openapi.js';
-export type { WorkflowView, ExecutionSummaryView, ExecutionView, StepView, RecentRunView, WindowStatsView } from './http/views.js';
+export type { WorkflowView, ExecutionSummaryView, ExecutionView, StepView, AttemptView, RecentRunView, WindowStatsView } from './http/views.js';
 export type { CreateWorkflowInput } from './app/workflow-definition.js';

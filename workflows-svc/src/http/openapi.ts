@@ -1,4 +1,4 @@
-import { DEFAULT_RETRY_POLICY, SecretNameSchema, type Execution, type Workflow } from '@wf/shared';
+import { DEFAULT_RETRY_POLICY, MAX_ATTEMPT_RECORDS, SecretNameSchema, type Execution, type Workflow } from '@wf/shared';
 import { z } from 'zod';
 import { CreateWorkflowBody, LoginBody, PatchWorkflowBody, PutSecretBody, ReplaceWorkflowBody, RerunBody, SignupBody, TriggerPayloadBody } from './schemas/requests.js';
 import {
@@ -78,6 +78,27 @@ const sampleExecution: Execution = {
   updatedAt: at,
   startedAt: at,
   finishedAt: at,
+};
+/** A run whose first attempt failed on an HTTP 500 and whose retry succeeded. */
+const later = new Date(at.getTime() + 1_000);
+const retriedExecution: Execution = {
+  ...sampleExecution,
+  actions: [{ type: 'http-request', url: 'https://api.example.com/orders', method: 'GET' }],
+  attempt: 2,
+  retriesLeft: 2,
+  steps: [{ index: 0, type: 'http-request', status: 'succeeded', attempt: 2, failures: 1, output: { status: 200, body: { orders: [] } }, startedAt: later, finishedAt: later }],
+  attempts: [
+    {
+      attempt: 1,
+      endedAs: 'pending_retry',
+      startedAt: at,
+      finishedAt: at,
+      error: 'step 0 (http-request) failed: HTTP 500',
+      steps: [{ index: 0, type: 'http-request', status: 'failed', attempt: 1, failures: 1, error: 'HTTP 500', output: { status: 500 }, startedAt: at, finishedAt: at }],
+    },
+  ],
+  updatedAt: later,
+  finishedAt: later,
 };
 const emptyCounts = { queued: 0, running: 0, waiting: 0, pending_retry: 0, completed: 0, failed: 0, cancelled: 0 };
 /** The sample run, cancelled while its second step was in flight. */
@@ -620,10 +641,11 @@ export function openApiDocument({ serverUrl }: OpenApiOptions = {}): Record<stri
         parameters: [param.executionId],
         get: {
           operationId: 'getExecution',
-          summary: 'One execution with its trigger payload and steps',
+          summary: 'One execution with its trigger payload, steps and earlier attempts',
+          description: `\`steps\` is the current attempt; \`attempts\` the earlier ones, oldest first, each with the steps that ran on it: the newest ${MAX_ATTEMPT_RECORDS} at most.`,
           tags: ['executions'],
           responses: commonFailures(API, {
-            '200': okAnswer('The execution', 'Execution', executionView(sampleExecution)),
+            '200': okAnswer('The execution (here, retried once)', 'Execution', executionView(retriedExecution)),
             '404': notFound('No such execution (or not yours)'),
           }),
         },

@@ -1,4 +1,4 @@
-import type { Execution, RecentRun, Step, StoredTrigger, Workflow } from '@wf/shared';
+import type { AttemptRecord, Execution, RecentRun, Step, StoredTrigger, Workflow } from '@wf/shared';
 import type { WindowStats } from '../app/get-run-stats.js';
 import type {
   ExecutionResponseBody,
@@ -68,6 +68,17 @@ function stepView(step: Step): ExecutionResponseBody['steps'][number] {
   };
 }
 
+function attemptView(record: AttemptRecord): ExecutionResponseBody['attempts'][number] {
+  return {
+    attempt: record.attempt,
+    endedAs: record.endedAs,
+    ...optDate('startedAt', record.startedAt),
+    finishedAt: record.finishedAt.toISOString(),
+    ...opt('error', record.error),
+    steps: record.steps.map(stepView),
+  };
+}
+
 /** An execution in a list: everything but the per-step detail and the payload, which can be large. */
 export function executionSummaryView(execution: Execution): ExecutionSummaryResponseBody {
   return {
@@ -88,13 +99,14 @@ export function executionSummaryView(execution: Execution): ExecutionSummaryResp
   };
 }
 
-/** One execution in full: the summary plus the trigger payload and every step. */
+/** One execution in full: the summary plus the trigger payload, every step and the earlier attempts. */
 export function executionView(execution: Execution): ExecutionResponseBody {
   const summary = executionSummaryView(execution);
   return {
     ...summary,
     trigger: { ...summary.trigger, ...opt('payload', execution.trigger.payload) },
     steps: execution.steps.map(stepView),
+    attempts: (execution.attempts ?? []).map(attemptView),
   };
 }
 
@@ -123,5 +135,6 @@ export type WorkflowView = ReturnType<typeof workflowView>;
 export type ExecutionSummaryView = ReturnType<typeof executionSummaryView>;
 export type ExecutionView = ReturnType<typeof executionView>;
 export type StepView = ReturnType<typeof stepView>;
+export type AttemptView = ReturnType<typeof attemptView>;
 export type RecentRunView = ReturnType<typeof recentRunView>;
 export type WindowStatsView = ReturnType<typeof windowStatsView>;

@@ -1,6 +1,7 @@
 import {
   ACTION_TYPES,
   ActionSchema,
+  AttemptEndSchema,
   CatchUpSchema,
   ExecutionStatusSchema,
   IntervalSchema,
@@ -96,6 +97,18 @@ export const StepView = z.strictObject({
   finishedAt: Timestamp.optional(),
 });
 
+/** An earlier attempt of a run, as it ended; the current attempt is the run's `steps`. */
+export const AttemptView = z.strictObject({
+  attempt: z.number().int(),
+  /** `pending_retry`: retried by its policy; `failed`, `cancelled`: re-run in place by its owner; `lease_expired`: its runner was lost. */
+  endedAs: AttemptEndSchema,
+  startedAt: Timestamp.optional(),
+  finishedAt: Timestamp,
+  error: z.string().optional(),
+  /** The steps that ran on this attempt. */
+  steps: z.array(StepView),
+});
+
 const executionFields = {
   executionId: z.string(),
   workflowId: z.string(),
@@ -125,6 +138,8 @@ export const ExecutionResponse = z.strictObject({
   ...executionFields,
   trigger: z.strictObject({ ...firedBy, payload: z.unknown().optional() }),
   steps: z.array(StepView),
+  /** The earlier attempts, oldest first: the newest 10 (`MAX_ATTEMPT_RECORDS`) at most; empty on a first attempt. */
+  attempts: z.array(AttemptView),
 });
 
 export type WorkflowResponseBody = z.output<typeof WorkflowResponse>;
