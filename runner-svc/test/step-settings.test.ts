@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createLogger, stepIdempotencyKey, type HttpClient } from '@wf/shared';
+import { createLogger, DEFAULT_TOPICS, stepIdempotencyKey, type HttpClient } from '@wf/shared';
 import { scriptedHttp, workerSetup } from './support/worker-setup.js';
 
 const A = 'https://api.test/a';
@@ -205,6 +205,12 @@ describe('durable delay', () => {
     assert.deepEqual(e.steps.map((s) => s.status), ['succeeded', 'pending', 'pending']);
     assert.deepEqual(e.steps[1]?.output, { resumeAt: new Date(t0 + 15 * 60_000).toISOString() });
     assert.equal((await store.workflows.get('o', 'w'))?.trigger.status, 'busy', 'a waiting run keeps its workflow busy');
+    const events = (await store.outbox.claimBatch(0, 100)).messages.filter((m) => m.topic === DEFAULT_TOPICS.result).map((m) => m.event);
+    assert.deepEqual(
+      events.map((ev) => [ev.type, ev.type === 'ExecutionWaiting' ? [ev.data.status, ev.data.resumeAt] : undefined]),
+      [['ExecutionWaiting', ['waiting', new Date(t0 + 15 * 60_000).toISOString()]]],
+      'whoever watches the run learns that it waits, and until when',
+    );
 
     clock.advance(60_000);
     assert.deepEqual(await store.uow.run((tx) => tx.executions.resumeDueWaits(10)), [], 'not before its time');

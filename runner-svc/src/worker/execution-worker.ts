@@ -175,15 +175,18 @@ export class ExecutionWorker {
 
   /**
    * Parks the run at a delay step: `waiting` until `resumeAt`, the step recorded, the
-   * workflow still busy; the scheduler queues it again on the same attempt when it is due
+   * workflow still busy, an `ExecutionWaiting` result event added; the scheduler queues it again on the same attempt when it is due
    * (as it does a due retry), and it resumes at the delay step, which then has elapsed.
    */
   private async park(execution: Execution, step: Step, resumeAt: Date, log: Logger): Promise<HandleOutcome> {
     const { executionId, attempt, retriesLeft } = execution;
     const now = this.deps.clock.now();
-    const parked = await this.writes.runSingleWrite((r) =>
-      r.executions.finishAttempt(executionId, attempt, { status: 'waiting', at: now, nextAttemptAt: resumeAt, retriesLeft, step }),
-    );
+    // With its result event, so that whoever watches the run (the dashboard) sees it wait.
+    const parked = await this.writes.run(async (tx) => {
+      if (!(await tx.executions.finishAttempt(executionId, attempt, { status: 'waiting', at: now, nextAttemptAt: resumeAt, retriesLeft, step }))) return false;
+      await tx.outbox.add(resultMessage(execution, 'waiting', now, this.deps.topics, undefined, resumeAt));
+      return true;
+    });
     if (!parked) return this.lost(executionId, log);
     log.info({ resumeAt }, 'execution waiting at a delay');
     return 'waiting';
@@ -283,10 +286,10 @@ export class ExecutionWorker {
   }
 }
 
-/** The attempt's outcome on the result topic; `nextAttemptAt` is set exactly when a retry is scheduled. */
+/** The attempt's outcome on the result topic; `nextAttemptAt` is set exactly when a retry is scheduled or the run waits. */
 function resultMessage(
   execution: Execution,
-  status: 'completed' | 'pending_retry' | 'failed',
+  status: 'completed' | 'waiting' | 'pending_retry' | 'failed',
   at: Date,
   topics: Topics,
   error?: string,

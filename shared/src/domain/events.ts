@@ -40,9 +40,12 @@ export const ExecutionRetryScheduledSchema = envelope('ExecutionRetryScheduled',
 export const ExecutionFailedSchema = envelope('ExecutionFailed', ExecutionResultData);
 /** A run ended by its owner (`POST /executions/:id/cancel`). */
 export const ExecutionCancelledSchema = envelope('ExecutionCancelled', ExecutionResultData);
+/** A run parked at a delay step until `resumeAt` (`finishedAt`: when it parked); the scheduler queues it again then. */
+export const ExecutionWaitingSchema = envelope('ExecutionWaiting', ExecutionResultData.extend({ resumeAt: z.iso.datetime() }));
 export const EventEnvelopeSchema = z.discriminatedUnion('type', [
   ExecutionRequestedSchema,
   ExecutionCompletedSchema,
+  ExecutionWaitingSchema,
   ExecutionRetryScheduledSchema,
   ExecutionFailedSchema,
   ExecutionCancelledSchema,
@@ -51,6 +54,7 @@ export const EventEnvelopeSchema = z.discriminatedUnion('type', [
 export type ExecutionRequested = z.infer<typeof ExecutionRequestedSchema>;
 export type ExecutionCompleted = z.infer<typeof ExecutionCompletedSchema>;
 export type ExecutionRetryScheduled = z.infer<typeof ExecutionRetryScheduledSchema>;
+export type ExecutionWaiting = z.infer<typeof ExecutionWaitingSchema>;
 export type ExecutionFailed = z.infer<typeof ExecutionFailedSchema>;
 export type ExecutionCancelled = z.infer<typeof ExecutionCancelledSchema>;
 export type EventEnvelope = z.infer<typeof EventEnvelopeSchema>;

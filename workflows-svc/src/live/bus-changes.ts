@@ -4,7 +4,8 @@ import type { ChangeFeed, RunChange } from './change-feed.js';
 
 /**
  * What a run event on the bus means to the people watching it: a request is a queued run;
- * a result (completed, retry scheduled, failed for good) carries the status the run now has.
+ * a result (completed, retry scheduled, waiting at a delay, failed for good, cancelled) carries
+ * the status the run now has.
  */
 export function runChangeOf(event: EventEnvelope): RunChange {
   const { ownerId, workflowId, executionId, attempt } = event.data;

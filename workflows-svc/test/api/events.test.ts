@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { DEFAULT_TOPICS, makeEvent, newId, silentLogger } from '@wf/shared';
 import { createInProcessBus } from '@wf/shared/inprocess';
 import { startForSuite } from '@wf/shared/testing';
-import { feedFromBus } from '../../src/live/bus-changes.js';
+import { feedFromBus, runChangeOf } from '../../src/live/bus-changes.js';
 import { ChangeFeed } from '../../src/live/change-feed.js';
 import { manualWorkflow, startApi, type TestApi } from '../support/api.js';
 
@@ -125,6 +125,14 @@ describe('GET /events: each user\'s own changes, live, resumable', () => {
 });
 
 describe('live feed from the bus', () => {
+  test('a run parked at a delay, or waiting for its retry, is a change to that status', () => {
+    const data = { executionId: 'e', workflowId: 'w', ownerId: 'owner-1', attempt: 1, finishedAt: new Date().toISOString() };
+    const waiting = makeEvent('ExecutionWaiting', { ...data, status: 'waiting', resumeAt: data.finishedAt }, newId(), new Date());
+    const retrying = makeEvent('ExecutionRetryScheduled', { ...data, status: 'pending_retry', nextAttemptAt: data.finishedAt }, newId(), new Date());
+    assert.deepEqual([waiting, retrying].map((event) => runChangeOf(event).status), ['waiting', 'pending_retry']);
+  });
+
+
   test('every run event of both topics becomes a run change of its owner', async () => {
     const bus = createInProcessBus({ logger: silentLogger });
     const feed = new ChangeFeed();
