@@ -3,9 +3,10 @@ import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { ApiError, call } from '../api/http';
 import { keys, useRun } from '../api/queries';
-import type { Run, Step } from '../api/types';
+import type { Run } from '../api/types';
+import { AttemptTimeline } from '../components/AttemptTimeline';
 import { ErrorNote, JsonView, StatusBadge, useNow } from '../components/bits';
-import { attemptsAtMost, countdown, formatDuration, formatTime } from '../lib/schedule';
+import { attemptsAtMost, formatDuration, formatTime } from '../lib/schedule';
 
 const UNFINISHED = new Set(['queued', 'running', 'pending_retry', 'waiting']);
 const RESUMABLE = new Set(['failed', 'cancelled']);
@@ -81,43 +82,6 @@ function RunActions({ run }: { run: Run }) {
   );
 }
 
-function StepItem({ step }: { step: Step }) {
-  const duration = step.startedAt && step.finishedAt ? new Date(step.finishedAt).getTime() - new Date(step.startedAt).getTime() : undefined;
-  return (
-    <li className={`step step-${step.status}`}>
-      <h3>
-        Step {step.index + 1}: {step.type} <span className={`badge step-badge-${step.status}`}>{step.status}</span>
-      </h3>
-      <dl className="facts">
-        {step.attempt !== undefined ? (
-          <>
-            <dt>Attempt</dt>
-            <dd>{step.attempt}</dd>
-          </>
-        ) : null}
-        {step.startedAt ? (
-          <>
-            <dt>Started</dt>
-            <dd>{formatTime(step.startedAt)}</dd>
-          </>
-        ) : null}
-        {duration !== undefined ? (
-          <>
-            <dt>Duration</dt>
-            <dd>{formatDuration(duration)}</dd>
-          </>
-        ) : null}
-      </dl>
-      {step.error ? (
-        <p className="error">
-          <strong>Error:</strong> {step.error}
-        </p>
-      ) : null}
-      {step.output !== undefined ? <JsonView value={step.output} label={`Output of step ${step.index + 1}`} /> : null}
-    </li>
-  );
-}
-
 export function RunPage() {
   const { executionId = '' } = useParams();
   const run = useRun(executionId);
@@ -170,22 +134,8 @@ export function RunPage() {
           </>
         ) : null}
       </dl>
-      {r.status === 'pending_retry' && r.nextAttemptAt ? (
-        <p className="notice" role="timer" aria-live="off">
-          Attempt {r.attempt} failed. Attempt {r.attempt + 1} starts in <strong className="mono">{countdown(new Date(r.nextAttemptAt), now)}</strong>
-        </p>
-      ) : null}
-      {r.error ? (
-        <p className="error">
-          <strong>{r.status === 'failed' ? 'Failed' : 'Last error'}:</strong> {r.error}
-        </p>
-      ) : null}
-      <h2>Steps</h2>
-      <ol className="timeline">
-        {r.steps.map((s) => (
-          <StepItem key={s.index} step={s} />
-        ))}
-      </ol>
+      <h2>Timeline</h2>
+      <AttemptTimeline run={r} now={now} />
       <h2>Payload</h2>
       {r.trigger.payload === undefined ? <p className="muted">No payload.</p> : <JsonView value={r.trigger.payload} label="Trigger payload" />}
     </section>

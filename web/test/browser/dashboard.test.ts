@@ -105,12 +105,24 @@ describe('the dashboard in Chromium', { skip: tier.skip, timeout: 180_000 }, () 
 
     // Nothing polls a run that waits for its retry: these changes reach the page through GET /events.
     const countdown = page.getByRole('timer');
+    const attempts = page.getByRole('list', { name: 'Attempts, oldest first' }).locator(':scope > li');
+    const attemptHeadings = () => attempts.locator(':scope > h3').allTextContents();
     await countdown.filter({ hasText: /Attempt 1 failed\. Attempt 2 starts in \d+:\d\d/ }).waitFor();
     await page.getByText('1 of at most 4').waitFor();
+    assert.deepEqual(await attemptHeadings(), ['Attempt 1 waiting for retry'], 'the failed attempt is the current one while its retry waits');
+    await attempts.first().getByText(/Last error: step 0 \(http-request\) failed: HTTP 500/).waitFor();
     await screenshots(page, 'run-retrying');
     await countdown.filter({ hasText: /Attempt 2 failed\. Attempt 3 starts in \d+:\d\d/ }).waitFor();
+    // Live, before the success: the first attempt has moved into the history with its error and its failed step.
+    assert.deepEqual(await attemptHeadings(), ['Attempt 1 failed, retried', 'Attempt 2 waiting for retry']);
+    await attempts.nth(0).getByText(/^Error: step 0 \(http-request\) failed: HTTP 500/).waitFor();
+    await attempts.nth(0).locator('.step-failed').getByText('Error: HTTP 500').waitFor();
+    await attempts.nth(1).getByText(/Last error: step 0 \(http-request\) failed: HTTP 500/).waitFor();
     await page.locator('h1 .badge', { hasText: 'completed' }).waitFor({ timeout: 30_000 });
     await page.getByText('3 of at most 4').waitFor();
+    assert.deepEqual(await attemptHeadings(), ['Attempt 1 failed, retried', 'Attempt 2 failed, retried', 'Attempt 3 completed']);
+    for (const earlier of [0, 1]) await attempts.nth(earlier).getByText(/^Error: step 0 \(http-request\) failed: HTTP 500/).waitFor();
+    await screenshots(page, 'run-retried');
     await page.getByText(/^Output of step 1 \(\d+ lines\)$/).click(); // a long output comes folded
     await page.getByLabel('Output of step 1').filter({ hasText: '"status": 200' }).waitFor();
     assert.equal(flaky.hits.get('/flaky'), 3);
@@ -160,6 +172,52 @@ describe('the dashboard in Chromium', { skip: tier.skip, timeout: 180_000 }, () 
     await page.getByRole('button', { name: 'Cancel' }).click(); // queued or already running: cancelled either way
     await page.locator('h1 .badge', { hasText: 'cancelled' }).waitFor();
     assert.ok((flaky.hits.get('/hang/ui') ?? 0) >= 1);
+  });
+
+  test('a webhook workflow: its secret shown once, a curl command that works and copies as shown; rotating shows a new secret and retires the old one', async () => {
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: dashboard.url });
+    await nav('Workflows').click();
+    await page.getByRole('link', { name: 'New workflow' }).click();
+    await page.getByLabel('Id').fill('on-hook');
+    await page.getByLabel('Type', { exact: true }).first().selectOption('webhook');
+    await page.getByLabel('Message').fill('hook says {{trigger.payload.hello}}');
+    await page.getByRole('button', { name: 'Create workflow' }).click();
+    await page.getByRole('heading', { name: 'on-hook' }).waitFor();
+
+    const panel = page.getByRole('region', { name: 'Webhook' });
+    const shownSecret = panel.getByRole('status').locator('code');
+    const curlText = async () => (await panel.locator('pre').textContent()) ?? '';
+    const url = (await panel.locator('p', { hasText: 'URL:' }).locator('code').textContent()) ?? '';
+    assert.match(url, new RegExp(`^${dashboard.url}/hooks/[\\w-]+$`));
+    const secret = (await shownSecret.textContent()) ?? '';
+    assert.ok(secret.length >= 16, `a secret is shown after creation: "${secret}"`);
+    assert.ok((await curlText()).includes(`'${url}'`) && (await curlText()).includes(`x-hook-secret: ${secret}`), 'the curl command carries the URL and the secret');
+    await panel.getByRole('button', { name: 'Copy the curl command' }).click();
+    await panel.getByRole('button', { name: 'Copied' }).waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), await curlText(), 'the clipboard holds the command as shown');
+    await visit('webhook');
+
+    // What the curl command does, sent from outside: the run it starts reaches the page live.
+    const fire = (withSecret: string) => fetch(url, { method: 'POST', headers: { 'x-hook-secret': withSecret, 'content-type': 'application/json' }, body: '{"hello": "world"}' });
+    assert.equal((await fire(secret)).status, 202);
+    const runs = page.getByRole('table');
+    await runs.locator('.badge', { hasText: 'completed' }).waitFor();
+
+    await panel.getByRole('button', { name: 'Rotate the secret' }).click();
+    await shownSecret.filter({ hasNotText: secret }).waitFor();
+    const rotated = (await shownSecret.textContent()) ?? '';
+    assert.ok(rotated.length >= 16 && rotated !== secret, 'a new secret is shown');
+    assert.ok((await curlText()).includes(`x-hook-secret: ${rotated}`), 'the curl command follows it');
+    assert.equal((await fire(secret)).status, 404, 'the old secret no longer works');
+    assert.equal((await fire(rotated)).status, 202);
+    await runs.locator('.badge', { hasText: 'completed' }).nth(1).waitFor();
+
+    // Shown once: back on the page later, the secret is gone and the command has a placeholder.
+    await nav('Workflows').click();
+    await page.getByRole('link', { name: 'on-hook' }).click();
+    await panel.getByText(/The secret was shown once/).waitFor();
+    assert.equal(await panel.getByRole('status').count(), 0);
+    assert.ok((await curlText()).includes('x-hook-secret: <your secret>'));
   });
 
   test('editing a workflow into an invalid state shows the errors on their fields and saves nothing', async () => {
