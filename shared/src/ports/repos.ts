@@ -157,8 +157,9 @@ export interface ExecutionRepo {
   /**
    * Re-runs a `failed` or `cancelled` run in place (see `RESUMABLE_STATUSES`), when it is still
    * in one on `attempt`: `queued` on attempt + 1 with `retriesLeft`, its succeeded steps kept and
-   * the others `pending` again, `error`, `finishedAt` and `nextAttemptAt` cleared. Returns the run
-   * as updated, or null.
+   * the others `pending` again, `error`, `finishedAt` and `nextAttemptAt` cleared, the attempt it
+   * ends kept in `attempts` as `withEndedAttempt` records it (ended as its status). Returns the
+   * run as updated, or null.
    */
   resume(executionId: string, attempt: number, at: Date, retriesLeft: number): Promise<Execution | null>;
   /** Deletes up to `limit` finished runs (of any owner) that finished before `before`; returns how many. */
@@ -170,7 +171,8 @@ export interface ExecutionRepo {
   purgeBeyond(ownerId: string, workflowId: string, keep: number, limit: number): Promise<number>;
   /**
    * Claims up to `limit` executions that are `pending_retry` with `nextAttemptAt` come by
-   * store time and moves each to `queued` on the next attempt. Returns them as updated.
+   * store time and moves each to `queued` on the next attempt, the attempt it ends kept in
+   * `attempts` (ended as `pending_retry`, see `withEndedAttempt`). Returns them as updated.
    */
   requeueDueRetries(limit: number): Promise<Execution[]>;
   /**
@@ -181,7 +183,9 @@ export interface ExecutionRepo {
   resumeDueWaits(limit: number): Promise<Execution[]>;
   /**
    * Claims up to `limit` executions that are `running` with a lease expired by store time
-   * (their runner died) and moves them back to `queued` on the same attempt.
+   * (their runner died) and moves them back to `queued` on the same attempt, what that attempt
+   * did kept in `attempts` (ended as `lease_expired`, see `withEndedAttempt`). Nothing else
+   * writes `attempts`: a step write never does.
    */
   requeueExpiredLeases(limit: number): Promise<Execution[]>;
   /**

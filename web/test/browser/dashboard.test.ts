@@ -220,6 +220,26 @@ describe('the dashboard in Chromium', { skip: tier.skip, timeout: 180_000 }, () 
     assert.ok((await curlText()).includes('x-hook-secret: <your secret>'));
   });
 
+  test('a run parked at a delay shows its countdown live, then resumes and completes', async () => {
+    await nav('Workflows').click();
+    await page.getByRole('link', { name: 'New workflow' }).click();
+    await page.getByLabel('Id').fill('wait-a-bit');
+    await page.getByLabel('Type', { exact: true }).first().selectOption('manual');
+    await page.getByLabel('Type', { exact: true }).nth(1).selectOption('delay');
+    await page.getByLabel('Wait for').fill('4s');
+    await page.getByRole('button', { name: 'Add a log action' }).click();
+    await page.getByLabel('Message').fill('after the wait');
+    await page.getByRole('button', { name: 'Create workflow' }).click();
+    await page.getByRole('heading', { name: 'wait-a-bit' }).waitFor();
+    await page.getByRole('button', { name: 'Run now' }).click();
+    await page.waitForURL(/\/runs\//);
+    // Its ExecutionWaiting event brings the wait to the page (nothing polls a run).
+    await page.getByRole('timer').filter({ hasText: /Waiting at a delay until .+: resumes in \d+:\d\d/ }).waitFor({ timeout: 3_000 });
+    await page.locator('h1 .badge', { hasText: 'waiting (delay)' }).waitFor();
+    await page.locator('h1 .badge', { hasText: 'completed' }).waitFor({ timeout: 20_000 });
+    await page.getByLabel('Output of step 2').filter({ hasText: 'after the wait' }).waitFor();
+  });
+
   test('editing a workflow into an invalid state shows the errors on their fields and saves nothing', async () => {
     await nav('Workflows').click();
     await page.getByRole('link', { name: 'say-hello' }).click();
