@@ -129,4 +129,12 @@ describe('event envelopes', () => {
     const undated = decodeEvent(JSON.stringify({ ...retry, data }));
     assert.match(undated.ok ? '' : undated.reason, /data\.nextAttemptAt/);
   });
+
+  it('says when a run parked at a delay resumes', () => {
+    const data = { executionId: 'e', workflowId: 'w', ownerId: 'o', attempt: 1, status: 'waiting' as const, finishedAt: new Date(0).toISOString() };
+    const waiting = makeEvent('ExecutionWaiting', { ...data, resumeAt: new Date(60_000).toISOString() }, 'id-3', new Date(0));
+    assert.deepEqual(decodeEvent(JSON.stringify(waiting)), { ok: true, event: waiting });
+    const undated = decodeEvent(JSON.stringify({ ...waiting, data }));
+    assert.match(undated.ok ? '' : undated.reason, /data\.resumeAt/);
+  });
 });
