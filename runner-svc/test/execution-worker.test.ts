@@ -18,26 +18,12 @@ import {
 import { FakeClock } from '@wf/shared/testing';
 import { createActions, ExecutionWorker } from '../src/index.js';
 import { refusingStore, type Refusal } from './support/refusing-store.js';
-import { workerSetup } from './support/worker-setup.js';
+import { scriptedHttp, workerSetup } from './support/worker-setup.js';
 
 const requested = (executionId: string, attempt: number): ExecutionRequested =>
   makeEvent('ExecutionRequested', { executionId, workflowId: 'w', ownerId: 'o', attempt }, `ev-${attempt}`, new Date());
 
 const LOG: Action = { type: 'log', message: 'hello' };
-
-/** An HttpClient that answers from a script: per URL, the statuses to return in turn. */
-function scriptedHttp(script: Record<string, (number | Error)[]>) {
-  const calls: HttpRequest[] = [];
-  const http: HttpClient = {
-    async request(req) {
-      calls.push(req);
-      const next = script[req.url]?.shift() ?? 200;
-      if (next instanceof Error) throw next;
-      return { status: next, headers: { 'set-cookie': 'session=abc', 'content-type': 'application/json' }, body: { ok: next < 300 }, truncated: false, durationMs: 1 };
-    },
-  };
-  return { http, calls };
-}
 
 /** `workerSetup` with a retry policy of `maxRetries` and, when given, a store that refuses some writes. */
 const setup = (actions: Action[], http: HttpClient, maxRetries = 2, refusal?: Refusal) =>

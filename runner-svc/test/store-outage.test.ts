@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { acceptRun, DEFAULT_RETRY_POLICY, DEFAULT_TOPICS, GroupCommit, newSecretsKey, systemClock, type Execution, type HttpClient, type Workflow } from '@wf/shared';
+import { acceptRun, DEFAULT_TOPICS, GroupCommit, newSecretsKey, systemClock, type Execution, type HttpClient } from '@wf/shared';
 import { createInProcessBus } from '@wf/shared/inprocess';
 import { createMemoryStore } from '@wf/shared/memory';
 import { Metrics } from '@wf/shared/ops';
-import { capturedLogger, eventually, withOutage } from '@wf/shared/testing';
+import { aWorkflow, capturedLogger, eventually, withOutage } from '@wf/shared/testing';
 import { createRunner } from '../src/worker/runner.js';
 
 const noHttp: HttpClient = {
@@ -18,18 +18,7 @@ describe('runner during a store outage', () => {
     const { store } = outage;
     const bus = createInProcessBus({ logger });
     const now = new Date();
-    const wf: Workflow = {
-      workflowId: 'w',
-      ownerId: 'o',
-      name: 'w',
-      enabled: true,
-      trigger: { type: 'manual', status: 'idle' },
-      actions: [{ type: 'log', message: 'hello' }],
-      retryPolicy: DEFAULT_RETRY_POLICY,
-      createdAt: now,
-      updatedAt: now,
-      version: 1,
-    };
+    const wf = aWorkflow({ workflowId: 'w', ownerId: 'o', createdAt: now, updatedAt: now });
     await store.workflows.create(wf);
     const runs: Execution[] = [];
     for (let i = 0; i < 3; i++) {

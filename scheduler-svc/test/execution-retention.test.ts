@@ -1,34 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_RETRY_POLICY, silentLogger, type Execution, type Workflow } from '@wf/shared';
+import { silentLogger, type Execution, type Workflow } from '@wf/shared';
 import { createMemoryStore } from '@wf/shared/memory';
-import { FakeClock } from '@wf/shared/testing';
+import { aWorkflow, anExecution, FakeClock } from '@wf/shared/testing';
 import { ExecutionRetention } from '../src/index.js';
 
 const DAY = 24 * 3600 * 1000;
 
 function workflow(workflowId: string, extra: Partial<Workflow> = {}): Workflow {
   const at = new Date(0);
-  return { workflowId, ownerId: 'o', name: workflowId, enabled: true, trigger: { type: 'manual', status: 'idle' }, actions: [{ type: 'log', message: 'x' }], retryPolicy: DEFAULT_RETRY_POLICY, createdAt: at, updatedAt: at, version: 1, ...extra };
+  return aWorkflow({ workflowId, ownerId: 'o', createdAt: at, updatedAt: at, ...extra });
 }
 
 function run(workflowId: string, createdAt: Date, status: Execution['status'], finishedAt?: Date): Execution {
-  return {
-    executionId: `${workflowId}-${createdAt.getTime()}`,
-    workflowId,
-    ownerId: 'o',
-    workflowVersion: 1,
-    actions: [{ type: 'log', message: 'x' }],
-    retryPolicy: DEFAULT_RETRY_POLICY,
-    trigger: { type: 'manual', firedAt: createdAt },
-    status,
-    attempt: 1,
-    retriesLeft: 3,
-    steps: [{ index: 0, type: 'log', status: 'pending' }],
-    createdAt,
-    updatedAt: createdAt,
-    ...(finishedAt ? { finishedAt } : {}),
-  };
+  return anExecution({ executionId: `${workflowId}-${createdAt.getTime()}`, workflowId, ownerId: 'o', status, createdAt, ...(finishedAt ? { finishedAt } : {}) });
 }
 
 describe('ExecutionRetention', () => {

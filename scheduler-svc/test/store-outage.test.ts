@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_TOPICS, nextRunAfter, systemClock, DEFAULT_RETRY_POLICY, type Workflow } from '@wf/shared';
+import { DEFAULT_TOPICS, nextRunAfter, systemClock } from '@wf/shared';
 import { createInProcessBus } from '@wf/shared/inprocess';
 import { createMemoryStore } from '@wf/shared/memory';
 import { Metrics } from '@wf/shared/ops';
-import { capturedLogger, eventually, withOutage } from '@wf/shared/testing';
+import { aWorkflow, capturedLogger, eventually, withOutage } from '@wf/shared/testing';
 import { createScheduler } from '../src/index.js';
 
 const config = { tick: '1s', batchSize: 100, concurrency: 4, leaseMs: 10_000, requeueQueuedAfterMs: 300_000, outbox: { batchSize: 100, lockMs: 10_000, retentionMs: 3_600_000 } };
@@ -16,18 +16,14 @@ describe('scheduler during a store outage', () => {
     const outage = withOutage(createMemoryStore());
     const { store } = outage;
     const now = new Date();
-    const wf: Workflow = {
+    const wf = aWorkflow({
       workflowId: 'every-second',
       ownerId: 'o',
-      name: 'every-second',
-      enabled: true,
       trigger: { type: 'periodic', interval: '1s', status: 'idle', nextRunAt: nextRunAfter({ type: 'periodic', interval: '1s' }, now)! },
       actions: [{ type: 'log', message: 'tick' }],
-      retryPolicy: DEFAULT_RETRY_POLICY,
       createdAt: now,
       updatedAt: now,
-      version: 1,
-    };
+    });
     await store.workflows.create(wf);
     const bus = createInProcessBus({ logger });
     const scheduler = createScheduler({ store, publisher: bus.publisher, clock: systemClock, logger, topics: DEFAULT_TOPICS, config, metrics });

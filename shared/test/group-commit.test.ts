@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it, mock } from 'node:test';
-import pg from 'pg';
 import { createMemoryStore } from '../src/adapters/memory/index.js';
 import { createPostgresStore } from '../src/adapters/postgres/index.js';
 import {
@@ -18,7 +17,7 @@ import {
   type User,
   type Workflow,
 } from '../src/index.js';
-import { freePort, postgresTier, withOutage } from '../src/testing/index.js';
+import { dropSchemas, freePort, postgresTier, uniqueSchemaName, withOutage } from '../src/testing/index.js';
 
 const user = (n: number): User => ({ userId: `u${n}`, email: `u${n}@example.com`, passwordHash: 'x', createdAt: new Date(0), sessionVersion: 0 });
 
@@ -148,13 +147,9 @@ describe('GroupCommit', () => {
 });
 
 const tier = postgresTier();
-const schema = `wf_group_${process.pid}_${randomBytes(3).toString('hex')}`;
+const schema = uniqueSchemaName('wf_group');
 after(async () => {
-  if (!tier.url) return;
-  const client = new pg.Client({ connectionString: tier.url });
-  await client.connect();
-  await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await client.end();
+  if (tier.url) await dropSchemas(tier.url, schema);
 });
 
 const stores: [string, () => Promise<Store>, string | undefined][] = [

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import mongoose, { type Connection } from 'mongoose';
 import type { MongoMemoryReplSet } from 'mongodb-memory-server-core';
-import { DEFAULT_RETRY_POLICY, MAX_ACTIONS } from '../src/domain/workflow.js';
+import { MAX_ACTIONS } from '../src/domain/workflow.js';
 import type { Execution } from '../src/domain/execution.js';
 import { UnavailableError } from '../src/errors.js';
 import { createMongoStore } from '../src/adapters/mongo/index.js';
@@ -13,7 +13,7 @@ import type { ExecutionDoc } from '../src/adapters/mongo/schema.js';
 import { connectionOptions } from '../src/adapters/mongo/store.js';
 import { DEFAULT_MAX_STEP_OUTPUT_BYTES } from '../src/adapters/step-bound.js';
 import type { Store } from '../src/ports/repos.js';
-import { aWorkflow, mongoTier } from '../src/testing/index.js';
+import { anExecution, aWorkflow, mongoTier } from '../src/testing/index.js';
 import { describeStoreContract } from './contract/store-contract.js';
 
 /*
@@ -44,22 +44,7 @@ async function openStore(options: { outboxRetentionMs?: number } = {}): Promise<
 
 const T0 = new Date('2026-01-01T00:00:00Z');
 function execution(extra: Partial<Execution> = {}): Execution {
-  return {
-    executionId: randomUUID(),
-    workflowId: 'w',
-    ownerId: `owner-${randomUUID()}`,
-    workflowVersion: 1,
-    actions: [{ type: 'log', message: 'm' }],
-    retryPolicy: DEFAULT_RETRY_POLICY,
-    trigger: { type: 'manual', firedAt: T0 },
-    status: 'queued',
-    attempt: 1,
-    retriesLeft: 0,
-    steps: [{ index: 0, type: 'log', status: 'pending' }],
-    createdAt: T0,
-    updatedAt: T0,
-    ...extra,
-  };
+  return anExecution({ workflowId: 'w', ownerId: `owner-${randomUUID()}`, retriesLeft: 0, createdAt: T0, ...extra });
 }
 
 /** What the server would give back: the document through the driver's BSON codec, both ways. */
@@ -207,7 +192,7 @@ describe('mongo store: what only MongoDB has', { skip: tier.skip }, () => {
     for (let i = 0; i < 40; i++) {
       await store.outbox.add({ id: randomUUID(), topic: 't', key: ownerId, event: { id: randomUUID(), type: 'ExecutionRequested', version: 1, occurredAt: past.toISOString(), data: { executionId: 'e', workflowId: 'w', ownerId, attempt: 1 } }, createdAt: past, attempts: 0 });
       await store.executions.insert(execution({ ownerId, status: 'pending_retry', nextAttemptAt: past }));
-      await store.workflows.create({ workflowId: `w${i}`, ownerId, name: 'w', enabled: true, trigger: { type: 'periodic', interval: '1s', status: 'idle', nextRunAt: past }, actions: [{ type: 'log', message: 'm' }], retryPolicy: DEFAULT_RETRY_POLICY, createdAt: past, updatedAt: past, version: 1 });
+      await store.workflows.create(aWorkflow({ workflowId: `w${i}`, ownerId, name: 'w', trigger: { type: 'periodic', interval: '1s', status: 'idle', nextRunAt: past }, createdAt: past, updatedAt: past }));
     }
     let claimed: { key: string }[] = [];
     assert.ok((await operationsOn('outbox', async () => (claimed = (await store.outbox.claimBatch(60_000, 1_000)).messages))) <= 3);

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { FlakyServer, kafkaTier } from '@wf/shared/testing';
 import { ApiClient, eventually, type ExecutionView } from './support/api-client.js';
 import { PrivatePostgres } from './support/private-postgres.js';
-import { freePort, ServiceProcess, type ServiceName } from './support/processes.js';
+import { freePort, ServiceProcess, serviceEnv, type ServiceName } from './support/processes.js';
 
 const kafka = kafkaTier();
 const noCluster = PrivatePostgres.unavailable();
@@ -52,25 +52,17 @@ describe('a PostgreSQL crash under load (multi-process, a private cluster, Kafka
     await admin.connect();
     await admin.query('CREATE DATABASE wf');
     await admin.end();
-    env = {
+    env = serviceEnv('crash', suffix, {
       STORE: 'postgres',
       DATABASE_URL: url.toString(),
       KAFKA_BROKERS: kafka.url!,
-      KAFKA_CLIENT_ID: `crash-${suffix}`,
       TOPIC_EXECUTION_REQUESTED: `crash.requested.${suffix}`,
       TOPIC_EXECUTION_RESULT: `crash.result.${suffix}`,
       TOPIC_DEAD_LETTER: `crash.dlq.${suffix}`,
-      RUNNER_GROUP_ID: `crash-runner-${suffix}`,
-      JWT_SECRET: randomBytes(32).toString('hex'),
-      SECRETS_KEY: randomBytes(32).toString('base64'),
-      SCHEDULER_TICK: '1s',
-      RUNNER_LEASE_MARGIN_MS: '2000',
-      HTTP_ALLOW_CIDRS: '127.0.0.1/32',
       STARTUP_TIMEOUT: '2m',
       TRIGGER_RATE_LIMIT_PER_USER: '0',
       TRIGGER_RATE_LIMIT_PER_WORKFLOW: '0',
-      LOG_LEVEL: 'warn',
-    };
+    });
     // Its own pool, with an error listener: its connections die with the server too.
     db = new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 });
     db.on('error', () => undefined);

@@ -22,7 +22,11 @@ import { SecretResolver } from '../../src/worker/secrets.js';
 export const requested = (executionId: string, attempt: number): ExecutionRequested =>
   makeEvent('ExecutionRequested', { executionId, workflowId: 'w', ownerId: 'o', attempt }, `ev-${attempt}`, new Date());
 
-/** An HttpClient that answers from a script: per URL, the statuses to return in turn (200 when the script is spent). */
+/**
+ * An HttpClient that answers from a script: per URL, the statuses to return in turn (200 when
+ * the script is spent), each with a session cookie, as many real APIs send (the runner must
+ * not keep it).
+ */
 export function scriptedHttp(script: Record<string, (number | Error)[]> = {}) {
   const calls: HttpRequest[] = [];
   const http: HttpClient = {
@@ -30,7 +34,7 @@ export function scriptedHttp(script: Record<string, (number | Error)[]> = {}) {
       calls.push(req);
       const next = script[req.url]?.shift() ?? 200;
       if (next instanceof Error) throw next;
-      return { status: next, headers: { 'content-type': 'application/json' }, body: { ok: next < 300 }, truncated: false, durationMs: 1 };
+      return { status: next, headers: { 'set-cookie': 'session=abc', 'content-type': 'application/json' }, body: { ok: next < 300 }, truncated: false, durationMs: 1 };
     },
   };
   return { http, calls };

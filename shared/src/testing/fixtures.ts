@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import type { Execution } from '../domain/execution.js';
 import { DEFAULT_RETRY_POLICY, type Workflow } from '../domain/workflow.js';
 
 /** When fixtures were created and last updated, unless a test says otherwise. */
@@ -20,6 +22,31 @@ export function aWorkflow(overrides: Partial<Workflow> = {}): Workflow {
     createdAt: FIXTURE_TIME,
     updatedAt: FIXTURE_TIME,
     version: 1,
+    ...overrides,
+  };
+}
+
+/**
+ * A run as a test needs one: a fresh id, of `wf-1` of `owner-1` at version 1, queued on its
+ * first attempt, one log step pending, created at FIXTURE_TIME by a manual trigger. Override
+ * what matters.
+ */
+export function anExecution(overrides: Partial<Execution> = {}): Execution {
+  const createdAt = overrides.createdAt ?? FIXTURE_TIME;
+  return {
+    executionId: randomUUID(),
+    workflowId: 'wf-1',
+    ownerId: 'owner-1',
+    workflowVersion: 1,
+    actions: [{ type: 'log', message: 'hello' }],
+    retryPolicy: DEFAULT_RETRY_POLICY,
+    trigger: { type: 'manual', firedAt: createdAt },
+    status: 'queued',
+    attempt: 1,
+    retriesLeft: DEFAULT_RETRY_POLICY.maxRetries,
+    steps: [{ index: 0, type: 'log', status: 'pending' }],
+    createdAt,
+    updatedAt: createdAt,
     ...overrides,
   };
 }

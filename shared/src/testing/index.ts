@@ -1,9 +1,10 @@
 export { capturedLogger, type LogLine } from './captured-logger.js';
 export { FakeClock } from './fake-clock.js';
-export { aWorkflow, FIXTURE_TIME } from './fixtures.js';
+export { anExecution, aWorkflow, FIXTURE_TIME } from './fixtures.js';
 export { startForSuite } from './suite.js';
 export { freePort } from './free-port.js';
 export { withOutage, type OutageSwitch } from './outage.js';
+export { dropSchemas, uniqueSchemaName } from './postgres-schemas.js';
 export { kafkaTier, postgresTier, mongoTier, browserTier, startTierServers, type Tier, type TierServerOptions, type TierServers } from './tiers.js';
 export type { TestServer } from './containers.js';
 export { eventually } from './eventually.js';

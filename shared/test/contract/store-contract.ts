@@ -6,7 +6,6 @@ import {
   CANCELLED_STEP_ERROR,
   ConflictError,
   DEFAULT_MAX_STEP_OUTPUT_BYTES,
-  DEFAULT_RETRY_POLICY,
   DEFAULT_TOPICS,
   executionRequestedMessage,
   MAX_ATTEMPT_RECORDS,
@@ -22,7 +21,7 @@ import {
   type Workflow,
 } from '../../src/index.js';
 import { encodeCursor } from '../../src/adapters/cursor.js';
-import { aWorkflow } from '../../src/testing/index.js';
+import { anExecution, aWorkflow } from '../../src/testing/index.js';
 
 const T0 = new Date('2026-01-01T00:00:00.000Z');
 const at = (ms: number) => new Date(T0.getTime() + ms);
@@ -30,22 +29,7 @@ const at = (ms: number) => new Date(T0.getTime() + ms);
 const workflow = (ownerId: string, workflowId: string, extra: Partial<Workflow> = {}): Workflow => aWorkflow({ ownerId, workflowId, ...extra });
 
 function execution(ownerId: string, workflowId: string, extra: Partial<Execution> = {}): Execution {
-  return {
-    executionId: randomUUID(),
-    workflowId,
-    ownerId,
-    workflowVersion: 1,
-    actions: [{ type: 'log', message: 'hello' }],
-    retryPolicy: DEFAULT_RETRY_POLICY,
-    trigger: { type: 'manual', firedAt: T0, payload: { a: 1 } },
-    status: 'queued',
-    attempt: 1,
-    retriesLeft: 3,
-    steps: [{ index: 0, type: 'log', status: 'pending' }],
-    createdAt: T0,
-    updatedAt: T0,
-    ...extra,
-  };
+  return anExecution({ ownerId, workflowId, trigger: { type: 'manual', firedAt: T0, payload: { a: 1 } }, createdAt: T0, ...extra });
 }
 
 function outboxMessage(key: string, createdAt: Date): OutboxMessage {

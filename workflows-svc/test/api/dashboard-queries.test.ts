@@ -3,31 +3,24 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { DEFAULT_RETRY_POLICY, type Execution } from '@wf/shared';
-import { startForSuite } from '@wf/shared/testing';
+import type { Execution } from '@wf/shared';
+import { anExecution, startForSuite } from '@wf/shared/testing';
 import { manualWorkflow, startApi, startApiForSuite, type TestApi } from '../support/api.js';
 
 /** A run as the runner leaves it, created `agoMs` before the fake clock's now. */
 function run(api: TestApi, ownerId: string, workflowId: string, agoMs: number, status: Execution['status'], durationMs = 100): Execution {
   const createdAt = new Date(api.clock.now().getTime() - agoMs);
   const finished = status === 'completed' || status === 'failed';
-  return {
+  return anExecution({
     executionId: `${workflowId}-${agoMs}-${status}`,
     workflowId,
     ownerId,
-    workflowVersion: 1,
-    actions: [{ type: 'log', message: 'x' }],
-    retryPolicy: DEFAULT_RETRY_POLICY,
-    trigger: { type: 'manual', firedAt: createdAt },
     status,
-    attempt: 1,
-    retriesLeft: 3,
     steps: [],
     createdAt,
-    updatedAt: createdAt,
     startedAt: createdAt,
     ...(finished ? { finishedAt: new Date(createdAt.getTime() + durationMs) } : {}),
-  };
+  });
 }
 
 describe('the dashboard\'s queries: overview stats, outcome strips, runs across workflows', () => {

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
 import { DEFAULT_TOPICS, GroupCommit, type Store } from '@wf/shared';
 import { createPostgresStore } from '@wf/shared/postgres';
-import { aWorkflow, FakeClock, postgresTier } from '@wf/shared/testing';
+import { aWorkflow, dropSchemas, FakeClock, postgresTier, uniqueSchemaName } from '@wf/shared/testing';
 import { TriggerWorkflow } from '../../src/app/trigger-workflow.js';
 
 /*
@@ -11,7 +10,7 @@ import { TriggerWorkflow } from '../../src/app/trigger-workflow.js';
  * memory store serializes units of work, so there the same requests cannot overlap at all.
  */
 const tier = postgresTier();
-const schema = `wf_trigger_${process.pid}_${Date.now().toString(36)}`;
+const schema = uniqueSchemaName('wf_trigger');
 
 describe('TriggerWorkflow on PostgreSQL', { skip: tier.skip }, () => {
   let store: Store;
@@ -21,10 +20,7 @@ describe('TriggerWorkflow on PostgreSQL', { skip: tier.skip }, () => {
   });
   after(async () => {
     await store?.close();
-    const client = new pg.Client({ connectionString: tier.url });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await client.end();
+    await dropSchemas(tier.url!, schema);
   });
 
   test('simultaneous requests with the same Idempotency-Key all get the one run, none a 409', async () => {

@@ -1,8 +1,7 @@
-import pg from 'pg';
 import type { Store } from '@wf/shared';
 import { createMemoryStore } from '@wf/shared/memory';
 import { createPostgresStore } from '@wf/shared/postgres';
-import { postgresTier } from '@wf/shared/testing';
+import { dropSchemas, postgresTier, uniqueSchemaName } from '@wf/shared/testing';
 
 /** A store an API suite runs on: opened fresh for the suite, disposed of after it. */
 export interface ApiTestStore {
@@ -21,7 +20,7 @@ export function memoryTestStore(): ApiTestStore {
 /** PostgreSQL at `DATABASE_URL`, in a schema of its own that is dropped afterwards. */
 export function postgresTestStore(): ApiTestStore {
   const tier = postgresTier();
-  const schema = `wf_api_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  const schema = uniqueSchemaName('wf_api');
   let store: Store | undefined;
   return {
     name: 'PostgreSQL',
@@ -33,14 +32,7 @@ export function postgresTestStore(): ApiTestStore {
     },
     async dispose() {
       await store?.close();
-      if (!store) return;
-      const client = new pg.Client({ connectionString: tier.url });
-      await client.connect();
-      try {
-        await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      } finally {
-        await client.end();
-      }
+      if (store) await dropSchemas(tier.url!, schema);
     },
   };
 }
