@@ -87,6 +87,11 @@ export class DurableStack {
     return Object.fromEntries(this.processes.map((p) => [p.name, p.cpuSeconds()]));
   }
 
+  /** Seconds each process of this stack has waited for a CPU so far (runnable, not running). */
+  runQueueSeconds() {
+    return Object.fromEntries(this.processes.map((p) => [p.name, p.runQueueSeconds()]));
+  }
+
   query(text, values) {
     return this.db.query(text, values);
   }

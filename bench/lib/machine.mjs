@@ -58,6 +58,40 @@ function stealSeconds() {
   }
 }
 
+/**
+ * The whole machine's CPU so far: busy and idle seconds (all cores, /proc/stat) and the
+ * microseconds in which some task waited for a CPU (/proc/pressure/cpu, "some"; null without
+ * PSI). Unlike the per-process accounting it also sees processes that came and went in between.
+ */
+export function machineCpuSnapshot() {
+  const snapshot = { at: Date.now(), busySeconds: null, idleSeconds: null, pressureMicros: null };
+  try {
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+    snapshot.busySeconds = (user + nice + system + irq + softirq + steal) / TICK;
+    snapshot.idleSeconds = (idle + iowait) / TICK;
+  } catch {
+    return snapshot; // not Linux
+  }
+  try {
+    snapshot.pressureMicros = Number(/^some .*total=(\d+)/m.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1]);
+  } catch {
+    // a kernel without PSI
+  }
+  return snapshot;
+}
+
+/** Between two snapshots: cores busy and idle on average, and the share of the time some task waited for a CPU (%). */
+export function machineCpuBetween(before, after) {
+  const seconds = (after.at - before.at) / 1000;
+  if (before.busySeconds === null || !(seconds > 0)) return null;
+  const pressure = before.pressureMicros === null || Number.isNaN(before.pressureMicros) ? null : (after.pressureMicros - before.pressureMicros) / 1e4 / seconds;
+  return {
+    coresBusy: round((after.busySeconds - before.busySeconds) / seconds, 2),
+    coresIdle: round((after.idleSeconds - before.idleSeconds) / seconds, 2),
+    cpuWaitPct: pressure === null ? null : round(pressure),
+  };
+}
+
 /** Starts accounting; `end()` returns CPU seconds by group, the biggest foreign users, and CPU stolen by the host. */
 export function cpuAccounting() {
   const before = readProcs();

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { httpGet } from './http-client.mjs';
-import { procCpuSeconds, procMemory } from './rss.mjs';
+import { procCpuSeconds, procMemory, procRunQueueSeconds } from './rss.mjs';
 import { sleep } from './stats.mjs';
 
 /** A TCP port nobody listens on right now. */
@@ -92,6 +92,15 @@ export class NodeProcess {
     return this.lastCpu ?? null;
   }
 
+  /** Seconds spent waiting for a CPU so far (the last value read while it lived, once it is gone). */
+  runQueueSeconds() {
+    if (this.running) {
+      const s = procRunQueueSeconds(this.pid);
+      if (s !== null) this.lastRunQueue = s;
+    }
+    return this.lastRunQueue ?? null;
+  }
+
   /** Waits until GET `url` answers 200, failing early if the process dies. */
   async waitReady(url, timeoutMs = 90_000) {
     const deadline = Date.now() + timeoutMs;
@@ -112,6 +121,7 @@ export class NodeProcess {
     if (!this.running) return this.exit;
     this.memory();
     this.cpuSeconds();
+    this.runQueueSeconds();
     this.child.kill('SIGTERM');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
     const exit = await this.exited;

@@ -32,6 +32,7 @@ const cpuTotal = (perProcess) => {
   const values = Object.values(perProcess ?? {}).filter((v) => typeof v === 'number');
   return values.length ? round(values.reduce((a, b) => a + b, 0), 2) : '–';
 };
+const machineLoad = (m) => (m ? `${m.coresIdle}, ${m.cpuWaitPct ?? '–'}%` : '–');
 const rss = (m) => (m ? Object.entries(m).map(([k, v]) => `${k} ${v}`).join('; ') : '–');
 
 export function renderReport(results) {
@@ -180,11 +181,16 @@ function scaleOutSection(s, ok, ratioTo) {
     return entries.length && total ? entries.map(([name, v]) => `${name} ${v === null ? '?' : `${round((v / total) * 100)}%`}`).join(', ') : '–';
   };
   const out = ['### Scale-out on this machine (issue 14 item 5)', ''];
-  out.push('| stack | runs/s | × durable | × pg-boss | CPU ms per run | partitions | runs per runner | triggers per workflows-svc |');
-  out.push('| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |');
+  out.push('| stack | runs/s | × durable | × pg-boss | CPU ms per run | services\' run-queue wait ms per run | machine: cores idle, CPU wait % | partitions | runs per runner | triggers per workflows-svc |');
+  out.push('| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | --- |');
   for (const [k, x] of rows) {
-    out.push(`| ${LABELS[k]} | ${x.runsPerSec} | ${ratioTo(x, one)} | ${ratioTo(x, ok('pgboss'))} | ${cpuTotal(x.cpuMsPerRun)} | ${x.spread?.partitions ?? '–'} | ${shares(x.spread?.attemptsPerRunner)} | ${shares(x.spread?.acceptedPerApi)} |`);
+    out.push(`| ${LABELS[k]} | ${x.runsPerSec} | ${ratioTo(x, one)} | ${ratioTo(x, ok('pgboss'))} | ${cpuTotal(x.cpuMsPerRun)} | ${cpuTotal(x.runQueueMsPerRun)} | ${machineLoad(x.machineDuringTimedPhase)} | ${x.spread?.partitions ?? '–'} | ${shares(x.spread?.attemptsPerRunner)} | ${shares(x.spread?.acceptedPerApi)} |`);
   }
-  out.push('', 'Same servers, same cores: the second of each shares the CPU of the first, so the question is whether throughput holds, not whether it doubles (see the README, "Scaling out"). Shares count every run of the scenario, warm-up and paced included.', '');
+  out.push(
+    '',
+    'Same servers, same cores: the second of each shares the CPU of the first, so the question is whether throughput holds, not whether it doubles (see the README, "Scaling out"). Shares count every run of the scenario, warm-up and paced included.',
+    'Run-queue wait: time the services\' threads were runnable but had no core (/proc/<pid>/task/*/schedstat), summed, per completed run; beside the CPU per run it says whether the processes waited on the cores. Machine: the timed phase\'s idle cores (/proc/stat) and the share of it in which some task waited for a CPU (/proc/pressure/cpu); these also count processes that came and went, which the noise accounting below cannot see.',
+    '',
+  );
   return out;
 }

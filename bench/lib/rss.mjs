@@ -1,5 +1,5 @@
 // Resident memory of this process (sampled) and of others (the kernel's counters).
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { round } from './stats.mjs';
 
 const MiB = 1024 * 1024;
@@ -28,6 +28,23 @@ export function procCpuSeconds(pid) {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ ticks
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Seconds the process's threads have spent runnable but waiting for a CPU (the run queue),
+ * from /proc/<pid>/task/<tid>/schedstat (its second field, in ns); null once it is gone or
+ * off Linux. Beside its CPU seconds it says whether a process waited on the cores.
+ */
+export function procRunQueueSeconds(pid) {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
+    }
+    return ns / 1e9;
   } catch {
     return null;
   }

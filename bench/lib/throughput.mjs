@@ -1,7 +1,7 @@
 // The measurement shared by the embedded and durable scenarios, given a way to read the
 // store: set-up, warm-up, the timed closed-loop phase, then a paced phase at a fixed rate.
 import { closedLoopTriggers, createManualWorkflows, pacedTriggers, waitForFinished } from './load.mjs';
-import { serverCpuSeconds } from './machine.mjs';
+import { machineCpuBetween, machineCpuSnapshot, serverCpuSeconds } from './machine.mjs';
 import { round, summarize } from './stats.mjs';
 
 /** CPU seconds so far of the system's processes, the load generator (this process) and the servers. */
@@ -20,7 +20,8 @@ export function cpuPerRun(before, after, runs) {
 /**
  * @param api       signed-up ApiClient on the system's REST API
  * @param target    { finished(): Promise<number>, timings(ids): Promise<{created, started, finished, failed, missing}>,
- *                    cpuSeconds(): { [process]: seconds }, pollMs?, dbStats?(): Promise<object>,
+ *                    cpuSeconds(): { [process]: seconds }, runQueueSeconds?(): { [process]: seconds waiting for a CPU },
+ *                    pollMs?, dbStats?(): Promise<object>,
  *                    dbStatsPerRun?(before, after, runs): object }
  * @param overrides options of this measurement that differ from the run's (`ctx.opts`);
  *                  `pacedSeconds: 0` leaves out the paced phase
@@ -43,12 +44,16 @@ export async function measureThroughput(ctx, api, target, overrides = {}) {
   ctx.loadRss.reset();
   const dbBefore = await target.dbStats?.();
   const cpuBefore = cpuSnapshot(target);
+  const runQueueBefore = target.runQueueSeconds?.();
+  const machineBefore = machineCpuSnapshot();
   const load = await closedLoopTriggers(api, { runs: opts.runs, workflows: opts.workflows, clients: opts.clients, cursor, maxSeconds: opts.maxSeconds });
   if (load.capped) log(`  time cap: ${opts.maxSeconds} s reached after ${load.ids.length} of ${opts.runs} runs`);
   expected += load.ids.length;
   log(`  ${load.ids.length} runs accepted in ${round((load.t1 - load.t0) / 1000, 1)} s (${load.busy409} answered 409, ${load.errors} errors ${JSON.stringify(load.errorSamples)}); waiting for them to finish`);
   await waitForFinished(target.finished, expected, { intervalMs: target.pollMs ?? 100 });
   const cpuAfter = cpuSnapshot(target);
+  const runQueueAfter = target.runQueueSeconds?.();
+  const machine = machineCpuBetween(machineBefore, machineCpuSnapshot());
   const dbAfter = await target.dbStats?.();
   const tm = await target.timings(load.ids);
   const lastFinished = Math.max(...tm.finished);
@@ -63,6 +68,9 @@ export async function measureThroughput(ctx, api, target, overrides = {}) {
   return {
     runs: load.ids.length,
     cpuMsPerRun,
+    // Per completed run, how long each process was runnable but waited for a core.
+    ...(runQueueBefore ? { runQueueMsPerRun: cpuPerRun(runQueueBefore, runQueueAfter, completed) } : {}),
+    machineDuringTimedPhase: machine,
     ...(dbBefore ? { postgresPerRun: target.dbStatsPerRun(dbBefore, dbAfter, completed) } : {}),
     cappedAtSeconds: load.capped ? opts.maxSeconds : undefined,
     completed,

@@ -90,6 +90,7 @@ async function durableThroughput(ctx, { label, instances, apiInstances = instanc
     const result = await measureThroughput(ctx, api, {
       finished: () => stack.finishedCount(),
       cpuSeconds: () => stack.cpuSeconds(),
+      runQueueSeconds: () => stack.runQueueSeconds(),
       pollMs: 500, // a count(*) on executions is not free for the database being measured
       dbStats: () => postgresStats(stack),
       dbStatsPerRun,
