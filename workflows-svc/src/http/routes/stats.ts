@@ -16,12 +16,14 @@ const RecentRunsQuerySchema = z.strictObject({
     .pipe(z.array(WorkflowIdSchema).min(1).max(MAX_WORKFLOWS)),
 });
 
+const NoQuery = z.strictObject({});
+
 /** The dashboard's aggregates: the overview, and the workflows table's outcome strips. */
 export function statsRoutes({ useCases }: RouteDeps): Router {
   const router = Router();
 
   router.get('/stats', async (req, res) => {
-    parseOrThrow(z.strictObject({}), req.query, 'query');
+    parseOrThrow(NoQuery, req.query, 'query');
     const { hour, day } = await useCases.getRunStats.execute(currentUserId(req));
     res.set('Cache-Control', 'no-store').json({ waitingForRetry: hour.waitingForRetry, hour: windowStatsView(hour), day: windowStatsView(day) });
   });
