@@ -10,15 +10,49 @@ export interface JwtOptions {
 
 const seconds = (clock: Clock) => Math.floor(clock.now().getTime() / 1000);
 
+type VerifiedPayload = jwt.JwtPayload & { sub: string; exp: number };
+
+/** Most tokens remembered as verified; past it the oldest is forgotten (and verified again if it comes back). */
+export const MAX_VERIFIED_TOKENS = 10_000;
+
+/**
+ * Tokens that verified, by their exact text, each good for as long as its claims say (`nbf`
+ * to `exp`, the checks `jwt.verify` makes against the clock): a client sends the same token
+ * with every request, and its signature and claims cannot have changed since. Only verified
+ * tokens get in, so a stream of forged ones cannot flush it; what a token stands for beyond
+ * that (the user still exists, the session is not revoked) is checked by the callers on
+ * every request, as before.
+ */
+class VerifiedTokens {
+  private readonly byToken = new Map<string, VerifiedPayload>();
+
+  get(token: string, nowSeconds: number): VerifiedPayload | undefined {
+    const payload = this.byToken.get(token);
+    if (payload === undefined) return undefined;
+    if (nowSeconds < payload.exp && (payload.nbf === undefined || payload.nbf <= nowSeconds)) return payload;
+    this.byToken.delete(token);
+    return undefined;
+  }
+
+  remember(token: string, payload: VerifiedPayload): void {
+    if (this.byToken.size >= MAX_VERIFIED_TOKENS) this.byToken.delete(this.byToken.keys().next().value as string);
+    this.byToken.set(token, Object.freeze(payload));
+  }
+}
+
 /**
  * HS256 tokens whose subject is the userId. Verification pins the algorithm (so `alg: none`
  * or an RS/HS confusion is refused), requires `sub` and `exp`, and reads time from the
  * injected clock. Every failure is the same 401: a client learns nothing from it.
  *
  * The key is a KeyObject made once: given a string, jsonwebtoken first tries to parse it as
- * a public key on every call, which was the largest single cost of a request.
+ * a public key on every call, which was the largest single cost of a request. A token that
+ * verified is remembered until it expires (`VerifiedTokens`): the signature and the claims
+ * are checked once per token, not once per request.
  */
 class Hs256Tokens {
+  private readonly verified = new VerifiedTokens();
+
   constructor(
     private readonly key: KeyObject,
     private readonly expiresInSeconds: number,
@@ -34,17 +68,22 @@ class Hs256Tokens {
     return { token, expiresIn: this.expiresInSeconds };
   }
 
-  verify(token: string): jwt.JwtPayload & { sub: string } {
+  verify(token: string): VerifiedPayload {
+    const now = seconds(this.clock);
+    const known = this.verified.get(token, now);
+    if (known) return known;
     let payload: string | jwt.JwtPayload;
     try {
-      payload = jwt.verify(token, this.key, { algorithms: ['HS256'], clockTimestamp: seconds(this.clock) });
+      payload = jwt.verify(token, this.key, { algorithms: ['HS256'], clockTimestamp: now });
     } catch {
       throw invalidToken();
     }
     if (typeof payload !== 'object' || typeof payload.sub !== 'string' || payload.sub === '' || typeof payload.exp !== 'number') {
       throw invalidToken();
     }
-    return payload as jwt.JwtPayload & { sub: string };
+    const verified = payload as VerifiedPayload;
+    this.verified.remember(token, verified);
+    return verified;
   }
 }
 

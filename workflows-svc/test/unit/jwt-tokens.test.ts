@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { UnauthorizedError } from '@wf/shared';
 import { FakeClock } from '@wf/shared/testing';
 import jwt from 'jsonwebtoken';
-import { JwtAccessTokens } from '../../src/auth/jwt-tokens.js';
+import { JwtAccessTokens, JwtSessionTokens, MAX_VERIFIED_TOKENS } from '../../src/auth/jwt-tokens.js';
 
 const secret = 'unit-test-secret-with-at-least-32-bytes';
 const start = '2026-02-01T10:00:00.000Z';
@@ -56,4 +56,51 @@ test('every forged or malformed token is the same UnauthorizedError', () => {
   for (const [name, token] of Object.entries(forged)) {
     assert.throws(() => tokens.verify(token), (err) => err instanceof UnauthorizedError && err.message === 'invalid or expired token', name);
   }
+});
+
+test('a token is verified once and then remembered, but only until it expires', (t) => {
+  const { tokens, clock } = setup();
+  const verifications = t.mock.method(jwt, 'verify');
+  const { token } = tokens.issue('user-1');
+  assert.equal(tokens.verify(token), 'user-1');
+  clock.advance(3599_000);
+  assert.equal(tokens.verify(token), 'user-1');
+  assert.equal(verifications.mock.callCount(), 1, 'the second use is answered from memory');
+  clock.advance(1_000); // exp is reached: jwt.verify refuses a token at its exp second too
+  assert.throws(() => tokens.verify(token), UnauthorizedError);
+  assert.throws(() => tokens.verify(token), UnauthorizedError);
+});
+
+test('a remembered token does not open the door to a tampered copy of it', () => {
+  const { tokens } = setup();
+  const { token } = tokens.issue('user-1');
+  assert.equal(tokens.verify(token), 'user-1');
+  const [header, , signature] = token.split('.');
+  const tampered = `${header}.${b64({ sub: 'admin', iat: nowSeconds, exp: nowSeconds + 3600 })}.${signature}`;
+  assert.throws(() => tokens.verify(tampered), UnauthorizedError);
+  assert.throws(() => tokens.verify(`${token}x`), UnauthorizedError);
+});
+
+test('a dashboard session token stays refused as a bearer token after it verified as a session', () => {
+  const clock = new FakeClock(start);
+  const options = { secret, expiresInSeconds: 3600 };
+  const access = new JwtAccessTokens(options, clock);
+  const sessions = new JwtSessionTokens(options, clock);
+  const { token } = sessions.issue('user-1', 4);
+  assert.deepEqual(sessions.verify(token), { userId: 'user-1', sessionVersion: 4 });
+  assert.deepEqual(sessions.verify(token), { userId: 'user-1', sessionVersion: 4 });
+  assert.throws(() => access.verify(token), UnauthorizedError);
+});
+
+test('past MAX_VERIFIED_TOKENS the oldest token is forgotten and verified again when it comes back', (t) => {
+  const { tokens } = setup();
+  const first = tokens.issue('user-0').token;
+  tokens.verify(first);
+  const others = Array.from({ length: MAX_VERIFIED_TOKENS }, (_, i) => tokens.issue(`user-${i + 1}`).token);
+  for (const token of others) tokens.verify(token);
+  const verifications = t.mock.method(jwt, 'verify');
+  assert.equal(tokens.verify(others.at(-1)!), `user-${MAX_VERIFIED_TOKENS}`);
+  assert.equal(verifications.mock.callCount(), 0, 'the newest is still remembered');
+  assert.equal(tokens.verify(first), 'user-0');
+  assert.equal(verifications.mock.callCount(), 1, 'the oldest was verified again');
 });
