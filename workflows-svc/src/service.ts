@@ -1,4 +1,4 @@
-import express, { type RequestHandler } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { DEFAULT_STARTUP_TIMEOUT_MS, toErrorBody, UnavailableError, type Bus, type Clock, type Topics } from '@wf/shared';
 import { healthResponse, prepareDependencies, StartupGate, type Metrics, type RunningService } from '@wf/shared/ops';
 import { createWorkflowsApp, type WorkflowsAppDeps } from './http/app.js';
@@ -33,17 +33,16 @@ const PROBES = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json']);
 export async function startWorkflowsService(deps: WorkflowsServiceDeps): Promise<WorkflowsService> {
   const startup = new StartupGate();
   const { readiness } = deps;
-  const root = express();
-  root.disable('x-powered-by');
-  root.use(whileStarting(startup));
-  root.get('/metrics', (_req, res, next) => {
+  const first = Router();
+  first.use(whileStarting(startup));
+  first.get('/metrics', (_req, res, next) => {
     healthResponse('/metrics', { checks: {}, metrics: deps.metrics, beforeScrape: () => sampleStore(deps) })
       .then((r) => (r ? res.status(r.status).type(r.contentType).send(r.body) : next()))
       .catch(next);
   });
   const feed = new ChangeFeed();
-  root.use(createWorkflowsApp({ ...deps, feed, readiness: readiness ? () => startup.check().then(readiness) : startup.check }));
-  const server = await startHttpServer(root, deps.config.port, deps.logger);
+  const app = createWorkflowsApp({ ...deps, feed, first, readiness: readiness ? () => startup.check().then(readiness) : startup.check });
+  const server = await startHttpServer(app, deps.config.port, deps.logger);
   try {
     await prepareDependencies({ store: deps.store }, { logger: deps.logger, gate: startup, deadline: Date.now() + (deps.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS) });
   } catch (err) {

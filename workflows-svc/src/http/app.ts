@@ -34,6 +34,12 @@ export interface WorkflowsAppDeps {
   readiness?: ReadinessCheck;
   /** The changes `GET /events` streams; without one, only this app's own workflow writes. */
   feed?: ChangeFeed;
+  /**
+   * Handlers ahead of everything else (the service's start-up gate and `/metrics`): given
+   * here rather than by mounting this app in another one, which would route every request
+   * through two apps.
+   */
+  first?: express.Router;
 }
 
 /**
@@ -42,7 +48,7 @@ export interface WorkflowsAppDeps {
  * routes that need no login (hooks, auth), then the token check for everything else,
  * before their bodies are read, so an anonymous client cannot make us parse a megabyte.
  */
-export function createWorkflowsApp({ useCases, store, logger, config, readiness, feed = new ChangeFeed() }: WorkflowsAppDeps): express.Express {
+export function createWorkflowsApp({ useCases, store, logger, config, readiness, feed = new ChangeFeed(), first }: WorkflowsAppDeps): express.Express {
   const deps = { useCases, config, logger };
 
   const app = express();
@@ -50,6 +56,7 @@ export function createWorkflowsApp({ useCases, store, logger, config, readiness,
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', 'simple');
 
+  if (first) app.use(first);
   app.use(requestContext(logger));
   app.use(healthRoutes({ store, ...(readiness ? { readiness } : {}) }));
   const openApi = openApiDocument(config.publicBaseUrl ? { serverUrl: config.publicBaseUrl } : {});
@@ -75,6 +82,6 @@ export function createWorkflowsApp({ useCases, store, logger, config, readiness,
   app.use(statsRoutes(deps));
   app.use(secretRoutes(deps));
   app.use(notFound);
-  app.use(errorHandler());
+  app.use(errorHandler(logger));
   return app;
 }
