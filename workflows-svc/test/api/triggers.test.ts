@@ -19,6 +19,8 @@ describe('manual trigger', () => {
     assert.deepEqual(Object.keys(res.body).sort(), ['executionId', 'status']);
     assert.equal(res.body.status, 'queued');
     assert.equal(res.headers.get('location'), `/executions/${res.body.executionId}`);
+    assert.equal(res.headers.get('content-type'), 'application/json; charset=utf-8');
+    assert.equal(res.headers.get('content-length'), String(Buffer.byteLength(res.text)));
 
     const execution = await api.store.executions.get(res.body.executionId);
     assert.equal(execution?.status, 'queued');
