@@ -1,5 +1,5 @@
 import { UnauthorizedError } from '@wf/shared';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import type { AuthenticateUser } from '../../app/authenticate-user.js';
 import type { ResumeSession } from '../../app/resume-session.js';
 import { checkCsrf, sessionCookie } from '../session-cookie.js';
@@ -14,19 +14,26 @@ const MAX_HEADER_LENGTH = 4096;
  * `Authorization` header, a live dashboard session cookie; records who sent it.
  */
 export function authenticate(authenticateUser: AuthenticateUser, sessions: ResumeSession): RequestHandler {
-  return async (req, res, next) => {
+  const identify = async (req: Request): Promise<void> => {
     const header = req.get('authorization');
     const cookie = header === undefined ? sessionCookie(req) : undefined;
-    res.setHeader('WWW-Authenticate', 'Bearer');
     if (cookie !== undefined) {
       req.userId = (await sessions.execute(cookie)).userId;
       checkCsrf(req);
-    } else {
-      const match = header !== undefined && header.length <= MAX_HEADER_LENGTH ? BEARER.exec(header) : null;
-      if (!match?.[1]) throw new UnauthorizedError('a bearer token is required');
-      req.userId = await authenticateUser.execute(match[1]);
+      return;
     }
-    res.removeHeader('WWW-Authenticate');
+    const match = header !== undefined && header.length <= MAX_HEADER_LENGTH ? BEARER.exec(header) : null;
+    if (!match?.[1]) throw new UnauthorizedError('a bearer token is required');
+    req.userId = await authenticateUser.execute(match[1]);
+  };
+  return async (req, res, next) => {
+    try {
+      await identify(req);
+    } catch (err) {
+      // Every refusal (and a store that does not answer) says how to authenticate.
+      res.setHeader('WWW-Authenticate', 'Bearer');
+      throw err;
+    }
     next();
   };
 }
