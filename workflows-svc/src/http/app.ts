@@ -8,7 +8,7 @@ import { ChangeFeed } from '../live/change-feed.js';
 import { authenticate } from './middleware/authenticate.js';
 import { errorHandler, notFound } from './middleware/error-handler.js';
 import { jsonBody } from './middleware/json-body.js';
-import { requestContext } from './middleware/request-context.js';
+import { requestContext, requestLoggers } from './middleware/request-context.js';
 import { isDashboardBuild, webApp } from './middleware/web-app.js';
 import { announceWorkflowChanges } from './middleware/workflow-changes.js';
 import { authRoutes } from './routes/auth.js';
@@ -56,6 +56,7 @@ export function createWorkflowsApp({ useCases, store, logger, config, readiness,
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', 'simple');
 
+  requestLoggers(app.request, logger);
   if (first) app.use(first);
   app.use(requestContext(logger));
   app.use(healthRoutes({ store, ...(readiness ? { readiness } : {}) }));
@@ -82,6 +83,6 @@ export function createWorkflowsApp({ useCases, store, logger, config, readiness,
   app.use(statsRoutes(deps));
   app.use(secretRoutes(deps));
   app.use(notFound);
-  app.use(errorHandler(logger));
+  app.use(errorHandler());
   return app;
 }

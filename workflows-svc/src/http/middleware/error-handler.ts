@@ -1,4 +1,4 @@
-import { AppError, RateLimitedError, toErrorBody, UnavailableError, type ErrorBody, type Logger } from '@wf/shared';
+import { AppError, RateLimitedError, toErrorBody, UnavailableError, type ErrorBody } from '@wf/shared';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { BadRequestError } from '../errors.js';
 import '../context.js';
@@ -19,23 +19,21 @@ export const notFound: RequestHandler = (req) => {
 /**
  * The one place errors become responses. An `AppError` is an expected failure and says
  * what went wrong; anything else is a bug: logged with its stack, answered with a bare 500
- * that leaks nothing. A request that failed ahead of the request context (the handlers the
- * app was given to run first) is logged with the service's logger.
+ * that leaks nothing.
  */
-export function errorHandler(logger: Logger): ErrorRequestHandler {
+export function errorHandler(): ErrorRequestHandler {
   return (err, req, res, next) => {
-    const log = (req.log as Logger | undefined) ?? logger;
     if (res.headersSent) {
-      log.error({ err }, 'error after the response started');
+      req.log.error({ err }, 'error after the response started');
       return next(err); // express ends the connection
     }
     const known = err instanceof AppError ? err : clientHttpError(err);
     if (!known) {
-      log.error({ err }, 'unhandled error');
+      req.log.error({ err }, 'unhandled error');
       res.status(500).json(INTERNAL);
       return;
     }
-    if (known.status >= 500) log.warn({ err: known }, known.message);
+    if (known.status >= 500) req.log.warn({ err: known }, known.message);
     if (known instanceof RateLimitedError || known instanceof UnavailableError) res.setHeader('Retry-After', String(known.retryAfterSeconds));
     res.status(known.status).json(toErrorBody(known));
   };
