@@ -20,6 +20,7 @@ import {
 } from '@wf/shared';
 import type { Metrics } from '@wf/shared/ops';
 import { hookSecretMatches } from './hook-secrets.js';
+import { RecentWorkflows } from './recent-workflows.js';
 import { workflowNotFound } from './workflow-definition.js';
 
 export { IDEMPOTENCY_WINDOW_MS }; // moved to @wf/shared: the stores expire keys past it
@@ -60,6 +61,9 @@ function assertEnabled(workflow: Workflow): void {
  * busy check keeps it from overlapping a scheduled run.
  */
 export class TriggerWorkflow {
+  /** Workflows read for earlier manual triggers (see `accept`). */
+  private readonly recent = new RecentWorkflows();
+
   constructor(
     private readonly uow: UnitOfWork,
     private readonly clock: Clock,
@@ -78,24 +82,34 @@ export class TriggerWorkflow {
     // Without a key, the accept is one write atomic on its own (WorkflowRepo.acceptRun): no
     // transaction when the store is idle, grouped with others when it is busy. The workflow is
     // read before it, so the write holds only while the workflow is still the revision read.
-    for (;;) {
+    // That read may be an earlier one (`recent`) for the first try: a stale copy only makes the
+    // write miss, and the next try reads the store.
+    for (let tries = 0; ; tries++) {
       const outcome = await this.singleWrite(async (repos) => {
-        const workflow = await this.find(repos, request.target);
+        const workflow = (tries === 0 ? this.recentlyRead(request.target) : undefined) ?? (await this.find(repos, request.target));
         const now = this.clock.now();
         assertEnabled(workflow);
         const execution = newExecution(workflow, this.triggerOf(request, now), now);
         if (await repos.workflows.acceptRun(execution, executionRequestedMessage(execution, this.topics, now), workflow)) {
-          return { kind: 'accepted', result: { executionId: execution.executionId, status: execution.status, replayed: false } } as const;
+          return { kind: 'accepted', workflow, result: { executionId: execution.executionId, status: execution.status, replayed: false } } as const;
         }
         const current = await repos.workflows.get(workflow.ownerId, workflow.workflowId);
         // Changed (or deleted, or deleted and created again) since it was read: start over with what is stored now.
-        if (!current || !sameRevision(current, workflow)) return { kind: 'changed' } as const;
+        if (!current || !sameRevision(current, workflow)) return { kind: 'changed', workflow } as const;
         // Answered, not thrown: a part that throws would make a group commit roll back every part.
-        return { kind: 'busy', status: current.trigger.status, workflowId: workflow.workflowId } as const;
+        return { kind: 'busy', workflow, status: current.trigger.status } as const;
       });
+      // Only what the store has just confirmed is remembered: an accepted or busy workflow was that revision.
+      if (outcome.kind === 'changed') this.recent.forget(outcome.workflow.ownerId, outcome.workflow.workflowId);
+      else if (request.target.kind === 'owned') this.recent.remember(outcome.workflow);
       if (outcome.kind === 'accepted') return outcome.result;
-      if (outcome.kind === 'busy') throw new WorkflowBusyError(outcome.workflowId, outcome.status);
+      if (outcome.kind === 'busy') throw new WorkflowBusyError(outcome.workflow.workflowId, outcome.status);
     }
+  }
+
+  /** A workflow of the caller's own read earlier; hook calls always read theirs (the secret is checked on that read). */
+  private recentlyRead(target: TriggerTarget): Workflow | undefined {
+    return target.kind === 'owned' ? this.recent.get(target.ownerId, target.workflowId) : undefined;
   }
 
   /**
