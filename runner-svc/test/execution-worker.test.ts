@@ -10,6 +10,7 @@ import {
   silentLogger,
   WorkflowBusyError,
   type Action,
+  type AttemptEnd,
   type ExecutionRequested,
   type HttpClient,
   type HttpRequest,
@@ -140,7 +141,7 @@ describe('ExecutionWorker on the memory store', () => {
   it('gives its claim back when handling throws, so that the redelivery resumes the run at once', async () => {
     let refusals = 1;
     const { store, worker, execution } = await setup([LOG], scriptedHttp({}).http, 2, (method) =>
-      method === 'finishAttempt' && refusals > 0 ? (refusals--, new Error('write refused')) : undefined,
+      method === 'endAttempts' && refusals > 0 ? (refusals--, new Error('write refused')) : undefined,
     );
     await assert.rejects(worker.handle(requested(execution.executionId, 1)), /write refused/);
     assert.equal((await store.executions.get(execution.executionId))?.status, 'running');
@@ -198,12 +199,10 @@ describe('ExecutionWorker with mocked ports', () => {
     retryPolicy: { maxRetries: 1, baseDelayMs: 10, maxDelayMs: 10 }, trigger: { type: 'manual', firedAt: new Date() },
   });
 
-  it('abandons the attempt (lost) and writes nothing else when its lease was taken over before the outcome was saved', async () => {
-    const finishAttempt = mock.fn(async (..._args: unknown[]) => false);
-    const tx = { executions: { finishAttempt }, workflows: { setTriggerStatus: mock.fn(async () => true) }, outbox: { add: mock.fn(async () => undefined) } };
+  it('abandons the attempt (lost) when its lease was taken over before the outcome was saved; the outcome carries the last step', async () => {
+    const endAttempts = mock.fn(async (..._args: unknown[]) => []);
     const store = {
-      executions: { claimManyForRun: mock.fn(async () => [claimed([{ type: 'log', message: 'x' }])]), saveStep: mock.fn(async () => true), get: mock.fn(async () => null) },
-      uow: { run: mock.fn(async (work: (t: typeof tx) => Promise<unknown>) => work(tx)) },
+      executions: { claimManyForRun: mock.fn(async () => [claimed([{ type: 'log', message: 'x' }])]), saveStep: mock.fn(async () => true), get: mock.fn(async () => null), endAttempts },
     } as unknown as Store;
     const worker = new ExecutionWorker({
       store, groupCommit: new GroupCommit(store), actions: createActions({ http: scriptedHttp({}).http }), clock: new FakeClock(), logger: silentLogger,
@@ -211,10 +210,9 @@ describe('ExecutionWorker with mocked ports', () => {
     });
     assert.equal(await worker.handle(requested('e1', 1)), 'lost');
     assert.equal((store.executions.saveStep as unknown as ReturnType<typeof mock.fn>).mock.callCount(), 0, 'an instant last step is written only with the outcome');
-    assert.equal(finishAttempt.mock.callCount(), 1);
-    assert.equal((finishAttempt.mock.calls[0]?.arguments[2] as { step?: { status: string } }).step?.status, 'succeeded');
-    assert.equal(tx.workflows.setTriggerStatus.mock.callCount(), 0);
-    assert.equal(tx.outbox.add.mock.callCount(), 0);
+    assert.equal(endAttempts.mock.callCount(), 1);
+    const [end] = endAttempts.mock.calls[0]?.arguments[0] as AttemptEnd[];
+    assert.deepEqual([end?.executionId, end?.update.status, end?.update.step?.status, end?.trigger], ['e1', 'completed', 'succeeded', 'idle']);
   });
 
   it('does not send a request when the step could not be recorded as running (lease lost)', async () => {

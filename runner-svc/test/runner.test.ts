@@ -9,6 +9,7 @@ import {
   systemClock,
   UnavailableError,
   type Action,
+  type AttemptEnd,
   type BatchHandler,
   type Bus,
   type EventConsumer,
@@ -121,10 +122,12 @@ for (const { name, skip, open } of buses) {
       const executions = await accept(memory, topics, Array.from({ length: 6 }, (_, i) => workflow('o', `w${i}`)));
       const doomed = executions[0]!.executionId;
       let refused = 0;
-      const store = refusingStore(memory, (method, [executionId, , update]) => {
-        // The outcome of its one step, written with the step, can never be stored.
-        if (method !== 'finishAttempt' || executionId !== doomed || !(update as { step?: unknown }).step) return undefined;
-        refused += 1;
+      const store = refusingStore(memory, (method, [ends]) => {
+        // The outcome of its one step, written with the step, can never be stored. (A batch with
+        // it fails as a whole, then each of its ends is written alone: its own write is counted.)
+        const doomedEnd = method === 'endAttempts' ? (ends as AttemptEnd[]).find((end) => end.executionId === doomed && end.update.step) : undefined;
+        if (!doomedEnd) return undefined;
+        if ((ends as AttemptEnd[]).length === 1) refused += 1;
         return new Error('the execution would exceed the size limit of a document');
       });
       const bus = await start(t, store, runnerConfig({ maxDeliveries: 5 }), topics);
@@ -149,7 +152,7 @@ for (const { name, skip, open } of buses) {
       // given up (and failed) just as the store comes back.
       let outage = 2;
       const store = refusingStore(createMemoryStore(), (method) =>
-        method === 'finishAttempt' && outage > 0 ? (outage--, new UnavailableError('the database is unreachable')) : undefined,
+        method === 'endAttempts' && outage > 0 ? (outage--, new UnavailableError('the database is unreachable')) : undefined,
       );
       const topics = newTopics();
       const bus = await start(t, store, runnerConfig({ maxDeliveries: 2 }), topics);

@@ -6,12 +6,15 @@ import { createPostgresStore } from '../src/adapters/postgres/index.js';
 import {
   acceptRun,
   ConflictError,
+  runResultMessage,
   DEFAULT_RETRY_POLICY,
   DEFAULT_TOPICS,
   GroupCommit,
   NotFoundError,
   UnavailableError,
   WorkflowBusyError,
+  type AttemptEnd,
+  type Execution,
   type Repos,
   type Store,
   type User,
@@ -143,6 +146,47 @@ describe('GroupCommit', () => {
     assert.equal(writes.mock.callCount(), 1, 'one write for the five claims');
     assert.equal(transactions.mock.callCount(), 0, 'and no transaction');
     assert.deepEqual(results.map((e) => e?.executionId ?? null), ['a', 'b', 'c', null, null], 'a run claimed twice goes to the first caller only');
+  });
+
+  it('sends the ends of attempts asked for in one turn as one write; a write that fails is made again end by end', async () => {
+    const { store, transactions } = counted();
+    const inner = Object.getPrototypeOf(store) as Store;
+    const writes: string[][] = [];
+    const endMany = inner.executions.endAttempts;
+    Object.assign(store, {
+      executions: {
+        ...inner.executions,
+        endAttempts: (ends: AttemptEnd[]) => {
+          writes.push(ends.map((e) => e.executionId));
+          // A value the store refuses, as a document over its size limit: any write with it fails.
+          return ends.some((e) => e.update.error === 'poison') ? Promise.reject(new Error('too large')) : endMany(ends);
+        },
+      },
+    });
+    const runs: Execution[] = [];
+    for (const id of ['a', 'b', 'c', 'd', 'e']) {
+      const wf = manual('o', `w-${id}`);
+      await store.workflows.create(wf);
+      const run = await inner.uow.run((tx) => acceptRun(tx, wf, { type: 'manual', firedAt: T }, DEFAULT_TOPICS, T));
+      runs.push((await store.executions.claimForRun(run.executionId, 1, 60_000))!);
+    }
+    const end = (e: Execution, error?: string): AttemptEnd => ({
+      executionId: e.executionId, attempt: 1, update: { status: 'failed', at: T, retriesLeft: 0, ...(error ? { error } : {}) },
+      ownerId: 'o', workflowId: e.workflowId, trigger: 'idle', message: runResultMessage(e, 'failed', T, DEFAULT_TOPICS, error),
+    });
+    const commit = new GroupCommit(store);
+    const [a, b, c, d, e] = runs as [Execution, Execution, Execution, Execution, Execution];
+    assert.deepEqual(await Promise.all([commit.endAttempt(end(a)), commit.endAttempt(end(b)), commit.endAttempt(end(a))]), [true, true, false], 'a run ended twice: the first caller');
+    assert.deepEqual(writes, [[a.executionId, b.executionId, a.executionId]], 'one write for the three');
+    assert.equal(transactions.mock.callCount(), 0, 'and no transaction');
+    assert.equal((await store.workflows.get('o', 'w-a'))?.trigger.status, 'idle');
+
+    writes.length = 0;
+    const settled = await Promise.allSettled([commit.endAttempt(end(c)), commit.endAttempt(end(d, 'poison')), commit.endAttempt(end(e))]);
+    assert.deepEqual(settled.map((s) => (s.status === 'fulfilled' ? s.value : (s.reason as Error).message)), [true, 'too large', true], 'the failure is its own run\'s alone');
+    assert.deepEqual(writes[0], [c.executionId, d.executionId, e.executionId]);
+    assert.deepEqual(writes.slice(1).sort(), [[c.executionId], [d.executionId], [e.executionId]].sort(), 'then each alone');
+    assert.deepEqual((await Promise.all(runs.map((r) => store.executions.get(r.executionId)))).map((r) => r?.status), ['failed', 'failed', 'failed', 'running', 'failed']);
   });
 });
 

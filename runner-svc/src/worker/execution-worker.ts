@@ -7,13 +7,13 @@ import {
   stepSettings,
   stepTimeoutMs,
   type Action,
+  type AttemptEnd,
   type Clock,
   type Execution,
   type ExecutionRequested,
   type GroupCommit,
   type Logger,
   type OutboxMessage,
-  type Repos,
   type RetryPolicy,
   type Step,
   type Store,
@@ -57,7 +57,8 @@ export interface ExecutionWorkerDeps {
  * Runs one requested execution attempt: claims it, runs its actions in order from the first
  * that has not succeeded, records every step, and ends the attempt (completed, pending
  * retry or failed) together with the workflow's trigger status and the result event, in
- * one unit of work. Safe to call twice for the same event: a claim that fails means
+ * one write (`ExecutionRepo.endAttempts`, shared with the other runs that finish in the same
+ * turn of the event loop). Safe to call twice for the same event: a claim that fails means
  * someone else has it or it is done. When handling throws (the store refused a write), the
  * claim is given back so that the redelivery can resume the run; `giveUp` ends a run whose
  * request keeps failing.
@@ -107,7 +108,7 @@ export class ExecutionWorker {
     const now = clock.now();
     const failed = await this.writes.run(async (tx) => {
       const execution = await tx.executions.claimForRun(executionId, attempt, this.leaseMs(undefined));
-      return execution ? this.endAttempt(tx, execution, 'failed', now, { error: reason }) : false;
+      return execution ? (await tx.executions.endAttempts([this.attemptEnd(execution, 'failed', now, { error: reason })])).length > 0 : false;
     });
     if (failed) {
       metrics?.executionsFinished.inc({ status: 'failed' });
@@ -220,8 +221,9 @@ export class ExecutionWorker {
     const delay = own && failure ? retryDelayMs(own, failure.failures, random) : retryDelayMs(execution.retryPolicy, attempt, random);
     const nextAttemptAt = outcome === 'pending_retry' ? new Date(now.getTime() + delay) : undefined;
 
-    const finished = await this.writes.run((tx) =>
-      this.endAttempt(tx, execution, outcome, now, {
+    // With the other runs that finish in this turn (a Kafka batch): one write for all of them.
+    const finished = await this.writes.endAttempt(
+      this.attemptEnd(execution, outcome, now, {
         ...(lastStep ? { step: lastStep } : {}),
         ...(nextAttemptAt ? { nextAttemptAt } : {}),
         ...(failure ? { error: failure.error } : {}),
@@ -235,23 +237,28 @@ export class ExecutionWorker {
   }
 
   /**
-   * Inside a unit of work: ends the attempt (compare-and-set: false when it is no longer
-   * running on it), sets the workflow's trigger status to match and adds the result event.
+   * The end of the attempt, for `ExecutionRepo.endAttempts`: the attempt ends (compare-and-set:
+   * not when it is no longer running on it), the workflow's trigger status goes to match (only
+   * while this run holds it: a workflow deleted and recreated meanwhile is another run's), and
+   * the result event goes to the outbox.
    */
-  private async endAttempt(
-    tx: Repos,
+  private attemptEnd(
     execution: Execution,
     outcome: 'completed' | 'pending_retry' | 'failed',
     at: Date,
     { spendsRetry = true, ...details }: { step?: Step; nextAttemptAt?: Date; error?: string; spendsRetry?: boolean },
-  ): Promise<boolean> {
+  ): AttemptEnd {
     const { ownerId, workflowId, executionId, attempt } = execution;
     const retriesLeft = outcome === 'pending_retry' && spendsRetry ? execution.retriesLeft - 1 : execution.retriesLeft;
-    if (!(await tx.executions.finishAttempt(executionId, attempt, { status: outcome, at, retriesLeft, ...details }))) return false;
-    // Only while this run holds the trigger: a workflow deleted and recreated meanwhile is another run's.
-    await tx.workflows.setTriggerStatus(ownerId, workflowId, executionId, ['busy', 'pending'], outcome === 'pending_retry' ? 'pending' : 'idle', at);
-    await tx.outbox.add(resultMessage(execution, outcome, at, this.deps.topics, details.error, details.nextAttemptAt));
-    return true;
+    return {
+      executionId,
+      attempt,
+      update: { status: outcome, at, retriesLeft, ...details },
+      ownerId,
+      workflowId,
+      trigger: outcome === 'pending_retry' ? 'pending' : 'idle',
+      message: resultMessage(execution, outcome, at, this.deps.topics, details.error, details.nextAttemptAt),
+    };
   }
 
   /**

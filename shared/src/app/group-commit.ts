@@ -1,6 +1,6 @@
 import type { Execution } from '../domain/execution.js';
 import { AppError, UnavailableError } from '../errors.js';
-import type { Repos, Store, UnitOfWork } from '../ports/repos.js';
+import type { AttemptEnd, Repos, Store, UnitOfWork } from '../ports/repos.js';
 
 export interface GroupCommitOptions {
   /** Transactions in flight at once; what arrives while all are busy waits and is grouped. Default 4. */
@@ -9,15 +9,60 @@ export interface GroupCommitOptions {
   maxGroup?: number;
 }
 
-interface Claim {
-  executionId: string;
-  attempt: number;
-  resolve: (execution: Execution | null) => void;
+/** A request waiting in a `SameTurn` batch, and how to answer its caller. */
+interface Waiting<T, R> {
+  request: T;
+  resolve: (result: R | Promise<R>) => void;
   reject: (err: unknown) => void;
 }
 
-/** Most claims in one write. */
-const MAX_CLAIMS = 500;
+/** Most requests in one batched write. */
+const MAX_BATCH = 500;
+
+/**
+ * Requests made in the same turn of the event loop (a runner working through a Kafka batch
+ * makes its claims, then its finishes, in one turn each), written together: the waiting
+ * requests of one `groupKey` go to `write` in chunks of up to `MAX_BATCH`, which answers each
+ * of them, in order (an answer may be a promise of its own: that request's alone).
+ */
+class SameTurn<T, R> {
+  private waiting: Waiting<T, R>[] = [];
+
+  constructor(
+    private readonly write: (requests: T[]) => Promise<(R | Promise<R>)[]>,
+    private readonly groupKey: (request: T) => unknown = () => undefined,
+  ) {}
+
+  add(request: T): Promise<R> {
+    return new Promise((resolve, reject) => {
+      if (this.waiting.length === 0) setImmediate(() => this.flush());
+      this.waiting.push({ request, resolve, reject });
+    });
+  }
+
+  private flush(): void {
+    const groups = new Map<unknown, Waiting<T, R>[]>();
+    for (const waiting of this.waiting.splice(0)) {
+      const key = this.groupKey(waiting.request);
+      groups.set(key, [...(groups.get(key) ?? []), waiting]);
+    }
+    for (const group of groups.values()) {
+      for (let i = 0; i < group.length; i += MAX_BATCH) {
+        const chunk = group.slice(i, i + MAX_BATCH);
+        this.write(chunk.map((w) => w.request)).then(
+          (results) => chunk.forEach((w, n) => w.resolve(results[n] as R | Promise<R>)),
+          (err: unknown) => chunk.forEach((w) => w.reject(err)),
+        );
+      }
+    }
+  }
+}
+
+interface Claim {
+  executionId: string;
+  attempt: number;
+  leaseMs: number;
+}
 
 interface Part {
   work: (tx: Repos) => Promise<unknown>;
@@ -59,11 +104,14 @@ interface Refusal {
  */
 export class GroupCommit implements UnitOfWork {
   private readonly queue: Part[] = [];
-  private claims = new Map<number, Claim[]>();
-  private claimsDue = false;
   private inFlight = 0;
   private readonly maxInFlight: number;
   private readonly maxGroup: number;
+  private readonly claims = new SameTurn<Claim, Execution | null>(
+    (claims) => this.claimMany(claims),
+    (claim) => claim.leaseMs,
+  );
+  private readonly ends = new SameTurn<AttemptEnd, boolean>((ends) => this.endMany(ends));
 
   constructor(
     private readonly store: Pick<Store, 'uow'> & Repos,
@@ -89,38 +137,42 @@ export class GroupCommit implements UnitOfWork {
    * the batch instead of one per run. The write then goes as `runSingleWrite` does.
    */
   claimForRun(executionId: string, attempt: number, leaseMs: number): Promise<Execution | null> {
-    return new Promise((resolve, reject) => {
-      let claims = this.claims.get(leaseMs);
-      if (!claims) this.claims.set(leaseMs, (claims = []));
-      claims.push({ executionId, attempt, resolve, reject });
-      if (!this.claimsDue) {
-        this.claimsDue = true;
-        setImmediate(() => this.flushClaims());
-      }
+    return this.claims.add({ executionId, attempt, leaseMs });
+  }
+
+  /**
+   * Ends an attempt as `ExecutionRepo.endAttempts` does (true when it ended), with the ends
+   * asked for in the same turn of the event loop (the runs of a Kafka batch finishing) sent as
+   * one write: one statement and one commit for the batch instead of a transaction per run.
+   * The write then goes as `runSingleWrite` does. Should that write fail for any reason but an
+   * unreachable store, each end is written again alone, so that one run's failure (a value the
+   * store refuses) is its own and not its batch's.
+   */
+  endAttempt(end: AttemptEnd): Promise<boolean> {
+    return this.ends.add(end);
+  }
+
+  private async claimMany(claims: Claim[]): Promise<(Execution | null)[]> {
+    const claimed = await this.runSingleWrite((r) => r.executions.claimManyForRun(claims, claims[0]!.leaseMs));
+    const won = new Map(claimed.map((e) => [e.executionId, e]));
+    return claims.map((c) => {
+      const e = won.get(c.executionId);
+      if (!e || e.attempt !== c.attempt) return null;
+      won.delete(c.executionId); // each claimed execution to one caller only (a run requested twice in the batch)
+      return e;
     });
   }
 
-  private flushClaims(): void {
-    this.claimsDue = false;
-    const byLease = this.claims;
-    this.claims = new Map();
-    for (const [leaseMs, claims] of byLease) {
-      for (let i = 0; i < claims.length; i += MAX_CLAIMS) {
-        const chunk = claims.slice(i, i + MAX_CLAIMS);
-        this.runSingleWrite((r) => r.executions.claimManyForRun(chunk, leaseMs)).then(
-          (claimed) => {
-            const won = new Map(claimed.map((e) => [e.executionId, e]));
-            for (const c of chunk) {
-              const e = won.get(c.executionId);
-              // Each claimed execution to one caller only (a run requested twice in the batch).
-              if (e && e.attempt === c.attempt) won.delete(c.executionId);
-              c.resolve(e && e.attempt === c.attempt ? e : null);
-            }
-          },
-          (err: unknown) => chunk.forEach((c) => c.reject(err)),
-        );
-      }
+  private async endMany(ends: AttemptEnd[]): Promise<(boolean | Promise<boolean>)[]> {
+    const endedBy = async (batch: AttemptEnd[]) => new Set(await this.runSingleWrite((r) => r.executions.endAttempts(batch)));
+    let ended: Set<string>;
+    try {
+      ended = await endedBy(ends);
+    } catch (err) {
+      if (ends.length === 1 || err instanceof UnavailableError) throw err;
+      return ends.map(async (end) => (await endedBy([end])).has(end.executionId));
     }
+    return ends.map((end) => ended.delete(end.executionId)); // an execution listed twice: its first entry ended it
   }
 
   private submit<T>(work: (tx: Repos) => Promise<T>, singleWrite: boolean): Promise<T> {

@@ -140,11 +140,17 @@ export interface ExecutionRepo {
    * with `nextAttemptAt`, `completed`, `failed`), recording `step` (the attempt's last) in
    * the same write when given. False if it was not running on `attempt`.
    */
-  finishAttempt(
-    executionId: string,
-    attempt: number,
-    update: { status: Exclude<ExecutionStatus, 'queued' | 'running'>; at: Date; nextAttemptAt?: Date; error?: string; retriesLeft: number; step?: Step },
-  ): Promise<boolean>;
+  finishAttempt(executionId: string, attempt: number, update: AttemptUpdate): Promise<boolean>;
+  /**
+   * Ends many attempts in one write (one statement on PostgreSQL; all or none of it lands).
+   * Each of `ends`, in order, as a unit of work doing these alone would: `finishAttempt`, and
+   * only when that succeeds, its workflow's trigger moved to `trigger` as
+   * `setTriggerStatus(ownerId, workflowId, executionId, ['busy', 'pending'], trigger, update.at)`
+   * does (while the run holds it), and `message` added to the outbox. Returns the executionIds
+   * ended, in no particular order; an execution listed twice is ended by its first entry.
+   * Throws `ConflictError`, writing nothing, when a message id is already in the outbox.
+   */
+  endAttempts(ends: readonly AttemptEnd[]): Promise<string[]>;
   /**
    * Ends a run that has not finished (any status but those of `FINISHED_STATUSES`) as
    * `cancelled` at `at`, in one compare-and-set write: clears its lease and due time, and a step
@@ -209,6 +215,27 @@ export interface ExecutionRepo {
    * may update some seconds late.
    */
   countByStatus(): Promise<Record<ExecutionStatus, number>>;
+}
+
+/** How `finishAttempt` leaves an attempt: its new status and fields, and its last step when given. */
+export interface AttemptUpdate {
+  status: Exclude<ExecutionStatus, 'queued' | 'running'>;
+  at: Date;
+  nextAttemptAt?: Date;
+  error?: string;
+  retriesLeft: number;
+  step?: Step;
+}
+
+/** One attempt ended by `ExecutionRepo.endAttempts`, with the trigger status of its workflow after it and its result event. */
+export interface AttemptEnd {
+  executionId: string;
+  attempt: number;
+  update: AttemptUpdate;
+  ownerId: string;
+  workflowId: string;
+  trigger: TriggerStatus;
+  message: OutboxMessage;
 }
 
 /** Messages a relay claimed, and the token that proves it still holds them. */

@@ -10,6 +10,7 @@ import {
   executionRequestedMessage,
   MAX_ATTEMPT_RECORDS,
   NotFoundError,
+  runResultMessage,
   ValidationError,
   WorkflowBusyError,
   type Execution,
@@ -611,6 +612,74 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         assert.deepEqual(read?.steps[0], last, 'the last step is recorded with the outcome');
         assert.equal(read?.error, undefined, 'a success clears the last error');
         assert.equal(read?.finishedAt?.getTime(), at(2_500).getTime());
+      });
+
+      it('ends many attempts in one write, each as finishAttempt, setTriggerStatus and outbox.add would alone', async () => {
+        const o = owner();
+        /** A workflow with a run accepted (the trigger busy, held by it) and claimed. */
+        const started = async (workflowId: string) => {
+          await store.workflows.create(workflow(o, workflowId));
+          const e = execution(o, workflowId);
+          assert.equal(await store.workflows.acceptRun(e, executionRequestedMessage(e, DEFAULT_TOPICS, at(1))), true);
+          await store.executions.claimForRun(e.executionId, 1, 60_000);
+          return e;
+        };
+        const done = await started('done');
+        const retrying = await started('retrying');
+        const holder = await started('held');
+        const notHolder = execution(o, 'held'); // running, but the trigger is another run's
+        const queued = execution(o, 'done');
+        for (const e of [notHolder, queued]) await store.executions.insert(e);
+        await store.executions.claimForRun(notHolder.executionId, 1, 60_000);
+        const step: Step = { index: 0, type: 'log', status: 'succeeded', attempt: 1, output: { message: 'hi' }, startedAt: at(2), finishedAt: at(3) };
+        const end = (e: Execution, status: 'completed' | 'pending_retry' | 'failed', trigger: 'idle' | 'pending', extra: { nextAttemptAt?: Date; error?: string; step?: Step } = {}) => ({
+          executionId: e.executionId,
+          attempt: e.attempt,
+          update: { status, at: at(10), retriesLeft: status === 'pending_retry' ? 2 : 3, ...extra },
+          ownerId: o,
+          workflowId: e.workflowId,
+          trigger,
+          message: runResultMessage(e, status, at(10), DEFAULT_TOPICS, extra.error, extra.nextAttemptAt),
+        });
+        const ends = [
+          end(done, 'completed', 'idle', { step }),
+          end(retrying, 'pending_retry', 'pending', { nextAttemptAt: at(5_000), error: 'boom' }),
+          end(done, 'failed', 'idle', { error: 'listed twice: the first entry counts' }),
+          end(notHolder, 'completed', 'idle'),
+          end(queued, 'completed', 'idle'),
+          end({ ...holder, attempt: 2 }, 'completed', 'idle'),
+        ];
+
+        const ended = await store.executions.endAttempts(ends);
+        assert.deepEqual(ended.sort(), [done.executionId, retrying.executionId, notHolder.executionId].sort());
+        const read = async (e: Execution) => store.executions.get(e.executionId);
+        const [doneRun, retryRun, notHolderRun] = [await read(done), await read(retrying), await read(notHolder)];
+        assert.deepEqual([doneRun?.status, doneRun?.finishedAt, doneRun?.leaseUntil, doneRun?.error], ['completed', at(10), undefined, undefined]);
+        assert.deepEqual(doneRun?.steps[0], step, 'the last step is recorded with the outcome');
+        assert.deepEqual([retryRun?.status, retryRun?.nextAttemptAt, retryRun?.error, retryRun?.retriesLeft, retryRun?.finishedAt], ['pending_retry', at(5_000), 'boom', 2, undefined]);
+        assert.equal(notHolderRun?.status, 'completed');
+        assert.equal((await read(queued))?.status, 'queued', 'not running: left alone');
+        assert.equal((await read(holder))?.status, 'running', 'another attempt: left alone');
+        const trigger = async (workflowId: string) => {
+          const wf = await store.workflows.get(o, workflowId);
+          return [wf?.trigger.status, wf?.trigger.executionId];
+        };
+        assert.deepEqual(await trigger('done'), ['idle', undefined], 'released');
+        assert.deepEqual(await trigger('retrying'), ['pending', retrying.executionId], 'still held, waiting for the retry');
+        assert.deepEqual(await trigger('held'), ['busy', holder.executionId], 'another run\'s trigger is left alone');
+        // The result events of the attempts ended, once each; no other. Lock 0: nobody else's claim is held up.
+        const mine = new Set(ends.map((e) => e.message.id));
+        const results = (await store.outbox.claimBatch(0, 100_000)).messages.filter((m) => mine.has(m.id));
+        assert.deepEqual(results.map((m) => m.id).sort(), [ends[0]!, ends[1]!, ends[3]!].map((e) => e.message.id).sort());
+
+        // All or nothing: a message id already in the outbox fails the write and ends nothing.
+        const next = await started('clash');
+        const clash = { ...end(next, 'completed', 'idle'), message: { ...ends[0]!.message, id: ends[1]!.message.id } };
+        const other = await started('other');
+        await assert.rejects(store.executions.endAttempts([end(other, 'completed', 'idle'), clash]), ConflictError);
+        assert.equal((await read(other))?.status, 'running');
+        assert.deepEqual(await trigger('other'), ['busy', other.executionId]);
+        assert.deepEqual(await store.executions.endAttempts([]), []);
       });
 
       it('cancels a run that has not finished, once: a step in flight fails as cancelled, and no runner write lands after', async () => {

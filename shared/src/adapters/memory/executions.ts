@@ -15,7 +15,8 @@ const recentRun = (e: Execution): RecentRun => ({
   ...(e.finishedAt ? { finishedAt: e.finishedAt } : {}),
 });
 
-export function createExecutionRepo(ctx: MemoryContext): ExecutionRepo {
+/** The execution repository but for `endAttempts`, which spans three (see store.ts). */
+export function createExecutionRepo(ctx: MemoryContext): Omit<ExecutionRepo, 'endAttempts'> {
   const { state, journal, clock, maxStepOutputBytes, leaseFrom } = ctx;
   const stored = (step: Step) => clone(boundStep(step, maxStepOutputBytes));
   const recount = (from: ExecutionStatus | undefined, to: ExecutionStatus) => {
@@ -75,7 +76,7 @@ export function createExecutionRepo(ctx: MemoryContext): ExecutionRepo {
       .sort((a, b) => time(a[field]) - time(b[field]))
       .slice(0, limit);
 
-  const executions: ExecutionRepo = {
+  const executions: Omit<ExecutionRepo, 'endAttempts'> = {
     async insert(execution) {
       if (state.executions.has(execution.executionId)) throw new ConflictError(`execution ${execution.executionId} already exists`);
       put(journal, state.executions, execution.executionId, { ...clone(execution), steps: execution.steps.map(stored) });

@@ -1,4 +1,5 @@
-import type { Repos, Store } from '../../ports/repos.js';
+import type { ExecutionRepo, Repos, Store, UnitOfWork } from '../../ports/repos.js';
+import { endAttemptsInOrder } from '../end-attempts.js';
 import { systemClock, type Clock } from '../../ports/clock.js';
 import { DEFAULT_MAX_STEP_OUTPUT_BYTES, type StepBoundOptions } from '../step-bound.js';
 import { relayByLock } from '../relay-by-lock.js';
@@ -19,8 +20,9 @@ function makeRepos(state: State, journal: Journal | null, clock: Clock, maxStepO
     maxStepOutputBytes,
     leaseFrom: (ms, now = clock.now()) => new Date(now.getTime() + ms),
   };
-  const executions = createExecutionRepo(ctx);
   const outbox = createOutboxRepo(ctx);
+  // In a unit of work (the store's own repos send it to one: see createMemoryStore).
+  const executions: ExecutionRepo = { ...createExecutionRepo(ctx), endAttempts: (ends) => endAttemptsInOrder({ executions, workflows, outbox }, ends) };
   const workflows = createWorkflowRepo(ctx, { executions, outbox });
   return { workflows, executions, outbox, users: createUserRepo(ctx), idempotency: createIdempotencyRepo(ctx), secrets: createSecretRepo(ctx) };
 }
@@ -59,21 +61,24 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const repos = locked(makeRepos(state, null, clock, maxStepOutputBytes), mutex);
   // Not under the lock as a whole: the publish in between may need the store (the in-process bus delivers at once).
   repos.outbox.relay = (lockMs, limit, publish) => relayByLock(repos.outbox, lockMs, limit, publish, () => clock.now());
+  const uow: UnitOfWork = {
+    run: (work) =>
+      mutex.run(async () => {
+        const journal = new Journal();
+        try {
+          return await work(makeRepos(state, journal, clock, maxStepOutputBytes));
+        } catch (err) {
+          journal.rollback();
+          throw err;
+        }
+      }),
+  };
+  // Several writes: all or none, as the one statement of PostgreSQL.
+  repos.executions.endAttempts = (ends) => uow.run((tx) => tx.executions.endAttempts(ends));
   return {
     kind: 'memory',
     ...repos,
-    uow: {
-      run: (work) =>
-        mutex.run(async () => {
-          const journal = new Journal();
-          try {
-            return await work(makeRepos(state, journal, clock, maxStepOutputBytes));
-          } catch (err) {
-            journal.rollback();
-            throw err;
-          }
-        }),
-    },
+    uow,
     async now() {
       return clock.now();
     },

@@ -61,7 +61,8 @@ function attemptsWithEnded(endedAs: unknown) {
 /** What countByStatus counts exactly, each on a partial index (schema.ts): all but `completed` (the compiler checks the list). */
 const COUNTED: Record<Exclude<ExecutionStatus, 'completed'>, true> = { queued: true, running: true, waiting: true, pending_retry: true, failed: true, cancelled: true };
 
-export function createExecutionRepo(ctx: MongoContext): ExecutionRepo {
+/** The execution repository but for `endAttempts`, which spans three (see store.ts). */
+export function createExecutionRepo(ctx: MongoContext): Omit<ExecutionRepo, 'endAttempts'> {
   const { models, limits, serverNow, opts, claim, leaseFrom } = ctx;
   const stepDoc = (step: Step) => toStepDoc(step, limits.maxStepOutputBytes);
 
@@ -105,7 +106,7 @@ export function createExecutionRepo(ctx: MongoContext): ExecutionRepo {
     },
   ];
 
-  const executions: ExecutionRepo = {
+  const executions: Omit<ExecutionRepo, 'endAttempts'> = {
     async insert(execution) {
       await throwIfDuplicate(
         () => models.Execution.insertOne(toExecutionDoc(execution, limits.maxStepOutputBytes), opts),

@@ -2,7 +2,8 @@ import mongoose, { type ConnectOptions } from 'mongoose';
 import { IDEMPOTENCY_WINDOW_MS } from '../../domain/idempotency.js';
 import { UnavailableError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import type { Repos, Store } from '../../ports/repos.js';
+import type { ExecutionRepo, Repos, Store } from '../../ports/repos.js';
+import { endAttemptsInOrder } from '../end-attempts.js';
 import { DEFAULT_MAX_STEP_OUTPUT_BYTES, type StepBoundOptions } from '../step-bound.js';
 import { guarded, unavailableOnError } from './errors.js';
 import type { ClientSession } from 'mongoose';
@@ -137,8 +138,16 @@ export function createRepos(
     claim: { ...opts, returnDocument: 'after' as const },
     leaseFrom: async (ms) => new Date((await serverNow()).getTime() + ms),
   };
-  const executions = createExecutionRepo(ctx);
   const outbox = createOutboxRepo(ctx);
+  const executions: ExecutionRepo = {
+    ...createExecutionRepo(ctx),
+    async endAttempts(ends) {
+      // Three writes per run: atomic in the caller's transaction, or else in one of their own.
+      if (session) return endAttemptsInOrder({ executions, workflows, outbox }, ends);
+      if (!transaction) throw new Error('endAttempts outside a unit of work needs a transaction runner');
+      return transaction((tx) => tx.executions.endAttempts(ends));
+    },
+  };
   const workflows = createWorkflowRepo(ctx, { executions, outbox });
   return { workflows, executions, outbox, users: createUserRepo(ctx), idempotency: createIdempotencyRepo(ctx), secrets: createSecretRepo(ctx) };
 }

@@ -1,7 +1,7 @@
 import { ConflictError } from '../../errors.js';
 import { CANCELLED_STEP_ERROR, FINISHED_STATUSES, MAX_ATTEMPT_RECORDS, RESUMABLE_STATUSES, type AttemptRecord, type Execution, type ExecutionStatus, type Step } from '../../domain/execution.js';
 import { emptyStatusCounts, type RecentRun, type StatusCounts } from '../../domain/run-stats.js';
-import type { ExecutionRepo, PageRequest } from '../../ports/repos.js';
+import type { AttemptEnd, ExecutionRepo, PageRequest } from '../../ports/repos.js';
 import { decodeExecutionCursor, executionSortKey, toPage } from '../cursor.js';
 import { boundError, boundStep } from '../step-bound.js';
 import { decodeUserJson, encodeUserJson } from '../user-json.js';
@@ -332,6 +332,48 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
         ],
       );
       return (rowCount ?? 0) > 0;
+    },
+    async endAttempts(ends) {
+      if (ends.length === 0) return [];
+      // One statement, so atomic without a transaction. `ends` keeps the first entry of each
+      // execution; the trigger and the message are written for the runs `ended` returns only.
+      const column = <T>(value: (end: AttemptEnd) => T) => ends.map(value);
+      const { rows } = await query<{ execution_id: string }>(
+        db,
+        `WITH ends AS (
+           SELECT DISTINCT ON (execution_id) * FROM unnest($1::text[], $2::integer[], $3::text[], $4::integer[], $5::timestamptz[], $6::timestamptz[], $7::text[],
+             $8::integer[], $9::jsonb[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::jsonb[], $17::timestamptz[], $18::integer[])
+           WITH ORDINALITY AS f(execution_id, attempt, status, retries_left, at, next_attempt_at, error, step_index, step, owner_id, workflow_id, trigger_status,
+             message_id, topic, key, event, created_at, attempts, n)
+           ORDER BY execution_id, n),
+         ended AS (
+           UPDATE executions e SET status=f.status, retries_left=f.retries_left, updated_at=f.at, next_attempt_at=f.next_attempt_at, error=f.error, lease_until=NULL,
+             finished_at = CASE WHEN f.status IN ('completed', 'failed') THEN f.at ELSE e.finished_at END,
+             steps = CASE WHEN f.step_index IS NULL THEN e.steps ELSE jsonb_set(e.steps, ARRAY[f.step_index::text], f.step) END
+           FROM ends f WHERE e.execution_id=f.execution_id AND e.attempt=f.attempt AND e.status='running'
+           RETURNING e.execution_id),
+         triggers AS (
+           UPDATE workflows w SET trigger_status=f.trigger_status, trigger_execution_id = CASE WHEN f.trigger_status = 'idle' THEN NULL ELSE f.execution_id END, updated_at=f.at
+           FROM ends f JOIN ended USING (execution_id)
+           WHERE w.owner_id=f.owner_id AND w.workflow_id=f.workflow_id AND w.trigger_status IN ('busy', 'pending')
+             AND (w.trigger_execution_id IS NULL OR w.trigger_execution_id=f.execution_id)),
+         results AS (
+           INSERT INTO outbox (id, topic, key, event, created_at, attempts)
+           SELECT f.message_id, f.topic, f.key, f.event, f.created_at, f.attempts FROM ends f JOIN ended USING (execution_id) ORDER BY f.n)
+         SELECT execution_id FROM ended`,
+        [
+          column((end) => end.executionId), column((end) => end.attempt), column((end) => end.update.status), column((end) => end.update.retriesLeft),
+          column((end) => end.update.at), column((end) => end.update.nextAttemptAt ?? null),
+          column((end) => (end.update.error === undefined ? null : boundError(end.update.error, maxStepOutputBytes))),
+          column((end) => end.update.step?.index ?? null), column((end) => (end.update.step ? json(storedStep(end.update.step)) : null)),
+          column((end) => end.ownerId), column((end) => end.workflowId), column((end) => end.trigger),
+          column((end) => end.message.id), column((end) => end.message.topic), column((end) => end.message.key), column((end) => json(end.message.event)),
+          column((end) => end.message.createdAt), column((end) => end.message.attempts),
+        ],
+      ).catch((err: unknown) => {
+        throw err instanceof ConflictError ? new ConflictError('a result message is already in the outbox') : err;
+      });
+      return rows.map((row) => row.execution_id);
     },
     async cancel(executionId, at) {
       // Steps are rewritten in the same statement: a step still running is failed as cancelled.

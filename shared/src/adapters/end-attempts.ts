@@ -1,0 +1,22 @@
+import type { AttemptEnd, Repos } from '../ports/repos.js';
+
+/**
+ * `ExecutionRepo.endAttempts` for a store without a one-statement form, to be run inside a
+ * unit of work (so all of it lands or none does): each end in order, its trigger moved and
+ * its result message added only when the attempt ended; of an execution listed twice, the
+ * first entry only.
+ */
+export async function endAttemptsInOrder(tx: Pick<Repos, 'executions' | 'workflows' | 'outbox'>, ends: readonly AttemptEnd[]): Promise<string[]> {
+  const seen = new Set<string>();
+  const ended: string[] = [];
+  for (const { executionId, attempt, update, ownerId, workflowId, trigger, message } of ends) {
+    if (seen.has(executionId)) continue;
+    seen.add(executionId);
+    if (!(await tx.executions.finishAttempt(executionId, attempt, update))) continue;
+    await tx.workflows.setTriggerStatus(ownerId, workflowId, executionId, ['busy', 'pending'], trigger, update.at);
+    await tx.outbox.add(message);
+    ended.push(executionId);
+  }
+  return ended;
+}
+
