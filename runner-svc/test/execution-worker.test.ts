@@ -202,14 +202,14 @@ describe('ExecutionWorker with mocked ports', () => {
   it('abandons the attempt (lost) when its lease was taken over before the outcome was saved; the outcome carries the last step', async () => {
     const endAttempts = mock.fn(async (..._args: unknown[]) => []);
     const store = {
-      executions: { claimManyForRun: mock.fn(async () => [claimed([{ type: 'log', message: 'x' }])]), saveStep: mock.fn(async () => true), get: mock.fn(async () => null), endAttempts },
+      executions: { claimManyForRun: mock.fn(async () => [claimed([{ type: 'log', message: 'x' }])]), saveSteps: mock.fn(async () => []), get: mock.fn(async () => null), endAttempts },
     } as unknown as Store;
     const worker = new ExecutionWorker({
       store, groupCommit: new GroupCommit(store), actions: createActions({ http: scriptedHttp({}).http }), clock: new FakeClock(), logger: silentLogger,
       topics: DEFAULT_TOPICS, config: { leaseMarginMs: 1_000 },
     });
     assert.equal(await worker.handle(requested('e1', 1)), 'lost');
-    assert.equal((store.executions.saveStep as unknown as ReturnType<typeof mock.fn>).mock.callCount(), 0, 'an instant last step is written only with the outcome');
+    assert.equal((store.executions.saveSteps as unknown as ReturnType<typeof mock.fn>).mock.callCount(), 0, 'an instant last step is written only with the outcome');
     assert.equal(endAttempts.mock.callCount(), 1);
     const [end] = endAttempts.mock.calls[0]?.arguments[0] as AttemptEnd[];
     assert.deepEqual([end?.executionId, end?.update.status, end?.update.step?.status, end?.trigger], ['e1', 'completed', 'succeeded', 'idle']);
@@ -219,7 +219,7 @@ describe('ExecutionWorker with mocked ports', () => {
     const { http, calls } = scriptedHttp({ 'https://api.test/a': [200] });
     const uowRun = mock.fn(async () => true);
     const store = {
-      executions: { claimManyForRun: mock.fn(async () => [claimed([{ type: 'http-request', url: 'https://api.test/a', method: 'GET' }])]), saveStep: mock.fn(async () => false), get: mock.fn(async () => null) },
+      executions: { claimManyForRun: mock.fn(async () => [claimed([{ type: 'http-request', url: 'https://api.test/a', method: 'GET' }])]), saveSteps: mock.fn(async () => []), get: mock.fn(async () => null) },
       uow: { run: uowRun },
     } as unknown as Store;
     const worker = new ExecutionWorker({
@@ -231,13 +231,13 @@ describe('ExecutionWorker with mocked ports', () => {
   });
 
   it('skips without running anything when the claim is refused', async () => {
-    const saveStep = mock.fn(async () => true);
-    const store = { executions: { claimManyForRun: mock.fn(async () => []), saveStep } } as unknown as Store;
+    const saveSteps = mock.fn(async () => true);
+    const store = { executions: { claimManyForRun: mock.fn(async () => []), saveSteps } } as unknown as Store;
     const worker = new ExecutionWorker({
       store, groupCommit: new GroupCommit(store), actions: createActions({ http: scriptedHttp({}).http }), clock: new FakeClock(), logger: silentLogger,
       topics: DEFAULT_TOPICS, config: { leaseMarginMs: 1_000 },
     });
     assert.equal(await worker.handle(requested('e1', 1)), 'skipped');
-    assert.equal(saveStep.mock.callCount(), 0);
+    assert.equal(saveSteps.mock.callCount(), 0);
   });
 });

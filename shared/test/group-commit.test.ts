@@ -15,6 +15,7 @@ import {
   WorkflowBusyError,
   type AttemptEnd,
   type Execution,
+  type StepSave,
   type Repos,
   type Store,
   type User,
@@ -146,6 +147,33 @@ describe('GroupCommit', () => {
     assert.equal(writes.mock.callCount(), 1, 'one write for the five claims');
     assert.equal(transactions.mock.callCount(), 0, 'and no transaction');
     assert.deepEqual(results.map((e) => e?.executionId ?? null), ['a', 'b', 'c', null, null], 'a run claimed twice goes to the first caller only');
+  });
+
+  it('sends the steps saved in one turn as one write per lease', async () => {
+    const { store } = counted();
+    const inner = Object.getPrototypeOf(store) as Store;
+    const writes: number[] = [];
+    const saveMany = inner.executions.saveSteps;
+    Object.assign(store, { executions: { ...inner.executions, saveSteps: (saves: StepSave[], leaseMs: number) => (writes.push(leaseMs), saveMany(saves, leaseMs)) } });
+    const runs: Execution[] = [];
+    for (const id of ['a', 'b', 'c']) {
+      const wf = manual('o', `w-${id}`);
+      await store.workflows.create(wf);
+      const run = await inner.uow.run((tx) => acceptRun(tx, wf, { type: 'manual', firedAt: T }, DEFAULT_TOPICS, T));
+      runs.push((await store.executions.claimForRun(run.executionId, 1, 60_000))!);
+    }
+    const [a, b, c] = runs as [Execution, Execution, Execution];
+    const running = { index: 0, type: 'log' as const, status: 'running' as const, attempt: 1, startedAt: T };
+    const commit = new GroupCommit(store);
+    const saved = await Promise.all([
+      commit.saveStep(a.executionId, 1, running, 60_000),
+      commit.saveStep(b.executionId, 1, running, 60_000),
+      commit.saveStep(c.executionId, 1, running, 5_000),
+      commit.saveStep(a.executionId, 2, running, 60_000),
+    ]);
+    assert.deepEqual(saved, [true, true, true, false]);
+    assert.deepEqual(writes.sort(), [5_000, 60_000], 'one write per lease');
+    assert.equal((await store.executions.get(c.executionId))?.steps[0]?.status, 'running');
   });
 
   it('sends the ends of attempts asked for in one turn as one write; a write that fails is made again end by end', async () => {

@@ -193,9 +193,9 @@ export class ExecutionWorker {
     return 'waiting';
   }
 
-  /** Saves `step`, the lease then running `leaseMs` from the store's clock. */
+  /** Saves `step`, the lease then running `leaseMs` from the store's clock (with the other steps saved in this turn: one write). */
   private saveStep(executionId: string, attempt: number, step: Step, leaseMs: number): Promise<boolean> {
-    return this.writes.runSingleWrite((r) => r.executions.saveStep(executionId, attempt, step, leaseMs));
+    return this.writes.saveStep(executionId, attempt, step, leaseMs);
   }
 
   /** The lease that covers running `action` (or the first claim, before any action). */

@@ -1,4 +1,5 @@
 import type { AttemptEnd, Repos } from '../ports/repos.js';
+import { firstOfEach } from './first-of-each.js';
 
 /**
  * `ExecutionRepo.endAttempts` for a store without a one-statement form, to be run inside a
@@ -7,11 +8,8 @@ import type { AttemptEnd, Repos } from '../ports/repos.js';
  * first entry only.
  */
 export async function endAttemptsInOrder(tx: Pick<Repos, 'executions' | 'workflows' | 'outbox'>, ends: readonly AttemptEnd[]): Promise<string[]> {
-  const seen = new Set<string>();
   const ended: string[] = [];
-  for (const { executionId, attempt, update, ownerId, workflowId, trigger, message } of ends) {
-    if (seen.has(executionId)) continue;
-    seen.add(executionId);
+  for (const { executionId, attempt, update, ownerId, workflowId, trigger, message } of firstOfEach(ends)) {
     if (!(await tx.executions.finishAttempt(executionId, attempt, update))) continue;
     await tx.workflows.setTriggerStatus(ownerId, workflowId, executionId, ['busy', 'pending'], trigger, update.at);
     await tx.outbox.add(message);

@@ -1,6 +1,6 @@
-import type { Execution } from '../domain/execution.js';
+import type { Execution, Step } from '../domain/execution.js';
 import { AppError, UnavailableError } from '../errors.js';
-import type { AttemptEnd, Repos, Store, UnitOfWork } from '../ports/repos.js';
+import type { AttemptEnd, Repos, StepSave, Store, UnitOfWork } from '../ports/repos.js';
 
 export interface GroupCommitOptions {
   /** Transactions in flight at once; what arrives while all are busy waits and is grouped. Default 4. */
@@ -112,6 +112,10 @@ export class GroupCommit implements UnitOfWork {
     (claim) => claim.leaseMs,
   );
   private readonly ends = new SameTurn<AttemptEnd, boolean>((ends) => this.endMany(ends));
+  private readonly steps = new SameTurn<StepSave & { leaseMs: number }, boolean>(
+    (saves) => this.saveMany(saves),
+    (save) => save.leaseMs,
+  );
 
   constructor(
     private readonly store: Pick<Store, 'uow'> & Repos,
@@ -150,6 +154,20 @@ export class GroupCommit implements UnitOfWork {
    */
   endAttempt(end: AttemptEnd): Promise<boolean> {
     return this.ends.add(end);
+  }
+
+  /**
+   * `ExecutionRepo.saveStep`, with the steps saved in the same turn of the event loop (the runs
+   * of a Kafka batch starting their first steps) sent as one write, `saveSteps`. The write then
+   * goes as `runSingleWrite` does.
+   */
+  saveStep(executionId: string, attempt: number, step: Step, leaseMs: number): Promise<boolean> {
+    return this.steps.add({ executionId, attempt, step, leaseMs });
+  }
+
+  private async saveMany(saves: (StepSave & { leaseMs: number })[]): Promise<boolean[]> {
+    const saved = new Set(await this.runSingleWrite((r) => r.executions.saveSteps(saves, saves[0]!.leaseMs)));
+    return saves.map((save) => saved.delete(save.executionId)); // an execution listed twice: its first entry was written
   }
 
   private async claimMany(claims: Claim[]): Promise<(Execution | null)[]> {

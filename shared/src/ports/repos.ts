@@ -136,6 +136,13 @@ export interface ExecutionRepo {
   /** Records one step while `running` on `attempt`, with the lease as in `setLease`; false if the run was taken away. */
   saveStep(executionId: string, attempt: number, step: Step, leaseMs: number): Promise<boolean>;
   /**
+   * `saveStep` of many runs in one write (one statement on PostgreSQL), each of `saves` as
+   * `saveStep(executionId, attempt, step, leaseMs)` would do it alone. Returns the executionIds
+   * whose step was recorded, in no particular order; an execution listed twice is written by
+   * its first entry only.
+   */
+  saveSteps(saves: readonly StepSave[], leaseMs: number): Promise<string[]>;
+  /**
    * Moves `running` on `attempt` to a new status with the given fields (`pending_retry`
    * with `nextAttemptAt`, `completed`, `failed`), recording `step` (the attempt's last) in
    * the same write when given. False if it was not running on `attempt`.
@@ -215,6 +222,13 @@ export interface ExecutionRepo {
    * may update some seconds late.
    */
   countByStatus(): Promise<Record<ExecutionStatus, number>>;
+}
+
+/** A step to record by `ExecutionRepo.saveSteps`. */
+export interface StepSave {
+  executionId: string;
+  attempt: number;
+  step: Step;
 }
 
 /** How `finishAttempt` leaves an attempt: its new status and fields, and its last step when given. */

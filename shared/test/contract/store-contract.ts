@@ -585,6 +585,34 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         assert.equal(read?.attempt, 1);
       });
 
+      it('saves the steps of many runs in one write, each as saveStep would alone', async () => {
+        const o = owner();
+        const [first, second, queued] = [execution(o, 'w'), execution(o, 'w'), execution(o, 'w')];
+        for (const e of [first, second, queued]) await store.executions.insert(e);
+        for (const e of [first, second]) await store.executions.claimForRun(e.executionId, 1, 1_000);
+        const step = (message: string): Step => ({ index: 0, type: 'log', status: 'succeeded', attempt: 1, output: { message }, startedAt: at(1), finishedAt: at(2) });
+        const from = await store.now();
+        const saved = await store.executions.saveSteps(
+          [
+            { executionId: first.executionId, attempt: 1, step: step('first') },
+            { executionId: second.executionId, attempt: 1, step: step('second') },
+            { executionId: first.executionId, attempt: 1, step: step('listed twice: the first entry counts') },
+            { executionId: queued.executionId, attempt: 1, step: step('not running') },
+            { executionId: second.executionId, attempt: 2, step: step('another attempt') },
+          ],
+          5_000,
+        );
+        const to = await store.now();
+        assert.deepEqual(saved.sort(), [first.executionId, second.executionId].sort());
+        const [one, two, three] = await Promise.all([first, second, queued].map((e) => store.executions.get(e.executionId)));
+        assert.deepEqual(one?.steps[0], step('first'));
+        assert.deepEqual(two?.steps[0], step('second'));
+        assert.equal(one?.updatedAt.getTime(), at(2).getTime(), 'updated when the step finished');
+        assertLease(one?.leaseUntil, 5_000, from, to);
+        assert.deepEqual(three?.steps, queued.steps, 'not running: left alone');
+        assert.deepEqual(await store.executions.saveSteps([], 5_000), []);
+      });
+
       it('finishes an attempt by compare-and-set, setting and clearing the right fields', async () => {
         const e = execution(owner(), 'w');
         await store.executions.insert(e);

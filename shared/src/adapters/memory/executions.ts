@@ -3,6 +3,7 @@ import { emptyStatusCounts, nearestRank, type RecentRun, type StatusCounts } fro
 import type { ExecutionRepo } from '../../ports/repos.js';
 import { ConflictError } from '../../errors.js';
 import { decodeExecutionCursor, executionSortKey } from '../cursor.js';
+import { firstOfEach } from '../first-of-each.js';
 import { boundError, boundStep } from '../step-bound.js';
 import { clone, del, paginate, put, time, type MemoryContext } from './schema.js';
 
@@ -167,6 +168,13 @@ export function createExecutionRepo(ctx: MemoryContext): Omit<ExecutionRepo, 'en
       steps[step.index] = stored(step);
       update(execution, { steps, leaseUntil: leaseFrom(leaseMs), updatedAt: step.finishedAt ?? step.startedAt ?? execution.updatedAt });
       return true;
+    },
+    async saveSteps(saves, leaseMs) {
+      const saved: string[] = [];
+      for (const { executionId, attempt, step } of firstOfEach(saves)) {
+        if (await executions.saveStep(executionId, attempt, step, leaseMs)) saved.push(executionId);
+      }
+      return saved;
     },
     async finishAttempt(executionId, attempt, outcome) {
       const execution = state.executions.get(executionId);

@@ -318,6 +318,23 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
       );
       return (rowCount ?? 0) > 0;
     },
+    async saveSteps(saves, leaseMs) {
+      if (saves.length === 0) return [];
+      // The conditions of saveStep, row by row; of an execution listed twice, the first entry only.
+      const { rows } = await query<{ execution_id: string }>(
+        db,
+        `UPDATE executions e SET steps = jsonb_set(e.steps, ARRAY[s.step_index::text], s.step), lease_until=${NOW_PLUS('$6')}, updated_at=COALESCE(s.at, e.updated_at)
+         FROM (SELECT DISTINCT ON (execution_id) * FROM unnest($1::text[], $2::integer[], $3::integer[], $4::jsonb[], $5::timestamptz[])
+               WITH ORDINALITY AS s(execution_id, attempt, step_index, step, at, n) ORDER BY execution_id, n) AS s
+         WHERE e.execution_id=s.execution_id AND e.attempt=s.attempt AND e.status='running'
+         RETURNING e.execution_id`,
+        [
+          saves.map((s) => s.executionId), saves.map((s) => s.attempt), saves.map((s) => s.step.index), saves.map((s) => json(storedStep(s.step))),
+          saves.map((s) => s.step.finishedAt ?? s.step.startedAt ?? null), leaseMs,
+        ],
+      );
+      return rows.map((row) => row.execution_id);
+    },
     async finishAttempt(executionId, attempt, outcome) {
       const finished = outcome.status === 'completed' || outcome.status === 'failed';
       const { rowCount } = await query(
