@@ -22,6 +22,7 @@ import {
 import type { Metrics } from '@wf/shared/ops';
 import type { ActionRegistry } from '../actions/index.js';
 import type { SecretResolver } from './secrets.js';
+import { lazyChild } from './lazy-logger.js';
 import { isSettled, StepRunner } from './step-runner.js';
 
 /** Why a run stopped at a step, and how that step may be retried. */
@@ -121,7 +122,7 @@ export class ExecutionWorker {
 
   private logFor(event: ExecutionRequested): Logger {
     const { executionId, workflowId, attempt } = event.data;
-    return this.deps.logger.child({ executionId, workflowId, attempt });
+    return lazyChild(this.deps.logger, { executionId, workflowId, attempt });
   }
 
   /**

@@ -13,6 +13,7 @@ import type { Metrics } from '@wf/shared/ops';
 import { HttpStatusError, PermanentActionError, type ActionRegistry } from '../actions/index.js';
 import { conditionHolds } from '../conditions.js';
 import { TemplateError, type TemplateContext } from '../templating.js';
+import { lazyChild } from './lazy-logger.js';
 import { redact } from './redact.js';
 import { concealSecrets, type SecretResolver } from './secrets.js';
 
@@ -59,7 +60,7 @@ export class StepRunner {
     const { clock, actions, metrics } = this.deps;
     const executor = actions[action.type] as { instant?: boolean; run(a: Action, c: unknown): Promise<unknown> };
     const template = templateContext(execution);
-    const stepLog = log.child({ step: index, action: action.type });
+    const stepLog = lazyChild(log, { step: index, action: action.type });
     const previous = execution.steps[index];
     const startedAt = clock.now();
     const running: Step = {
