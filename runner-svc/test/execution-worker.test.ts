@@ -10,7 +10,7 @@ import {
   silentLogger,
   WorkflowBusyError,
   type Action,
-  type AttemptEnd,
+  type AttemptEnding,
   type ExecutionRequested,
   type HttpClient,
   type HttpRequest,
@@ -211,7 +211,7 @@ describe('ExecutionWorker with mocked ports', () => {
     assert.equal(await worker.handle(requested('e1', 1)), 'lost');
     assert.equal((store.executions.saveSteps as unknown as ReturnType<typeof mock.fn>).mock.callCount(), 0, 'an instant last step is written only with the outcome');
     assert.equal(endAttempts.mock.callCount(), 1);
-    const [end] = endAttempts.mock.calls[0]?.arguments[0] as AttemptEnd[];
+    const [end] = endAttempts.mock.calls[0]?.arguments[0] as AttemptEnding[];
     assert.deepEqual([end?.executionId, end?.update.status, end?.update.step?.status, end?.trigger], ['e1', 'completed', 'succeeded', 'idle']);
   });
 

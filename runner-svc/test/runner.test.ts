@@ -9,7 +9,7 @@ import {
   systemClock,
   UnavailableError,
   type Action,
-  type AttemptEnd,
+  type AttemptEnding,
   type BatchHandler,
   type Bus,
   type EventConsumer,
@@ -125,9 +125,9 @@ for (const { name, skip, open } of buses) {
       const store = refusingStore(memory, (method, [ends]) => {
         // The outcome of its one step, written with the step, can never be stored. (A batch with
         // it fails as a whole, then each of its ends is written alone: its own write is counted.)
-        const doomedEnd = method === 'endAttempts' ? (ends as AttemptEnd[]).find((end) => end.executionId === doomed && end.update.step) : undefined;
+        const doomedEnd = method === 'endAttempts' ? (ends as AttemptEnding[]).find((end) => end.executionId === doomed && end.update.step) : undefined;
         if (!doomedEnd) return undefined;
-        if ((ends as AttemptEnd[]).length === 1) refused += 1;
+        if ((ends as AttemptEnding[]).length === 1) refused += 1;
         return new Error('the execution would exceed the size limit of a document');
       });
       const bus = await start(t, store, runnerConfig({ maxDeliveries: 5 }), topics);

@@ -13,7 +13,7 @@ import {
   NotFoundError,
   UnavailableError,
   WorkflowBusyError,
-  type AttemptEnd,
+  type AttemptEnding,
   type Execution,
   type StepSave,
   type Repos,
@@ -184,7 +184,7 @@ describe('GroupCommit', () => {
     Object.assign(store, {
       executions: {
         ...inner.executions,
-        endAttempts: (ends: AttemptEnd[]) => {
+        endAttempts: (ends: AttemptEnding[]) => {
           writes.push(ends.map((e) => e.executionId));
           // A value the store refuses, as a document over its size limit: any write with it fails.
           return ends.some((e) => e.update.error === 'poison') ? Promise.reject(new Error('too large')) : endMany(ends);
@@ -198,7 +198,7 @@ describe('GroupCommit', () => {
       const run = await inner.uow.run((tx) => acceptRun(tx, wf, { type: 'manual', firedAt: T }, DEFAULT_TOPICS, T));
       runs.push((await store.executions.claimForRun(run.executionId, 1, 60_000))!);
     }
-    const end = (e: Execution, error?: string): AttemptEnd => ({
+    const end = (e: Execution, error?: string): AttemptEnding => ({
       executionId: e.executionId, attempt: 1, update: { status: 'failed', at: T, retriesLeft: 0, ...(error ? { error } : {}) },
       ownerId: 'o', workflowId: e.workflowId, trigger: 'idle', message: runResultMessage(e, 'failed', T, DEFAULT_TOPICS, error),
     });

@@ -7,7 +7,7 @@ import {
   stepSettings,
   stepTimeoutMs,
   type Action,
-  type AttemptEnd,
+  type AttemptEnding,
   type Clock,
   type Execution,
   type ExecutionRequested,
@@ -248,7 +248,7 @@ export class ExecutionWorker {
     outcome: 'completed' | 'pending_retry' | 'failed',
     at: Date,
     { spendsRetry = true, ...details }: { step?: Step; nextAttemptAt?: Date; error?: string; spendsRetry?: boolean },
-  ): AttemptEnd {
+  ): AttemptEnding {
     const { ownerId, workflowId, executionId, attempt } = execution;
     const retriesLeft = outcome === 'pending_retry' && spendsRetry ? execution.retriesLeft - 1 : execution.retriesLeft;
     return {

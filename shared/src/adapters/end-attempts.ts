@@ -1,4 +1,4 @@
-import type { AttemptEnd, Repos } from '../ports/repos.js';
+import type { AttemptEnding, Repos } from '../ports/repos.js';
 import { firstOfEach } from './first-of-each.js';
 
 /**
@@ -7,7 +7,7 @@ import { firstOfEach } from './first-of-each.js';
  * its result message added only when the attempt ended; of an execution listed twice, the
  * first entry only.
  */
-export async function endAttemptsInOrder(tx: Pick<Repos, 'executions' | 'workflows' | 'outbox'>, ends: readonly AttemptEnd[]): Promise<string[]> {
+export async function endAttemptsInOrder(tx: Pick<Repos, 'executions' | 'workflows' | 'outbox'>, ends: readonly AttemptEnding[]): Promise<string[]> {
   const ended: string[] = [];
   for (const { executionId, attempt, update, ownerId, workflowId, trigger, message } of firstOfEach(ends)) {
     if (!(await tx.executions.finishAttempt(executionId, attempt, update))) continue;

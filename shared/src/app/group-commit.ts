@@ -1,6 +1,6 @@
 import type { Execution, Step } from '../domain/execution.js';
 import { AppError, UnavailableError } from '../errors.js';
-import type { AttemptEnd, Repos, StepSave, Store, UnitOfWork } from '../ports/repos.js';
+import type { AttemptEnding, Repos, StepSave, Store, UnitOfWork } from '../ports/repos.js';
 
 export interface GroupCommitOptions {
   /** Transactions in flight at once; what arrives while all are busy waits and is grouped. Default 4. */
@@ -111,7 +111,7 @@ export class GroupCommit implements UnitOfWork {
     (claims) => this.claimMany(claims),
     (claim) => claim.leaseMs,
   );
-  private readonly ends = new SameTurn<AttemptEnd, boolean>((ends) => this.endMany(ends));
+  private readonly ends = new SameTurn<AttemptEnding, boolean>((ends) => this.endMany(ends));
   private readonly steps = new SameTurn<StepSave & { leaseMs: number }, boolean>(
     (saves) => this.saveMany(saves),
     (save) => save.leaseMs,
@@ -152,7 +152,7 @@ export class GroupCommit implements UnitOfWork {
    * unreachable store, each end is written again alone, so that one run's failure (a value the
    * store refuses) is its own and not its batch's.
    */
-  endAttempt(end: AttemptEnd): Promise<boolean> {
+  endAttempt(end: AttemptEnding): Promise<boolean> {
     return this.ends.add(end);
   }
 
@@ -181,8 +181,8 @@ export class GroupCommit implements UnitOfWork {
     });
   }
 
-  private async endMany(ends: AttemptEnd[]): Promise<(boolean | Promise<boolean>)[]> {
-    const endedBy = async (batch: AttemptEnd[]) => new Set(await this.runSingleWrite((r) => r.executions.endAttempts(batch)));
+  private async endMany(ends: AttemptEnding[]): Promise<(boolean | Promise<boolean>)[]> {
+    const endedBy = async (batch: AttemptEnding[]) => new Set(await this.runSingleWrite((r) => r.executions.endAttempts(batch)));
     let ended: Set<string>;
     try {
       ended = await endedBy(ends);

@@ -157,7 +157,7 @@ export interface ExecutionRepo {
    * ended, in no particular order; an execution listed twice is ended by its first entry.
    * Throws `ConflictError`, writing nothing, when a message id is already in the outbox.
    */
-  endAttempts(ends: readonly AttemptEnd[]): Promise<string[]>;
+  endAttempts(ends: readonly AttemptEnding[]): Promise<string[]>;
   /**
    * Ends a run that has not finished (any status but those of `FINISHED_STATUSES`) as
    * `cancelled` at `at`, in one compare-and-set write: clears its lease and due time, and a step
@@ -242,7 +242,7 @@ export interface AttemptUpdate {
 }
 
 /** One attempt ended by `ExecutionRepo.endAttempts`, with the trigger status of its workflow after it and its result event. */
-export interface AttemptEnd {
+export interface AttemptEnding {
   executionId: string;
   attempt: number;
   update: AttemptUpdate;

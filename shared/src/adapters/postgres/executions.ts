@@ -1,7 +1,7 @@
 import { ConflictError } from '../../errors.js';
 import { CANCELLED_STEP_ERROR, FINISHED_STATUSES, MAX_ATTEMPT_RECORDS, RESUMABLE_STATUSES, type AttemptRecord, type Execution, type ExecutionStatus, type Step } from '../../domain/execution.js';
 import { emptyStatusCounts, type RecentRun, type StatusCounts } from '../../domain/run-stats.js';
-import type { AttemptEnd, ExecutionRepo, PageRequest } from '../../ports/repos.js';
+import type { AttemptEnding, ExecutionRepo, PageRequest } from '../../ports/repos.js';
 import { decodeExecutionCursor, executionSortKey, toPage } from '../cursor.js';
 import { boundError, boundStep } from '../step-bound.js';
 import { decodeUserJson, encodeUserJson } from '../user-json.js';
@@ -354,7 +354,7 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
       if (ends.length === 0) return [];
       // One statement, so atomic without a transaction. `ends` keeps the first entry of each
       // execution; the trigger and the message are written for the runs `ended` returns only.
-      const column = <T>(value: (end: AttemptEnd) => T) => ends.map(value);
+      const column = <T>(value: (end: AttemptEnding) => T) => ends.map(value);
       const { rows } = await query<{ execution_id: string }>(
         db,
         `WITH ends AS (
