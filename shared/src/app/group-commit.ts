@@ -44,7 +44,9 @@ class SameTurn<T, R> {
     const groups = new Map<unknown, Waiting<T, R>[]>();
     for (const waiting of this.waiting.splice(0)) {
       const key = this.groupKey(waiting.request);
-      groups.set(key, [...(groups.get(key) ?? []), waiting]);
+      const group = groups.get(key);
+      if (group) group.push(waiting);
+      else groups.set(key, [waiting]);
     }
     for (const group of groups.values()) {
       for (let i = 0; i < group.length; i += MAX_BATCH) {
