@@ -3,7 +3,7 @@ import { emptyStatusCounts, nearestRank, type RecentRun, type StatusCounts } fro
 import type { ExecutionRepo } from '../../ports/repos.js';
 import { ConflictError } from '../../errors.js';
 import { decodeExecutionCursor, executionSortKey } from '../cursor.js';
-import { firstOfEach } from '../first-of-each.js';
+import { saveStepsInOrder } from '../in-order.js';
 import { boundError, boundStep } from '../step-bound.js';
 import { clone, del, paginate, put, time, type MemoryContext } from './schema.js';
 
@@ -169,12 +169,8 @@ export function createExecutionRepo(ctx: MemoryContext): Omit<ExecutionRepo, 'en
       update(execution, { steps, leaseUntil: leaseFrom(leaseMs), updatedAt: step.finishedAt ?? step.startedAt ?? execution.updatedAt });
       return true;
     },
-    async saveSteps(saves, leaseMs) {
-      const saved: string[] = [];
-      for (const { executionId, attempt, step } of firstOfEach(saves)) {
-        if (await executions.saveStep(executionId, attempt, step, leaseMs)) saved.push(executionId);
-      }
-      return saved;
+    saveSteps(saves, leaseMs) {
+      return saveStepsInOrder(executions, saves, leaseMs);
     },
     async finishAttempt(executionId, attempt, outcome) {
       const execution = state.executions.get(executionId);

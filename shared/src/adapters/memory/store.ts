@@ -1,5 +1,5 @@
 import type { ExecutionRepo, Repos, Store, UnitOfWork } from '../../ports/repos.js';
-import { endAttemptsInOrder } from '../end-attempts.js';
+import { endAttemptsInOrder } from '../in-order.js';
 import { systemClock, type Clock } from '../../ports/clock.js';
 import { DEFAULT_MAX_STEP_OUTPUT_BYTES, type StepBoundOptions } from '../step-bound.js';
 import { relayByLock } from '../relay-by-lock.js';

@@ -5,7 +5,7 @@ import { CANCELLED_STEP_ERROR, FINISHED_STATUSES, MAX_ATTEMPT_RECORDS, RESUMABLE
 import { emptyStatusCounts, type StatusCounts } from '../../domain/run-stats.js';
 import type { ExecutionRepo } from '../../ports/repos.js';
 import { decodeExecutionCursor, executionSortKey, toPage } from '../cursor.js';
-import { firstOfEach } from '../first-of-each.js';
+import { saveStepsInOrder } from '../in-order.js';
 import { boundError, boundStep } from '../step-bound.js';
 import { claimInBatch, notAfter, type MongoContext } from './connection.js';
 import { throwIfDuplicate } from './errors.js';
@@ -237,13 +237,8 @@ export function createExecutionRepo(ctx: MongoContext): Omit<ExecutionRepo, 'end
       const $set = { [`steps.${step.index}`]: stepDoc(step), leaseUntil: await leaseFrom(leaseMs), ...(at ? { updatedAt: at } : {}) };
       return (await models.Execution.updateOne(running(executionId, attempt), { $set }, opts)).matchedCount > 0;
     },
-    async saveSteps(saves, leaseMs) {
-      // One conditional update per run (each its own atomic write): linear in the batch.
-      const saved: string[] = [];
-      for (const { executionId, attempt, step } of firstOfEach(saves)) {
-        if (await executions.saveStep(executionId, attempt, step, leaseMs)) saved.push(executionId);
-      }
-      return saved;
+    saveSteps(saves, leaseMs) {
+      return saveStepsInOrder(executions, saves, leaseMs);
     },
     async finishAttempt(executionId, attempt, outcome) {
       const $set: Record<string, unknown> = { status: outcome.status, retriesLeft: outcome.retriesLeft, updatedAt: outcome.at };

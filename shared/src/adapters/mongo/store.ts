@@ -3,7 +3,7 @@ import { IDEMPOTENCY_WINDOW_MS } from '../../domain/idempotency.js';
 import { UnavailableError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { ExecutionRepo, Repos, Store } from '../../ports/repos.js';
-import { endAttemptsInOrder } from '../end-attempts.js';
+import { endAttemptsInOrder } from '../in-order.js';
 import { DEFAULT_MAX_STEP_OUTPUT_BYTES, type StepBoundOptions } from '../step-bound.js';
 import { guarded, unavailableOnError } from './errors.js';
 import type { ClientSession } from 'mongoose';

@@ -107,6 +107,11 @@ export function toExecution(row: ExecutionRow): Execution {
   };
 }
 
+/** A step as the `steps` column holds it, its output within `maxStepOutputBytes`. */
+function storedStep(step: Step, maxStepOutputBytes: number): StepRow {
+  return stepToRow(boundStep(step, maxStepOutputBytes));
+}
+
 function toStep({ startedAt, finishedAt, output, ...step }: StepRow): Step {
   return {
     ...step,
@@ -164,17 +169,34 @@ export const EXECUTION_COLUMNS = `execution_id, owner_id, workflow_id, workflow_
 
 /** The values of EXECUTION_COLUMNS, $1 to $20, the steps stored within `maxStepOutputBytes`. */
 export function executionValues(execution: Execution, maxStepOutputBytes: number): unknown[] {
-  const storedStep = (step: Step) => stepToRow(boundStep(step, maxStepOutputBytes));
   return [
     execution.executionId, execution.ownerId, execution.workflowId, execution.workflowVersion, json(encodeUserJson(execution.actions)), json(execution.retryPolicy), json(triggerToRow(execution.trigger)),
-    execution.status, execution.attempt, execution.retriesLeft, execution.nextAttemptAt ?? null, execution.leaseUntil ?? null, json(execution.steps.map(storedStep)), execution.error ?? null,
+    execution.status, execution.attempt, execution.retriesLeft, execution.nextAttemptAt ?? null, execution.leaseUntil ?? null, json(execution.steps.map((step) => storedStep(step, maxStepOutputBytes))), execution.error ?? null,
     execution.idempotencyKey ?? null, execution.createdAt, execution.updatedAt, execution.startedAt ?? null, execution.finishedAt ?? null, execution.rerunOf ?? null,
   ];
 }
 
 export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
   const { db, maxStepOutputBytes } = ctx;
-  const storedStep = (step: Step) => stepToRow(boundStep(step, maxStepOutputBytes));
+  const stored = (step: Step) => storedStep(step, maxStepOutputBytes);
+
+  /**
+   * Moves up to `limit` runs in `status` whose `dueColumn` has come by store time back to
+   * `queued` with `set` (SQL assignments), oldest due first, skipping rows another sweep holds.
+   */
+  const requeueDue = async (status: 'pending_retry' | 'waiting' | 'running', dueColumn: 'next_attempt_at' | 'lease_until', set: string | undefined, limit: number) => {
+    // The status is written into the text, not bound, so that it matches the partial indexes' predicates.
+    const { rows } = await query<ExecutionRow>(
+      db,
+      `UPDATE executions SET status='queued', updated_at=${NOW}${set ? `, ${set}` : ''}
+       WHERE execution_id IN (
+         SELECT execution_id FROM executions WHERE status='${status}' AND ${dueColumn} <= ${NOW}
+         ORDER BY ${dueColumn} LIMIT $1 FOR UPDATE SKIP LOCKED)
+       RETURNING *`,
+      [limit],
+    );
+    return rows.map(toExecution);
+  };
 
   const executions: ExecutionRepo = {
     async insert(execution) {
@@ -314,7 +336,7 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
         db,
         `UPDATE executions SET steps = jsonb_set(steps, ARRAY[$3::text], $4::jsonb), lease_until=${NOW_PLUS('$5')}, updated_at=COALESCE($6, updated_at)
          WHERE execution_id=$1 AND attempt=$2 AND status='running'`,
-        [executionId, attempt, String(step.index), json(storedStep(step)), leaseMs, at],
+        [executionId, attempt, String(step.index), json(stored(step)), leaseMs, at],
       );
       return (rowCount ?? 0) > 0;
     },
@@ -329,7 +351,7 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
          WHERE e.execution_id=s.execution_id AND e.attempt=s.attempt AND e.status='running'
          RETURNING e.execution_id`,
         [
-          saves.map((s) => s.executionId), saves.map((s) => s.attempt), saves.map((s) => s.step.index), saves.map((s) => json(storedStep(s.step))),
+          saves.map((s) => s.executionId), saves.map((s) => s.attempt), saves.map((s) => s.step.index), saves.map((s) => json(stored(s.step))),
           saves.map((s) => s.step.finishedAt ?? s.step.startedAt ?? null), leaseMs,
         ],
       );
@@ -345,7 +367,7 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
          WHERE execution_id=$1 AND attempt=$2 AND status='running'`,
         [
           executionId, attempt, outcome.status, outcome.retriesLeft, outcome.at, outcome.nextAttemptAt ?? null, outcome.error === undefined ? null : boundError(outcome.error, maxStepOutputBytes), finished,
-          outcome.step ? String(outcome.step.index) : null, outcome.step ? json(storedStep(outcome.step)) : null,
+          outcome.step ? String(outcome.step.index) : null, outcome.step ? json(stored(outcome.step)) : null,
         ],
       );
       return (rowCount ?? 0) > 0;
@@ -382,7 +404,7 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
           column((end) => end.executionId), column((end) => end.attempt), column((end) => end.update.status), column((end) => end.update.retriesLeft),
           column((end) => end.update.at), column((end) => end.update.nextAttemptAt ?? null),
           column((end) => (end.update.error === undefined ? null : boundError(end.update.error, maxStepOutputBytes))),
-          column((end) => end.update.step?.index ?? null), column((end) => (end.update.step ? json(storedStep(end.update.step)) : null)),
+          column((end) => end.update.step?.index ?? null), column((end) => (end.update.step ? json(stored(end.update.step)) : null)),
           column((end) => end.ownerId), column((end) => end.workflowId), column((end) => end.trigger),
           column((end) => end.message.id), column((end) => end.message.topic), column((end) => end.message.key), column((end) => json(end.message.event)),
           column((end) => end.message.createdAt), column((end) => end.message.attempts),
@@ -443,40 +465,14 @@ export function createExecutionRepo(ctx: PostgresContext): ExecutionRepo {
       );
       return rowCount ?? 0;
     },
-    async requeueDueRetries(limit) {
-      const { rows } = await query<ExecutionRow>(
-        db,
-        `UPDATE executions SET status='queued', attempt=attempt+1, next_attempt_at=NULL, updated_at=${NOW}, attempts = ${WITH_ENDED_ATTEMPT(`'pending_retry'`)}
-         WHERE execution_id IN (
-           SELECT execution_id FROM executions WHERE status='pending_retry' AND next_attempt_at <= ${NOW}
-           ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-         RETURNING *`,
-        [limit],
-      );
-      return rows.map(toExecution);
+    requeueDueRetries(limit) {
+      return requeueDue('pending_retry', 'next_attempt_at', `attempt=attempt+1, next_attempt_at=NULL, attempts = ${WITH_ENDED_ATTEMPT(`'pending_retry'`)}`, limit);
     },
-    async resumeDueWaits(limit) {
-      const { rows } = await query<ExecutionRow>(
-        db,
-        `UPDATE executions SET status='queued', updated_at=${NOW} WHERE execution_id IN (
-           SELECT execution_id FROM executions WHERE status='waiting' AND next_attempt_at <= ${NOW}
-           ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-         RETURNING *`,
-        [limit],
-      );
-      return rows.map(toExecution);
+    resumeDueWaits(limit) {
+      return requeueDue('waiting', 'next_attempt_at', undefined, limit);
     },
-    async requeueExpiredLeases(limit) {
-      const { rows } = await query<ExecutionRow>(
-        db,
-        `UPDATE executions SET status='queued', lease_until=NULL, updated_at=${NOW}, attempts = ${WITH_ENDED_ATTEMPT(`'lease_expired'`)}
-         WHERE execution_id IN (
-           SELECT execution_id FROM executions WHERE status='running' AND lease_until <= ${NOW}
-           ORDER BY lease_until LIMIT $1 FOR UPDATE SKIP LOCKED)
-         RETURNING *`,
-        [limit],
-      );
-      return rows.map(toExecution);
+    requeueExpiredLeases(limit) {
+      return requeueDue('running', 'lease_until', `lease_until=NULL, attempts = ${WITH_ENDED_ATTEMPT(`'lease_expired'`)}`, limit);
     },
     async requeueStaleQueued(queuedForMs, limit) {
       // Both lookups are index probes: queued runs by age, then each one's request among the

@@ -1,4 +1,4 @@
-import type { AttemptEnding, Repos } from '../ports/repos.js';
+import type { AttemptEnding, ExecutionRepo, Repos, StepSave } from '../ports/repos.js';
 import { firstOfEach } from './first-of-each.js';
 
 /**
@@ -18,3 +18,16 @@ export async function endAttemptsInOrder(tx: Pick<Repos, 'executions' | 'workflo
   return ended;
 }
 
+
+/**
+ * `ExecutionRepo.saveSteps` for a store without a one-statement form: each save in order as
+ * `saveStep` alone (each its own atomic write, so linear in the batch); of an execution listed
+ * twice, the first entry only.
+ */
+export async function saveStepsInOrder(executions: Pick<ExecutionRepo, 'saveStep'>, saves: readonly StepSave[], leaseMs: number): Promise<string[]> {
+  const saved: string[] = [];
+  for (const { executionId, attempt, step } of firstOfEach(saves)) {
+    if (await executions.saveStep(executionId, attempt, step, leaseMs)) saved.push(executionId);
+  }
+  return saved;
+}
