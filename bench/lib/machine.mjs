@@ -41,11 +41,15 @@ function cmdline(pid) {
 
 const INFRA = /^(redis-server|postgres|java)$/;
 
-/** CPU seconds used so far by the servers (Redis, PostgreSQL backends, the Kafka JVM) together. */
+/** CPU seconds used so far by the servers, each kind apart: PostgreSQL backends, the Kafka JVM, Redis. */
 export function serverCpuSeconds() {
-  let ticks = 0;
-  for (const p of readProcs().values()) if (INFRA.test(p.comm)) ticks += p.ticks;
-  return ticks / TICK;
+  const ticks = { 'PostgreSQL (every backend)': 0, 'Kafka (the JVM)': 0, Redis: 0 };
+  for (const p of readProcs().values()) {
+    if (p.comm === 'postgres') ticks['PostgreSQL (every backend)'] += p.ticks;
+    else if (p.comm === 'java') ticks['Kafka (the JVM)'] += p.ticks;
+    else if (p.comm === 'redis-server') ticks.Redis += p.ticks;
+  }
+  return Object.fromEntries(Object.entries(ticks).map(([server, t]) => [server, t / TICK]));
 }
 
 /** CPU seconds the hypervisor gave to other guests while this one wanted to run (steal, from /proc/stat). */

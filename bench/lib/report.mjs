@@ -74,7 +74,7 @@ export function renderReport(results) {
 
   const cpuRows = tp.filter((k) => s[k].status === 'ok' && s[k].cpuMsPerRun);
   if (cpuRows.length) {
-    out.push('CPU time per completed run during the timed phase (ms; user + system, from /proc; "servers" counts every PostgreSQL, Kafka and Redis process on the machine):', '');
+    out.push('CPU time per completed run during the timed phase (ms; user + system, from /proc; the servers are every PostgreSQL, Kafka and Redis process on the machine, each kind apart):', '');
     out.push('| system | per process |', '| --- | --- |');
     for (const k of cpuRows) out.push(`| ${LABELS[k]} | ${Object.entries(s[k].cpuMsPerRun).map(([p, v]) => `${p} ${v}`).join('; ')} |`);
     out.push('');

@@ -7,7 +7,7 @@ import { round, summarize } from './stats.mjs';
 /** CPU seconds so far of the system's processes, the load generator (this process) and the servers. */
 export function cpuSnapshot(target) {
   const { user, system } = process.cpuUsage();
-  return { ...target.cpuSeconds(), 'load generator (bench process)': (user + system) / 1e6, 'servers (every PostgreSQL, Kafka and Redis process)': serverCpuSeconds() };
+  return { ...target.cpuSeconds(), 'load generator (bench process)': (user + system) / 1e6, ...serverCpuSeconds() };
 }
 
 /** CPU milliseconds per completed run, per process, between two snapshots. */

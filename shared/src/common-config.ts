@@ -16,6 +16,8 @@ export const CommonEnvSchema = z.object({
   KAFKA_CLIENT_ID: env.string().default('wf'),
   /** Partitions of the topics a service creates (existing topics keep theirs); default `DEFAULT_TOPIC_PARTITIONS`. */
   KAFKA_PARTITIONS: env.int(1, 10_000).optional(),
+  /** How often a consumer commits its offsets, in ms; 0 after every batch. Default `DEFAULT_KAFKA_TUNING.commitIntervalMs`. */
+  KAFKA_COMMIT_INTERVAL_MS: env.int(0, 60_000).optional(),
   TOPIC_EXECUTION_REQUESTED: env.string().default(DEFAULT_TOPICS.requested),
   TOPIC_EXECUTION_RESULT: env.string().default(DEFAULT_TOPICS.result),
   TOPIC_DEAD_LETTER: env.string().default(DEFAULT_TOPICS.deadLetter),
@@ -38,7 +40,7 @@ export interface StoreLimits {
 
 export type StoreSettings = ({ kind: 'memory' } | { kind: 'mongo'; url: string } | { kind: 'postgres'; url: string }) & StoreLimits;
 
-export type BusSettings = { kind: 'in-process' } | { kind: 'kafka'; brokers: string[]; clientId: string; partitions?: number };
+export type BusSettings = { kind: 'in-process' } | { kind: 'kafka'; brokers: string[]; clientId: string; partitions?: number; commitIntervalMs?: number };
 
 /** Which store: `STORE` if given, else the one whose URL is set, else memory. */
 export function storeSettings(variables: CommonEnv, scheduler: { outboxRetentionMs?: number } = {}): StoreSettings {
@@ -57,7 +59,13 @@ export function storeSettings(variables: CommonEnv, scheduler: { outboxRetention
 
 export function busSettings(variables: CommonEnv): BusSettings {
   if (!variables.KAFKA_BROKERS) return { kind: 'in-process' };
-  return { kind: 'kafka', brokers: variables.KAFKA_BROKERS, clientId: variables.KAFKA_CLIENT_ID, ...(variables.KAFKA_PARTITIONS ? { partitions: variables.KAFKA_PARTITIONS } : {}) };
+  return {
+    kind: 'kafka',
+    brokers: variables.KAFKA_BROKERS,
+    clientId: variables.KAFKA_CLIENT_ID,
+    ...(variables.KAFKA_PARTITIONS ? { partitions: variables.KAFKA_PARTITIONS } : {}),
+    ...(variables.KAFKA_COMMIT_INTERVAL_MS !== undefined ? { commitIntervalMs: variables.KAFKA_COMMIT_INTERVAL_MS } : {}),
+  };
 }
 
 export function topics(variables: CommonEnv): Topics {

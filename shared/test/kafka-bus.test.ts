@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { describe, it, type TestContext } from 'node:test';
 import kafkajs, { type Admin } from 'kafkajs';
 import { createKafkaBus, DEFAULT_TOPIC_PARTITIONS } from '../src/adapters/kafka/index.js';
+import { makeEvent } from '../src/domain/events.js';
+import { newId } from '../src/ids.js';
 import { openBus } from '../src/adapters/open.js';
 import { busSettings, CommonEnvSchema } from '../src/common-config.js';
 import { createLogger, silentLogger } from '../src/logger.js';
@@ -18,8 +20,10 @@ describeBusContract(
   'kafka',
   async () => {
     // Default timings, but a small retry budget: the repeated-failure test then goes through
-    // kafkajs' crash-and-restart path, which a consumer must survive.
-    const bus = createKafkaBus({ brokers, clientId: 'bus-contract', logger, tuning: { retries: 2 } });
+    // kafkajs' crash-and-restart path, which a consumer must survive. Commits on a timer far
+    // longer than any test: a member that stops, fails or hands a partition on must commit
+    // what it acknowledged there and then, and the contract's "not delivered again" checks it.
+    const bus = createKafkaBus({ brokers, clientId: 'bus-contract', logger, tuning: { retries: 2, commitIntervalMs: 60_000 } });
     return { bus, readRaw, close: () => bus.close() };
   },
   {
@@ -103,6 +107,55 @@ describe('kafka bus: consumer groups', { skip: tier.skip }, () => {
     const after = await groups();
     assert.equal(after.has(own), false, 'the observer\'s own group is gone');
     assert.ok(after.has(shared), 'a shared group keeps its offsets for the next member');
+  });
+});
+
+describe('kafka bus: offset commits', { skip: tier.skip }, () => {
+  it('commits acknowledged offsets once per commit interval, not per batch, the last ones on a timer when idle', async (t) => {
+    const intervalMs = 4_000;
+    const bus = createKafkaBus({ brokers, clientId: 'bus-commits', logger, partitions: 1, tuning: { commitIntervalMs: intervalMs } });
+    const admin = new kafkajs.Kafka({ brokers, clientId: 'bus-commits-admin', logLevel: kafkajs.logLevel.NOTHING }).admin();
+    await admin.connect();
+    const suffix = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+    const [topic, groupId] = [`bus-commits.${suffix}`, `bus-commits-${suffix}`];
+    const consumer = bus.createConsumer({ groupId, deadLetterTopic: null });
+    t.after(async () => {
+      await consumer.stop();
+      await admin.deleteGroups([groupId]).catch(() => undefined);
+      await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+      await admin.disconnect();
+      await bus.close();
+    });
+    await bus.ensureTopics([topic]);
+    const committed = async () => Number((await admin.fetchOffsets({ groupId, topics: [topic] }))[0]?.partitions[0]?.offset ?? -1);
+    const handled: string[] = [];
+    await consumer.start([topic], async (events) => {
+      handled.push(...events.map((e) => e.event.id));
+    });
+    const publishAndAwait = async (count: number) => {
+      const events = Array.from({ length: count }, () => makeEvent('ExecutionRequested', { executionId: newId(), workflowId: 'wf-a', ownerId: 'owner-1', attempt: 1 }, newId(), new Date()));
+      for (const event of events) await bus.publisher.publish([{ topic, key: 'wf-a', event }]); // one batch each, as far as the broker is concerned
+      const deadline = Date.now() + READ_TIMEOUT_MS;
+      while (!events.every((e) => handled.includes(e.id))) {
+        if (Date.now() > deadline) throw new Error('the events were not handled in time');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+
+    await publishAndAwait(1); // committed at once if the interval since the join has passed
+    const afterFirst = await committed();
+    const started = Date.now();
+    await publishAndAwait(5);
+    const afterMore = await committed();
+    if (Date.now() - started < intervalMs) {
+      assert.equal(afterMore, afterFirst, 'acknowledged within the interval: nothing more committed yet');
+    }
+    assert.equal(handled.length, 6);
+    const deadline = Date.now() + intervalMs + READ_TIMEOUT_MS;
+    while ((await committed()) !== 6) {
+      assert.ok(Date.now() < deadline, `the idle member committed its last offsets within the interval (committed ${await committed()})`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   });
 });
 

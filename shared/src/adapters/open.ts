@@ -22,6 +22,12 @@ export async function createStore(settings: StoreSettings, logger: Logger): Prom
 
 export async function openBus(settings: BusSettings, logger: Logger): Promise<Bus> {
   return settings.kind === 'kafka'
-    ? (await import('./kafka/index.js')).createKafkaBus({ brokers: settings.brokers, clientId: settings.clientId, logger, ...(settings.partitions ? { partitions: settings.partitions } : {}) })
+    ? (await import('./kafka/index.js')).createKafkaBus({
+        brokers: settings.brokers,
+        clientId: settings.clientId,
+        logger,
+        ...(settings.partitions ? { partitions: settings.partitions } : {}),
+        ...(settings.commitIntervalMs !== undefined ? { tuning: { commitIntervalMs: settings.commitIntervalMs } } : {}),
+      })
     : (await import('./inprocess/index.js')).createInProcessBus({ logger });
 }
