@@ -9,12 +9,15 @@ import {
   runResultMessage,
   DEFAULT_RETRY_POLICY,
   DEFAULT_TOPICS,
+  executionRequestedMessage,
   GroupCommit,
+  newExecution,
   NotFoundError,
   UnavailableError,
   WorkflowBusyError,
   type AttemptEnding,
   type Execution,
+  type RunAcceptance,
   type StepSave,
   type Repos,
   type Store,
@@ -215,6 +218,42 @@ describe('GroupCommit', () => {
     assert.deepEqual(writes[0], [c.executionId, d.executionId, e.executionId]);
     assert.deepEqual(writes.slice(1).sort(), [[c.executionId], [d.executionId], [e.executionId]].sort(), 'then each alone');
     assert.deepEqual((await Promise.all(runs.map((r) => store.executions.get(r.executionId)))).map((r) => r?.status), ['failed', 'failed', 'failed', 'running', 'failed']);
+  });
+
+  it('sends the runs accepted in one turn as one write; a write that fails is made again run by run', async () => {
+    const { store, transactions } = counted();
+    const inner = Object.getPrototypeOf(store) as Store;
+    const writes: string[][] = [];
+    const acceptMany = inner.workflows.acceptRuns;
+    Object.assign(store, {
+      workflows: {
+        ...inner.workflows,
+        acceptRuns: (accepts: RunAcceptance[]) => {
+          writes.push(accepts.map((a) => a.execution.workflowId));
+          // A value the store refuses: any write with it fails.
+          return accepts.some((a) => (a.execution.trigger.payload as { poison?: boolean } | undefined)?.poison) ? Promise.reject(new Error('refused')) : acceptMany(accepts);
+        },
+      },
+    });
+    const workflows = ['a', 'b', 'c', 'd', 'e'].map((id) => manual('o', `w-${id}`));
+    for (const wf of workflows) await store.workflows.create(wf);
+    const acceptance = (wf: Workflow, payload?: Record<string, unknown>): RunAcceptance => {
+      const execution = newExecution(wf, { type: 'manual', firedAt: T, ...(payload ? { payload } : {}) }, T);
+      return { execution, request: executionRequestedMessage(execution, DEFAULT_TOPICS, T), asRead: wf };
+    };
+    const commit = new GroupCommit(store);
+    const [a, b, c, d, e] = workflows as [Workflow, Workflow, Workflow, Workflow, Workflow];
+    assert.deepEqual(await Promise.all([commit.acceptRun(acceptance(a)), commit.acceptRun(acceptance(b)), commit.acceptRun(acceptance(a))]), [true, true, false], 'a workflow accepted twice: one run');
+    assert.deepEqual(writes, [['w-a', 'w-b', 'w-a']], 'one write for the three');
+    assert.equal(transactions.mock.callCount(), 0, 'and no transaction');
+    assert.equal((await store.workflows.get('o', 'w-a'))?.trigger.status, 'busy');
+
+    writes.length = 0;
+    const settled = await Promise.allSettled([commit.acceptRun(acceptance(c)), commit.acceptRun(acceptance(d, { poison: true })), commit.acceptRun(acceptance(e))]);
+    assert.deepEqual(settled.map((s) => (s.status === 'fulfilled' ? s.value : (s.reason as Error).message)), [true, 'refused', true], 'the failure is its own run\'s alone');
+    assert.deepEqual(writes[0], ['w-c', 'w-d', 'w-e']);
+    assert.deepEqual(writes.slice(1).sort(), [['w-c'], ['w-d'], ['w-e']].sort(), 'then each alone');
+    assert.deepEqual((await Promise.all(workflows.map((wf) => store.workflows.get('o', wf.workflowId)))).map((wf) => wf?.trigger.status), ['busy', 'busy', 'busy', 'idle', 'busy']);
   });
 });
 

@@ -1,4 +1,4 @@
-import type { AttemptEnding, ExecutionRepo, Repos, StepSave } from '../ports/repos.js';
+import type { AttemptEnding, ExecutionRepo, Repos, RunAcceptance, StepSave, WorkflowRepo } from '../ports/repos.js';
 import { firstOfEach } from './first-of-each.js';
 
 /**
@@ -30,4 +30,16 @@ export async function saveStepsInOrder(executions: Pick<ExecutionRepo, 'saveStep
     if (await executions.saveStep(executionId, attempt, step, leaseMs)) saved.push(executionId);
   }
   return saved;
+}
+
+/**
+ * `WorkflowRepo.acceptRuns` for a store without a one-statement form, to be run inside a unit
+ * of work (so that a refused write undoes the whole call): each `acceptRun` in order.
+ */
+export async function acceptRunsInOrder(workflows: Pick<WorkflowRepo, 'acceptRun'>, accepts: readonly RunAcceptance[]): Promise<string[]> {
+  const accepted: string[] = [];
+  for (const { execution, request, asRead } of accepts) {
+    if (await workflows.acceptRun(execution, request, asRead)) accepted.push(execution.executionId);
+  }
+  return accepted;
 }

@@ -1,6 +1,6 @@
 import type { Execution, Step } from '../domain/execution.js';
 import { AppError, UnavailableError } from '../errors.js';
-import type { AttemptEnding, Repos, StepSave, Store, UnitOfWork } from '../ports/repos.js';
+import type { AttemptEnding, Repos, RunAcceptance, StepSave, Store, UnitOfWork } from '../ports/repos.js';
 
 export interface GroupCommitOptions {
   /** Transactions in flight at once; what arrives while all are busy waits and is grouped. Default 4. */
@@ -114,6 +114,7 @@ export class GroupCommit implements UnitOfWork {
     (claim) => claim.leaseMs,
   );
   private readonly ends = new SameTurn<AttemptEnding, boolean>((ends) => this.endMany(ends));
+  private readonly accepts = new SameTurn<RunAcceptance, boolean>((accepts) => this.acceptMany(accepts));
   private readonly steps = new SameTurn<StepSave & { leaseMs: number }, boolean>(
     (saves) => this.saveMany(saves),
     (save) => save.leaseMs,
@@ -159,6 +160,17 @@ export class GroupCommit implements UnitOfWork {
   }
 
   /**
+   * `WorkflowRepo.acceptRun` (true when accepted), with the runs accepted in the same turn of
+   * the event loop (the triggers that one read of the API's sockets brought in) sent as one
+   * write, `acceptRuns`: one statement and one commit for them instead of one each. The write
+   * then goes as `runSingleWrite` does; should it fail for any reason but an unreachable
+   * store, each run is accepted again alone, so a refusal is its own and not its batch's.
+   */
+  acceptRun(acceptance: RunAcceptance): Promise<boolean> {
+    return this.accepts.add(acceptance);
+  }
+
+  /**
    * `ExecutionRepo.saveStep`, with the steps saved in the same turn of the event loop (the runs
    * of a Kafka batch starting their first steps) sent as one write, `saveSteps`. The write then
    * goes as `runSingleWrite` does.
@@ -183,16 +195,30 @@ export class GroupCommit implements UnitOfWork {
     });
   }
 
-  private async endMany(ends: AttemptEnding[]): Promise<(boolean | Promise<boolean>)[]> {
-    const endedBy = async (batch: AttemptEnding[]) => new Set(await this.runSingleWrite((r) => r.executions.endAttempts(batch)));
-    let ended: Set<string>;
+  private acceptMany(accepts: RunAcceptance[]): Promise<(boolean | Promise<boolean>)[]> {
+    return this.eachWritten(accepts, (a) => a.execution.executionId, (repos, batch) => repos.workflows.acceptRuns(batch));
+  }
+
+  private endMany(ends: AttemptEnding[]): Promise<(boolean | Promise<boolean>)[]> {
+    return this.eachWritten(ends, (end) => end.executionId, (repos, batch) => repos.executions.endAttempts(batch));
+  }
+
+  /**
+   * Writes `requests` as one (`write` returns the ids it wrote) and answers each whether it was
+   * written; of an id listed twice, its first entry. Should the write fail for any reason but
+   * an unreachable store, each request is written again alone, so that one request's failure
+   * (a value the store refuses) is its own and not its batch's.
+   */
+  private async eachWritten<T>(requests: T[], idOf: (request: T) => string, write: (repos: Repos, batch: T[]) => Promise<string[]>): Promise<(boolean | Promise<boolean>)[]> {
+    const writtenOf = async (batch: T[]) => new Set(await this.runSingleWrite((repos) => write(repos, batch)));
+    let written: Set<string>;
     try {
-      ended = await endedBy(ends);
+      written = await writtenOf(requests);
     } catch (err) {
-      if (ends.length === 1 || err instanceof UnavailableError) throw err;
-      return ends.map(async (end) => (await endedBy([end])).has(end.executionId));
+      if (requests.length === 1 || err instanceof UnavailableError) throw err;
+      return requests.map(async (request) => (await writtenOf([request])).has(idOf(request)));
     }
-    return ends.map((end) => ended.delete(end.executionId)); // an execution listed twice: its first entry ended it
+    return requests.map((request) => written.delete(idOf(request)));
   }
 
   private submit<T>(work: (tx: Repos) => Promise<T>, singleWrite: boolean): Promise<T> {

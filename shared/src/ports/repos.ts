@@ -73,6 +73,13 @@ export interface WorkflowRepo {
    */
   acceptRun(execution: Execution, request: OutboxMessage, asRead?: WorkflowRevision): Promise<boolean>;
   /**
+   * `acceptRun` for many runs at once: one statement on PostgreSQL, one transaction on
+   * MongoDB. Each run is accepted or not on the terms `acceptRun` sets it; of runs of the
+   * same workflow, one at most. Returns the executionIds accepted. A write the store refuses
+   * (an execution or message id already there) fails the whole call, and nothing is written.
+   */
+  acceptRuns(accepts: readonly RunAcceptance[]): Promise<string[]>;
+  /**
    * Atomically claims up to `limit` enabled scheduled workflows whose `nextRunAt` has come
    * and whose lease (if any) has expired, by store time: sets `leaseUntil` to store time +
    * `leaseMs`. Two callers never get the same workflow while its lease lasts.
@@ -222,6 +229,13 @@ export interface ExecutionRepo {
    * may update some seconds late.
    */
   countByStatus(): Promise<Record<ExecutionStatus, number>>;
+}
+
+/** A run to accept by `WorkflowRepo.acceptRuns`: `acceptRun`'s arguments. */
+export interface RunAcceptance {
+  execution: Execution;
+  request: OutboxMessage;
+  asRead?: WorkflowRevision;
 }
 
 /** A step to record by `ExecutionRepo.saveSteps`. */

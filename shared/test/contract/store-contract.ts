@@ -20,6 +20,7 @@ import {
   type Step,
   type Store,
   type Workflow,
+  type WorkflowRevision,
 } from '../../src/index.js';
 import { encodeCursor } from '../../src/adapters/cursor.js';
 import { anExecution, aWorkflow } from '../../src/testing/index.js';
@@ -307,6 +308,55 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         assert.equal((await store.workflows.get(o, 'w'))?.trigger.executionId, winner.executionId);
         const stored = await Promise.all(runs.map((e) => store.executions.get(e.executionId)));
         assert.deepEqual(stored.map((e) => e?.executionId ?? null), runs.map((e) => (e === winner ? e.executionId : null)));
+      });
+
+      it('accepts many runs in one write, each on acceptRun\'s terms, one per workflow; a refused insert writes nothing', async () => {
+        const o = owner();
+        for (const id of ['idle', 'twice', 'busy', 'stale']) await store.workflows.create(workflow(o, id, { version: 2 }));
+        const read = async (id: string) => (await store.workflows.get(o, id))!;
+        const busy = execution(o, 'busy');
+        assert.equal(await store.workflows.acceptRun(busy, executionRequestedMessage(busy, DEFAULT_TOPICS, at(1))), true);
+        const acceptance = async (id: string, asRead?: WorkflowRevision) => {
+          const e = execution(o, id, { createdAt: at(2), updatedAt: at(2) });
+          return { execution: e, request: executionRequestedMessage(e, DEFAULT_TOPICS, at(2)), asRead: asRead ?? (await read(id)) };
+        };
+        const batch = [
+          await acceptance('idle'),
+          await acceptance('twice'),
+          await acceptance('busy'),
+          await acceptance('stale', { version: 1, createdAt: (await read('stale')).createdAt }),
+          await acceptance('twice'),
+          await acceptance('missing', { version: 2, createdAt: at(0) }),
+        ];
+        const accepted = await store.workflows.acceptRuns(batch);
+        const twice = batch.filter((a) => a.execution.workflowId === 'twice').map((a) => a.execution.executionId);
+        assert.equal(accepted.filter((id) => twice.includes(id)).length, 1, 'one run of the workflow named twice');
+        const expected = [batch[0]!.execution.executionId, ...accepted.filter((id) => twice.includes(id))];
+        assert.deepEqual([...accepted].sort(), [...expected].sort(), 'the idle workflow\'s and one of the twice-named; not the busy, stale or missing one');
+        for (const a of batch) {
+          const won = accepted.includes(a.execution.executionId);
+          assert.equal((await store.executions.get(a.execution.executionId))?.status ?? null, won ? 'queued' : null, `${a.execution.workflowId}: the execution exactly when accepted`);
+          if (won) assert.deepEqual([(await read(a.execution.workflowId)).trigger.status, (await read(a.execution.workflowId)).trigger.executionId], ['busy', a.execution.executionId]);
+        }
+        assert.equal((await read('busy')).trigger.executionId, busy.executionId, 'the busy workflow still held by its run');
+        assert.equal((await read('stale')).trigger.status, 'idle');
+        const relayed = await store.outbox.claimBatch(0, 100_000);
+        const mine = new Set(batch.map((a) => a.request.id));
+        assert.deepEqual(
+          relayed.messages.filter((m) => mine.has(m.id)).map((m) => m.id),
+          batch.filter((a) => accepted.includes(a.execution.executionId)).map((a) => a.request.id),
+          'the requests of the accepted runs, in the order given',
+        );
+
+        // A refused insert (an execution id that exists) fails the call: nothing of it is written.
+        await store.workflows.create(workflow(o, 'clean', { version: 2 }));
+        const fresh = await acceptance('clean');
+        const clash = await acceptance('stale');
+        clash.execution = { ...clash.execution, executionId: batch[0]!.execution.executionId };
+        await assert.rejects(store.workflows.acceptRuns([fresh, clash]), ConflictError);
+        assert.equal(await store.executions.get(fresh.execution.executionId), null);
+        assert.deepEqual([(await read('clean')).trigger.status, (await read('stale')).trigger.status], ['idle', 'idle']);
+        assert.deepEqual(await store.workflows.acceptRuns([]), []);
       });
 
       it('claims due scheduled workflows under a lease, and advances the schedule by compare-and-set', async () => {

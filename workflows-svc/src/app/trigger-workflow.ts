@@ -14,6 +14,7 @@ import {
   type IdempotentRun,
   type ExecutionStatus,
   type Repos,
+  type RunAcceptance,
   type UnitOfWork,
   type Topics,
   type Workflow,
@@ -79,32 +80,41 @@ export class TriggerWorkflow {
 
   private async accept(request: TriggerRequest): Promise<TriggerResult> {
     if (request.idempotencyKey !== undefined) return this.acceptWithKey(request, request.idempotencyKey);
-    // Without a key, the accept is one write atomic on its own (WorkflowRepo.acceptRun): no
-    // transaction when the store is idle, grouped with others when it is busy. The workflow is
-    // read before it, so the write holds only while the workflow is still the revision read.
-    // That read may be an earlier one (`recent`) for the first try: a stale copy only makes the
-    // write miss, and the next try reads the store.
+    // Without a key, the accept is one write atomic on its own (WorkflowRepo.acceptRun), which
+    // holds only while the workflow is still the revision read before it: no transaction. That
+    // read may be an earlier one (`recent`) for the first try: a stale copy only makes the write
+    // miss, and the next try reads the store.
     for (let tries = 0; ; tries++) {
-      const outcome = await this.singleWrite(async (repos) => {
-        const workflow = (tries === 0 ? this.recentlyRead(request.target) : undefined) ?? (await this.find(repos, request.target));
-        const now = this.clock.now();
-        assertEnabled(workflow);
-        const execution = newExecution(workflow, this.triggerOf(request, now), now);
-        if (await repos.workflows.acceptRun(execution, executionRequestedMessage(execution, this.topics, now), workflow)) {
-          return { kind: 'accepted', workflow, result: { executionId: execution.executionId, status: execution.status, replayed: false } } as const;
-        }
-        const current = await repos.workflows.get(workflow.ownerId, workflow.workflowId);
-        // Changed (or deleted, or deleted and created again) since it was read: start over with what is stored now.
-        if (!current || !sameRevision(current, workflow)) return { kind: 'changed', workflow } as const;
-        // Answered, not thrown: a part that throws would make a group commit roll back every part.
-        return { kind: 'busy', workflow, status: current.trigger.status } as const;
-      });
-      // Only what the store has just confirmed is remembered: an accepted or busy workflow was that revision.
-      if (outcome.kind === 'changed') this.recent.forget(outcome.workflow.ownerId, outcome.workflow.workflowId);
-      else if (request.target.kind === 'owned') this.recent.remember(outcome.workflow);
-      if (outcome.kind === 'accepted') return outcome.result;
-      if (outcome.kind === 'busy') throw new WorkflowBusyError(outcome.workflow.workflowId, outcome.status);
+      const workflow = (tries === 0 ? this.recentlyRead(request.target) : undefined) ?? (await this.singleWrite((repos) => this.find(repos, request.target)));
+      const now = this.clock.now();
+      assertEnabled(workflow);
+      const execution = newExecution(workflow, this.triggerOf(request, now), now);
+      const accepted = await this.acceptRun({ execution, request: executionRequestedMessage(execution, this.topics, now), asRead: workflow });
+      if (accepted) {
+        this.remember(request.target, workflow);
+        return { executionId: execution.executionId, status: execution.status, replayed: false };
+      }
+      // Why not: changed (or deleted, or deleted and created again) since it was read, then start
+      // over with what is stored now; else busy.
+      const current = await this.singleWrite((repos) => repos.workflows.get(workflow.ownerId, workflow.workflowId));
+      if (!current || !sameRevision(current, workflow)) {
+        this.recent.forget(workflow.ownerId, workflow.workflowId);
+        continue;
+      }
+      this.remember(request.target, workflow); // the store has just confirmed this revision
+      throw new WorkflowBusyError(workflow.workflowId, current.trigger.status);
     }
+  }
+
+  /** Through the group commit when there is one: the triggers of one turn of the event loop are accepted in one write. */
+  private acceptRun(acceptance: RunAcceptance): Promise<boolean> {
+    const uow = this.uow as UnitOfWork & Partial<Pick<GroupCommit, 'acceptRun'>>;
+    if (uow.acceptRun) return uow.acceptRun(acceptance);
+    return this.singleWrite((repos) => repos.workflows.acceptRun(acceptance.execution, acceptance.request, acceptance.asRead));
+  }
+
+  private remember(target: TriggerTarget, workflow: Workflow): void {
+    if (target.kind === 'owned') this.recent.remember(workflow);
   }
 
   /** A workflow of the caller's own read earlier; hook calls always read theirs (the secret is checked on that read). */

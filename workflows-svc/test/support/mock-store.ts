@@ -5,7 +5,7 @@ import type { Repos, Store } from '@wf/shared';
 export type MockRepos = { [R in keyof Repos]: { [M in keyof Repos[R]]: Repos[R][M] extends (...args: never[]) => unknown ? Mock<Repos[R][M]> : never } };
 
 const METHODS: { [R in keyof Repos]: ReadonlyArray<keyof Repos[R]> } = {
-  workflows: ['create', 'get', 'list', 'replace', 'delete', 'findByHookId', 'setTriggerStatus', 'acceptRun', 'claimDueScheduled', 'advanceSchedule', 'nextDueAt'],
+  workflows: ['create', 'get', 'list', 'replace', 'delete', 'findByHookId', 'setTriggerStatus', 'acceptRun', 'acceptRuns', 'claimDueScheduled', 'advanceSchedule', 'nextDueAt'],
   executions: ['insert', 'get', 'listByWorkflow', 'listRuns', 'recentRuns', 'runStats', 'claimForRun', 'setLease', 'saveStep', 'finishAttempt', 'requeueDueRetries', 'resumeDueWaits', 'requeueExpiredLeases', 'countByStatus'],
   outbox: ['add', 'claimBatch', 'markPublished', 'markFailed', 'purgePublished', 'backlog'],
   users: ['create', 'findByEmail', 'findById', 'revokeSessions'],
@@ -60,6 +60,7 @@ export const WRITES = [
   'workflows.delete',
   'workflows.setTriggerStatus',
   'workflows.acceptRun',
+  'workflows.acceptRuns',
   'executions.insert',
   'outbox.add',
   'idempotency.putIfAbsent',

@@ -2,6 +2,7 @@ import { ConflictError, NotFoundError } from '../../errors.js';
 import { sameRevision, sameTriggerSpec, type StoredTrigger } from '../../domain/workflow.js';
 import type { ExecutionRepo, OutboxRepo, WorkflowRepo } from '../../ports/repos.js';
 import { decodeCursor } from '../cursor.js';
+import { acceptRunsInOrder } from '../in-order.js';
 import { clone, del, key, paginate, put, time, type MemoryContext } from './schema.js';
 
 const hookInUse = () => new ConflictError('hook id already in use', undefined, 'hook_conflict');
@@ -86,6 +87,18 @@ export function createWorkflowRepo(ctx: MemoryContext, others: { executions: Exe
       await executions.insert(execution);
       await outbox.add(request);
       return true;
+    },
+    async acceptRuns(accepts) {
+      // Every id checked before anything is written, as acceptRun does for one.
+      const executionIds = new Set<string>();
+      const messageIds = new Set<string>();
+      for (const { execution, request } of accepts) {
+        if (state.executions.has(execution.executionId) || executionIds.has(execution.executionId)) throw new ConflictError(`execution ${execution.executionId} already exists`);
+        if (state.outbox.has(request.id) || messageIds.has(request.id)) throw new ConflictError(`outbox message ${request.id} already exists`);
+        executionIds.add(execution.executionId);
+        messageIds.add(request.id);
+      }
+      return acceptRunsInOrder(workflows, accepts);
     },
     async nextDueAt(after) {
       let earliest: Date | null = null;

@@ -3,6 +3,7 @@ import { ConflictError, NotFoundError } from '../../errors.js';
 import { TRIGGER_SPEC_FIELDS, type StoredTrigger, type Workflow } from '../../domain/workflow.js';
 import type { ExecutionRepo, OutboxRepo, WorkflowRepo } from '../../ports/repos.js';
 import { decodeCursor, toPage } from '../cursor.js';
+import { acceptRunsInOrder } from '../in-order.js';
 import { claimInBatch, notAfter, type MongoContext } from './connection.js';
 import { collidedOn, throwIfDuplicate } from './errors.js';
 import { compact, INDEX, type WorkflowDoc } from './schema.js';
@@ -126,6 +127,14 @@ export function createWorkflowRepo(ctx: MongoContext, others: { executions: Exec
       await executions.insert(execution);
       await outbox.add(request);
       return true;
+    },
+    async acceptRuns(accepts) {
+      // All in one transaction: one commit for the batch, and a refused insert undoes all of it.
+      if (!session) {
+        if (!transaction) throw new Error('acceptRuns outside a unit of work needs a transaction runner');
+        return transaction((tx) => tx.workflows.acceptRuns(accepts));
+      }
+      return acceptRunsInOrder(workflows, accepts);
     },
     async claimDueScheduled(leaseMs, limit) {
       const now = await serverNow();

@@ -59,6 +59,38 @@ export function triggerSpec(trigger: StoredTrigger): Record<string, unknown> {
 }
 
 
+/**
+ * WorkflowRepo.acceptRuns. The idle workflows of the batch are locked first, in key order, so
+ * that two batches naming the same workflows cannot deadlock; a workflow named by two runs is
+ * updated once, with one of them, which RETURNING names; the inserts follow the runs it names.
+ */
+const ACCEPT_RUNS = `WITH input AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::jsonb[], $6::jsonb[], $7::jsonb[], $8::text[], $9::integer[], $10::integer[],
+      $11::timestamptz[], $12::timestamptz[], $13::jsonb[], $14::text[], $15::text[], $16::timestamptz[], $17::timestamptz[], $18::timestamptz[], $19::timestamptz[], $20::text[],
+      $21::text[], $22::text[], $23::text[], $24::jsonb[], $25::timestamptz[], $26::integer[], $27::integer[], $28::timestamptz[])
+    WITH ORDINALITY AS i(execution_id, owner_id, workflow_id, workflow_version, actions, retry_policy, trigger, status, attempt, retries_left,
+      next_attempt_at, lease_until, steps, error, idempotency_key, created_at, updated_at, started_at, finished_at, rerun_of,
+      message_id, topic, key, event, message_created_at, message_attempts, as_read_version, as_read_created_at, n)),
+  locked AS (
+    SELECT w.owner_id, w.workflow_id FROM workflows w
+    WHERE (w.owner_id, w.workflow_id) IN (SELECT owner_id, workflow_id FROM input) AND w.trigger_status='idle'
+    ORDER BY w.owner_id, w.workflow_id FOR UPDATE),
+  claimed AS (
+    UPDATE workflows w SET trigger_status='busy', trigger_execution_id=i.execution_id, updated_at=i.created_at
+    FROM input i JOIN locked l USING (owner_id, workflow_id)
+    WHERE w.owner_id=i.owner_id AND w.workflow_id=i.workflow_id AND w.trigger_status='idle' AND (w.trigger_execution_id IS NULL OR w.trigger_execution_id=i.execution_id)
+      AND (i.as_read_version IS NULL OR (w.version=i.as_read_version AND w.created_at=i.as_read_created_at))
+    RETURNING i.execution_id),
+  execution AS (
+    INSERT INTO executions (${EXECUTION_COLUMNS})
+    SELECT i.execution_id, i.owner_id, i.workflow_id, i.workflow_version, i.actions, i.retry_policy, i.trigger, i.status, i.attempt, i.retries_left,
+      i.next_attempt_at, i.lease_until, i.steps, i.error, i.idempotency_key, i.created_at, i.updated_at, i.started_at, i.finished_at, i.rerun_of
+    FROM input i JOIN claimed USING (execution_id) ORDER BY i.n),
+  request AS (
+    INSERT INTO outbox (id, topic, key, event, created_at, attempts)
+    SELECT i.message_id, i.topic, i.key, i.event, i.message_created_at, i.message_attempts FROM input i JOIN claimed USING (execution_id) ORDER BY i.n)
+  SELECT execution_id FROM claimed`;
+
 export function createWorkflowRepo(ctx: PostgresContext): WorkflowRepo {
   const { db, maxStepOutputBytes } = ctx;
   const workflows: WorkflowRepo = {
@@ -139,6 +171,18 @@ export function createWorkflowRepo(ctx: PostgresContext): WorkflowRepo {
         [...executionValues(execution, maxStepOutputBytes), request.id, request.topic, request.key, json(request.event), request.createdAt, request.attempts, asRead?.version ?? null, asRead?.createdAt ?? null],
       );
       return (rows[0]?.accepted ?? 0) > 0;
+    },
+    async acceptRuns(accepts) {
+      if (accepts.length === 0) return [];
+      // acceptRun's statement over unnest, one row per run: the values acceptRun binds, a column each.
+      const values = accepts.map(({ execution, request, asRead }) => [
+        ...executionValues(execution, maxStepOutputBytes),
+        request.id, request.topic, request.key, json(request.event), request.createdAt, request.attempts, asRead?.version ?? null, asRead?.createdAt ?? null,
+      ]);
+      const { rows } = await query<{ execution_id: string }>(db, ACCEPT_RUNS, values[0]!.map((_, column) => values.map((row) => row[column]))).catch((err: unknown) => {
+        throw err instanceof ConflictError ? new ConflictError('an execution or outbox message of the batch already exists') : err;
+      });
+      return rows.map((row) => row.execution_id);
     },
     async claimDueScheduled(leaseMs, limit) {
       const { rows } = await query<WorkflowRow>(
