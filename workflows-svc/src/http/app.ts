@@ -72,11 +72,12 @@ export function createWorkflowsApp({ useCases, store, logger, config, readiness,
   if (config.webRoot !== undefined && isDashboardBuild(config.webRoot)) app.use(webApp(config.webRoot));
   app.use(authenticate(useCases.authenticateUser, useCases.resumeSession));
   app.use(body);
+  // The busiest route first: a trigger walks past no other router's routes.
+  app.use(manualTriggerRoutes(deps));
   app.use(announceWorkflowChanges(feed));
   app.use(sessionRoutes(deps));
   app.use(eventRoutes(feed));
   app.use(workflowRoutes(deps));
-  app.use(manualTriggerRoutes(deps));
   app.use(runRoutes(deps));
   app.use(executionRoutes(deps));
   app.use(runControlRoutes(deps));

@@ -37,7 +37,9 @@ export class KafkaPublisher implements EventPublisher {
         value: encodeEvent(event),
         headers: { [EVENT_HEADERS.type]: event.type, [EVENT_HEADERS.id]: event.id },
       };
-      byTopic.set(topic, [...(byTopic.get(topic) ?? []), message]);
+      const messages = byTopic.get(topic);
+      if (messages) messages.push(message);
+      else byTopic.set(topic, [message]);
     }
     const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
     await this.send(`publishing ${records.length} event(s) to Kafka failed`, (p) => p.sendBatch({ acks: -1, topicMessages }));
