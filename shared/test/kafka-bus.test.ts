@@ -159,6 +159,58 @@ describe('kafka bus: offset commits', { skip: tier.skip }, () => {
   });
 });
 
+describe('kafka bus: offset commits on a rebalance', { skip: tier.skip }, () => {
+  it('an idle member commits what it acknowledged before its partitions move: the joining member gets none of it again', async (t) => {
+    // No timer to hide behind: the commit before the rejoin is the only one there is.
+    const bus = createKafkaBus({ brokers, clientId: 'bus-rebalance', logger, partitions: 2, tuning: { commitIntervalMs: 60_000 } });
+    const admin = new kafkajs.Kafka({ brokers, clientId: 'bus-rebalance-admin', logLevel: kafkajs.logLevel.NOTHING }).admin();
+    await admin.connect();
+    const suffix = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+    const [topic, groupId] = [`bus-rebalance.${suffix}`, `bus-rebalance-${suffix}`];
+    const first = bus.createConsumer({ groupId, deadLetterTopic: null });
+    const second = bus.createConsumer({ groupId, deadLetterTopic: null });
+    t.after(async () => {
+      await Promise.allSettled([first.stop(), second.stop()]);
+      await admin.deleteGroups([groupId]).catch(() => undefined);
+      await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+      await admin.disconnect();
+      await bus.close();
+    });
+    await bus.ensureTopics([topic]);
+    const seen = { first: [] as string[], second: [] as string[] };
+    await first.start([topic], async (events) => {
+      seen.first.push(...events.map((e) => e.event.id));
+    });
+    // Many keys: both partitions get some.
+    const events = Array.from({ length: 20 }, (_, i) => makeEvent('ExecutionRequested', { executionId: newId(), workflowId: `wf-${i}`, ownerId: 'owner-1', attempt: 1 }, newId(), new Date()));
+    await bus.publisher.publish(events.map((event) => ({ topic, key: event.data.workflowId, event })));
+    const deadline = Date.now() + READ_TIMEOUT_MS;
+    while (seen.first.length < events.length) {
+      assert.ok(Date.now() < deadline, 'the first member handled every event');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const membersOf = async () => (await admin.describeGroups([groupId])).groups[0]?.members.length ?? 0;
+    await second.start([topic], async (events) => {
+      seen.second.push(...events.map((e) => e.event.id));
+    });
+    while ((await membersOf()) < 2) {
+      assert.ok(Date.now() < deadline, 'the group has both members');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // A marker on each partition after the rebalance: once each member has had what it owns, nothing older can still come.
+    const markers = ['wf-0', 'wf-1', 'wf-2', 'wf-3', 'wf-4', 'wf-5'].map((workflowId) => makeEvent('ExecutionRequested', { executionId: newId(), workflowId, ownerId: 'owner-1', attempt: 1 }, newId(), new Date()));
+    await bus.publisher.publish(markers.map((event) => ({ topic, key: event.data.workflowId, event })));
+    const handledMarkers = () => markers.filter((m) => seen.first.includes(m.id) || seen.second.includes(m.id)).length;
+    while (handledMarkers() < markers.length) {
+      assert.ok(Date.now() < deadline, 'the markers were handled');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const before = new Set(events.map((e) => e.id));
+    assert.ok(markers.some((m) => seen.second.includes(m.id)), 'the second member owns a partition');
+    assert.deepEqual(seen.second.filter((id) => before.has(id)), [], 'nothing the first member acknowledged came to the second');
+  });
+});
+
 /**
  * The topic's offsets, once every partition has a leader. A topic created moments ago (a
  * dead-letter topic nobody has written to) may still be electing one, and the broker then
