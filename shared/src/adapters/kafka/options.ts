@@ -44,7 +44,7 @@ export const DEFAULT_KAFKA_TUNING: Readonly<KafkaTuning> = {
   heartbeatIntervalMs: 1_000,
   rebalanceTimeoutMs: 30_000,
   maxWaitTimeMs: 500, // the Java client's fetch.max.wait.ms
-  // A commit per partition batch cost the broker more CPU than the rest of its work together
+  // A commit per partition batch cost the broker about as much CPU as the rest of its work
   // (issue 14): at this interval a busy consumer sends about one commit a second.
   commitIntervalMs: 1_000,
   pingTimeoutMs: 3_000,
