@@ -111,9 +111,9 @@ describe('kafka bus: consumer groups', { skip: tier.skip }, () => {
 });
 
 describe('kafka bus: offset commits', { skip: tier.skip }, () => {
-  it('commits acknowledged offsets once per commit interval, not per batch, the last ones on a timer when idle', async (t) => {
-    const intervalMs = 4_000;
-    const bus = createKafkaBus({ brokers, clientId: 'bus-commits', logger, partitions: 1, tuning: { commitIntervalMs: intervalMs } });
+  /** A one-partition topic, a consumer of a group of its own on it, and what the group has committed. */
+  async function consumerWithCommits(t: TestContext, commitIntervalMs: number) {
+    const bus = createKafkaBus({ brokers, clientId: 'bus-commits', logger, partitions: 1, tuning: { commitIntervalMs } });
     const admin = new kafkajs.Kafka({ brokers, clientId: 'bus-commits-admin', logLevel: kafkajs.logLevel.NOTHING }).admin();
     await admin.connect();
     const suffix = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -127,35 +127,43 @@ describe('kafka bus: offset commits', { skip: tier.skip }, () => {
       await bus.close();
     });
     await bus.ensureTopics([topic]);
-    const committed = async () => Number((await admin.fetchOffsets({ groupId, topics: [topic] }))[0]?.partitions[0]?.offset ?? -1);
     const handled: string[] = [];
     await consumer.start([topic], async (events) => {
       handled.push(...events.map((e) => e.event.id));
     });
-    const publishAndAwait = async (count: number) => {
-      const events = Array.from({ length: count }, () => makeEvent('ExecutionRequested', { executionId: newId(), workflowId: 'wf-a', ownerId: 'owner-1', attempt: 1 }, newId(), new Date()));
-      for (const event of events) await bus.publisher.publish([{ topic, key: 'wf-a', event }]); // one batch each, as far as the broker is concerned
-      const deadline = Date.now() + READ_TIMEOUT_MS;
-      while (!events.every((e) => handled.includes(e.id))) {
-        if (Date.now() > deadline) throw new Error('the events were not handled in time');
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+    return {
+      consumer,
+      /** The group's committed offset: how many events it will not be given again (-1: none committed). */
+      committed: async () => Number((await admin.fetchOffsets({ groupId, topics: [topic] }))[0]?.partitions[0]?.offset ?? -1),
+      /** Publishes `count` events, each in a produce request of its own, and waits until all are handled. */
+      async publishAndAwait(count: number) {
+        const events = Array.from({ length: count }, () => makeEvent('ExecutionRequested', { executionId: newId(), workflowId: 'wf-a', ownerId: 'owner-1', attempt: 1 }, newId(), new Date()));
+        for (const event of events) await bus.publisher.publish([{ topic, key: 'wf-a', event }]);
+        await until('the events to be handled', () => events.every((e) => handled.includes(e.id)));
+      },
     };
+  }
 
-    await publishAndAwait(1); // committed at once if the interval since the join has passed
-    const afterFirst = await committed();
-    const started = Date.now();
-    await publishAndAwait(5);
-    const afterMore = await committed();
-    if (Date.now() - started < intervalMs) {
-      assert.equal(afterMore, afterFirst, 'acknowledged within the interval: nothing more committed yet');
+  async function until(what: string, check: () => boolean | Promise<boolean>, ms = READ_TIMEOUT_MS): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!(await check())) {
+      assert.ok(Date.now() < deadline, `${what} took longer than ${ms} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    assert.equal(handled.length, 6);
-    const deadline = Date.now() + intervalMs + READ_TIMEOUT_MS;
-    while ((await committed()) !== 6) {
-      assert.ok(Date.now() < deadline, `the idle member committed its last offsets within the interval (committed ${await committed()})`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+  }
+
+  it('commits nothing it acknowledged before the commit interval has passed, then all of it on stop', async (t) => {
+    const { consumer, committed, publishAndAwait } = await consumerWithCommits(t, 60_000);
+    await publishAndAwait(6); // six batches of one, as far as the consumer can tell
+    assert.equal(await committed(), -1, 'no commit per batch');
+    await consumer.stop();
+    assert.equal(await committed(), 6, 'the stop committed every acknowledged event');
+  });
+
+  it('commits an idle member\'s last acknowledgements within the interval, on its timer', async (t) => {
+    const { committed, publishAndAwait } = await consumerWithCommits(t, 500);
+    await publishAndAwait(3);
+    await until('the idle member to commit', async () => (await committed()) === 3, 500 + READ_TIMEOUT_MS);
   });
 });
 
