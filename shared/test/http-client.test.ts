@@ -69,6 +69,33 @@ describe('axios HttpClient with the SSRF guard', () => {
   });
 });
 
+describe('axios HttpClient keeping connections alive', () => {
+  it('closes an idle kept-alive connection before the server would, so no request is sent on one the server is closing', async (t) => {
+    // The server closes an idle connection after 2 s and says so (`Keep-Alive: timeout=2`).
+    const server = createServer((_req, res) => res.writeHead(200).end('ok'));
+    server.keepAliveTimeout = 2_000;
+    const closedAt: number[] = [];
+    server.on('connection', (socket) => socket.on('close', () => closedAt.push(Date.now())));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    t.after(() => {
+      server.closeAllConnections();
+      server.close();
+    });
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const client = createAxiosHttpClient({ allowCidrs: ['127.0.0.1/32'] });
+
+    const answered = Date.now();
+    assert.equal((await client.request({ url, method: 'GET', timeoutMs: 2_000 })).status, 200);
+    while (closedAt.length === 0 && Date.now() - answered < 5_000) await new Promise((resolve) => setTimeout(resolve, 25));
+    assert.equal(closedAt.length, 1, 'the idle connection was closed');
+    // The client closes it a second before the hint (at ~1 s); the server would at 2 s.
+    const after = closedAt[0]! - answered;
+    assert.ok(after < 1_700, `closed ${after} ms after the answer: by the client, before the server's keep-alive timeout`);
+    // And the next request simply opens a new one.
+    assert.equal((await client.request({ url, method: 'GET', timeoutMs: 2_000 })).status, 200);
+  });
+});
+
 describe('axios HttpClient on redirects between two allowed hosts', () => {
   /** `first` answers on 127.0.0.1; `second` on `localhost` at another port: another origin. */
   let first: Server;

@@ -17,6 +17,9 @@ export interface AxiosHttpClientOptions extends AddressPolicyOptions {
   logger?: Logger;
 }
 
+/** Longest a pooled connection stays open unused (node's own global agent's figure), less when the server says so. */
+const IDLE_SOCKET_MS = 5_000;
+
 /** Request headers a workflow may not set: they belong to the connection, not the request. */
 const FORBIDDEN_HEADERS = new Set(['host', 'content-length', 'connection', 'transfer-encoding', 'upgrade', 'keep-alive', 'proxy-authorization', 'te', 'trailer']);
 
@@ -48,7 +51,13 @@ export function createAxiosHttpClient(options: AxiosHttpClientOptions = {}): Htt
     });
   };
 
-  const agentOptions = { keepAlive: true, lookup: guardedLookup };
+  // Kept-alive connections are reused, but none longer than the server keeps it open: node
+  // closes an idle pooled socket a second before the `Keep-Alive: timeout=N` the server sent,
+  // but only when the agent has a timeout of its own to compare it with. Without one, a request
+  // made just as the server closed the idle connection failed with ECONNRESET (a step failing
+  // for nothing, once every few retries five seconds apart). A request in flight is bounded by
+  // its own timeout instead (axios sets it on the socket).
+  const agentOptions = { keepAlive: true, timeout: IDLE_SOCKET_MS, lookup: guardedLookup };
   const client = axios.create({
     httpAgent: new http.Agent(agentOptions),
     httpsAgent: new https.Agent(agentOptions),
