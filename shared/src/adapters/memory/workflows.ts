@@ -1,6 +1,6 @@
 import { ConflictError, NotFoundError } from '../../errors.js';
 import { sameRevision, sameTriggerSpec, type StoredTrigger } from '../../domain/workflow.js';
-import type { ExecutionRepo, OutboxRepo, WorkflowRepo } from '../../ports/repos.js';
+import type { ExecutionRepo, OutboxRepo, RunAcceptance, WorkflowRepo } from '../../ports/repos.js';
 import { decodeCursor } from '../cursor.js';
 import { acceptRunsInOrder } from '../in-order.js';
 import { clone, del, key, paginate, put, time, type MemoryContext } from './schema.js';
@@ -10,6 +10,21 @@ const hookInUse = () => new ConflictError('hook id already in use', undefined, '
 export function createWorkflowRepo(ctx: MemoryContext, others: { executions: ExecutionRepo; outbox: OutboxRepo }): WorkflowRepo {
   const { state, journal, clock, leaseFrom } = ctx;
   const { executions, outbox } = others;
+
+  /**
+   * Refuses runs whose execution or message id is stored already, or given twice: checked
+   * before anything is written, since outside a unit of work there is no journal to undo with.
+   */
+  const refuseTaken = (accepts: readonly Pick<RunAcceptance, 'execution' | 'request'>[]) => {
+    const executionIds = new Set<string>();
+    const messageIds = new Set<string>();
+    for (const { execution, request } of accepts) {
+      if (state.executions.has(execution.executionId) || executionIds.has(execution.executionId)) throw new ConflictError(`execution ${execution.executionId} already exists`);
+      if (state.outbox.has(request.id) || messageIds.has(request.id)) throw new ConflictError(`outbox message ${request.id} already exists`);
+      executionIds.add(execution.executionId);
+      messageIds.add(request.id);
+    }
+  };
   const workflows: WorkflowRepo = {
     async create(wf) {
       const workflowKey = key(wf.ownerId, wf.workflowId);
@@ -78,9 +93,7 @@ export function createWorkflowRepo(ctx: MemoryContext, others: { executions: Exe
       return true;
     },
     async acceptRun(execution, request, asRead) {
-      // Checked before anything is written: outside a unit of work there is no journal to undo with.
-      if (state.executions.has(execution.executionId)) throw new ConflictError(`execution ${execution.executionId} already exists`);
-      if (state.outbox.has(request.id)) throw new ConflictError(`outbox message ${request.id} already exists`);
+      refuseTaken([{ execution, request }]);
       const wf = state.workflows.get(key(execution.ownerId, execution.workflowId));
       if (asRead !== undefined && !(wf && sameRevision(wf, asRead))) return false;
       if (!(await workflows.setTriggerStatus(execution.ownerId, execution.workflowId, execution.executionId, ['idle'], 'busy', execution.createdAt))) return false;
@@ -89,15 +102,7 @@ export function createWorkflowRepo(ctx: MemoryContext, others: { executions: Exe
       return true;
     },
     async acceptRuns(accepts) {
-      // Every id checked before anything is written, as acceptRun does for one.
-      const executionIds = new Set<string>();
-      const messageIds = new Set<string>();
-      for (const { execution, request } of accepts) {
-        if (state.executions.has(execution.executionId) || executionIds.has(execution.executionId)) throw new ConflictError(`execution ${execution.executionId} already exists`);
-        if (state.outbox.has(request.id) || messageIds.has(request.id)) throw new ConflictError(`outbox message ${request.id} already exists`);
-        executionIds.add(execution.executionId);
-        messageIds.add(request.id);
-      }
+      refuseTaken(accepts);
       return acceptRunsInOrder(workflows, accepts);
     },
     async nextDueAt(after) {
